@@ -1,0 +1,157 @@
+package dev.parley;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
+import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
+
+import com.typesafe.config.Config;
+import dev.parley.auth.Tokens;
+import dev.parley.conversation.Conversations;
+import dev.parley.gateway.HttpApi;
+import dev.parley.gateway.HttpErrors;
+import dev.parley.gateway.WebSocketRoute;
+import dev.parley.storage.Storage;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.AddressFromURIString;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.cluster.typed.JoinSeedNodes;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.server.ExceptionHandler;
+import org.apache.pekko.http.javadsl.server.RejectionHandler;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Parley node, wired: schema migrated, actor system up and in the cluster, conversations
+ * sharded, gateway bound. The only place where features are put together.
+ */
+public final class Node implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(Node.class);
+
+  private final ActorSystem<Void> system;
+  private final ServerBinding binding;
+
+  private Node(ActorSystem<Void> system, ServerBinding binding) {
+    this.system = system;
+    this.binding = binding;
+  }
+
+  /** Starts a node from a fully loaded configuration (application.conf, overrides, reference). */
+  public static Node start(Config config) throws Exception {
+    ParleyConfig settings = ParleyConfig.from(config);
+    Storage storage = Storage.from(settings);
+    log.info("migrating the {} schema", storage.vendor());
+    storage.migrate();
+
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "parley", storage.pekkoConfig().withFallback(config));
+    try {
+      joinCluster(system, settings.cluster().seedNodes());
+      awaitMemberUp(system, config.getDuration("pekko.cluster.shutdown-after-unsuccessful-join-seed-nodes"));
+
+      if (Tokens.usesDevelopmentSecret(settings.jwtSecret())) {
+        log.warn("*******************************************************************************");
+        log.warn("PARLEY_JWT_SECRET is not set: this node accepts tokens signed with the PUBLIC");
+        log.warn("development secret, so anyone can act as any user. Set it before exposing the node.");
+        log.warn("*******************************************************************************");
+      }
+      Tokens tokens = Tokens.fromConfigured(settings.jwtSecret());
+      Conversations conversations = Conversations.init(system, settings.conversation());
+      Route routes =
+          concat(
+              new WebSocketRoute(system, tokens, conversations, settings).route(),
+              new HttpApi(tokens, conversations, settings).route());
+      ServerBinding binding =
+          Http.get(system)
+              .newServerAt(settings.http().host(), settings.http().port())
+              .bind(withJsonErrors(routes))
+              .toCompletableFuture()
+              .get(30, TimeUnit.SECONDS);
+      log.info("Parley node up: http {} on {} storage", binding.localAddress(), storage.vendor());
+      return new Node(system, binding);
+    } catch (Exception e) {
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      throw e;
+    }
+  }
+
+  private static void joinCluster(ActorSystem<?> system, List<String> seedNodes) {
+    Cluster cluster = Cluster.get(system);
+    if (seedNodes.isEmpty()) {
+      cluster.manager().tell(Join.create(cluster.selfMember().address()));
+    } else {
+      List<Address> seeds = seedNodes.stream().map(AddressFromURIString::parse).toList();
+      cluster.manager().tell(new JoinSeedNodes(seeds));
+    }
+  }
+
+  private static void awaitMemberUp(ActorSystem<?> system, Duration timeout) throws Exception {
+    CompletableFuture<Void> up = new CompletableFuture<>();
+    org.apache.pekko.cluster.Cluster.get(Adapter.toClassic(system)).registerOnMemberUp(() -> up.complete(null));
+    up.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Every failure the router produces is answered in the protocol's JSON shape, without internals. */
+  private static Route withJsonErrors(Route routes) {
+    ExceptionHandler exceptions =
+        ExceptionHandler.newBuilder()
+            .match(EntityStreamSizeException.class, e -> complete(HttpErrors.response(ErrorCode.TOO_LARGE, "request body is too large")))
+            .matchAny(
+                e -> {
+                  log.error("unexpected failure serving a request", e);
+                  return complete(HttpErrors.response(ErrorCode.INTERNAL, "internal error"));
+                })
+            .build();
+    RejectionHandler rejections =
+        RejectionHandler.defaultHandler()
+            .mapRejectionResponse(
+                response -> {
+                  int status = response.status().intValue();
+                  ErrorCode code =
+                      switch (status) {
+                        case 401 -> ErrorCode.UNAUTHORIZED;
+                        case 403 -> ErrorCode.FORBIDDEN;
+                        case 404 -> ErrorCode.NOT_FOUND;
+                        case 413 -> ErrorCode.TOO_LARGE;
+                        default -> status >= 500 ? ErrorCode.INTERNAL : ErrorCode.BAD_REQUEST;
+                      };
+                  String reason = status == 404 ? "no such resource" : response.status().reason();
+                  return HttpErrors.json(status, dev.parley.gateway.Frames.error(null, code, reason));
+                });
+    return handleRejections(rejections, () -> handleExceptions(exceptions, () -> routes));
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  /** The bound HTTP port (useful when configured as 0). */
+  public int httpPort() {
+    return binding.localAddress().getPort();
+  }
+
+  public CompletableFuture<Void> whenTerminated() {
+    return system.getWhenTerminated().thenAccept(done -> {}).toCompletableFuture();
+  }
+
+  /** Stops accepting, leaves the cluster through CoordinatedShutdown (shards hand off), and waits. */
+  @Override
+  public void close() throws Exception {
+    binding.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    system.terminate();
+    system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+  }
+}

@@ -1,0 +1,94 @@
+package dev.parley;
+
+import com.typesafe.config.Config;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A typed, validated view of the {@code parley} section of the configuration, read once at
+ * start-up and passed down. Nothing below this class reads raw configuration keys.
+ */
+public record ParleyConfig(
+    Http http,
+    String jwtSecret,
+    Path dataDir,
+    Db db,
+    Cluster cluster,
+    ConversationSettings conversation,
+    GatewaySettings gateway) {
+
+  public record Http(String host, int port) {}
+
+  public record Db(String url, String user, String password, int poolSize, Duration connectionTimeout) {}
+
+  public record Cluster(String host, int port, List<String> seedNodes) {}
+
+  public record ConversationSettings(
+      int recentWindow,
+      int idempotencyWindow,
+      int snapshotEvery,
+      Duration idleTimeout,
+      Duration askTimeout) {
+    public ConversationSettings {
+      require(recentWindow >= 1, "parley.conversation.recent-window must be at least 1");
+      require(idempotencyWindow >= 1, "parley.conversation.idempotency-window must be at least 1");
+      require(snapshotEvery >= 1, "parley.conversation.snapshot-every must be at least 1");
+    }
+  }
+
+  public record GatewaySettings(
+      int maxFrameBytes,
+      int maxTextLength,
+      int outboundBuffer,
+      int maxInFlight,
+      int maxReplay,
+      int historyMaxLimit) {
+    public GatewaySettings {
+      require(maxFrameBytes >= 256, "parley.gateway.max-frame-bytes must be at least 256");
+      require(maxTextLength >= 1, "parley.gateway.max-text-length must be at least 1");
+      require(outboundBuffer >= 8, "parley.gateway.outbound-buffer must be at least 8");
+      require(maxInFlight >= 1, "parley.gateway.max-in-flight must be at least 1");
+      require(historyMaxLimit >= 1, "parley.gateway.history-max-limit must be at least 1");
+    }
+  }
+
+  public static ParleyConfig from(Config root) {
+    Config c = root.getConfig("parley");
+    return new ParleyConfig(
+        new Http(c.getString("http.interface"), c.getInt("http.port")),
+        c.getString("jwt.secret"),
+        Path.of(c.getString("data-dir")),
+        new Db(
+            c.getString("db.url"),
+            c.getString("db.user"),
+            c.getString("db.password"),
+            c.getInt("db.pool-size"),
+            c.getDuration("db.connection-timeout")),
+        new Cluster(
+            c.getString("cluster.host"),
+            c.getInt("cluster.port"),
+            Arrays.stream(c.getString("cluster.seed-nodes").split(","))
+                .map(String::trim)
+                .filter(s -> !s.isEmpty())
+                .toList()),
+        new ConversationSettings(
+            c.getInt("conversation.recent-window"),
+            c.getInt("conversation.idempotency-window"),
+            c.getInt("conversation.snapshot-every"),
+            c.getDuration("conversation.idle-timeout"),
+            c.getDuration("conversation.ask-timeout")),
+        new GatewaySettings(
+            c.getInt("gateway.max-frame-bytes"),
+            c.getInt("gateway.max-text-length"),
+            c.getInt("gateway.outbound-buffer"),
+            c.getInt("gateway.max-in-flight"),
+            c.getInt("gateway.max-replay"),
+            c.getInt("gateway.history-max-limit")));
+  }
+
+  private static void require(boolean condition, String message) {
+    if (!condition) throw new IllegalArgumentException(message);
+  }
+}

@@ -1,0 +1,34 @@
+package dev.parley.cli;
+
+import com.typesafe.config.ConfigFactory;
+import dev.parley.ParleyConfig;
+import dev.parley.auth.Tokens;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** Mints a token for development and tests, signed with the node's configured secret. */
+@Command(name = "token", mixinStandardHelpOptions = true, description = "Print a signed JWT for a user.")
+public final class TokenCommand implements Callable<Integer> {
+
+  @Parameters(index = "0", paramLabel = "USER", description = "The user id (the token's sub).")
+  String user;
+
+  @Option(names = "--ttl", defaultValue = "PT24H", description = "Lifetime as an ISO-8601 duration (default: ${DEFAULT-VALUE}).")
+  Duration ttl;
+
+  @Option(names = "--secret", description = "HS256 secret; default: PARLEY_JWT_SECRET, else the development secret.")
+  String secret;
+
+  @Override
+  public Integer call() {
+    String configured = secret != null ? secret : ParleyConfig.from(ConfigFactory.load()).jwtSecret();
+    if (Tokens.usesDevelopmentSecret(configured)) {
+      System.err.println("warning: signing with the public development secret (PARLEY_JWT_SECRET is not set)");
+    }
+    System.out.println(Tokens.fromConfigured(configured).mint(user, ttl));
+    return 0;
+  }
+}

@@ -1,0 +1,447 @@
+package dev.parley.conversation;
+
+import dev.parley.CborSerializable;
+import dev.parley.ErrorCode;
+import dev.parley.ParleyConfig;
+import dev.parley.conversation.ConversationState.Limits;
+import dev.parley.conversation.TimelineEvent.Created;
+import dev.parley.conversation.TimelineEvent.MemberJoined;
+import dev.parley.conversation.TimelineEvent.MemberLeft;
+import dev.parley.conversation.TimelineEvent.MessageDeleted;
+import dev.parley.conversation.TimelineEvent.MessageEdited;
+import dev.parley.conversation.TimelineEvent.MessagePosted;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.SnapshotAdapter;
+
+/**
+ * One conversation: a sharded, event-sourced entity that owns its timeline.
+ *
+ * <p>Guarantees: a send is acknowledged only after its event is persisted (persist, then reply);
+ * every timeline event gets the next seq with no gap; a send retried with the same
+ * {@code clientMsgId} by the same sender, within the idempotency window, answers the original seq
+ * and writes nothing. Subscribers get every event after it is persisted, in seq order; typing
+ * notices are at-most-once and never persisted. Only members may read, subscribe or send.
+ *
+ * <p>Subscribers are not part of the persistent state: a subscriber watches this entity and
+ * subscribes again (with {@code since}) when it stops, moves to another node or passivates.
+ */
+public final class Conversation
+    extends EventSourcedBehaviorWithEnforcedReplies<Conversation.Command, TimelineEvent, ConversationState> {
+
+  // ---- protocol -------------------------------------------------------------------------------
+
+  public sealed interface Command extends CborSerializable {}
+
+  public record Create(String creator, List<String> members, String title, ActorRef<Reply> replyTo)
+      implements Command {}
+
+  public record Invite(String by, String user, ActorRef<Reply> replyTo) implements Command {}
+
+  public record Leave(String user, ActorRef<Reply> replyTo) implements Command {}
+
+  /** Persisted before {@link Sent} is answered; idempotent per (sender, clientMsgId). */
+  public record Send(String sender, String clientMsgId, String text, ActorRef<Reply> replyTo)
+      implements Command {}
+
+  public record Edit(String user, long target, String text, ActorRef<Reply> replyTo) implements Command {}
+
+  public record Delete(String user, long target, ActorRef<Reply> replyTo) implements Command {}
+
+  /**
+   * Registers {@code subscriber} for live events. The answer ({@link Subscribed} or
+   * {@link SubscribeRejected}) goes to the subscriber itself, so it always arrives before the first
+   * live event. {@code since < 0} means live events only. {@code tag} is echoed in the answer, so a
+   * subscriber that subscribed twice knows which answer is which.
+   */
+  public record Subscribe(String user, long since, ActorRef<Update> subscriber, long tag) implements Command {}
+
+  public record Unsubscribe(ActorRef<Update> subscriber) implements Command {}
+
+  /** A page of at most {@code limit} events with seq below {@code before} (0: the newest page). */
+  public record GetHistory(String user, long before, int limit, ActorRef<Reply> replyTo) implements Command {}
+
+  /** Ephemeral, at-most-once, relayed to the other subscribers; never persisted. */
+  public record Typing(String user) implements Command {}
+
+  private record SubscriberGone(ActorRef<Update> subscriber) implements Command {}
+
+  private enum IdleCheck implements Command {
+    INSTANCE
+  }
+
+  public sealed interface Reply extends CborSerializable {}
+
+  /** A membership change or creation was accepted; {@code seq} is its event's seq (or the current last seq when nothing changed). */
+  public record Accepted(long seq) implements Reply {}
+
+  public record Sent(long seq, String clientMsgId) implements Reply {}
+
+  /**
+   * {@code events} come from the recent window; when the page reaches below it, {@code events} is
+   * empty and {@code journalFrom..journalTo} (inclusive) is the seq range to read from the journal.
+   */
+  public record HistoryPage(List<TimelineEvent> events, long journalFrom, long journalTo) implements Reply {
+    public boolean needsJournal() {
+      return journalFrom <= journalTo;
+    }
+  }
+
+  public record Rejected(ErrorCode code, String reason) implements Reply {}
+
+  /** What a subscriber receives. */
+  public sealed interface Update extends CborSerializable {
+    String conversationId();
+  }
+
+  /**
+   * The subscription is live. Events after {@code since} up to {@code lastSeq} are {@code recent}
+   * (from memory) preceded, when the gap reaches below the window, by the journal range
+   * {@code journalFrom..journalTo} (inclusive; empty when from > to).
+   */
+  public record Subscribed(
+      String conversationId,
+      long tag,
+      long lastSeq,
+      List<TimelineEvent> recent,
+      long journalFrom,
+      long journalTo,
+      ActorRef<Command> entity)
+      implements Update {
+    public boolean needsJournal() {
+      return journalFrom <= journalTo;
+    }
+  }
+
+  public record SubscribeRejected(String conversationId, long tag, ErrorCode code, String reason) implements Update {}
+
+  public record Published(String conversationId, TimelineEvent event) implements Update {}
+
+  public record UserTyping(String conversationId, String user) implements Update {}
+
+  // ---- wiring ---------------------------------------------------------------------------------
+
+  public static final EntityTypeKey<Command> ENTITY_TYPE_KEY =
+      EntityTypeKey.create(Command.class, "Conversation");
+
+  public static final int MAX_MEMBERS_AT_CREATE = 1000;
+  public static final int MAX_TITLE_LENGTH = 200;
+
+  /** The entity; {@code passivate} is given its own ref when it has been idle with no subscriber. */
+  public static Behavior<Command> create(
+      String conversationId,
+      ParleyConfig.ConversationSettings settings,
+      Clock clock,
+      Consumer<ActorRef<Command>> passivate) {
+    return Behaviors.setup(
+        ctx ->
+            Behaviors.withTimers(
+                timers -> {
+                  Duration tick = settings.idleTimeout().dividedBy(2);
+                  timers.startTimerWithFixedDelay(IdleCheck.INSTANCE, tick);
+                  return new Conversation(ctx, conversationId, settings, clock, passivate);
+                }));
+  }
+
+  public static PersistenceId persistenceId(String conversationId) {
+    return PersistenceId.of(ENTITY_TYPE_KEY.name(), conversationId);
+  }
+
+  private final ActorContext<Command> ctx;
+  private final String conversationId;
+  private final ParleyConfig.ConversationSettings settings;
+  private final Limits limits;
+  private final Clock clock;
+  private final Consumer<ActorRef<Command>> passivate;
+  /** Live subscribers and the user each one reads for; transient, rebuilt by re-subscription. */
+  private final Map<ActorRef<Update>, String> subscribers = new HashMap<>();
+  private long lastActivity;
+
+  private Conversation(
+      ActorContext<Command> ctx,
+      String conversationId,
+      ParleyConfig.ConversationSettings settings,
+      Clock clock,
+      Consumer<ActorRef<Command>> passivate) {
+    super(persistenceId(conversationId));
+    this.ctx = ctx;
+    this.conversationId = conversationId;
+    this.settings = settings;
+    this.limits = new Limits(settings.recentWindow(), settings.idempotencyWindow());
+    this.clock = clock;
+    this.passivate = passivate;
+    this.lastActivity = clock.millis();
+  }
+
+  @Override
+  public ConversationState emptyState() {
+    return ConversationState.EMPTY;
+  }
+
+  // ---- commands -------------------------------------------------------------------------------
+
+  @Override
+  public CommandHandlerWithReply<Command, TimelineEvent, ConversationState> commandHandler() {
+    CommandHandlerWithReplyBuilder<Command, TimelineEvent, ConversationState> builder =
+        newCommandHandlerWithReplyBuilder();
+    builder
+        .forState(state -> !state.exists())
+        .onCommand(Create.class, this::onCreate)
+        .onCommand(Subscribe.class, (state, cmd) -> Effect().reply(cmd.subscriber(), notFound(cmd)))
+        .onCommand(Typing.class, (state, cmd) -> Effect().noReply())
+        .onCommand(GetHistory.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
+        .onCommand(Invite.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
+        .onCommand(Leave.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
+        .onCommand(Send.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
+        .onCommand(Edit.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
+        .onCommand(Delete.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()));
+    builder
+        .forAnyState()
+        .onCommand(Create.class, this::onCreateExisting)
+        .onCommand(Invite.class, this::onInvite)
+        .onCommand(Leave.class, this::onLeave)
+        .onCommand(Send.class, this::onSend)
+        .onCommand(Edit.class, this::onEdit)
+        .onCommand(Delete.class, this::onDelete)
+        .onCommand(Subscribe.class, this::onSubscribe)
+        .onCommand(GetHistory.class, this::onGetHistory)
+        .onCommand(Typing.class, this::onTyping);
+    builder
+        .forAnyState()
+        .onCommand(Unsubscribe.class, (state, cmd) -> removeSubscriber(cmd.subscriber()))
+        .onCommand(SubscriberGone.class, (state, cmd) -> removeSubscriber(cmd.subscriber()))
+        .onCommand(IdleCheck.class, (state, cmd) -> onIdleCheck());
+    CommandHandlerWithReply<Command, TimelineEvent, ConversationState> handlers = builder.build();
+    return (state, command) -> {
+      if (!(command instanceof IdleCheck)) lastActivity = clock.millis();
+      return handlers.apply(state, command);
+    };
+  }
+
+  private ReplyEffect<TimelineEvent, ConversationState> onCreate(ConversationState state, Create cmd) {
+    if (cmd.title() != null && cmd.title().length() > MAX_TITLE_LENGTH) {
+      return Effect().reply(cmd.replyTo(), new Rejected(ErrorCode.TOO_LARGE, "title is too long"));
+    }
+    LinkedHashSet<String> members = new LinkedHashSet<>();
+    members.add(cmd.creator());
+    members.addAll(cmd.members());
+    if (members.size() > MAX_MEMBERS_AT_CREATE) {
+      return Effect().reply(cmd.replyTo(), new Rejected(ErrorCode.TOO_LARGE, "too many members"));
+    }
+    Created created = new Created(1, clock.millis(), cmd.creator(), cmd.title(), List.copyOf(members));
+    return Effect().persist(created).thenRun(this::publishLast).thenReply(cmd.replyTo(), s -> new Accepted(1));
+  }
+
+  /** A retried create by its creator succeeds again; anyone else's create of a taken id fails. */
+  private ReplyEffect<TimelineEvent, ConversationState> onCreateExisting(ConversationState state, Create cmd) {
+    if (cmd.creator().equals(state.createdBy())) return Effect().reply(cmd.replyTo(), new Accepted(1));
+    return Effect().reply(cmd.replyTo(), new Rejected(ErrorCode.BAD_REQUEST, "conversation id is taken"));
+  }
+
+  private ReplyEffect<TimelineEvent, ConversationState> onInvite(ConversationState state, Invite cmd) {
+    if (!state.isMember(cmd.by())) return Effect().reply(cmd.replyTo(), rejectNonMember());
+    if (state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), new Accepted(state.lastSeq()));
+    MemberJoined joined = new MemberJoined(state.lastSeq() + 1, clock.millis(), cmd.user(), cmd.by());
+    return Effect()
+        .persist(joined)
+        .thenRun(this::publishLast)
+        .thenReply(cmd.replyTo(), s -> new Accepted(joined.seq()));
+  }
+
+  private ReplyEffect<TimelineEvent, ConversationState> onLeave(ConversationState state, Leave cmd) {
+    if (!state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), rejectNonMember());
+    MemberLeft left = new MemberLeft(state.lastSeq() + 1, clock.millis(), cmd.user());
+    return Effect()
+        .persist(left)
+        .thenRun(
+            s -> {
+              publishLast(s);
+              // A former member reads no more: drop every subscription of theirs.
+              subscribers.entrySet().removeIf(e -> e.getValue().equals(cmd.user()) && unwatch(e.getKey()));
+            })
+        .thenReply(cmd.replyTo(), s -> new Accepted(left.seq()));
+  }
+
+  private ReplyEffect<TimelineEvent, ConversationState> onSend(ConversationState state, Send cmd) {
+    if (!state.isMember(cmd.sender())) return Effect().reply(cmd.replyTo(), rejectNonMember());
+    Optional<Long> earlier = state.seqOfSend(cmd.sender(), cmd.clientMsgId());
+    if (earlier.isPresent()) {
+      return Effect().reply(cmd.replyTo(), new Sent(earlier.get(), cmd.clientMsgId()));
+    }
+    MessagePosted posted =
+        new MessagePosted(state.lastSeq() + 1, clock.millis(), cmd.sender(), cmd.clientMsgId(), cmd.text());
+    return Effect()
+        .persist(posted)
+        .thenRun(this::publishLast)
+        .thenReply(cmd.replyTo(), s -> new Sent(posted.seq(), cmd.clientMsgId()));
+  }
+
+  private ReplyEffect<TimelineEvent, ConversationState> onEdit(ConversationState state, Edit cmd) {
+    Optional<Rejected> refusal = checkOwnMessage(state, cmd.user(), cmd.target());
+    if (refusal.isPresent()) return Effect().reply(cmd.replyTo(), refusal.get());
+    MessageEdited edited = new MessageEdited(state.lastSeq() + 1, clock.millis(), cmd.user(), cmd.target(), cmd.text());
+    return Effect()
+        .persist(edited)
+        .thenRun(this::publishLast)
+        .thenReply(cmd.replyTo(), s -> new Accepted(edited.seq()));
+  }
+
+  private ReplyEffect<TimelineEvent, ConversationState> onDelete(ConversationState state, Delete cmd) {
+    Optional<Rejected> refusal = checkOwnMessage(state, cmd.user(), cmd.target());
+    if (refusal.isPresent()) return Effect().reply(cmd.replyTo(), refusal.get());
+    MessageDeleted deleted = new MessageDeleted(state.lastSeq() + 1, clock.millis(), cmd.user(), cmd.target());
+    return Effect()
+        .persist(deleted)
+        .thenRun(this::publishLast)
+        .thenReply(cmd.replyTo(), s -> new Accepted(deleted.seq()));
+  }
+
+  /**
+   * Only the sender edits or deletes a message, and only while it is in the recent window: the
+   * entity can check authorship from memory, without a journal read on the write path.
+   */
+  private Optional<Rejected> checkOwnMessage(ConversationState state, String user, long target) {
+    if (!state.isMember(user)) return Optional.of(rejectNonMember());
+    if (target < 1 || target > state.lastSeq()) return Optional.of(new Rejected(ErrorCode.NOT_FOUND, "no such message"));
+    Optional<TimelineEvent> event = state.recentEvent(target);
+    if (event.isEmpty()) {
+      return Optional.of(new Rejected(ErrorCode.BAD_REQUEST, "message is too old to change"));
+    }
+    if (!(event.get() instanceof MessagePosted posted)) {
+      return Optional.of(new Rejected(ErrorCode.BAD_REQUEST, "seq is not a message"));
+    }
+    if (!posted.sender().equals(user)) {
+      return Optional.of(new Rejected(ErrorCode.FORBIDDEN, "only the sender may change a message"));
+    }
+    boolean deleted =
+        state.recentBetween(target + 1, state.lastSeq()).stream()
+            .anyMatch(e -> e instanceof MessageDeleted d && d.target() == target);
+    if (deleted) return Optional.of(new Rejected(ErrorCode.NOT_FOUND, "message was deleted"));
+    return Optional.empty();
+  }
+
+  private ReplyEffect<TimelineEvent, ConversationState> onSubscribe(ConversationState state, Subscribe cmd) {
+    if (!state.isMember(cmd.user())) {
+      return Effect()
+          .reply(cmd.subscriber(), new SubscribeRejected(conversationId, cmd.tag(), ErrorCode.FORBIDDEN, "not a member"));
+    }
+    if (subscribers.put(cmd.subscriber(), cmd.user()) == null) {
+      ctx.watchWith(cmd.subscriber(), new SubscriberGone(cmd.subscriber()));
+    }
+    long lastSeq = state.lastSeq();
+    if (cmd.since() < 0 || cmd.since() >= lastSeq) {
+      return Effect()
+          .reply(cmd.subscriber(), new Subscribed(conversationId, cmd.tag(), lastSeq, List.of(), 1, 0, ctx.getSelf()));
+    }
+    long from = cmd.since() + 1;
+    long windowStart = state.windowStart();
+    List<TimelineEvent> recent = state.recentBetween(Math.max(from, windowStart), lastSeq);
+    long journalTo = from < windowStart ? windowStart - 1 : from - 1;
+    return Effect()
+        .reply(cmd.subscriber(), new Subscribed(conversationId, cmd.tag(), lastSeq, recent, from, journalTo, ctx.getSelf()));
+  }
+
+  private ReplyEffect<TimelineEvent, ConversationState> onGetHistory(ConversationState state, GetHistory cmd) {
+    if (!state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), rejectNonMember());
+    long to = cmd.before() <= 0 ? state.lastSeq() : Math.min(cmd.before() - 1, state.lastSeq());
+    long from = Math.max(1, to - cmd.limit() + 1);
+    if (to < 1) return Effect().reply(cmd.replyTo(), new HistoryPage(List.of(), 1, 0));
+    if (from >= state.windowStart()) {
+      return Effect().reply(cmd.replyTo(), new HistoryPage(state.recentBetween(from, to), 1, 0));
+    }
+    return Effect().reply(cmd.replyTo(), new HistoryPage(List.of(), from, to));
+  }
+
+  private ReplyEffect<TimelineEvent, ConversationState> onTyping(ConversationState state, Typing cmd) {
+    if (state.isMember(cmd.user())) {
+      UserTyping notice = new UserTyping(conversationId, cmd.user());
+      subscribers.forEach((subscriber, user) -> {
+        if (!user.equals(cmd.user())) subscriber.tell(notice);
+      });
+    }
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<TimelineEvent, ConversationState> removeSubscriber(ActorRef<Update> subscriber) {
+    if (subscribers.remove(subscriber) != null) ctx.unwatch(subscriber);
+    return Effect().noReply();
+  }
+
+  /** Idle means: no command for the idle timeout and nobody subscribed. */
+  private ReplyEffect<TimelineEvent, ConversationState> onIdleCheck() {
+    boolean idle = clock.millis() - lastActivity >= settings.idleTimeout().toMillis();
+    if (idle && subscribers.isEmpty()) passivate.accept(ctx.getSelf());
+    return Effect().noReply();
+  }
+
+  private void publishLast(ConversationState state) {
+    TimelineEvent event = state.recent().get(state.recent().size() - 1);
+    Published published = new Published(conversationId, event);
+    subscribers.keySet().forEach(subscriber -> subscriber.tell(published));
+  }
+
+  private boolean unwatch(ActorRef<Update> subscriber) {
+    ctx.unwatch(subscriber);
+    return true;
+  }
+
+  private SubscribeRejected notFound(Subscribe cmd) {
+    return new SubscribeRejected(conversationId, cmd.tag(), ErrorCode.NOT_FOUND, "no such conversation");
+  }
+
+  private static Rejected rejectNotFound() {
+    return new Rejected(ErrorCode.NOT_FOUND, "no such conversation");
+  }
+
+  private static Rejected rejectNonMember() {
+    return new Rejected(ErrorCode.FORBIDDEN, "not a member of this conversation");
+  }
+
+  // ---- events ---------------------------------------------------------------------------------
+
+  @Override
+  public EventHandler<ConversationState, TimelineEvent> eventHandler() {
+    return (state, event) -> state.apply(event, limits);
+  }
+
+  // ---- retention and snapshots ----------------------------------------------------------------
+
+  /** Snapshots bound recovery; events are never deleted, they are the conversation's history. */
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 2);
+  }
+
+  @Override
+  public SnapshotAdapter<ConversationState> snapshotAdapter() {
+    return new SnapshotAdapter<>() {
+      @Override
+      public Object toJournal(ConversationState state) {
+        return state.toSnapshot();
+      }
+
+      @Override
+      public ConversationState fromJournal(Object from) {
+        return ConversationState.fromSnapshot((ConversationState.Snapshot) from);
+      }
+    };
+  }
+}

@@ -1,0 +1,114 @@
+package dev.parley.conversation;
+
+import dev.parley.ErrorCode;
+import dev.parley.ParleyConfig;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The conversations of the cluster, as the gateway and the HTTP API see them: registers the
+ * {@link Conversation} entity with Cluster Sharding and turns its asks into answers with a
+ * deadline. A conversation that does not answer in time (its node is moving, the database is
+ * down) yields {@link ErrorCode#UNAVAILABLE}: the client retries with the same clientMsgId.
+ */
+public final class Conversations {
+
+  private static final Logger log = LoggerFactory.getLogger(Conversations.class);
+
+  private final ClusterSharding sharding;
+  private final History history;
+  private final Duration askTimeout;
+
+  private Conversations(ClusterSharding sharding, History history, Duration askTimeout) {
+    this.sharding = sharding;
+    this.history = history;
+    this.askTimeout = askTimeout;
+  }
+
+  public static Conversations init(ActorSystem<?> system, ParleyConfig.ConversationSettings settings) {
+    ClusterSharding sharding = ClusterSharding.get(system);
+    Clock clock = Clock.systemUTC();
+    sharding.init(
+        Entity.of(
+            Conversation.ENTITY_TYPE_KEY,
+            entity ->
+                Conversation.create(
+                    entity.getEntityId(),
+                    settings,
+                    clock,
+                    self -> entity.getShard().tell(new ClusterSharding.Passivate<>(self)))));
+    return new Conversations(sharding, new History(system), settings.askTimeout());
+  }
+
+  public EntityRef<Conversation.Command> entity(String conversationId) {
+    return sharding.entityRefFor(Conversation.ENTITY_TYPE_KEY, conversationId);
+  }
+
+  public CompletionStage<Conversation.Reply> create(String id, String creator, List<String> members, String title) {
+    return ask(id, replyTo -> new Conversation.Create(creator, members, title, replyTo));
+  }
+
+  public CompletionStage<Conversation.Reply> invite(String id, String by, String user) {
+    return ask(id, replyTo -> new Conversation.Invite(by, user, replyTo));
+  }
+
+  public CompletionStage<Conversation.Reply> leave(String id, String user) {
+    return ask(id, replyTo -> new Conversation.Leave(user, replyTo));
+  }
+
+  public CompletionStage<Conversation.Reply> send(String id, String sender, String clientMsgId, String text) {
+    return ask(id, replyTo -> new Conversation.Send(sender, clientMsgId, text, replyTo));
+  }
+
+  public CompletionStage<Conversation.Reply> edit(String id, String user, long target, String text) {
+    return ask(id, replyTo -> new Conversation.Edit(user, target, text, replyTo));
+  }
+
+  public CompletionStage<Conversation.Reply> delete(String id, String user, long target) {
+    return ask(id, replyTo -> new Conversation.Delete(user, target, replyTo));
+  }
+
+  /**
+   * A history page: from the entity's memory when it holds the range, otherwise one bounded
+   * journal read after the entity has checked membership. Answers a {@link Conversation.HistoryPage}
+   * whose events are filled, or a {@link Conversation.Rejected}.
+   */
+  public CompletionStage<Conversation.Reply> history(String id, String user, long before, int limit) {
+    return ask(id, replyTo -> new Conversation.GetHistory(user, before, limit, replyTo))
+        .thenCompose(
+            reply -> {
+              if (reply instanceof Conversation.HistoryPage page && page.needsJournal()) {
+                return readJournal(id, page.journalFrom(), page.journalTo())
+                    .thenApply(events -> (Conversation.Reply) new Conversation.HistoryPage(events, 1, 0));
+              }
+              return CompletableFuture.completedFuture(reply);
+            });
+  }
+
+  /** A bounded journal range; failures (database down) surface as {@link ErrorCode#UNAVAILABLE} to the caller. */
+  public CompletionStage<List<TimelineEvent>> readJournal(String id, long from, long to) {
+    return history.read(id, from, to);
+  }
+
+  private CompletionStage<Conversation.Reply> ask(
+      String id, Function<ActorRef<Conversation.Reply>, Conversation.Command> command) {
+    return entity(id)
+        .ask(command::apply, askTimeout)
+        .exceptionally(
+            failure -> {
+              log.debug("conversation {} did not answer: {}", id, failure.toString());
+              return new Conversation.Rejected(ErrorCode.UNAVAILABLE, "conversation is unavailable, retry");
+            });
+  }
+}

@@ -1,0 +1,36 @@
+package dev.parley.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+
+/**
+ * A request from a client, decoded and validated by {@link Frames}. {@code id} is the client's
+ * request id (any JSON string or number), echoed in the reply; it may be null.
+ */
+public sealed interface ClientFrame {
+  JsonNode id();
+
+  record Create(JsonNode id, String conversation, List<String> members, String title) implements ClientFrame {}
+
+  record Invite(JsonNode id, String conversation, String user) implements ClientFrame {}
+
+  record Leave(JsonNode id, String conversation) implements ClientFrame {}
+
+  /** {@code since < 0}: live events only. */
+  record Subscribe(JsonNode id, String conversation, long since) implements ClientFrame {}
+
+  record Unsubscribe(JsonNode id, String conversation) implements ClientFrame {}
+
+  record Send(JsonNode id, String conversation, String clientMsgId, String text) implements ClientFrame {}
+
+  record Edit(JsonNode id, String conversation, long seq, String text) implements ClientFrame {}
+
+  record Delete(JsonNode id, String conversation, long seq) implements ClientFrame {}
+
+  /** {@code before <= 0}: the newest page. */
+  record History(JsonNode id, String conversation, long before, int limit) implements ClientFrame {}
+
+  record Typing(JsonNode id, String conversation) implements ClientFrame {}
+
+  record Ping(JsonNode id) implements ClientFrame {}
+}

@@ -1,0 +1,245 @@
+package dev.parley.gateway;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.ErrorCode;
+import dev.parley.ParleyConfig;
+import dev.parley.conversation.TimelineEvent;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * The JSON protocol, version 1 (src/site/markdown/protocol.md): decodes and validates client
+ * frames, encodes server frames. Everything a client sends passes through here before it reaches
+ * an actor, so hostile input ends as a {@link ProtocolException} and an {@code error} frame.
+ */
+public final class Frames {
+
+  /** Deep nesting and huge numbers are refused by the parser itself, before any allocation grows. */
+  public static final ObjectMapper JSON =
+      JsonMapper.builder(
+              JsonFactory.builder()
+                  .streamReadConstraints(
+                      StreamReadConstraints.builder()
+                          .maxNestingDepth(16)
+                          .maxNumberLength(32)
+                          .maxStringLength(1 << 20)
+                          .build())
+                  .build())
+          .build();
+
+  private static final Pattern CONVERSATION_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+  private static final int MAX_USER_ID = 128;
+  private static final int MAX_CLIENT_MSG_ID = 128;
+  public static final int DEFAULT_HISTORY_LIMIT = 50;
+
+  private final ParleyConfig.GatewaySettings settings;
+
+  public Frames(ParleyConfig.GatewaySettings settings) {
+    this.settings = settings;
+  }
+
+  // ---- decoding -------------------------------------------------------------------------------
+
+  /** Parses a frame's text into a JSON object, or fails with {@code bad_request}. */
+  public static ObjectNode parseObject(String text) {
+    JsonNode node;
+    try {
+      node = JSON.readTree(text);
+    } catch (JsonProcessingException | RuntimeException e) {
+      throw new ProtocolException(ErrorCode.BAD_REQUEST, "frame is not valid JSON");
+    }
+    if (node == null || !node.isObject()) throw new ProtocolException(ErrorCode.BAD_REQUEST, "frame must be a JSON object");
+    return (ObjectNode) node;
+  }
+
+  /** The request id to echo: a string or a number; anything else is ignored. */
+  public static JsonNode requestId(ObjectNode frame) {
+    JsonNode id = frame.get("id");
+    if (id == null) return null;
+    if ((id.isTextual() && id.textValue().length() <= 128) || id.isIntegralNumber()) return id;
+    return null;
+  }
+
+  public ClientFrame decode(ObjectNode f) {
+    JsonNode id = requestId(f);
+    if (f.has("id") && id == null) throw new ProtocolException(ErrorCode.BAD_REQUEST, "id must be a short string or an integer");
+    String type = text(f, "type", true, 32);
+    return switch (type) {
+      case "create" -> new ClientFrame.Create(
+          id, optionalConversation(f), members(f), text(f, "title", false, dev.parley.conversation.Conversation.MAX_TITLE_LENGTH));
+      case "invite" -> new ClientFrame.Invite(id, conversation(f), user(f, "user"));
+      case "leave" -> new ClientFrame.Leave(id, conversation(f));
+      case "subscribe" -> new ClientFrame.Subscribe(id, conversation(f), number(f, "since", 0, -1));
+      case "unsubscribe" -> new ClientFrame.Unsubscribe(id, conversation(f));
+      case "send" -> new ClientFrame.Send(id, conversation(f), clientMsgId(f), messageText(f));
+      case "edit" -> new ClientFrame.Edit(id, conversation(f), number(f, "seq", 1, Long.MIN_VALUE), messageText(f));
+      case "delete" -> new ClientFrame.Delete(id, conversation(f), number(f, "seq", 1, Long.MIN_VALUE));
+      case "history" -> new ClientFrame.History(id, conversation(f), number(f, "before", 1, 0), limit(f));
+      case "typing" -> new ClientFrame.Typing(id, conversation(f));
+      case "ping" -> new ClientFrame.Ping(id);
+      default -> throw new ProtocolException(ErrorCode.BAD_REQUEST, "unknown frame type: " + abbreviate(type));
+    };
+  }
+
+  public static String conversation(JsonNode f) {
+    String id = text(f, "conversation", true, 128);
+    return validConversationId(id);
+  }
+
+  public static String validConversationId(String id) {
+    if (!CONVERSATION_ID.matcher(id).matches()) {
+      throw new ProtocolException(ErrorCode.BAD_REQUEST, "conversation ids are 1-128 characters of A-Z a-z 0-9 . _ : -");
+    }
+    return id;
+  }
+
+  private static String optionalConversation(JsonNode f) {
+    return f.hasNonNull("conversation") ? conversation(f) : null;
+  }
+
+  public static List<String> members(JsonNode f) {
+    JsonNode members = f.get("members");
+    if (members == null || members.isNull()) return List.of();
+    if (!members.isArray()) throw new ProtocolException(ErrorCode.BAD_REQUEST, "members must be an array of user ids");
+    if (members.size() > dev.parley.conversation.Conversation.MAX_MEMBERS_AT_CREATE) {
+      throw new ProtocolException(ErrorCode.TOO_LARGE, "too many members");
+    }
+    LinkedHashSet<String> users = new LinkedHashSet<>();
+    for (JsonNode m : members) {
+      if (!m.isTextual() || m.textValue().isBlank() || m.textValue().length() > MAX_USER_ID) {
+        throw new ProtocolException(ErrorCode.BAD_REQUEST, "members must be non-empty user ids of at most 128 characters");
+      }
+      users.add(m.textValue());
+    }
+    return new ArrayList<>(users);
+  }
+
+  private static String user(JsonNode f, String field) {
+    String user = text(f, field, true, MAX_USER_ID);
+    if (user.isBlank()) throw new ProtocolException(ErrorCode.BAD_REQUEST, field + " must not be blank");
+    return user;
+  }
+
+  public static String clientMsgId(JsonNode f) {
+    String id = text(f, "clientMsgId", true, MAX_CLIENT_MSG_ID);
+    if (id.isEmpty()) throw new ProtocolException(ErrorCode.BAD_REQUEST, "clientMsgId must not be empty");
+    return id;
+  }
+
+  public String messageText(JsonNode f) {
+    JsonNode node = f.get("text");
+    if (node == null || !node.isTextual()) throw new ProtocolException(ErrorCode.BAD_REQUEST, "text must be a string");
+    String text = node.textValue();
+    if (text.isBlank()) throw new ProtocolException(ErrorCode.BAD_REQUEST, "text must not be blank");
+    if (text.codePointCount(0, text.length()) > settings.maxTextLength()) {
+      throw new ProtocolException(ErrorCode.TOO_LARGE, "text is longer than " + settings.maxTextLength() + " characters");
+    }
+    return text;
+  }
+
+  public int limit(JsonNode f) {
+    long limit = number(f, "limit", 1, DEFAULT_HISTORY_LIMIT);
+    return (int) Math.min(limit, settings.historyMaxLimit());
+  }
+
+  /** A whole number at least {@code min}; {@code absent} when missing ({@code Long.MIN_VALUE}: required). */
+  public static long number(JsonNode f, String field, long min, long absent) {
+    JsonNode node = f.get(field);
+    if (node == null || node.isNull()) {
+      if (absent == Long.MIN_VALUE) throw new ProtocolException(ErrorCode.BAD_REQUEST, field + " is required");
+      return absent;
+    }
+    if (!node.isIntegralNumber() || !node.canConvertToLong() || node.longValue() < min) {
+      throw new ProtocolException(ErrorCode.BAD_REQUEST, field + " must be a whole number of at least " + min);
+    }
+    return node.longValue();
+  }
+
+  private static String text(JsonNode f, String field, boolean required, int maxLength) {
+    JsonNode node = f.get(field);
+    if (node == null || node.isNull()) {
+      if (required) throw new ProtocolException(ErrorCode.BAD_REQUEST, field + " is required");
+      return null;
+    }
+    if (!node.isTextual()) throw new ProtocolException(ErrorCode.BAD_REQUEST, field + " must be a string");
+    if (node.textValue().length() > maxLength) {
+      throw new ProtocolException(ErrorCode.TOO_LARGE, field + " is longer than " + maxLength + " characters");
+    }
+    return node.textValue();
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() <= 32 ? s : s.substring(0, 32) + "...";
+  }
+
+  // ---- encoding -------------------------------------------------------------------------------
+
+  public static ObjectNode reply(String type, JsonNode id) {
+    ObjectNode node = JSON.createObjectNode();
+    node.put("type", type);
+    if (id != null) node.set("id", id);
+    return node;
+  }
+
+  public static ObjectNode error(JsonNode id, ErrorCode code, String message) {
+    return reply("error", id).put("code", code.code()).put("message", message);
+  }
+
+  public static ObjectNode typing(String conversation, String user) {
+    return reply("typing", null).put("conversation", conversation).put("user", user);
+  }
+
+  public static ObjectNode reconnect(long afterMs) {
+    return reply("reconnect", null).put("afterMs", afterMs);
+  }
+
+  /** A timeline event as a client sees it: its own {@code type}, the conversation and the seq. */
+  public static ObjectNode event(String conversation, TimelineEvent event) {
+    ObjectNode node = JSON.createObjectNode();
+    if (event instanceof TimelineEvent.MessagePosted m) {
+      node.put("type", "message").put("conversation", conversation).put("seq", m.seq())
+          .put("sender", m.sender()).put("clientMsgId", m.clientMsgId()).put("text", m.text());
+    } else if (event instanceof TimelineEvent.Created c) {
+      node.put("type", "conversation_created").put("conversation", conversation).put("seq", c.seq())
+          .put("createdBy", c.createdBy()).put("title", c.title());
+      ArrayNode members = node.putArray("members");
+      c.members().forEach(members::add);
+    } else if (event instanceof TimelineEvent.MemberJoined j) {
+      node.put("type", "member_joined").put("conversation", conversation).put("seq", j.seq())
+          .put("user", j.user()).put("invitedBy", j.invitedBy());
+    } else if (event instanceof TimelineEvent.MemberLeft l) {
+      node.put("type", "member_left").put("conversation", conversation).put("seq", l.seq()).put("user", l.user());
+    } else if (event instanceof TimelineEvent.MessageEdited e) {
+      node.put("type", "message_edited").put("conversation", conversation).put("seq", e.seq())
+          .put("target", e.target()).put("editor", e.editor()).put("text", e.text());
+    } else if (event instanceof TimelineEvent.MessageDeleted d) {
+      node.put("type", "message_deleted").put("conversation", conversation).put("seq", d.seq())
+          .put("target", d.target()).put("deletedBy", d.deletedBy());
+    }
+    node.put("ts", event.ts());
+    return node;
+  }
+
+  public static ArrayNode events(String conversation, List<TimelineEvent> events) {
+    ArrayNode array = JSON.createArrayNode();
+    events.forEach(e -> array.add(event(conversation, e)));
+    return array;
+  }
+
+  public static String write(JsonNode node) {
+    try {
+      return JSON.writeValueAsString(node);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot encode a server frame", e);
+    }
+  }
+}

@@ -1,0 +1,154 @@
+package dev.parley.gateway;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.completeWithFuture;
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.entity;
+import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
+import static org.apache.pekko.http.javadsl.server.Directives.parameterMap;
+import static org.apache.pekko.http.javadsl.server.Directives.path;
+import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSlash;
+import static org.apache.pekko.http.javadsl.server.Directives.post;
+import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.ErrorCode;
+import dev.parley.ParleyConfig;
+import dev.parley.auth.Tokens;
+import dev.parley.conversation.Conversation;
+import dev.parley.conversation.Conversations;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+
+/**
+ * The HTTP API for integrations and bots: the same operations and guarantees as the websocket
+ * (a message is acknowledged with its seq only once persisted; retries with the same clientMsgId
+ * are idempotent), authenticated with {@code Authorization: Bearer JWT}, errors as JSON with the
+ * protocol's codes.
+ */
+public final class HttpApi {
+
+  private final Tokens tokens;
+  private final Conversations conversations;
+  private final ParleyConfig.GatewaySettings settings;
+  private final Frames frames;
+
+  public HttpApi(Tokens tokens, Conversations conversations, ParleyConfig config) {
+    this.tokens = tokens;
+    this.conversations = conversations;
+    this.settings = config.gateway();
+    this.frames = new Frames(settings);
+  }
+
+  public Route route() {
+    return concat(
+        path(
+            PathMatchers.segment("v1").slash("conversations"),
+            () -> post(() -> authenticated(user -> jsonBody(body -> createConversation(user, body))))),
+        path(
+            PathMatchers.segment("v1").slash("conversations").slash(PathMatchers.segment()).slash("messages"),
+            conversation ->
+                concat(
+                    post(() -> authenticated(user -> jsonBody(body -> send(user, conversation, body)))),
+                    get(() -> authenticated(user -> parameterMap(params -> history(user, conversation, params)))))),
+        path(
+            "health",
+            () -> pathEndOrSingleSlash(() -> get(() -> complete(HttpErrors.json(200, Frames.JSON.createObjectNode().put("status", "ok")))))));
+  }
+
+  private CompletionStage<HttpResponse> createConversation(String user, ObjectNode body) {
+    String id = body.hasNonNull("conversation") ? Frames.conversation(body) : UUID.randomUUID().toString();
+    String title = body.hasNonNull("title") && body.get("title").isTextual() ? body.get("title").textValue() : null;
+    return answer(
+        conversations.create(id, user, Frames.members(body), title),
+        201,
+        reply -> Frames.JSON.createObjectNode().put("conversation", id));
+  }
+
+  private CompletionStage<HttpResponse> send(String user, String conversation, ObjectNode body) {
+    Frames.validConversationId(conversation);
+    String clientMsgId = Frames.clientMsgId(body);
+    String text = frames.messageText(body);
+    return answer(
+        conversations.send(conversation, user, clientMsgId, text),
+        201,
+        reply ->
+            Frames.JSON.createObjectNode()
+                .put("conversation", conversation)
+                .put("seq", ((Conversation.Sent) reply).seq())
+                .put("clientMsgId", clientMsgId));
+  }
+
+  private Route history(String user, String conversation, Map<String, String> params) {
+    return respond(
+        () -> {
+          Frames.validConversationId(conversation);
+          ObjectNode query = Frames.JSON.createObjectNode();
+          params.forEach(
+              (k, v) -> {
+                try {
+                  query.put(k, Long.parseLong(v));
+                } catch (NumberFormatException e) {
+                  throw new ProtocolException(ErrorCode.BAD_REQUEST, k + " must be a whole number");
+                }
+              });
+          long before = Frames.number(query, "before", 1, 0);
+          int limit = frames.limit(query);
+          return answer(
+              conversations.history(conversation, user, before, limit),
+              200,
+              reply -> {
+                ObjectNode page = Frames.JSON.createObjectNode().put("conversation", conversation);
+                page.set("events", Frames.events(conversation, ((Conversation.HistoryPage) reply).events()));
+                return page;
+              });
+        });
+  }
+
+  private static CompletionStage<HttpResponse> answer(
+      CompletionStage<Conversation.Reply> reply, int status, Function<Conversation.Reply, ObjectNode> body) {
+    return reply.thenApply(
+        r -> {
+          if (r instanceof Conversation.Rejected rejected) return HttpErrors.response(rejected.code(), rejected.reason());
+          return HttpErrors.json(status, body.apply(r));
+        });
+  }
+
+  private Route authenticated(Function<String, Route> inner) {
+    return optionalHeaderValueByName(
+        "Authorization",
+        header -> {
+          Optional<String> user = tokens.verify(WebSocketRoute.bearer(Optional.empty(), header));
+          if (user.isEmpty()) {
+            return complete(HttpErrors.response(ErrorCode.UNAUTHORIZED, "missing, invalid or expired bearer token"));
+          }
+          return inner.apply(user.get());
+        });
+  }
+
+  /** A JSON object body of at most max-frame-bytes; anything else is a 400 or 413 with a JSON error. */
+  private Route jsonBody(Function<ObjectNode, CompletionStage<HttpResponse>> handler) {
+    return withSizeLimit(
+        settings.maxFrameBytes(),
+        () -> entity(Unmarshaller.entityToString(), text -> respond(() -> handler.apply(Frames.parseObject(text)))));
+  }
+
+  private static Route respond(java.util.function.Supplier<CompletionStage<HttpResponse>> action) {
+    CompletionStage<HttpResponse> response;
+    try {
+      response = action.get();
+    } catch (ProtocolException e) {
+      response = CompletableFuture.completedFuture(HttpErrors.response(e.code(), e.getMessage()));
+    }
+    return completeWithFuture(response);
+  }
+}

@@ -1,0 +1,475 @@
+package dev.parley.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.ErrorCode;
+import dev.parley.ParleyConfig;
+import dev.parley.conversation.Conversation;
+import dev.parley.conversation.Conversations;
+import dev.parley.conversation.TimelineEvent;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.http.javadsl.model.ws.TextMessage;
+import org.apache.pekko.stream.BoundedSourceQueue;
+
+/**
+ * One websocket connection: owns the user's subscriptions on it and everything sent to it.
+ *
+ * <p>Inbound frames arrive through a back-pressured sink; the session acknowledges a frame only
+ * while fewer than {@code max-in-flight} requests are outstanding, so a client cannot queue
+ * unbounded work. Outbound frames go into a bounded queue; a client that falls
+ * {@code outbound-buffer} frames behind is told so and disconnected, and resumes with
+ * {@code subscribe ... since}. Per conversation it delivers every event once, in seq order, with no
+ * gap: from the journal and the conversation's memory first, then live.
+ */
+public final class Session extends AbstractBehavior<Session.Command> {
+
+  public sealed interface Command {}
+
+  public enum StreamAck {
+    ACK
+  }
+
+  public record StreamStarted(ActorRef<StreamAck> ackTo) implements Command {}
+
+  public record Incoming(ActorRef<StreamAck> ackTo, IncomingFrame frame) implements Command {}
+
+  public enum ClientGone implements Command {
+    INSTANCE
+  }
+
+  public record ClientFailed(Throwable cause) implements Command {}
+
+  /** A request's answer; {@code reply} is null when the conversation did not answer at all. */
+  private record Finished(JsonNode id, Conversation.Reply reply, Function<Conversation.Reply, ObjectNode> onSuccess)
+      implements Command {}
+
+  private record FromConversation(Conversation.Update update) implements Command {}
+
+  private record JournalRead(String conversation, long tag, List<TimelineEvent> events, Throwable failure)
+      implements Command {}
+
+  private record ConversationStopped(String conversation, ActorRef<Conversation.Command> entity) implements Command {}
+
+  private record Resubscribe(String conversation, long tag) implements Command {}
+
+  private record SubscribeTimedOut(String conversation, long tag) implements Command {}
+
+  /** How many times a lost subscription is re-established before the client is told it failed. */
+  private static final int MAX_RESUBSCRIBE_ATTEMPTS = 8;
+
+  public static Behavior<Command> create(
+      String user,
+      BoundedSourceQueue<Message> outbound,
+      Conversations conversations,
+      ParleyConfig.GatewaySettings settings,
+      Duration askTimeout) {
+    return Behaviors.setup(
+        ctx ->
+            Behaviors.withTimers(
+                timers -> new Session(ctx, timers, user, outbound, conversations, settings, askTimeout)));
+  }
+
+  private final TimerScheduler<Command> timers;
+  private final String user;
+  private final BoundedSourceQueue<Message> outbound;
+  private final Conversations conversations;
+  private final ParleyConfig.GatewaySettings settings;
+  private final Frames frames;
+  private final Duration askTimeout;
+  private final ActorRef<Conversation.Update> updates;
+  private final Map<String, Subscription> subscriptions = new HashMap<>();
+  private int inFlight;
+  private ActorRef<StreamAck> waitingForAck;
+  private long nextTag;
+  private boolean closing;
+
+  private Session(
+      ActorContext<Command> ctx,
+      TimerScheduler<Command> timers,
+      String user,
+      BoundedSourceQueue<Message> outbound,
+      Conversations conversations,
+      ParleyConfig.GatewaySettings settings,
+      Duration askTimeout) {
+    super(ctx);
+    this.timers = timers;
+    this.user = user;
+    this.outbound = outbound;
+    this.conversations = conversations;
+    this.settings = settings;
+    this.frames = new Frames(settings);
+    this.askTimeout = askTimeout;
+    this.updates = ctx.messageAdapter(Conversation.Update.class, FromConversation::new);
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(StreamStarted.class, m -> acknowledge(m.ackTo()))
+        .onMessage(Incoming.class, this::onIncoming)
+        .onMessage(Finished.class, this::onFinished)
+        .onMessage(FromConversation.class, m -> onUpdate(m.update()))
+        .onMessage(JournalRead.class, this::onJournalRead)
+        .onMessage(ConversationStopped.class, this::onConversationStopped)
+        .onMessage(Resubscribe.class, this::onResubscribe)
+        .onMessage(SubscribeTimedOut.class, this::onSubscribeTimedOut)
+        .onMessageEquals(ClientGone.INSTANCE, Behaviors::stopped)
+        .onMessage(ClientFailed.class, m -> Behaviors.stopped())
+        .onSignal(PostStop.class, s -> onStop())
+        .build();
+  }
+
+  // ---- inbound --------------------------------------------------------------------------------
+
+  private Behavior<Command> onIncoming(Incoming incoming) {
+    IncomingFrame frame = incoming.frame();
+    if (frame instanceof IncomingFrame.Text text) {
+      ObjectNode json = null;
+      try {
+        json = Frames.parseObject(text.text());
+        handle(frames.decode(json));
+      } catch (ProtocolException e) {
+        push(Frames.error(json == null ? null : Frames.requestId(json), e.code(), e.getMessage()));
+      }
+    } else if (frame instanceof IncomingFrame.Oversized) {
+      push(Frames.error(null, ErrorCode.TOO_LARGE, "frame is larger than " + settings.maxFrameBytes() + " bytes"));
+    } else {
+      push(Frames.error(null, ErrorCode.BAD_REQUEST, "binary frames are not part of the protocol; send JSON text"));
+    }
+    acknowledge(incoming.ackTo());
+    return next();
+  }
+
+  private void handle(ClientFrame frame) {
+    if (frame instanceof ClientFrame.Ping ping) {
+      push(Frames.reply("pong", ping.id()));
+    } else if (frame instanceof ClientFrame.Send send) {
+      request(
+          conversations.send(send.conversation(), user, send.clientMsgId(), send.text()),
+          reply -> {
+            Conversation.Sent sent = (Conversation.Sent) reply;
+            return Frames.reply("ack", send.id())
+                .put("conversation", send.conversation())
+                .put("seq", sent.seq())
+                .put("clientMsgId", sent.clientMsgId());
+          },
+          send.id());
+    } else if (frame instanceof ClientFrame.Subscribe subscribe) {
+      subscribe(subscribe);
+    } else if (frame instanceof ClientFrame.Unsubscribe unsubscribe) {
+      dropSubscription(unsubscribe.conversation());
+      push(Frames.reply("unsubscribed", unsubscribe.id()).put("conversation", unsubscribe.conversation()));
+    } else if (frame instanceof ClientFrame.History history) {
+      request(
+          conversations.history(history.conversation(), user, history.before(), history.limit()),
+          reply -> {
+            ObjectNode page = Frames.reply("history", history.id()).put("conversation", history.conversation());
+            page.set("events", Frames.events(history.conversation(), ((Conversation.HistoryPage) reply).events()));
+            return page;
+          },
+          history.id());
+    } else if (frame instanceof ClientFrame.Typing typing) {
+      conversations.entity(typing.conversation()).tell(new Conversation.Typing(user));
+    } else if (frame instanceof ClientFrame.Create create) {
+      String id = create.conversation() != null ? create.conversation() : UUID.randomUUID().toString();
+      request(
+          conversations.create(id, user, create.members(), create.title()),
+          reply -> Frames.reply("created", create.id()).put("conversation", id),
+          create.id());
+    } else if (frame instanceof ClientFrame.Invite invite) {
+      request(
+          conversations.invite(invite.conversation(), user, invite.user()),
+          reply -> ok(invite.id(), invite.conversation(), reply),
+          invite.id());
+    } else if (frame instanceof ClientFrame.Leave leave) {
+      request(
+          conversations.leave(leave.conversation(), user),
+          reply -> {
+            dropSubscription(leave.conversation());
+            return ok(leave.id(), leave.conversation(), reply);
+          },
+          leave.id());
+    } else if (frame instanceof ClientFrame.Edit edit) {
+      request(
+          conversations.edit(edit.conversation(), user, edit.seq(), edit.text()),
+          reply -> ok(edit.id(), edit.conversation(), reply),
+          edit.id());
+    } else if (frame instanceof ClientFrame.Delete delete) {
+      request(
+          conversations.delete(delete.conversation(), user, delete.seq()),
+          reply -> ok(delete.id(), delete.conversation(), reply),
+          delete.id());
+    }
+  }
+
+  private static ObjectNode ok(JsonNode id, String conversation, Conversation.Reply reply) {
+    return Frames.reply("ok", id).put("conversation", conversation).put("seq", ((Conversation.Accepted) reply).seq());
+  }
+
+  /**
+   * Runs one request against a conversation. Its reply frame is built on the session's thread
+   * (the builder may touch session state), and until it is sent the request counts as in flight.
+   */
+  private void request(
+      CompletionStage<Conversation.Reply> answer, Function<Conversation.Reply, ObjectNode> onSuccess, JsonNode id) {
+    inFlight++;
+    getContext().pipeToSelf(answer, (reply, failure) -> new Finished(id, reply, onSuccess));
+  }
+
+  private Behavior<Command> onFinished(Finished finished) {
+    Conversation.Reply reply = finished.reply();
+    if (reply instanceof Conversation.Rejected rejected) {
+      push(Frames.error(finished.id(), rejected.code(), rejected.reason()));
+    } else if (reply == null) {
+      push(Frames.error(finished.id(), ErrorCode.UNAVAILABLE, "conversation is unavailable, retry"));
+    } else {
+      push(finished.onSuccess().apply(reply));
+    }
+    requestDone();
+    return next();
+  }
+
+  private void requestDone() {
+    inFlight--;
+    if (waitingForAck != null && inFlight < settings.maxInFlight()) {
+      ActorRef<StreamAck> ackTo = waitingForAck;
+      waitingForAck = null;
+      ackTo.tell(StreamAck.ACK);
+    }
+  }
+
+  /** Pulls the next client frame only while there is room for more work. */
+  private Behavior<Command> acknowledge(ActorRef<StreamAck> ackTo) {
+    if (inFlight < settings.maxInFlight()) ackTo.tell(StreamAck.ACK);
+    else waitingForAck = ackTo;
+    return next();
+  }
+
+  // ---- subscriptions --------------------------------------------------------------------------
+
+  private void subscribe(ClientFrame.Subscribe frame) {
+    Subscription sub = subscriptions.computeIfAbsent(frame.conversation(), Subscription::new);
+    if (sub.awaitingClient) requestDone(); // an earlier subscribe on this conversation is superseded
+    sub.phase = Subscription.Phase.PENDING;
+    sub.pendingRequest = frame.id();
+    sub.awaitingClient = true;
+    sub.lastDelivered = frame.since();
+    sub.buffered.clear();
+    sub.bufferOverflowed = false;
+    sub.failedAttempts = 0;
+    inFlight++;
+    sendSubscribe(sub);
+  }
+
+  private void sendSubscribe(Subscription sub) {
+    sub.tag = ++nextTag;
+    conversations.entity(sub.conversation).tell(new Conversation.Subscribe(user, sub.lastDelivered, updates, sub.tag));
+    timers.startSingleTimer(sub.conversation, new SubscribeTimedOut(sub.conversation, sub.tag), askTimeout);
+  }
+
+  private Behavior<Command> onUpdate(Conversation.Update update) {
+    Subscription sub = subscriptions.get(update.conversationId());
+    if (update instanceof Conversation.Published published) {
+      if (sub != null) onPublished(sub, published.event());
+    } else if (update instanceof Conversation.Subscribed subscribed) {
+      if (sub == null) subscribed.entity().tell(new Conversation.Unsubscribe(updates));
+      else if (subscribed.tag() == sub.tag) onSubscribed(sub, subscribed);
+    } else if (update instanceof Conversation.SubscribeRejected rejected) {
+      if (sub != null && rejected.tag() == sub.tag) {
+        push(Frames.error(sub.pendingRequest, rejected.code(), rejected.reason()).put("conversation", sub.conversation));
+        forget(sub);
+      }
+    } else if (update instanceof Conversation.UserTyping typing) {
+      if (sub != null && sub.isLive()) push(Frames.typing(typing.conversationId(), typing.user()));
+    }
+    return next();
+  }
+
+  private void onSubscribed(Subscription sub, Conversation.Subscribed subscribed) {
+    timers.cancel(sub.conversation);
+    if (sub.entity != null && !sub.entity.equals(subscribed.entity())) getContext().unwatch(sub.entity);
+    sub.entity = subscribed.entity();
+    getContext().watchWith(sub.entity, new ConversationStopped(sub.conversation, sub.entity));
+    sub.failedAttempts = 0;
+
+    boolean recovered = true;
+    if (sub.lastDelivered < 0) {
+      sub.lastDelivered = subscribed.lastSeq(); // live only
+    } else if (subscribed.lastSeq() - sub.lastDelivered > settings.maxReplay()) {
+      // Too far behind to replay: say so, and let the client page history instead.
+      recovered = false;
+      sub.lastDelivered = subscribed.lastSeq();
+    }
+    if (sub.awaitingClient) {
+      push(
+          Frames.reply("subscribed", sub.pendingRequest)
+              .put("conversation", sub.conversation)
+              .put("lastSeq", subscribed.lastSeq())
+              .put("recovered", recovered));
+      sub.awaitingClient = false;
+      sub.pendingRequest = null;
+      requestDone();
+    }
+    sub.recent = subscribed.recent();
+    if (recovered && subscribed.needsJournal() && subscribed.journalTo() > sub.lastDelivered) {
+      sub.phase = Subscription.Phase.CATCHING_UP;
+      long tag = sub.tag;
+      getContext()
+          .pipeToSelf(
+              conversations.readJournal(sub.conversation, sub.lastDelivered + 1, subscribed.journalTo()),
+              (events, failure) -> new JournalRead(sub.conversation, tag, events, failure));
+    } else {
+      goLive(sub);
+    }
+  }
+
+  private Behavior<Command> onJournalRead(JournalRead read) {
+    Subscription sub = subscriptions.get(read.conversation());
+    if (sub == null || sub.tag != read.tag() || sub.phase != Subscription.Phase.CATCHING_UP) return next();
+    if (read.failure() != null) {
+      retryLater(sub);
+      return next();
+    }
+    read.events().forEach(e -> deliver(sub, e));
+    goLive(sub);
+    return next();
+  }
+
+  private void goLive(Subscription sub) {
+    sub.recent.forEach(e -> deliver(sub, e));
+    sub.recent = List.of();
+    sub.phase = Subscription.Phase.LIVE;
+    List<TimelineEvent> buffered = List.copyOf(sub.buffered);
+    sub.buffered.clear();
+    if (sub.bufferOverflowed) {
+      // Events were dropped while catching up: fetch them again instead of leaving a gap.
+      sub.bufferOverflowed = false;
+      sub.phase = Subscription.Phase.PENDING;
+      sendSubscribe(sub);
+      return;
+    }
+    buffered.forEach(e -> onPublished(sub, e));
+  }
+
+  private void onPublished(Subscription sub, TimelineEvent event) {
+    if (!sub.isLive()) {
+      if (sub.buffered.size() < settings.outboundBuffer()) sub.buffered.add(event);
+      else sub.bufferOverflowed = true;
+      return;
+    }
+    if (event.seq() > sub.lastDelivered + 1) {
+      // A gap can only mean an event got lost on the way: resubscribe from what was delivered.
+      sub.phase = Subscription.Phase.PENDING;
+      sub.buffered.add(event);
+      sendSubscribe(sub);
+      return;
+    }
+    deliver(sub, event);
+  }
+
+  /** The one place events reach the client: never twice, never out of order. */
+  private void deliver(Subscription sub, TimelineEvent event) {
+    if (event.seq() != sub.lastDelivered + 1) return;
+    sub.lastDelivered = event.seq();
+    push(Frames.event(sub.conversation, event));
+  }
+
+  private Behavior<Command> onConversationStopped(ConversationStopped stopped) {
+    Subscription sub = subscriptions.get(stopped.conversation());
+    if (sub != null && stopped.entity().equals(sub.entity)) {
+      // The conversation passivated, moved to another node or failed: subscribe again from
+      // where this client is, after a jittered pause so its subscribers do not return at once.
+      sub.entity = null;
+      retryLater(sub);
+    }
+    return next();
+  }
+
+  private void retryLater(Subscription sub) {
+    sub.phase = Subscription.Phase.PENDING;
+    sub.failedAttempts++;
+    if (sub.failedAttempts > MAX_RESUBSCRIBE_ATTEMPTS) {
+      push(
+          Frames.error(sub.pendingRequest, ErrorCode.UNAVAILABLE, "conversation is unavailable; subscribe again later")
+              .put("conversation", sub.conversation));
+      forget(sub);
+      return;
+    }
+    sub.tag = ++nextTag;
+    long capMs = Math.min(5_000, 50L << Math.min(sub.failedAttempts, 10));
+    long delayMs = ThreadLocalRandom.current().nextLong(capMs + 1);
+    timers.startSingleTimer(sub.conversation, new Resubscribe(sub.conversation, sub.tag), Duration.ofMillis(delayMs));
+  }
+
+  private Behavior<Command> onResubscribe(Resubscribe resubscribe) {
+    Subscription sub = subscriptions.get(resubscribe.conversation());
+    if (sub != null && sub.tag == resubscribe.tag()) sendSubscribe(sub);
+    return next();
+  }
+
+  private Behavior<Command> onSubscribeTimedOut(SubscribeTimedOut timeout) {
+    Subscription sub = subscriptions.get(timeout.conversation());
+    if (sub != null && sub.tag == timeout.tag() && sub.phase == Subscription.Phase.PENDING) retryLater(sub);
+    return next();
+  }
+
+  private void dropSubscription(String conversation) {
+    Subscription sub = subscriptions.get(conversation);
+    if (sub == null) return;
+    conversations.entity(conversation).tell(new Conversation.Unsubscribe(updates));
+    forget(sub);
+  }
+
+  private void forget(Subscription sub) {
+    subscriptions.remove(sub.conversation);
+    timers.cancel(sub.conversation);
+    if (sub.entity != null) getContext().unwatch(sub.entity);
+    if (sub.awaitingClient) requestDone();
+  }
+
+  // ---- outbound -------------------------------------------------------------------------------
+
+  /**
+   * Queues a frame for the client. The queue holds {@code outbound-buffer} frames plus room for a
+   * last word: a client that falls that far behind gets an error frame and is disconnected.
+   */
+  private void push(ObjectNode frame) {
+    if (closing) return;
+    if (outbound.size() >= settings.outboundBuffer()) {
+      closing = true;
+      outbound.offer(
+          TextMessage.create(
+              Frames.write(
+                  Frames.error(null, ErrorCode.UNAVAILABLE, "slow consumer: too many frames queued; reconnect and subscribe with since"))));
+      outbound.complete();
+      return;
+    }
+    outbound.offer(TextMessage.create(Frames.write(frame)));
+  }
+
+  private Behavior<Command> next() {
+    return closing ? Behaviors.stopped() : this;
+  }
+
+  private Behavior<Command> onStop() {
+    subscriptions.keySet().forEach(c -> conversations.entity(c).tell(new Conversation.Unsubscribe(updates)));
+    outbound.complete();
+    return this;
+  }
+}

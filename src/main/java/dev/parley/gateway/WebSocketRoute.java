@@ -1,0 +1,152 @@
+package dev.parley.gateway;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.handleWebSocketMessages;
+import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
+import static org.apache.pekko.http.javadsl.server.Directives.parameterOptional;
+import static org.apache.pekko.http.javadsl.server.Directives.path;
+
+import dev.parley.ErrorCode;
+import dev.parley.ParleyConfig;
+import dev.parley.auth.Tokens;
+import dev.parley.conversation.Conversations;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.http.javadsl.model.ws.Message;
+import org.apache.pekko.http.javadsl.model.ws.TextMessage;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.BoundedSourceQueue;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.typed.javadsl.ActorSink;
+
+/**
+ * {@code GET /v1/ws}: authenticates before the upgrade (a missing or invalid token is answered
+ * 401 and no websocket is opened), then joins the connection to a new {@link Session}.
+ */
+public final class WebSocketRoute {
+
+  private final ActorSystem<?> system;
+  private final Tokens tokens;
+  private final Conversations conversations;
+  private final ParleyConfig.GatewaySettings settings;
+  private final Duration askTimeout;
+  private final Materializer materializer;
+
+  public WebSocketRoute(ActorSystem<?> system, Tokens tokens, Conversations conversations, ParleyConfig config) {
+    this.system = system;
+    this.tokens = tokens;
+    this.conversations = conversations;
+    this.settings = config.gateway();
+    this.askTimeout = config.conversation().askTimeout();
+    this.materializer = Materializer.matFromSystem(system);
+  }
+
+  public Route route() {
+    return path(
+        PathMatchers.segment("v1").slash("ws"),
+        () ->
+            get(
+                () ->
+                    parameterOptional(
+                        "token",
+                        queryToken ->
+                            optionalHeaderValueByName(
+                                "Authorization",
+                                header -> {
+                                  Optional<String> user = tokens.verify(bearer(queryToken, header));
+                                  if (user.isEmpty()) {
+                                    return complete(
+                                        HttpErrors.response(ErrorCode.UNAUTHORIZED, "missing, invalid or expired token"));
+                                  }
+                                  return handleWebSocketMessages(connection(user.get()));
+                                }))));
+  }
+
+  static String bearer(Optional<String> queryToken, Optional<String> authorization) {
+    if (queryToken.isPresent()) return queryToken.get();
+    return authorization
+        .filter(h -> h.regionMatches(true, 0, "Bearer ", 0, 7))
+        .map(h -> h.substring(7).trim())
+        .orElse(null);
+  }
+
+  /** The stream of one connection: collected, size-checked frames in; the session's bounded queue out. */
+  private Flow<Message, Message, NotUsed> connection(String user) {
+    // Room for one last frame beyond the buffer: the notice sent to a client that fell behind.
+    Pair<BoundedSourceQueue<Message>, Source<Message, NotUsed>> outbound =
+        Source.<Message>queue(settings.outboundBuffer() + 2).preMaterialize(materializer);
+    ActorRef<Session.Command> session =
+        system.systemActorOf(
+            Session.create(user, outbound.first(), conversations, settings, askTimeout),
+            "session-" + UUID.randomUUID(),
+            Props.empty());
+    Sink<Message, NotUsed> inbound =
+        Flow.<Message>create()
+            .mapAsync(1, message -> collect(message, settings.maxFrameBytes(), materializer))
+            .to(
+                ActorSink.actorRefWithBackpressure(
+                    session,
+                    Session.Incoming::new,
+                    Session.StreamStarted::new,
+                    Session.StreamAck.ACK,
+                    Session.ClientGone.INSTANCE,
+                    Session.ClientFailed::new));
+    return Flow.fromSinkAndSourceCoupled(inbound, outbound.second());
+  }
+
+  /**
+   * Reads a whole websocket message, keeping at most {@code maxBytes} of it: a larger message is
+   * drained and reported as {@link IncomingFrame.Oversized}, never buffered whole.
+   */
+  static CompletionStage<IncomingFrame> collect(Message message, int maxBytes, Materializer materializer) {
+    if (message.isText()) {
+      TextMessage text = message.asTextMessage();
+      if (text.isStrict()) {
+        String strict = text.getStrictText();
+        return CompletableFuture.completedFuture(
+            Utf8.length(strict) > maxBytes ? new IncomingFrame.Oversized() : new IncomingFrame.Text(strict));
+      }
+      return text.getStreamedText()
+          .runFold(new BoundedText(maxBytes), BoundedText::append, materializer)
+          .thenApply(BoundedText::result);
+    }
+    return message.asBinaryMessage()
+        .getStreamedData()
+        .runWith(Sink.ignore(), materializer)
+        .thenApply(done -> new IncomingFrame.Binary());
+  }
+
+  /** Accumulates a streamed text message up to a byte limit, then only counts. */
+  private static final class BoundedText {
+    private final int maxBytes;
+    private final StringBuilder text = new StringBuilder();
+    private long bytes;
+
+    BoundedText(int maxBytes) {
+      this.maxBytes = maxBytes;
+    }
+
+    BoundedText append(String part) {
+      bytes += Utf8.length(part);
+      if (bytes <= maxBytes) text.append(part);
+      return this;
+    }
+
+    IncomingFrame result() {
+      return bytes > maxBytes ? new IncomingFrame.Oversized() : new IncomingFrame.Text(text.toString());
+    }
+  }
+}

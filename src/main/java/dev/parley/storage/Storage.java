@@ -1,0 +1,81 @@
+package dev.parley.storage;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import dev.parley.ParleyConfig;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import org.flywaydb.core.Flyway;
+
+/**
+ * Where events are kept: the embedded H2 file database by default, PostgreSQL when the URL says
+ * so. Migrates the schema with Flyway before the actor system starts, so a journal write never
+ * meets a missing table, and derives the Pekko Persistence JDBC (Slick) settings from
+ * {@code parley.db}, so the database is configured in exactly one place.
+ */
+public record Storage(Vendor vendor, String url, String user, String password, ParleyConfig.Db settings) {
+
+  public enum Vendor {
+    H2("org.h2.Driver", "slick.jdbc.H2Profile$", "db/migration/h2"),
+    POSTGRESQL("org.postgresql.Driver", "slick.jdbc.PostgresProfile$", "db/migration/postgresql");
+
+    final String driver;
+    final String slickProfile;
+    final String migrations;
+
+    Vendor(String driver, String slickProfile, String migrations) {
+      this.driver = driver;
+      this.slickProfile = slickProfile;
+      this.migrations = migrations;
+    }
+  }
+
+  public static Storage from(ParleyConfig config) {
+    ParleyConfig.Db db = config.db();
+    if (db.url().isBlank()) {
+      Path file = config.dataDir().toAbsolutePath().resolve("parley");
+      // AUTO_SERVER would let a second process open the files; a node owns its data directory.
+      String url = "jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE";
+      return new Storage(Vendor.H2, url, db.user().isBlank() ? "sa" : db.user(), db.password(), db);
+    }
+    if (db.url().startsWith("jdbc:postgresql:")) {
+      return new Storage(Vendor.POSTGRESQL, db.url(), db.user(), db.password(), db);
+    }
+    if (db.url().startsWith("jdbc:h2:")) {
+      return new Storage(Vendor.H2, db.url(), db.user().isBlank() ? "sa" : db.user(), db.password(), db);
+    }
+    throw new IllegalArgumentException(
+        "parley.db.url must be empty (embedded H2), a jdbc:postgresql: or a jdbc:h2: URL");
+  }
+
+  /** Creates or upgrades the schema; safe to run on every start and from several nodes. */
+  public void migrate() {
+    Flyway.configure()
+        .dataSource(url, user, password)
+        .locations("classpath:" + vendor.migrations)
+        .connectRetries(3)
+        .load()
+        .migrate();
+  }
+
+  /** The Slick database the journal, snapshot store and read journal share. */
+  public Config pekkoConfig() {
+    Map<String, Object> db = new HashMap<>();
+    db.put("url", url);
+    db.put("user", user);
+    db.put("password", password);
+    db.put("driver", vendor.driver);
+    db.put("connectionPool", "HikariCP");
+    db.put("numThreads", settings.poolSize());
+    db.put("maxConnections", settings.poolSize());
+    db.put("minConnections", settings.poolSize());
+    db.put("connectionTimeout", settings.connectionTimeout().toMillis());
+    // Bounded: when the database is slow, work is refused instead of piling up.
+    db.put("queueSize", 10000);
+    Map<String, Object> slick = Map.of("profile", vendor.slickProfile, "db", db);
+    return ConfigFactory.empty()
+        .withValue("pekko-persistence-jdbc.shared-databases.slick", ConfigValueFactory.fromMap(slick));
+  }
+}
