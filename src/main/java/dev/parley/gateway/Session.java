@@ -309,22 +309,24 @@ public final class Session extends AbstractBehavior<Session.Command> {
     sub.failedAttempts = 0;
 
     boolean recovered = true;
-    if (sub.lastDelivered < 0) {
-      sub.lastDelivered = subscribed.lastSeq(); // live only
+    if (sub.lastDelivered < 0 || sub.lastDelivered > subscribed.lastSeq()) {
+      // Live only; or the client claims a seq the conversation has not reached: start from now.
+      sub.lastDelivered = subscribed.lastSeq();
     } else if (subscribed.lastSeq() - sub.lastDelivered > settings.maxReplay()) {
       // Too far behind to replay: say so, and let the client page history instead.
       recovered = false;
       sub.lastDelivered = subscribed.lastSeq();
     }
-    if (sub.awaitingClient) {
+    // A resubscription the session made on its own is silent unless the client must act on it.
+    if (sub.awaitingClient || !recovered) {
       push(
           Frames.reply("subscribed", sub.pendingRequest)
               .put("conversation", sub.conversation)
               .put("lastSeq", subscribed.lastSeq())
               .put("recovered", recovered));
+      if (sub.awaitingClient) requestDone();
       sub.awaitingClient = false;
       sub.pendingRequest = null;
-      requestDone();
     }
     sub.recent = subscribed.recent();
     if (recovered && subscribed.needsJournal() && subscribed.journalTo() > sub.lastDelivered) {
@@ -425,7 +427,16 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   private Behavior<Command> onSubscribeTimedOut(SubscribeTimedOut timeout) {
     Subscription sub = subscriptions.get(timeout.conversation());
-    if (sub != null && sub.tag == timeout.tag() && sub.phase == Subscription.Phase.PENDING) retryLater(sub);
+    if (sub == null || sub.tag != timeout.tag() || sub.phase != Subscription.Phase.PENDING) return next();
+    if (sub.awaitingClient) {
+      // The client is waiting: answer now and let it retry, rather than hold its request.
+      push(
+          Frames.error(sub.pendingRequest, ErrorCode.UNAVAILABLE, "conversation did not answer in time, retry")
+              .put("conversation", sub.conversation));
+      dropSubscription(sub.conversation);
+    } else {
+      retryLater(sub);
+    }
     return next();
   }
 
