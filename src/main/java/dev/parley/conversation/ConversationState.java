@@ -1,5 +1,7 @@
 package dev.parley.conversation;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
 import dev.parley.CborSerializable;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,6 +19,9 @@ import org.pcollections.TreePVector;
  * history pages without a database read) and a window of recent idempotency keys. It never grows
  * with the length of the conversation, so a conversation with a million messages recovers as fast
  * as one with a thousand.
+ *
+ * <p>Serialized as its {@link Snapshot} (plain lists), so the state itself passes Pekko's
+ * serialization checks and its wire form does not depend on pcollections.
  */
 public record ConversationState(
     String title,
@@ -25,7 +30,8 @@ public record ConversationState(
     long lastSeq,
     PVector<TimelineEvent> recent,
     PMap<String, Long> sentKeys,
-    PVector<String> sentKeyOrder) {
+    PVector<String> sentKeyOrder)
+    implements CborSerializable {
 
   /** How much of the past the state keeps; both bounds come from configuration. */
   public record Limits(int recentWindow, int idempotencyWindow) {}
@@ -50,7 +56,7 @@ public record ConversationState(
   /** Events of the recent window with {@code from <= seq <= to}, in seq order. */
   public List<TimelineEvent> recentBetween(long from, long to) {
     long start = windowStart();
-    if (recent.isEmpty() || to < start || from > lastSeq) return List.of();
+    if (recent.isEmpty() || to < start || from > lastSeq || from > to) return List.of();
     int first = (int) (Math.max(from, start) - start);
     int last = (int) (Math.min(to, lastSeq) - start);
     return List.copyOf(recent.subList(first, last + 1));
@@ -67,8 +73,9 @@ public record ConversationState(
     return Optional.ofNullable(sentKeys.get(sendKey(sender, clientMsgId)));
   }
 
+  /** Length-prefixed, so no pair of (sender, clientMsgId) can collide with another. */
   static String sendKey(String sender, String clientMsgId) {
-    return sender + '\u0000' + clientMsgId;
+    return sender.length() + ":" + sender + clientMsgId;
   }
 
   public ConversationState apply(TimelineEvent event, Limits limits) {
@@ -113,12 +120,14 @@ public record ConversationState(
       List<Long> sentKeySeqs)
       implements CborSerializable {}
 
+  @JsonValue
   public Snapshot toSnapshot() {
     List<Long> seqs = new ArrayList<>(sentKeyOrder.size());
     for (String key : sentKeyOrder) seqs.add(sentKeys.get(key));
     return new Snapshot(title, createdBy, List.copyOf(members), lastSeq, List.copyOf(recent), List.copyOf(sentKeyOrder), seqs);
   }
 
+  @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
   public static ConversationState fromSnapshot(Snapshot s) {
     PMap<String, Long> keys = HashTreePMap.empty();
     for (int i = 0; i < s.sentKeyOrder().size(); i++) keys = keys.plus(s.sentKeyOrder().get(i), s.sentKeySeqs().get(i));

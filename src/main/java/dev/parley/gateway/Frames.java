@@ -3,6 +3,7 @@ package dev.parley.gateway;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -34,6 +35,8 @@ public final class Frames {
                           .maxStringLength(1 << 20)
                           .build())
                   .build())
+          // "{...} junk" is not a frame: refuse it rather than act on its first half.
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
           .build();
 
   private static final Pattern CONVERSATION_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
@@ -74,8 +77,7 @@ public final class Frames {
     if (f.has("id") && id == null) throw new ProtocolException(ErrorCode.BAD_REQUEST, "id must be a short string or an integer");
     String type = text(f, "type", true, 32);
     return switch (type) {
-      case "create" -> new ClientFrame.Create(
-          id, optionalConversation(f), members(f), text(f, "title", false, dev.parley.conversation.Conversation.MAX_TITLE_LENGTH));
+      case "create" -> new ClientFrame.Create(id, optionalConversation(f), members(f), title(f));
       case "invite" -> new ClientFrame.Invite(id, conversation(f), user(f, "user"));
       case "leave" -> new ClientFrame.Leave(id, conversation(f));
       case "subscribe" -> new ClientFrame.Subscribe(id, conversation(f), number(f, "since", 0, -1));
@@ -102,6 +104,11 @@ public final class Frames {
     return id;
   }
 
+  /** The optional title of a new conversation. */
+  public static String title(JsonNode f) {
+    return text(f, "title", false, dev.parley.conversation.Conversation.MAX_TITLE_LENGTH);
+  }
+
   private static String optionalConversation(JsonNode f) {
     return f.hasNonNull("conversation") ? conversation(f) : null;
   }
@@ -118,7 +125,7 @@ public final class Frames {
       if (!m.isTextual() || m.textValue().isBlank() || m.textValue().length() > MAX_USER_ID) {
         throw new ProtocolException(ErrorCode.BAD_REQUEST, "members must be non-empty user ids of at most 128 characters");
       }
-      users.add(m.textValue());
+      users.add(wellFormed("members", m.textValue()));
     }
     return new ArrayList<>(users);
   }
@@ -143,7 +150,7 @@ public final class Frames {
     if (text.codePointCount(0, text.length()) > settings.maxTextLength()) {
       throw new ProtocolException(ErrorCode.TOO_LARGE, "text is longer than " + settings.maxTextLength() + " characters");
     }
-    return text;
+    return wellFormed("text", text);
   }
 
   public int limit(JsonNode f) {
@@ -174,7 +181,23 @@ public final class Frames {
     if (node.textValue().length() > maxLength) {
       throw new ProtocolException(ErrorCode.TOO_LARGE, field + " is longer than " + maxLength + " characters");
     }
-    return node.textValue();
+    return wellFormed(field, node.textValue());
+  }
+
+  /**
+   * Refuses unpaired surrogates (a JSON escape of a lone surrogate yields one): such a string cannot
+   * be encoded, so an event carrying it would fail to persist (Jackson CBOR refuses it) on every retry.
+   */
+  private static String wellFormed(String field, String value) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        throw new ProtocolException(ErrorCode.BAD_REQUEST, field + " must be valid Unicode text");
+      }
+    }
+    return value;
   }
 
   private static String abbreviate(String s) {

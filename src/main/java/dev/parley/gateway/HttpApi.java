@@ -67,7 +67,7 @@ public final class HttpApi {
 
   private CompletionStage<HttpResponse> createConversation(String user, ObjectNode body) {
     String id = body.hasNonNull("conversation") ? Frames.conversation(body) : UUID.randomUUID().toString();
-    String title = body.hasNonNull("title") && body.get("title").isTextual() ? body.get("title").textValue() : null;
+    String title = Frames.title(body);
     return answer(
         conversations.create(id, user, Frames.members(body), title),
         201,

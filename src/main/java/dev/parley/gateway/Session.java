@@ -480,7 +480,13 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   private Behavior<Command> onStop() {
     subscriptions.keySet().forEach(c -> conversations.entity(c).tell(new Conversation.Unsubscribe(updates)));
-    outbound.complete();
+    // When the client went first, its side of the stream already completed the queue, and a
+    // second complete() throws: that is a normal disconnect, not an error to log.
+    try {
+      outbound.complete();
+    } catch (IllegalStateException alreadyCompleted) {
+      // nothing left to close
+    }
     return this;
   }
 }

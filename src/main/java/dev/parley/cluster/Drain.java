@@ -1,0 +1,77 @@
+package dev.parley.cluster;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.eventstream.EventStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * How a node leaves without a herd, as CoordinatedShutdown tasks (run on SIGTERM, on a cluster
+ * leave, or by {@code parley admin drain}):
+ * <ol>
+ *   <li>before-service-unbind: readiness turns false, so load balancers stop sending new clients;
+ *       wait {@code readiness-delay} for them to notice;
+ *   <li>service-unbind: stop accepting connections; open ones keep working;
+ *   <li>service-requests-done: every connection is closed at its own random moment inside the
+ *       drain window, after its requests in flight are answered and a {@code reconnect} frame, so
+ *       the other nodes see a ramp of reconnects instead of a wall;
+ *   <li>then Pekko hands the shards off (cluster-sharding-shutdown-region) and the node leaves.
+ * </ol>
+ */
+public final class Drain {
+
+  private static final Logger log = LoggerFactory.getLogger(Drain.class);
+
+  public record Settings(Duration readinessDelay, Duration window) {}
+
+  /** Published on the event stream; every session closes itself within {@code window}. */
+  public record DrainConnections(Duration window) {}
+
+  private Drain() {}
+
+  public static void install(ActorSystem<?> system, Settings settings, Supplier<CompletionStage<Done>> stopAccepting) {
+    CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
+    NodeLifecycle lifecycle = NodeLifecycle.get(system);
+    shutdown.addTask(
+        CoordinatedShutdown.PhaseBeforeServiceUnbind(),
+        "parley-readiness-off",
+        () -> {
+          lifecycle.startDraining();
+          log.info("draining: readiness is now false; {} connections open", lifecycle.openConnections());
+          return after(settings.readinessDelay());
+        });
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "parley-stop-accepting", stopAccepting);
+    shutdown.addTask(
+        CoordinatedShutdown.PhaseServiceRequestsDone(),
+        "parley-drain-connections",
+        () -> {
+          system.eventStream().tell(new EventStream.Publish<>(new DrainConnections(settings.window())));
+          long deadline = System.nanoTime() + settings.window().plusSeconds(2).toNanos();
+          return untilNoConnections(lifecycle, deadline);
+        });
+  }
+
+  private static CompletionStage<Done> untilNoConnections(NodeLifecycle lifecycle, long deadlineNanos) {
+    if (lifecycle.openConnections() <= 0) {
+      log.info("draining: all connections closed");
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }
+    if (System.nanoTime() > deadlineNanos) {
+      log.warn("draining: window over with {} connections still open", lifecycle.openConnections());
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }
+    return after(Duration.ofMillis(100)).thenCompose(done -> untilNoConnections(lifecycle, deadlineNanos));
+  }
+
+  private static CompletionStage<Done> after(Duration delay) {
+    return CompletableFuture.supplyAsync(
+        Done::getInstance, CompletableFuture.delayedExecutor(delay.toMillis(), TimeUnit.MILLISECONDS));
+  }
+}

@@ -1,0 +1,51 @@
+package dev.parley.cluster;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Extension;
+import org.apache.pekko.actor.typed.ExtensionId;
+
+/**
+ * Where this node is in its life, shared by the gateway, the readiness check and the drain: whether
+ * it is draining (readiness false, no new connections) and how many client connections it holds.
+ */
+public final class NodeLifecycle implements Extension {
+
+  private final AtomicBoolean draining = new AtomicBoolean();
+  private final AtomicInteger connections = new AtomicInteger();
+
+  public static NodeLifecycle get(ActorSystem<?> system) {
+    return Id.INSTANCE.apply(system);
+  }
+
+  public boolean isDraining() {
+    return draining.get();
+  }
+
+  /** True the first time only. */
+  public boolean startDraining() {
+    return draining.compareAndSet(false, true);
+  }
+
+  public void connectionOpened() {
+    connections.incrementAndGet();
+  }
+
+  public void connectionClosed() {
+    connections.decrementAndGet();
+  }
+
+  public int openConnections() {
+    return connections.get();
+  }
+
+  private static final class Id extends ExtensionId<NodeLifecycle> {
+    static final Id INSTANCE = new Id();
+
+    @Override
+    public NodeLifecycle createExtension(ActorSystem<?> system) {
+      return new NodeLifecycle();
+    }
+  }
+}
