@@ -7,6 +7,8 @@ import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
 
 import com.typesafe.config.Config;
 import dev.parley.auth.Tokens;
+import dev.parley.cluster.AdmissionControl;
+import dev.parley.cluster.Drain;
 import dev.parley.conversation.Conversations;
 import dev.parley.gateway.HttpApi;
 import dev.parley.gateway.HttpErrors;
@@ -18,6 +20,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.AddressFromURIString;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -29,7 +32,10 @@ import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.model.Uri;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
+import org.apache.pekko.management.javadsl.PekkoManagement;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,10 +49,12 @@ public final class Node implements AutoCloseable {
 
   private final ActorSystem<Void> system;
   private final ServerBinding binding;
+  private final Uri management;
 
-  private Node(ActorSystem<Void> system, ServerBinding binding) {
+  private Node(ActorSystem<Void> system, ServerBinding binding, Uri management) {
     this.system = system;
     this.binding = binding;
+    this.management = management;
   }
 
   /** Starts a node from a fully loaded configuration (application.conf, overrides, reference). */
@@ -58,7 +66,11 @@ public final class Node implements AutoCloseable {
 
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "parley", storage.pekkoConfig().withFallback(config));
     try {
-      joinCluster(system, settings.cluster().seedNodes());
+      // Management first: health probes answer (not ready) while the node is still joining, and
+      // cluster bootstrap needs its contact point.
+      Uri management =
+          PekkoManagement.get(Adapter.toClassic(system)).start().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      joinCluster(system, settings.cluster());
       awaitMemberUp(system, config.getDuration("pekko.cluster.shutdown-after-unsuccessful-join-seed-nodes"));
 
       if (Tokens.usesDevelopmentSecret(settings.jwtSecret())) {
@@ -69,9 +81,11 @@ public final class Node implements AutoCloseable {
       }
       Tokens tokens = Tokens.fromConfigured(settings.jwtSecret());
       Conversations conversations = Conversations.init(system, settings.conversation());
+      AdmissionControl connections = new AdmissionControl(settings.admission().connections());
+      AdmissionControl resumes = new AdmissionControl(settings.admission().resumes());
       Route routes =
           concat(
-              new WebSocketRoute(system, tokens, conversations, settings).route(),
+              new WebSocketRoute(system, tokens, conversations, settings, connections, resumes).route(),
               new HttpApi(tokens, conversations, settings).route());
       ServerBinding binding =
           Http.get(system)
@@ -79,8 +93,10 @@ public final class Node implements AutoCloseable {
               .bind(withJsonErrors(routes))
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);
-      log.info("Parley node up: http {} on {} storage", binding.localAddress(), storage.vendor());
-      return new Node(system, binding);
+      Drain.install(system, settings.drain(), () -> binding.unbind());
+      log.info(
+          "Parley node up: http {}, management {}, {} storage", binding.localAddress(), management, storage.vendor());
+      return new Node(system, binding, management);
     } catch (Exception e) {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -88,7 +104,12 @@ public final class Node implements AutoCloseable {
     }
   }
 
-  private static void joinCluster(ActorSystem<?> system, List<String> seedNodes) {
+  private static void joinCluster(ActorSystem<?> system, ParleyConfig.Cluster settings) {
+    if (settings.bootstrap()) {
+      ClusterBootstrap.get(Adapter.toClassic(system)).start();
+      return;
+    }
+    List<String> seedNodes = settings.seedNodes();
     Cluster cluster = Cluster.get(system);
     if (seedNodes.isEmpty()) {
       cluster.manager().tell(Join.create(cluster.selfMember().address()));
@@ -143,15 +164,22 @@ public final class Node implements AutoCloseable {
     return binding.localAddress().getPort();
   }
 
+  /** Where Pekko Management (health checks, cluster routes) listens. */
+  public Uri managementUri() {
+    return management;
+  }
+
   public CompletableFuture<Void> whenTerminated() {
     return system.getWhenTerminated().thenAccept(done -> {}).toCompletableFuture();
   }
 
-  /** Stops accepting, leaves the cluster through CoordinatedShutdown (shards hand off), and waits. */
+  /**
+   * Leaves gracefully, as on SIGTERM: readiness off, connections drained with reconnect hints,
+   * shards handed off, cluster left (CoordinatedShutdown), then waits for the end.
+   */
   @Override
   public void close() throws Exception {
-    binding.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    system.terminate();
+    CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason()).toCompletableFuture().get(120, TimeUnit.SECONDS);
     system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
   }
 }

@@ -1,6 +1,8 @@
 package dev.parley;
 
 import com.typesafe.config.Config;
+import dev.parley.cluster.AdmissionControl;
+import dev.parley.cluster.Drain;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -16,6 +18,8 @@ public record ParleyConfig(
     Path dataDir,
     Db db,
     Cluster cluster,
+    Drain.Settings drain,
+    Admission admission,
     ConversationSettings conversation,
     GatewaySettings gateway) {
 
@@ -23,7 +27,10 @@ public record ParleyConfig(
 
   public record Db(String url, String user, String password, int poolSize, Duration connectionTimeout) {}
 
-  public record Cluster(String host, int port, List<String> seedNodes) {}
+  public record Cluster(String host, int port, List<String> seedNodes, boolean bootstrap) {}
+
+  /** Admission control of new connections and of replays (dev.parley.cluster.AdmissionControl). */
+  public record Admission(AdmissionControl.Settings connections, AdmissionControl.Settings resumes) {}
 
   public record ConversationSettings(
       int recentWindow,
@@ -72,7 +79,14 @@ public record ParleyConfig(
             Arrays.stream(c.getString("cluster.seed-nodes").split(","))
                 .map(String::trim)
                 .filter(s -> !s.isEmpty())
-                .toList()),
+                .toList(),
+            c.getBoolean("cluster.bootstrap")),
+        new Drain.Settings(c.getDuration("drain.readiness-delay"), c.getDuration("drain.window")),
+        new Admission(
+            new AdmissionControl.Settings(
+                c.getDouble("admission.connections-per-second"), c.getLong("admission.connections-burst")),
+            new AdmissionControl.Settings(
+                c.getDouble("admission.resumes-per-second"), c.getLong("admission.resumes-burst"))),
         new ConversationSettings(
             c.getInt("conversation.recent-window"),
             c.getInt("conversation.idempotency-window"),

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
+import dev.parley.cluster.AdmissionControl;
+import dev.parley.cluster.Drain;
+import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversation;
 import dev.parley.conversation.Conversations;
 import dev.parley.conversation.TimelineEvent;
@@ -11,6 +14,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
@@ -18,6 +22,7 @@ import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -70,6 +75,12 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   private record SubscribeTimedOut(String conversation, long tag) implements Command {}
 
+  private record DrainRequested(Drain.DrainConnections drain) implements Command {}
+
+  private enum CloseForDrain implements Command {
+    INSTANCE
+  }
+
   /** How many times a lost subscription is re-established before the client is told it failed. */
   private static final int MAX_RESUBSCRIBE_ATTEMPTS = 8;
 
@@ -78,11 +89,12 @@ public final class Session extends AbstractBehavior<Session.Command> {
       BoundedSourceQueue<Message> outbound,
       Conversations conversations,
       ParleyConfig.GatewaySettings settings,
-      Duration askTimeout) {
+      Duration askTimeout,
+      AdmissionControl resumes) {
     return Behaviors.setup(
         ctx ->
             Behaviors.withTimers(
-                timers -> new Session(ctx, timers, user, outbound, conversations, settings, askTimeout)));
+                timers -> new Session(ctx, timers, user, outbound, conversations, settings, askTimeout, resumes)));
   }
 
   private final TimerScheduler<Command> timers;
@@ -98,6 +110,11 @@ public final class Session extends AbstractBehavior<Session.Command> {
   private ActorRef<StreamAck> waitingForAck;
   private long nextTag;
   private boolean closing;
+  private final AdmissionControl resumes;
+  private final NodeLifecycle lifecycle;
+  private final ActorRef<Drain.DrainConnections> drainListener;
+  /** The node is draining and this connection's turn to close has come. */
+  private boolean closingForDrain;
 
   private Session(
       ActorContext<Command> ctx,
@@ -106,8 +123,14 @@ public final class Session extends AbstractBehavior<Session.Command> {
       BoundedSourceQueue<Message> outbound,
       Conversations conversations,
       ParleyConfig.GatewaySettings settings,
-      Duration askTimeout) {
+      Duration askTimeout,
+      AdmissionControl resumes) {
     super(ctx);
+    this.resumes = resumes;
+    this.lifecycle = NodeLifecycle.get(ctx.getSystem());
+    lifecycle.connectionOpened();
+    this.drainListener = ctx.messageAdapter(Drain.DrainConnections.class, DrainRequested::new);
+    ctx.getSystem().eventStream().tell(new EventStream.Subscribe<>(Drain.DrainConnections.class, drainListener));
     this.timers = timers;
     this.user = user;
     this.outbound = outbound;
@@ -129,6 +152,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
         .onMessage(ConversationStopped.class, this::onConversationStopped)
         .onMessage(Resubscribe.class, this::onResubscribe)
         .onMessage(SubscribeTimedOut.class, this::onSubscribeTimedOut)
+        .onMessage(DrainRequested.class, this::onDrainRequested)
+        .onMessageEquals(CloseForDrain.INSTANCE, this::onCloseForDrain)
         .onMessageEquals(ClientGone.INSTANCE, Behaviors::stopped)
         .onMessage(ClientFailed.class, m -> Behaviors.stopped())
         .onSignal(PostStop.class, s -> onStop())
@@ -247,6 +272,10 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   private void requestDone() {
     inFlight--;
+    if (closingForDrain) {
+      if (inFlight == 0) closeWithReconnectHint();
+      return;
+    }
     if (waitingForAck != null && inFlight < settings.maxInFlight()) {
       ActorRef<StreamAck> ackTo = waitingForAck;
       waitingForAck = null;
@@ -256,7 +285,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   /** Pulls the next client frame only while there is room for more work. */
   private Behavior<Command> acknowledge(ActorRef<StreamAck> ackTo) {
-    if (inFlight < settings.maxInFlight()) ackTo.tell(StreamAck.ACK);
+    if (inFlight < settings.maxInFlight() && !closingForDrain) ackTo.tell(StreamAck.ACK);
     else waitingForAck = ackTo;
     return next();
   }
@@ -264,6 +293,17 @@ public final class Session extends AbstractBehavior<Session.Command> {
   // ---- subscriptions --------------------------------------------------------------------------
 
   private void subscribe(ClientFrame.Subscribe frame) {
+    if (frame.since() >= 0) {
+      // A replay is the expensive part of a reconnect herd: admitted at a bounded rate per node.
+      OptionalLong retryAfterMs = resumes.tryAdmit();
+      if (retryAfterMs.isPresent()) {
+        push(
+            Frames.error(frame.id(), ErrorCode.RATE_LIMITED, "too many resumes on this node, retry later")
+                .put("conversation", frame.conversation())
+                .put("retryAfterMs", retryAfterMs.getAsLong()));
+        return;
+      }
+    }
     Subscription sub = subscriptions.computeIfAbsent(frame.conversation(), Subscription::new);
     if (sub.awaitingClient) requestDone(); // an earlier subscribe on this conversation is superseded
     sub.phase = Subscription.Phase.PENDING;
@@ -421,7 +461,14 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   private Behavior<Command> onResubscribe(Resubscribe resubscribe) {
     Subscription sub = subscriptions.get(resubscribe.conversation());
-    if (sub != null && sub.tag == resubscribe.tag()) sendSubscribe(sub);
+    if (sub == null || sub.tag != resubscribe.tag()) return next();
+    OptionalLong retryAfterMs = sub.lastDelivered >= 0 ? resumes.tryAdmit() : OptionalLong.empty();
+    if (retryAfterMs.isPresent()) {
+      // Over the node's resume rate: wait the bucket's time (jittered), without counting a failure.
+      timers.startSingleTimer(sub.conversation, resubscribe, Duration.ofMillis(retryAfterMs.getAsLong()));
+    } else {
+      sendSubscribe(sub);
+    }
     return next();
   }
 
@@ -478,7 +525,45 @@ public final class Session extends AbstractBehavior<Session.Command> {
     return closing ? Behaviors.stopped() : this;
   }
 
+  // ---- drain ----------------------------------------------------------------------------------
+
+  /** This connection closes at its own random moment in the window, so reconnects form a ramp. */
+  private Behavior<Command> onDrainRequested(DrainRequested request) {
+    long windowMs = Math.max(1, request.drain().window().toMillis());
+    timers.startSingleTimer(CloseForDrain.INSTANCE, Duration.ofMillis(ThreadLocalRandom.current().nextLong(windowMs)));
+    return next();
+  }
+
+  /**
+   * Stop reading requests; once those in flight are answered, hint a reconnect and close. The
+   * second firing of the timer is the deadline: requests still unanswered 2 s later are left to
+   * the client's retry (same clientMsgId: no loss, no duplicate).
+   */
+  private Behavior<Command> onCloseForDrain() {
+    if (closingForDrain) {
+      closeWithReconnectHint();
+    } else {
+      closingForDrain = true;
+      if (inFlight == 0) closeWithReconnectHint();
+      else timers.startSingleTimer(CloseForDrain.INSTANCE, Duration.ofSeconds(2));
+    }
+    return next();
+  }
+
+  private void closeWithReconnectHint() {
+    // The close itself is already spread over the window; a little jitter on top breaks up
+    // clients that reconnect on the same tick.
+    if (closing) return;
+    push(Frames.reconnect(ThreadLocalRandom.current().nextLong(1000)));
+    if (!closing) {
+      closing = true;
+      outbound.complete();
+    }
+  }
+
   private Behavior<Command> onStop() {
+    lifecycle.connectionClosed();
+    getContext().getSystem().eventStream().tell(new EventStream.Unsubscribe<>(drainListener));
     subscriptions.keySet().forEach(c -> conversations.entity(c).tell(new Conversation.Unsubscribe(updates)));
     // When the client went first, its side of the stream already completed the queue, and a
     // second complete() throws: that is a normal disconnect, not an error to log.

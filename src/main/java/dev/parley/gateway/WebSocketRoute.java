@@ -10,9 +10,14 @@ import static org.apache.pekko.http.javadsl.server.Directives.path;
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
 import dev.parley.auth.Tokens;
+import dev.parley.cluster.AdmissionControl;
+import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversations;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -20,6 +25,8 @@ import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
 import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
@@ -44,9 +51,21 @@ public final class WebSocketRoute {
   private final ParleyConfig.GatewaySettings settings;
   private final Duration askTimeout;
   private final Materializer materializer;
+  private final AdmissionControl connections;
+  private final AdmissionControl resumes;
+  private final NodeLifecycle lifecycle;
 
-  public WebSocketRoute(ActorSystem<?> system, Tokens tokens, Conversations conversations, ParleyConfig config) {
+  public WebSocketRoute(
+      ActorSystem<?> system,
+      Tokens tokens,
+      Conversations conversations,
+      ParleyConfig config,
+      AdmissionControl connections,
+      AdmissionControl resumes) {
     this.system = system;
+    this.connections = connections;
+    this.resumes = resumes;
+    this.lifecycle = NodeLifecycle.get(system);
     this.tokens = tokens;
     this.conversations = conversations;
     this.settings = config.gateway();
@@ -71,8 +90,29 @@ public final class WebSocketRoute {
                                     return complete(
                                         HttpErrors.response(ErrorCode.UNAUTHORIZED, "missing, invalid or expired token"));
                                   }
-                                  return handleWebSocketMessages(connection(user.get()));
+                                  return admitted(() -> handleWebSocketMessages(connection(user.get())));
                                 }))));
+  }
+
+  /**
+   * A draining node takes no new connections, and a node past its connection rate answers 503
+   * with a jittered Retry-After instead of queueing the upgrade: after a restart the herd is spread
+   * out in time rather than served all at once.
+   */
+  private Route admitted(Supplier<Route> inner) {
+    if (lifecycle.isDraining()) {
+      return complete(retryLater(1000 + ThreadLocalRandom.current().nextLong(4000), "node is draining, connect to another"));
+    }
+    OptionalLong retryAfterMs = connections.tryAdmit();
+    if (retryAfterMs.isPresent()) {
+      return complete(retryLater(retryAfterMs.getAsLong(), "too many new connections, retry later"));
+    }
+    return inner.get();
+  }
+
+  private static HttpResponse retryLater(long afterMs, String message) {
+    long seconds = Math.max(1, (afterMs + 999) / 1000);
+    return HttpErrors.response(ErrorCode.UNAVAILABLE, message).addHeader(RetryAfter.create(seconds));
   }
 
   static String bearer(Optional<String> queryToken, Optional<String> authorization) {
@@ -90,7 +130,7 @@ public final class WebSocketRoute {
         Source.<Message>queue(settings.outboundBuffer() + 2).preMaterialize(materializer);
     ActorRef<Session.Command> session =
         system.systemActorOf(
-            Session.create(user, outbound.first(), conversations, settings, askTimeout),
+            Session.create(user, outbound.first(), conversations, settings, askTimeout, resumes),
             "session-" + UUID.randomUUID(),
             Props.empty());
     Sink<Message, NotUsed> inbound =
