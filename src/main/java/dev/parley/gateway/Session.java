@@ -75,6 +75,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   private record SubscribeTimedOut(String conversation, long tag) implements Command {}
 
+  private record ReplayMore(String conversation, long tag) implements Command {}
+
   private record DrainRequested(Drain.DrainConnections drain) implements Command {}
 
   private enum CloseForDrain implements Command {
@@ -83,6 +85,9 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   /** How many times a lost subscription is re-established before the client is told it failed. */
   private static final int MAX_RESUBSCRIBE_ATTEMPTS = 8;
+
+  /** How long a replay waits for the client to take frames off a half-full outbound buffer. */
+  private static final Duration REPLAY_PAUSE = Duration.ofMillis(20);
 
   public static Behavior<Command> create(
       String user,
@@ -152,6 +157,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
         .onMessage(ConversationStopped.class, this::onConversationStopped)
         .onMessage(Resubscribe.class, this::onResubscribe)
         .onMessage(SubscribeTimedOut.class, this::onSubscribeTimedOut)
+        .onMessage(ReplayMore.class, this::onReplayMore)
         .onMessage(DrainRequested.class, this::onDrainRequested)
         .onMessageEquals(CloseForDrain.INSTANCE, this::onCloseForDrain)
         .onMessageEquals(ClientGone.INSTANCE, Behaviors::stopped)
@@ -285,7 +291,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   /** Pulls the next client frame only while there is room for more work. */
   private Behavior<Command> acknowledge(ActorRef<StreamAck> ackTo) {
-    if (inFlight < settings.maxInFlight() && !closingForDrain) ackTo.tell(StreamAck.ACK);
+    if (inFlight < settings.maxInFlight() && !closingForDrain && !closing) ackTo.tell(StreamAck.ACK);
     else waitingForAck = ackTo;
     return next();
   }
@@ -371,11 +377,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
     sub.recent = subscribed.recent();
     if (recovered && subscribed.needsJournal() && subscribed.journalTo() > sub.lastDelivered) {
       sub.phase = Subscription.Phase.CATCHING_UP;
-      long tag = sub.tag;
-      getContext()
-          .pipeToSelf(
-              conversations.readJournal(sub.conversation, sub.lastDelivered + 1, subscribed.journalTo()),
-              (events, failure) -> new JournalRead(sub.conversation, tag, events, failure));
+      sub.replayTo = subscribed.journalTo();
+      readJournalChunk(sub);
     } else {
       goLive(sub);
     }
@@ -389,7 +392,34 @@ public final class Session extends AbstractBehavior<Session.Command> {
       return next();
     }
     read.events().forEach(e -> deliver(sub, e));
-    goLive(sub);
+    if (sub.lastDelivered < sub.replayTo && !read.events().isEmpty()) readJournalChunk(sub);
+    else goLive(sub);
+    return next();
+  }
+
+  /**
+   * Reads the next part of a replay, no more than fits in half the outbound buffer: pushed at
+   * once, a replay longer than the buffer would get a client that reads promptly dropped as a
+   * slow consumer. While the buffer is over half full, waits for the client to read.
+   */
+  private void readJournalChunk(Subscription sub) {
+    int room = settings.outboundBuffer() / 2 - outbound.size();
+    if (room < 1) {
+      timers.startSingleTimer(sub.conversation, new ReplayMore(sub.conversation, sub.tag), REPLAY_PAUSE);
+      return;
+    }
+    long from = sub.lastDelivered + 1;
+    long to = Math.min(sub.replayTo, from + room - 1);
+    long tag = sub.tag;
+    getContext()
+        .pipeToSelf(
+            conversations.readJournal(sub.conversation, from, to),
+            (events, failure) -> new JournalRead(sub.conversation, tag, events, failure));
+  }
+
+  private Behavior<Command> onReplayMore(ReplayMore more) {
+    Subscription sub = subscriptions.get(more.conversation());
+    if (sub != null && sub.tag == more.tag() && sub.phase == Subscription.Phase.CATCHING_UP) readJournalChunk(sub);
     return next();
   }
 
@@ -510,19 +540,31 @@ public final class Session extends AbstractBehavior<Session.Command> {
   private void push(ObjectNode frame) {
     if (closing) return;
     if (outbound.size() >= settings.outboundBuffer()) {
-      closing = true;
       outbound.offer(
           TextMessage.create(
               Frames.write(
                   Frames.error(null, ErrorCode.UNAVAILABLE, "slow consumer: too many frames queued; reconnect and subscribe with since"))));
-      outbound.complete();
+      completeOutbound();
       return;
     }
     outbound.offer(TextMessage.create(Frames.write(frame)));
   }
 
+  /**
+   * A session never stops itself: when it closes a connection (slow consumer, drain) it completes
+   * the outbound queue and stays until its client has read what was queued (ClientGone). Stopping
+   * at once would cancel the coupled stream and drop the last frames, the reason included.
+   */
   private Behavior<Command> next() {
-    return closing ? Behaviors.stopped() : this;
+    return this;
+  }
+
+  /** Completes the outbound stream; a client that never finishes the close does not keep the session. */
+  private void completeOutbound() {
+    if (closing) return;
+    closing = true;
+    outbound.complete();
+    timers.startSingleTimer(ClientGone.INSTANCE, ClientGone.INSTANCE, Duration.ofSeconds(5));
   }
 
   // ---- drain ----------------------------------------------------------------------------------
@@ -555,10 +597,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     // clients that reconnect on the same tick.
     if (closing) return;
     push(Frames.reconnect(ThreadLocalRandom.current().nextLong(1000)));
-    if (!closing) {
-      closing = true;
-      outbound.complete();
-    }
+    completeOutbound();
   }
 
   private Behavior<Command> onStop() {

@@ -31,6 +31,8 @@ final class Subscription {
   boolean awaitingClient;
   long lastDelivered;
   ActorRef<Conversation.Command> entity;
+  /** While catching up: the last seq of the journal part, read in chunks up to here. */
+  long replayTo;
   /** Events from memory handed over with {@code Subscribed}, delivered after the journal part. */
   List<TimelineEvent> recent = List.of();
   /** Live events that arrived while catching up; bounded, see {@link #bufferOverflowed}. */

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Runs the 3-node local cluster (node1.conf, node2.conf, node3.conf next to this script) on one
+# machine, on PostgreSQL. See src/site/markdown/operations.md.
+#
+#   cluster-config/local/cluster.sh start            start the nodes not running, wait until all are ready
+#   cluster-config/local/cluster.sh status           pid, /ready of each node, and the cluster's members
+#   cluster-config/local/cluster.sh rolling-restart  one node after another: SIGTERM (drain, handoff,
+#                                                    leave), wait for its exit, start it, wait for /ready
+#   cluster-config/local/cluster.sh stop             SIGTERM one node at a time (node3 first), wait for each exit
+#
+# Environment:
+#   PARLEY_JAR        the shaded jar (default: target/parley.jar of this repository)
+#   PARLEY_RUN_DIR    pid files and logs (default: ${TMPDIR:-/tmp}/parley-local-cluster)
+#   PARLEY_DB_URL     jdbc:postgresql://HOST:PORT/DB (default jdbc:postgresql://127.0.0.1:5432/parley);
+#                     the database is created with psql if missing (PGUSER defaults to postgres)
+#   JAVA_OPTS         JVM options of every node (default: -Xmx512m)
+#   READY_TIMEOUT     seconds a node may take to become ready (default: 120)
+#   STOP_TIMEOUT      seconds a node may take to leave before it is killed (default: 90; it must
+#                     exceed drain readiness-delay + window + shard handoff, like Kubernetes' grace)
+# Any other PARLEY_* variable (e.g. PARLEY_JWT_SECRET) is passed to the nodes.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+JAR="${PARLEY_JAR:-$ROOT/target/parley.jar}"
+RUN_DIR="${PARLEY_RUN_DIR:-${TMPDIR:-/tmp}/parley-local-cluster}"
+JAVA_OPTS="${JAVA_OPTS:--Xmx512m}"
+READY_TIMEOUT="${READY_TIMEOUT:-120}"
+STOP_TIMEOUT="${STOP_TIMEOUT:-90}"
+export PARLEY_DB_URL="${PARLEY_DB_URL:-jdbc:postgresql://127.0.0.1:5432/parley}"
+export PGUSER="${PGUSER:-postgres}"
+NODES=(1 2 3)
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
+die() { log "error: $*" >&2; exit 1; }
+
+conf() { echo "$HERE/node$1.conf"; }
+pid_file() { echo "$RUN_DIR/node$1.pid"; }
+log_file() { echo "$RUN_DIR/node$1.log"; }
+management_port() { echo "856$1"; }
+
+# The pid of a running node, or nothing (a stale pid file, or a pid reused by another process,
+# counts as not running).
+running_pid() {
+  local file pid
+  file="$(pid_file "$1")"
+  [[ -f "$file" ]] || return 0
+  pid="$(cat "$file")"
+  if kill -0 "$pid" 2>/dev/null && ps -p "$pid" -o args= | grep -q "node$1.conf"; then
+    echo "$pid"
+  fi
+}
+
+ready_status() {
+  curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$(management_port "$1")/ready" || true
+}
+
+# Creates the database named in PARLEY_DB_URL when it does not exist yet.
+ensure_database() {
+  command -v psql >/dev/null || die "psql is needed to create the database"
+  local rest hostport db host port
+  rest="${PARLEY_DB_URL#jdbc:postgresql://}"
+  [[ "$rest" != "$PARLEY_DB_URL" ]] || die "PARLEY_DB_URL must be a jdbc:postgresql:// URL: $PARLEY_DB_URL"
+  hostport="${rest%%/*}"
+  db="${rest#*/}"
+  db="${db%%\?*}"
+  host="${hostport%%:*}"
+  port="5432"
+  [[ "$hostport" == *:* ]] && port="${hostport##*:}"
+  [[ "$db" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "unexpected database name '$db' in PARLEY_DB_URL"
+  if [[ "$(psql -h "$host" -p "$port" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != "1" ]]; then
+    log "creating database $db on $host:$port"
+    psql -h "$host" -p "$port" -d postgres -qc "CREATE DATABASE $db"
+  fi
+}
+
+start_node() {
+  local n=$1 pid
+  pid="$(running_pid "$n")"
+  if [[ -n "$pid" ]]; then
+    log "node$n already running (pid $pid)"
+    return 0
+  fi
+  # shellcheck disable=SC2086 # JAVA_OPTS is a list of options
+  nohup java $JAVA_OPTS -jar "$JAR" server --config "$(conf "$n")" >>"$(log_file "$n")" 2>&1 </dev/null &
+  echo $! >"$(pid_file "$n")"
+  log "node$n started (pid $!), log $(log_file "$n")"
+}
+
+await_ready() {
+  local n=$1 deadline=$((SECONDS + READY_TIMEOUT))
+  until [[ "$(ready_status "$n")" == "200" ]]; do
+    [[ -n "$(running_pid "$n")" ]] || die "node$n exited while starting; see $(log_file "$n")"
+    ((SECONDS < deadline)) || die "node$n not ready after ${READY_TIMEOUT}s; see $(log_file "$n")"
+    sleep 1
+  done
+  log "node$n ready (http://127.0.0.1:$(management_port "$n")/ready = 200)"
+}
+
+# SIGTERM runs CoordinatedShutdown: readiness off, connections drained with reconnect hints,
+# shards handed off, cluster left; then the JVM exits by itself.
+stop_node() {
+  local n=$1 pid
+  pid="$(running_pid "$n")"
+  if [[ -z "$pid" ]]; then
+    rm -f "$(pid_file "$n")"
+    log "node$n not running"
+    return 0
+  fi
+  log "node$n: SIGTERM (pid $pid)"
+  kill -TERM "$pid"
+}
+
+await_exit() {
+  local n=$1 pid deadline=$((SECONDS + STOP_TIMEOUT))
+  pid="$(running_pid "$n")"
+  while [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      log "node$n did not exit within ${STOP_TIMEOUT}s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    sleep 0.5
+  done
+  rm -f "$(pid_file "$n")"
+  log "node$n stopped"
+}
+
+cmd_start() {
+  [[ -f "$JAR" ]] || die "no jar at $JAR: build it (mvn -DskipTests package) or set PARLEY_JAR"
+  mkdir -p "$RUN_DIR"
+  ensure_database
+  for n in "${NODES[@]}"; do start_node "$n"; done
+  for n in "${NODES[@]}"; do await_ready "$n"; done
+}
+
+# One at a time, node3 first: nodes leaving together wait for each other's exit confirmation until
+# a CoordinatedShutdown phase times out, and the oldest (node1) holds the shard coordinator.
+cmd_stop() {
+  for n in 3 2 1; do
+    stop_node "$n"
+    await_exit "$n"
+  done
+}
+
+cmd_status() {
+  local n pid members=""
+  for n in "${NODES[@]}"; do
+    pid="$(running_pid "$n")"
+    printf 'node%s  pid %-8s  /ready %s\n' "$n" "${pid:--}" "$([[ -n "$pid" ]] && ready_status "$n" || echo -)"
+    if [[ -n "$pid" && -z "$members" ]]; then
+      members="$(curl -s --max-time 3 "http://127.0.0.1:$(management_port "$n")/cluster/members" || true)"
+    fi
+  done
+  if [[ -n "$members" ]]; then
+    if command -v jq >/dev/null; then
+      echo "$members" | jq -r '"leader " + (.leader // "-"), (.members[] | "  " + .node + "  " + .status)'
+    else
+      echo "$members"
+    fi
+  fi
+}
+
+cmd_rolling_restart() {
+  [[ -f "$JAR" ]] || die "no jar at $JAR: build it (mvn -DskipTests package) or set PARLEY_JAR"
+  mkdir -p "$RUN_DIR"
+  for n in "${NODES[@]}"; do
+    stop_node "$n"
+    await_exit "$n"
+    start_node "$n"
+    await_ready "$n"
+  done
+  log "rolling restart done"
+}
+
+case "${1:-}" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  rolling-restart) cmd_rolling_restart ;;
+  *)
+    echo "usage: $0 start | stop | status | rolling-restart" >&2
+    exit 2
+    ;;
+esac
