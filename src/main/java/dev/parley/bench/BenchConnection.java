@@ -1,0 +1,410 @@
+package dev.parley.bench;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongUnaryOperator;
+
+/**
+ * One simulated client: a websocket to a node, as one user, subscribed to that user's
+ * conversations. It behaves as the protocol asks real clients to: when the connection drops it
+ * reconnects after a full-jitter backoff (to the next URL, for clusters), resubscribes each
+ * conversation with {@code since} = the last seq it has, and sends again every message whose ack it
+ * did not get, with the same {@code clientMsgId}, so a lost ack is not a lost message.
+ */
+final class BenchConnection {
+
+  /** A send not yet acknowledged; {@code frame} is resent verbatim after a reconnect or a refusal. */
+  private record PendingSend(long sendIndex, String conversation, String frame, int refusals) {
+    PendingSend refusedOnceMore() {
+      return new PendingSend(sendIndex, conversation, frame, refusals + 1);
+    }
+  }
+
+  /** Refusals the protocol says to retry; anything else fails the send. */
+  private static final Set<String> RETRYABLE = Set.of("unavailable", "rate_limited");
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  final int index;
+  private final String token;
+  private final List<URI> urls;
+  private final List<String> conversations;
+  private final HttpClient http;
+  private final ScheduledExecutorService timers;
+  private final Backoff backoff;
+  private final DeliveryTracker tracker;
+  private final BenchCounters counters;
+  private final LatencyRecorder ackLatency;
+  private final LatencyRecorder deliveryLatency;
+  private final LongUnaryOperator intendedNanosOfSend;
+
+  private final Map<String, PendingSend> pending = new ConcurrentHashMap<>();
+  private final Map<String, CompletableFuture<ServerFrame>> requests = new ConcurrentHashMap<>();
+  private final Outbox outbox = new Outbox(this::liveSocket);
+  private final AtomicLong nextRequestId = new AtomicLong();
+
+  // Connection state, guarded by this.
+  private WebSocket socket;
+  private int generation;
+  private int failedAttempts;
+  private long serverAskedDelayMs = -1;
+  private boolean stopping;
+
+  BenchConnection(
+      int index,
+      String token,
+      List<URI> urls,
+      List<String> conversations,
+      HttpClient http,
+      ScheduledExecutorService timers,
+      Backoff backoff,
+      DeliveryTracker tracker,
+      BenchCounters counters,
+      LatencyRecorder ackLatency,
+      LatencyRecorder deliveryLatency,
+      LongUnaryOperator intendedNanosOfSend) {
+    this.index = index;
+    this.token = token;
+    this.urls = urls;
+    this.conversations = conversations;
+    this.http = http;
+    this.timers = timers;
+    this.backoff = backoff;
+    this.tracker = tracker;
+    this.counters = counters;
+    this.ackLatency = ackLatency;
+    this.deliveryLatency = deliveryLatency;
+    this.intendedNanosOfSend = intendedNanosOfSend;
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  /** The first connection; fails rather than retries, so a wrong URL or secret fails the run fast. */
+  CompletableFuture<Void> connect() {
+    int gen;
+    synchronized (this) {
+      gen = generation;
+    }
+    return open(urls.get(index % urls.size()), gen).thenAccept(ws -> {});
+  }
+
+  private CompletableFuture<WebSocket> open(URI url, int gen) {
+    URI withToken = URI.create(url + (url.getQuery() == null ? "?" : "&") + "token=" + token);
+    return http.newWebSocketBuilder()
+        .connectTimeout(Duration.ofSeconds(10))
+        .buildAsync(withToken, new Link(gen))
+        .thenApply(
+            ws -> {
+              synchronized (this) {
+                if (stopping || gen != generation) {
+                  ws.abort();
+                  return null; // stale: this connection moved on (or stopped) while it opened
+                }
+                // Frames queued for the dead socket are stale: a stale subscribe would rewind the
+                // server's cursor and replay events twice. Unacked sends are resent by resume().
+                outbox.clear();
+                socket = ws;
+                failedAttempts = 0;
+                serverAskedDelayMs = -1;
+              }
+              counters.connected.incrementAndGet();
+              outbox.pump();
+              return ws;
+            });
+  }
+
+  /** Called once per dropped socket (the link's generation says which). */
+  private void dropped(int gen) {
+    long delayMs;
+    synchronized (this) {
+      if (gen != generation || stopping) return;
+      generation++;
+      if (socket != null) counters.connected.decrementAndGet();
+      socket = null;
+      delayMs = serverAskedDelayMs >= 0 ? serverAskedDelayMs : backoff.delay(failedAttempts).toMillis();
+      serverAskedDelayMs = -1;
+    }
+    requests.values().forEach(r -> r.completeExceptionally(new IllegalStateException("connection dropped")));
+    requests.clear();
+    scheduleReconnect(delayMs);
+  }
+
+  private void scheduleReconnect(long delayMs) {
+    timers.schedule(this::reconnect, delayMs, TimeUnit.MILLISECONDS);
+  }
+
+  private void reconnect() {
+    int gen;
+    URI url;
+    synchronized (this) {
+      if (stopping) return;
+      gen = generation;
+      failedAttempts++;
+      url = urls.get((index + failedAttempts) % urls.size()); // rotate: another node may be up
+    }
+    open(url, gen)
+        .whenComplete(
+            (ws, failure) -> {
+              if (failure != null) {
+                long delayMs;
+                synchronized (this) {
+                  if (stopping) return;
+                  delayMs = backoff.delay(failedAttempts).toMillis();
+                }
+                scheduleReconnect(delayMs);
+              } else if (ws != null) {
+                counters.reconnects.increment();
+                resume();
+              }
+            });
+  }
+
+  /** Subscribes again from where each conversation stands, then retries every unacked send. */
+  private void resume() {
+    subscribeAll();
+    List<PendingSend> retries = new ArrayList<>(pending.values());
+    retries.sort(Comparator.comparingLong(PendingSend::sendIndex));
+    for (PendingSend retry : retries) {
+      counters.resentSends.increment();
+      enqueue(retry.frame());
+    }
+  }
+
+  void close() {
+    WebSocket ws;
+    synchronized (this) {
+      stopping = true;
+      ws = socket;
+      socket = null;
+    }
+    if (ws != null) {
+      counters.connected.decrementAndGet();
+      ws.sendClose(WebSocket.NORMAL_CLOSURE, "bench done")
+          .orTimeout(2, TimeUnit.SECONDS)
+          .whenComplete((w, e) -> ws.abort());
+    }
+  }
+
+  // ---- requests -------------------------------------------------------------------------------
+
+  /** Subscribes to every conversation of this user from its cursor; completes when all answered. */
+  CompletableFuture<Void> subscribeAll() {
+    List<CompletableFuture<ServerFrame>> answers = new ArrayList<>();
+    for (String conversation : conversations) answers.add(request(subscribeFrame(conversation)));
+    return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new));
+  }
+
+  private ObjectNode subscribeFrame(String conversation) {
+    return JSON.createObjectNode()
+        .put("type", "subscribe")
+        .put("conversation", conversation)
+        .put("since", tracker.cursor(index, conversation));
+  }
+
+  CompletableFuture<ServerFrame> create(String conversation, List<String> otherMembers) {
+    ObjectNode frame = JSON.createObjectNode().put("type", "create").put("conversation", conversation).put("title", "bench");
+    otherMembers.forEach(frame.putArray("members")::add);
+    return request(frame);
+  }
+
+  private CompletableFuture<ServerFrame> request(ObjectNode frame) {
+    String id = "r" + nextRequestId.incrementAndGet();
+    CompletableFuture<ServerFrame> answer = new CompletableFuture<>();
+    requests.put(id, answer);
+    enqueue(write(frame.put("id", id)));
+    return answer;
+  }
+
+  /** A send due at {@code intendedNanos}; the request id is the clientMsgId, so errors map back. */
+  void send(long sendIndex, String conversation, String text) {
+    String clientMsgId = "s" + sendIndex;
+    String frame = write(
+        JSON.createObjectNode()
+            .put("type", "send")
+            .put("id", clientMsgId)
+            .put("conversation", conversation)
+            .put("clientMsgId", clientMsgId)
+            .put("text", text));
+    pending.put(clientMsgId, new PendingSend(sendIndex, conversation, frame, 0));
+    counters.sent.increment();
+    enqueue(frame);
+  }
+
+  int pendingSends() {
+    return pending.size();
+  }
+
+  // ---- outbound -------------------------------------------------------------------------------
+
+  private void enqueue(String frame) {
+    outbox.add(frame);
+  }
+
+  private synchronized WebSocket liveSocket() {
+    return socket;
+  }
+
+  private static String write(ObjectNode frame) {
+    try {
+      return JSON.writeValueAsString(frame);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  // ---- inbound --------------------------------------------------------------------------------
+
+  private void onFrame(String text) {
+    ServerFrame frame;
+    try {
+      frame = JSON.readValue(text, ServerFrame.class);
+    } catch (JsonProcessingException e) {
+      counters.error("unparseable_frame");
+      return;
+    }
+    long now = System.nanoTime();
+    if ("ack".equals(frame.type())) {
+      onAck(frame, now);
+    } else if (frame.isTimelineEvent()) {
+      onEvent(frame, now);
+    } else if ("error".equals(frame.type())) {
+      onError(frame);
+    } else if ("subscribed".equals(frame.type())) {
+      if (Boolean.FALSE.equals(frame.recovered())) {
+        tracker.resumeNotRecovered(index, frame.conversation(), frame.lastSeq());
+      }
+      answer(frame);
+    } else if ("reconnect".equals(frame.type())) {
+      synchronized (this) {
+        serverAskedDelayMs = frame.afterMs() == null ? -1 : frame.afterMs();
+      }
+    } else {
+      answer(frame);
+    }
+  }
+
+  private void onAck(ServerFrame ack, long now) {
+    PendingSend sent = pending.remove(ack.clientMsgId());
+    // An ack for a send no longer pending answers a retry: the tracker still checks its seq.
+    tracker.acked(ack.conversation(), ack.seq(), ack.clientMsgId());
+    if (sent == null) return;
+    counters.acked.increment();
+    if (counters.inWindow(now)) counters.ackedInWindow.increment();
+    long intended = intendedNanosOfSend.applyAsLong(sent.sendIndex());
+    if (counters.inWindow(intended)) ackLatency.record(now - intended);
+  }
+
+  private void onEvent(ServerFrame event, long now) {
+    tracker.delivered(index, event.conversation(), event.seq());
+    if (!"message".equals(event.type())) return;
+    counters.delivered.increment();
+    if (counters.inWindow(now)) counters.deliveredInWindow.increment();
+    String id = event.clientMsgId();
+    if (id != null && id.startsWith("s")) {
+      long intended = intendedNanosOfSend.applyAsLong(Long.parseLong(id, 1, id.length(), 10));
+      if (counters.inWindow(intended)) deliveryLatency.record(now - intended);
+    }
+  }
+
+  private void onError(ServerFrame error) {
+    counters.error(error.code());
+    if (error.conversation() != null && "unavailable".equals(error.code())) {
+      // The server gave up on a subscription (protocol.md: "should subscribe again later").
+      resubscribeLater(error.conversation());
+    }
+    if (error.id() == null) return;
+    if (RETRYABLE.contains(error.code())) {
+      PendingSend refused = pending.computeIfPresent(error.id(), (id, send) -> send.refusedOnceMore());
+      if (refused != null) {
+        retryLater(error.id(), refused);
+        return;
+      }
+    } else if (pending.remove(error.id()) != null) {
+      counters.failedSends.increment();
+      return;
+    }
+    CompletableFuture<ServerFrame> waiting = requests.remove(error.id());
+    if (waiting != null) waiting.completeExceptionally(new IllegalStateException("server answered " + error.code()));
+  }
+
+  private void resubscribeLater(String conversation) {
+    timers.schedule(
+        () -> {
+          synchronized (this) {
+            if (stopping || socket == null) return; // a reconnect resubscribes everything anyway
+          }
+          request(subscribeFrame(conversation));
+        },
+        backoff.delay(2).toMillis(),
+        TimeUnit.MILLISECONDS);
+  }
+
+  /** Like a real client: the same clientMsgId again after a jittered pause, so it posts at most once. */
+  private void retryLater(String clientMsgId, PendingSend refused) {
+    counters.retriedSends.increment();
+    long delayMs = backoff.delay(Math.min(refused.refusals(), 6)).toMillis();
+    timers.schedule(
+        () -> {
+          if (pending.containsKey(clientMsgId)) enqueue(refused.frame());
+        },
+        delayMs,
+        TimeUnit.MILLISECONDS);
+  }
+
+  private void answer(ServerFrame reply) {
+    if (reply.id() == null) return;
+    CompletableFuture<ServerFrame> waiting = requests.remove(reply.id());
+    if (waiting != null) waiting.complete(reply);
+  }
+
+  /** The listener of one socket; events of a socket that was already replaced are ignored. */
+  private final class Link implements WebSocket.Listener {
+    private final int generation;
+    private final StringBuilder partial = new StringBuilder();
+
+    Link(int generation) {
+      this.generation = generation;
+    }
+
+    @Override
+    public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+      if (!last) {
+        partial.append(data);
+      } else if (partial.length() > 0) {
+        onFrame(partial.append(data).toString());
+        partial.setLength(0);
+      } else {
+        onFrame(data.toString());
+      }
+      ws.request(1);
+      return null;
+    }
+
+    @Override
+    public CompletionStage<?> onClose(WebSocket ws, int statusCode, String reason) {
+      dropped(generation);
+      return null;
+    }
+
+    @Override
+    public void onError(WebSocket ws, Throwable error) {
+      dropped(generation);
+    }
+  }
+}

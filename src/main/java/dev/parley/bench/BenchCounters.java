@@ -1,0 +1,52 @@
+package dev.parley.bench;
+
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Throughput and failure counters shared by all connections; lock-free, read by the progress line.
+ * "In window" counts only what arrived during the measured window (after warm-up, before drain).
+ */
+public final class BenchCounters {
+
+  final LongAdder sent = new LongAdder();
+  final LongAdder acked = new LongAdder();
+  final LongAdder ackedInWindow = new LongAdder();
+  final LongAdder delivered = new LongAdder();
+  final LongAdder deliveredInWindow = new LongAdder();
+  final LongAdder reconnects = new LongAdder();
+  final LongAdder resentSends = new LongAdder();
+  final LongAdder retriedSends = new LongAdder();
+  final LongAdder failedSends = new LongAdder();
+  final AtomicInteger connected = new AtomicInteger();
+  private final Map<String, LongAdder> errorsByCode = new ConcurrentHashMap<>();
+
+  private volatile long windowStartNanos = Long.MAX_VALUE;
+  private volatile long windowEndNanos = Long.MAX_VALUE;
+
+  void window(long startNanos, long endNanos) {
+    windowStartNanos = startNanos;
+    windowEndNanos = endNanos;
+  }
+
+  boolean inWindow(long nanos) {
+    return nanos - windowStartNanos >= 0 && nanos - windowEndNanos < 0;
+  }
+
+  void error(String code) {
+    errorsByCode.computeIfAbsent(code == null ? "unknown" : code, c -> new LongAdder()).increment();
+  }
+
+  public Map<String, Long> errorsByCode() {
+    Map<String, Long> errors = new TreeMap<>();
+    errorsByCode.forEach((code, count) -> errors.put(code, count.sum()));
+    return errors;
+  }
+
+  public long errors() {
+    return errorsByCode.values().stream().mapToLong(LongAdder::sum).sum();
+  }
+}

@@ -1,0 +1,192 @@
+package dev.parley.bench;
+
+import dev.parley.auth.Tokens;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One benchmark run, start to end: connect, create the conversations, subscribe every member, pace
+ * sends for warm-up plus duration, drain outstanding acks and deliveries (bounded by the drain
+ * timeout), close, report. Every phase is bounded, so a run always ends by itself.
+ */
+public final class BenchRun {
+
+  /** Connections opened at once during setup: enough to be quick, few enough not to look like a herd. */
+  private static final int CONNECT_BATCH = 200;
+
+  private final BenchSettings settings;
+  private final PrintStream progress;
+  private final BenchCounters counters = new BenchCounters();
+  private final DeliveryTracker tracker = new DeliveryTracker();
+  private final LatencyRecorder ackLatency = new LatencyRecorder();
+  private final LatencyRecorder deliveryLatency = new LatencyRecorder();
+  private final LatencyRecorder schedulerLag = new LatencyRecorder();
+  private volatile String phase = "setup";
+
+  public BenchRun(BenchSettings settings, PrintStream progress) {
+    this.settings = settings;
+    this.progress = progress;
+  }
+
+  public Report run() throws Exception {
+    Workload workload = Workload.plan(settings, UUID.randomUUID().toString().substring(0, 8));
+    String text = "x".repeat(settings.messageBytes());
+    long runNanos = settings.warmup().plus(settings.duration()).toNanos();
+    List<BenchConnection> connections = new ArrayList<>();
+    OpenLoopPacer pacer =
+        new OpenLoopPacer(
+            settings.rate(),
+            runNanos,
+            (sendIndex, intendedNanos) -> {
+              Workload.Slot slot = workload.slotFor(sendIndex);
+              connections.get(slot.connection()).send(sendIndex, slot.conversation(), text);
+            },
+            (intendedNanos, lagNanos) -> {
+              if (counters.inWindow(intendedNanos)) schedulerLag.record(lagNanos);
+            });
+
+    ScheduledExecutorService timers = Executors.newScheduledThreadPool(2, daemon("bench-timer"));
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    try {
+      long setupStart = System.nanoTime();
+      Tokens tokens = Tokens.fromConfigured(settings.secret());
+      Duration tokenTtl = settings.setupTimeout().plus(settings.drainTimeout()).plusNanos(runNanos).plusHours(1);
+      // The schedule protocol.md asks of clients: random(0, min(30 s, 250 ms x 2^attempt)).
+      Backoff backoff = new Backoff(Duration.ofMillis(250), Duration.ofSeconds(30), new Random());
+      for (int i = 0; i < workload.connections(); i++) {
+        connections.add(
+            new BenchConnection(
+                i,
+                tokens.mint(workload.user(i), tokenTtl),
+                settings.urls(),
+                workload.conversationsOf(i),
+                http,
+                timers,
+                backoff,
+                tracker,
+                counters,
+                ackLatency,
+                deliveryLatency,
+                pacer::intendedNanos));
+      }
+      setUp(workload, connections);
+      double setupSeconds = (System.nanoTime() - setupStart) / 1e9;
+
+      ProgressLine line =
+          new ProgressLine(progress, counters, ackLatency, deliveryLatency, () -> phase, () -> pendingSends(connections), connections.size());
+      timers.scheduleAtFixedRate(line, 1, 1, TimeUnit.SECONDS);
+
+      long start = System.nanoTime();
+      long windowStart = start + settings.warmup().toNanos();
+      counters.window(windowStart, windowStart + settings.duration().toNanos());
+      pacer.startAt(start);
+      phase = settings.warmup().isZero() ? "measure" : "warm-up";
+      timers.schedule(() -> phase = "measure", settings.warmup().toMillis(), TimeUnit.MILLISECONDS);
+      Thread pacing = new Thread(pacer, "bench-pacer");
+      pacing.start();
+      pacing.join(runNanos / 1_000_000 + 60_000);
+      pacer.stop();
+
+      phase = "drain";
+      drain(connections);
+      return report(pacer, connections, setupSeconds);
+    } finally {
+      connections.forEach(BenchConnection::close);
+      timers.shutdownNow();
+    }
+  }
+
+  private void setUp(Workload workload, List<BenchConnection> connections) throws Exception {
+    long deadline = System.nanoTime() + settings.setupTimeout().toNanos();
+    for (int from = 0; from < connections.size(); from += CONNECT_BATCH) {
+      List<CompletableFuture<Void>> batch = new ArrayList<>();
+      for (BenchConnection c : connections.subList(from, Math.min(from + CONNECT_BATCH, connections.size()))) {
+        batch.add(c.connect());
+      }
+      await(batch, deadline, "connecting");
+    }
+    List<CompletableFuture<?>> created = new ArrayList<>();
+    for (Workload.Conversation c : workload.conversations()) {
+      List<String> others = c.members().stream().skip(1).map(workload::user).toList();
+      created.add(connections.get(c.creator()).create(c.id(), others));
+      tracker.expectSubscribers(c.id(), c.members());
+    }
+    await(created, deadline, "creating conversations");
+    List<CompletableFuture<?>> subscribed = new ArrayList<>();
+    connections.forEach(c -> subscribed.add(c.subscribeAll()));
+    await(subscribed, deadline, "subscribing");
+  }
+
+  private static void await(List<? extends CompletableFuture<?>> futures, long deadlineNanos, String what) throws Exception {
+    try {
+      CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new))
+          .get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("setup timed out while " + what, e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException("setup failed while " + what + ": " + e.getCause().getMessage(), e.getCause());
+    }
+  }
+
+  /** Waits, at most the drain timeout, for every ack and every delivery of an acked message. */
+  private void drain(List<BenchConnection> connections) throws InterruptedException {
+    long deadline = System.nanoTime() + settings.drainTimeout().toNanos();
+    while (System.nanoTime() - deadline < 0) {
+      if (pendingSends(connections) == 0 && tracker.undeliveredMessages() == 0) return;
+      TimeUnit.MILLISECONDS.sleep(100);
+    }
+  }
+
+  private Report report(OpenLoopPacer pacer, List<BenchConnection> connections, double setupSeconds) {
+    double measured = settings.duration().toNanos() / 1e9;
+    Report.Setup setup =
+        new Report.Setup(
+            settings.urls().stream().map(URI::toString).toList(),
+            settings.connections(),
+            settings.conversations(),
+            settings.members(),
+            settings.rate(),
+            settings.messageBytes(),
+            settings.warmup().toNanos() / 1e9,
+            measured,
+            setupSeconds);
+    return new Report(
+        setup,
+        measured,
+        pacer.scheduled(),
+        counters.ackedInWindow.sum() / measured,
+        counters.deliveredInWindow.sum() / measured,
+        ackLatency.total(),
+        deliveryLatency.total(),
+        schedulerLag.total(),
+        counters.errorsByCode(),
+        counters.reconnects.sum(),
+        counters.resentSends.sum(),
+        counters.retriedSends.sum(),
+        counters.failedSends.sum(),
+        pendingSends(connections),
+        tracker.counts());
+  }
+
+  private static int pendingSends(List<BenchConnection> connections) {
+    return connections.stream().mapToInt(BenchConnection::pendingSends).sum();
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return runnable -> {
+      Thread thread = new Thread(runnable, name);
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * {@code parley bench}: a load generator that drives nodes over the public websocket protocol only,
+ * exactly as real clients do (issue 3).
+ *
+ * <p>One run: {@link BenchRun} connects {@link BenchConnection}s, creates the conversations of a
+ * {@link Workload}, subscribes every member, then an {@link OpenLoopPacer} schedules sends by the
+ * clock (open model, so a stalled server shows as latency instead of as fewer sends). Latency is
+ * measured from each send's intended time into {@link LatencyRecorder}s; {@link DeliveryTracker}
+ * checks what the server promises (no gap, no duplicate, every acked message delivered to every
+ * subscriber); {@link Report} prints and writes the result. Connections that drop come back with
+ * {@link Backoff} (full jitter), resume with {@code subscribe ... since}, and retry unacknowledged
+ * sends with the same {@code clientMsgId}.
+ */
+package dev.parley.bench;

@@ -1,0 +1,114 @@
+package dev.parley.cli;
+
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import dev.parley.ParleyConfig;
+import dev.parley.auth.Tokens;
+import dev.parley.bench.BenchRun;
+import dev.parley.bench.BenchSettings;
+import dev.parley.bench.Report;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Drives running nodes over the public websocket protocol and reports throughput, latency and
+ * correctness (issue 3). Exits 1 when a correctness counter is not zero and 3 when setup failed,
+ * so scripts notice.
+ */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+      "Load-test running nodes over the websocket protocol, like real clients (loopback addresses only).",
+      "Sends are scheduled by the clock (open model); latency counts from each send's intended time."
+    })
+public final class BenchCommand implements Callable<Integer> {
+
+  @Option(names = "--url", paramLabel = "WS_URL", defaultValue = "ws://127.0.0.1:8080/v1/ws",
+      description = "A node's websocket endpoint; repeat for a cluster (default: ${DEFAULT-VALUE}).")
+  List<URI> urls;
+
+  @Option(names = "--secret", description = "HS256 secret to mint tokens with; default: PARLEY_JWT_SECRET, else the development secret.")
+  String secret;
+
+  @Option(names = {"-c", "--connections"}, defaultValue = "100", description = "Connections, one user each (default: ${DEFAULT-VALUE}).")
+  int connections;
+
+  @Option(names = {"-m", "--conversations"}, defaultValue = "50", description = "Conversations (default: ${DEFAULT-VALUE}).")
+  int conversations;
+
+  @Option(names = {"-k", "--members"}, defaultValue = "2", description = "Members per conversation; 2 is 1:1 (default: ${DEFAULT-VALUE}).")
+  int members;
+
+  @Option(names = {"-r", "--rate"}, defaultValue = "1000", description = "Target sends per second, all connections together (default: ${DEFAULT-VALUE}).")
+  double rate;
+
+  @Option(names = {"-s", "--size"}, defaultValue = "100", description = "Message text length in characters (default: ${DEFAULT-VALUE}).")
+  int size;
+
+  @Option(names = {"-d", "--duration"}, defaultValue = "10s", converter = DurationConverter.class,
+      description = "Measured time, e.g. 10s, 2m, PT30S (default: ${DEFAULT-VALUE}).")
+  Duration duration;
+
+  @Option(names = "--warmup", defaultValue = "5s", converter = DurationConverter.class,
+      description = "Load before measuring starts; not counted (default: ${DEFAULT-VALUE}).")
+  Duration warmup;
+
+  @Option(names = "--drain-timeout", defaultValue = "10s", converter = DurationConverter.class,
+      description = "How long to wait for outstanding acks and deliveries after the last send (default: ${DEFAULT-VALUE}).")
+  Duration drainTimeout;
+
+  @Option(names = "--setup-timeout", defaultValue = "60s", converter = DurationConverter.class,
+      description = "Limit for connecting, creating and subscribing (default: ${DEFAULT-VALUE}).")
+  Duration setupTimeout;
+
+  @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON.")
+  Path json;
+
+  @Override
+  public Integer call() throws Exception {
+    String configured = secret != null ? secret : ParleyConfig.from(ConfigFactory.load()).jwtSecret();
+    if (Tokens.usesDevelopmentSecret(configured)) {
+      System.err.println("note: minting tokens with the public development secret (PARLEY_JWT_SECRET is not set)");
+    }
+    BenchSettings settings;
+    try {
+      settings = new BenchSettings(
+          urls, configured, connections, conversations, members, rate, size, warmup, duration, drainTimeout, setupTimeout, json);
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
+      return 2;
+    }
+    Report report;
+    try {
+      report = new BenchRun(settings, System.err).run();
+    } catch (IllegalStateException e) {
+      // Setup failed (node down, wrong secret, timeout): say where, without a stack trace.
+      System.err.println("bench failed: " + e.getMessage());
+      return 3;
+    }
+    System.out.print(report.toText());
+    if (json != null) report.writeJson(json);
+    return report.correctness().clean() ? 0 : 1;
+  }
+
+  /** Durations as HOCON writes them (10s, 500ms, 2 minutes), or ISO-8601 (PT10S). */
+  static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+    @Override
+    public Duration convert(String value) {
+      if (value.startsWith("P") || value.startsWith("p")) return Duration.parse(value);
+      try {
+        return ConfigFactory.parseString("d = \"" + value.replace("\"", "") + "\"").getDuration("d");
+      } catch (ConfigException e) {
+        throw new CommandLine.TypeConversionException("not a duration: " + value);
+      }
+    }
+  }
+}

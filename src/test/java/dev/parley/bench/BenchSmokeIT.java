@@ -1,0 +1,77 @@
+package dev.parley.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.typesafe.config.ConfigFactory;
+import dev.parley.Node;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A few seconds of `parley bench` against a real node: correctness, not speed. */
+class BenchSmokeIT {
+
+  private static final String SECRET = "bench-smoke-test-secret-of-at-least-32-bytes";
+
+  @TempDir static Path dataDir;
+  private static Node node;
+
+  @BeforeAll
+  static void startNode() throws Exception {
+    node =
+        Node.start(
+            ConfigFactory.parseString(
+                    // management.port=0 too: nodes of parallel builds must not fight over 8558.
+                    "parley.http.port=0, parley.cluster.port=0, parley.management.port=0, parley.http.interface=127.0.0.1, "
+                        + "parley.data-dir=\"" + dataDir + "\", parley.jwt.secret=\"" + SECRET + "\"")
+                .withFallback(ConfigFactory.load()));
+  }
+
+  @AfterAll
+  static void stopNode() throws Exception {
+    if (node != null) node.close();
+  }
+
+  @Test
+  void aShortRunOfOneToOneAndGroupTrafficLosesDuplicatesAndSkipsNothing() throws Exception {
+    Path json = dataDir.resolve("bench.json");
+    BenchSettings settings =
+        new BenchSettings(
+            List.of(URI.create("ws://127.0.0.1:" + node.httpPort() + "/v1/ws")),
+            SECRET,
+            12,
+            8,
+            3,
+            100,
+            64,
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(2),
+            Duration.ofSeconds(20),
+            Duration.ofSeconds(30),
+            json);
+    ByteArrayOutputStream progress = new ByteArrayOutputStream();
+
+    Report report = new BenchRun(settings, new PrintStream(progress, true, StandardCharsets.UTF_8)).run();
+    report.writeJson(json);
+
+    assertThat(report.correctness().ackedMessages()).isPositive();
+    assertThat(report.correctness().lostMessages()).as("acked but never delivered").isZero();
+    assertThat(report.correctness().gapSeqs()).as("seq gaps").isZero();
+    assertThat(report.correctness().duplicateDeliveries()).as("duplicate deliveries").isZero();
+    assertThat(report.correctness().duplicatePosts()).as("duplicate posts").isZero();
+    assertThat(report.unackedSends()).as("sends never acked").isZero();
+    assertThat(report.errorsByCode()).isEmpty();
+    assertThat(report.sendToAck().count()).isPositive();
+    assertThat(progress.toString(StandardCharsets.UTF_8)).contains("acked");
+    assertThat(Files.readString(json)).contains("\"ackedSendsPerSecond\"");
+  }
+}
