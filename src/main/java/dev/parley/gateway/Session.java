@@ -453,6 +453,11 @@ public final class Session extends AbstractBehavior<Session.Command> {
       return;
     }
     deliver(sub, event);
+    if (event instanceof TimelineEvent.MemberLeft left && left.user().equals(user)) {
+      // This user left (perhaps from another device): the conversation has dropped every
+      // subscription of theirs, so this one ends here instead of being re-established later.
+      forget(sub);
+    }
   }
 
   /** The one place events reach the client: never twice, never out of order. */

@@ -1,0 +1,154 @@
+package dev.parley.testing;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import dev.parley.Node;
+import dev.parley.auth.Tokens;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * Several real Parley nodes in this JVM forming one Pekko cluster on one fresh PostgreSQL database
+ * ({@code parley_it_<random>} on 127.0.0.1:5432, dropped on {@link #close()}). Every node binds
+ * HTTP and management to ports chosen by the OS and remoting to a free port; the first node started
+ * is the seed of all of them. Failure detection and the Split Brain Resolver are tuned to decide in
+ * seconds, not the production tens of seconds.
+ */
+public final class TestCluster implements AutoCloseable {
+
+  private final String database;
+  private final Tokens tokens = new Tokens(TestNode.JWT_SECRET, Clock.systemUTC());
+  private final List<Node> running = new CopyOnWriteArrayList<>();
+  private String seedAddress;
+
+  private TestCluster(String database) {
+    this.database = database;
+  }
+
+  /** A cluster with no node yet, on a new database. */
+  public static TestCluster onPostgres() throws Exception {
+    String database = "parley_it_" + UUID.randomUUID().toString().replace("-", "");
+    try (Connection admin = DriverManager.getConnection(TestNode.POSTGRES_ADMIN_URL, TestNode.POSTGRES_USER, "");
+        Statement statement = admin.createStatement()) {
+      statement.execute("CREATE DATABASE " + database);
+    }
+    return new TestCluster(database);
+  }
+
+  /** Starts a node that joins the first one (or forms the cluster, when it is the first). */
+  public Node startNode() throws Exception {
+    return startNode(Map.of());
+  }
+
+  /** Starts a node with settings of its own on top of the cluster's test settings. */
+  public Node startNode(Map<String, Object> extra) throws Exception {
+    int port = freePort();
+    if (seedAddress == null) seedAddress = "pekko://parley@127.0.0.1:" + port;
+    Map<String, Object> overrides = new HashMap<>();
+    overrides.put("parley.http.interface", "127.0.0.1");
+    overrides.put("parley.http.port", 0);
+    overrides.put("parley.cluster.host", "127.0.0.1");
+    overrides.put("parley.cluster.port", port);
+    overrides.put("parley.cluster.seed-nodes", seedAddress);
+    overrides.put("parley.management.port", 0);
+    overrides.put("parley.jwt.secret", TestNode.JWT_SECRET);
+    overrides.put("parley.db.url", "jdbc:postgresql://127.0.0.1:5432/" + database);
+    overrides.put("parley.db.user", TestNode.POSTGRES_USER);
+    overrides.put("parley.db.password", "");
+    overrides.put("parley.db.pool-size", 4);
+    overrides.put("parley.drain.readiness-delay", "0s");
+    overrides.put("parley.drain.window", "1s");
+    overrides.put("pekko.cluster.shutdown-after-unsuccessful-join-seed-nodes", "30s");
+    overrides.put("pekko.coordinated-shutdown.run-by-jvm-shutdown-hook", "off");
+    overrides.put("pekko.cluster.jmx.multi-mbeans-in-same-jvm", "on");
+    // Decide about a crashed node in seconds: unreachable after ~2 s of silence, downed by the
+    // Split Brain Resolver once that has been stable for 3 s.
+    overrides.put("pekko.cluster.failure-detector.heartbeat-interval", "500ms");
+    overrides.put("pekko.cluster.failure-detector.acceptable-heartbeat-pause", "2s");
+    overrides.put("pekko.cluster.split-brain-resolver.stable-after", "3s");
+    overrides.putAll(extra);
+    Config config = ConfigFactory.empty();
+    for (Map.Entry<String, Object> e : overrides.entrySet()) {
+      config = config.withValue(e.getKey(), ConfigValueFactory.fromAnyRef(e.getValue()));
+    }
+    // Layered under the unresolved application.conf (not over ConfigFactory.load()), so that its
+    // substitutions, e.g. pekko.remote.artery.canonical.port = ${parley.cluster.port}, see them.
+    ConfigFactory.invalidateCaches();
+    Node node = Node.start(ConfigFactory.load(config.withFallback(ConfigFactory.defaultApplication())));
+    running.add(node);
+    return node;
+  }
+
+  /** Mints a valid token for {@code user}. */
+  public String token(String user) {
+    return tokens.mint(user, Duration.ofHours(1));
+  }
+
+  public static URI wsUri(Node node, String token) {
+    return URI.create(
+        "ws://127.0.0.1:" + node.httpPort() + "/v1/ws?token=" + URLEncoder.encode(token, StandardCharsets.UTF_8));
+  }
+
+  /** Opens a websocket to {@code node} as {@code user}. */
+  public WsClient connect(Node node, String user) {
+    return WsClient.connect(wsUri(node, token(user)));
+  }
+
+  /** Leaves gracefully (CoordinatedShutdown, as on SIGTERM) and forgets the node. */
+  public void leave(Node node) throws Exception {
+    running.remove(node);
+    node.close();
+  }
+
+  /** Forgets a node the test stopped in its own way (e.g. killed). */
+  public void forget(Node node) {
+    running.remove(node);
+  }
+
+  /**
+   * Stops every node still running, gracefully and one at a time, the youngest first (nodes leaving
+   * together wait for each other's exit confirmation until a phase timeout), then drops the database.
+   */
+  @Override
+  public void close() throws Exception {
+    try {
+      List<Node> youngestFirst = new ArrayList<>(running);
+      Collections.reverse(youngestFirst);
+      for (Node node : youngestFirst) {
+        try {
+          node.close();
+        } catch (Exception e) {
+          node.system().terminate();
+        }
+      }
+      running.clear();
+    } finally {
+      try (Connection admin = DriverManager.getConnection(TestNode.POSTGRES_ADMIN_URL, TestNode.POSTGRES_USER, "");
+          Statement statement = admin.createStatement()) {
+        statement.execute("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
+      }
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+}

@@ -1,0 +1,230 @@
+package dev.parley.testing;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import dev.parley.Node;
+import dev.parley.auth.Tokens;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/**
+ * A real Parley node for end-to-end tests, started through {@link Node#start} on ports chosen by
+ * the OS, on storage of its own: an embedded H2 database in a fresh temporary directory, or a
+ * fresh PostgreSQL database that is dropped again on {@link #close()}. The node can be stopped and
+ * a new one started on the same storage ({@link #restart()}), which is how a test proves that
+ * nothing lives only in memory.
+ *
+ * <p>The recent window is deliberately tiny ({@link #RECENT_WINDOW}) and snapshots frequent
+ * ({@link #SNAPSHOT_EVERY}), so that history pages and resumes below the window really come from
+ * the journal and restarts really recover from a snapshot plus events.
+ */
+public final class TestNode implements AutoCloseable {
+
+  public static final String JWT_SECRET = "parley-end-to-end-tests-secret-0123456789-abcdef";
+  public static final int RECENT_WINDOW = 8;
+  public static final int SNAPSHOT_EVERY = 5;
+  public static final int MAX_FRAME_BYTES = 2048;
+  public static final int MAX_TEXT_LENGTH = 1000;
+  /** Small, so that a replay longer than the outbound buffer is cheap to set up. */
+  public static final int OUTBOUND_BUFFER = 64;
+  public static final int HISTORY_MAX_LIMIT = 100;
+
+  static final String POSTGRES_ADMIN_URL = "jdbc:postgresql://127.0.0.1:5432/test";
+  static final String POSTGRES_USER = "postgres";
+
+  private final Storage storage;
+  private final Tokens tokens = new Tokens(JWT_SECRET, Clock.systemUTC());
+  private Node node;
+
+  private TestNode(Storage storage) {
+    this.storage = storage;
+  }
+
+  /** A node on an embedded H2 database in a new temporary directory. */
+  public static TestNode onH2() throws Exception {
+    return startOn(new H2(Files.createTempDirectory("parley-it-")));
+  }
+
+  /** A node on a new PostgreSQL database {@code parley_it_<random>} on 127.0.0.1:5432. */
+  public static TestNode onPostgres() throws Exception {
+    String database = "parley_it_" + UUID.randomUUID().toString().replace("-", "");
+    try (Connection admin = DriverManager.getConnection(POSTGRES_ADMIN_URL, POSTGRES_USER, "");
+        Statement statement = admin.createStatement()) {
+      statement.execute("CREATE DATABASE " + database);
+    }
+    return startOn(new Postgres(database));
+  }
+
+  private static TestNode startOn(Storage storage) throws Exception {
+    TestNode testNode = new TestNode(storage);
+    try {
+      testNode.start();
+    } catch (Exception | Error e) {
+      storage.release();
+      throw e;
+    }
+    return testNode;
+  }
+
+  /** Starts a node on this storage; only valid while no node is running. */
+  public void start() throws Exception {
+    if (node != null) throw new IllegalStateException("a node is already running");
+    node = Node.start(config());
+  }
+
+  /** Stops the running node (through CoordinatedShutdown) and keeps the storage. */
+  public void stop() throws Exception {
+    if (node == null) return;
+    Node running = node;
+    node = null;
+    running.close();
+  }
+
+  /** Stops the node and starts a new one on the same storage; the new one listens on a new port. */
+  public void restart() throws Exception {
+    stop();
+    start();
+  }
+
+  /** Overrides on top of application.conf, so that substitutions in it see them (e.g. the cluster port). */
+  private Config config() {
+    Map<String, Object> overrides = new HashMap<>();
+    overrides.put("parley.http.interface", "127.0.0.1");
+    overrides.put("parley.http.port", 0);
+    overrides.put("parley.cluster.host", "127.0.0.1");
+    overrides.put("parley.cluster.port", 0);
+    overrides.put("parley.cluster.seed-nodes", "");
+    overrides.put("parley.management.interface", "127.0.0.1");
+    overrides.put("parley.management.port", 0);
+    // Stopping a node drains its connections over this window; keep restarts quick.
+    overrides.put("parley.drain.window", "500ms");
+    overrides.put("parley.jwt.secret", JWT_SECRET);
+    overrides.put("parley.conversation.recent-window", RECENT_WINDOW);
+    overrides.put("parley.conversation.snapshot-every", SNAPSHOT_EVERY);
+    overrides.put("parley.gateway.max-frame-bytes", MAX_FRAME_BYTES);
+    overrides.put("parley.gateway.max-text-length", MAX_TEXT_LENGTH);
+    overrides.put("parley.gateway.history-max-limit", HISTORY_MAX_LIMIT);
+    overrides.put("parley.gateway.outbound-buffer", OUTBOUND_BUFFER);
+    overrides.put("parley.db.pool-size", 4);
+    overrides.put("pekko.cluster.shutdown-after-unsuccessful-join-seed-nodes", "20s");
+    overrides.put("pekko.coordinated-shutdown.run-by-jvm-shutdown-hook", "off");
+    // The restart test runs a second node next to the shared one, in the same JVM.
+    overrides.put("pekko.cluster.jmx.multi-mbeans-in-same-jvm", "on");
+    overrides.putAll(storage.settings());
+    Config config = ConfigFactory.empty();
+    for (Map.Entry<String, Object> e : overrides.entrySet()) {
+      config = config.withValue(e.getKey(), ConfigValueFactory.fromAnyRef(e.getValue()));
+    }
+    // ConfigFactory.load() would resolve application.conf's ${parley.cluster.port} before these
+    // overrides apply; layering them under the unresolved application.conf resolves them together.
+    ConfigFactory.invalidateCaches();
+    return ConfigFactory.load(config.withFallback(ConfigFactory.defaultApplication()));
+  }
+
+  public int httpPort() {
+    if (node == null) throw new IllegalStateException("the node is not running");
+    return node.httpPort();
+  }
+
+  /** Mints a valid token for {@code user}, signed with the node's secret. */
+  public String token(String user) {
+    return tokens.mint(user, Duration.ofHours(1));
+  }
+
+  public Tokens tokens() {
+    return tokens;
+  }
+
+  public URI httpBase() {
+    return URI.create("http://127.0.0.1:" + httpPort());
+  }
+
+  public URI wsBase() {
+    return URI.create("ws://127.0.0.1:" + httpPort() + "/v1/ws");
+  }
+
+  /** The websocket endpoint with {@code token} as query parameter; null means none at all. */
+  public URI wsUri(String token) {
+    if (token == null) return wsBase();
+    return URI.create(wsBase() + "?token=" + URLEncoder.encode(token, StandardCharsets.UTF_8));
+  }
+
+  /** Opens a websocket as {@code user} with a freshly minted token. */
+  public WsClient connect(String user) {
+    return WsClient.connect(wsUri(token(user)));
+  }
+
+  public ApiClient api() {
+    return new ApiClient(httpBase());
+  }
+
+  public String storageName() {
+    return storage.toString();
+  }
+
+  @Override
+  public void close() throws Exception {
+    try {
+      stop();
+    } finally {
+      storage.release();
+    }
+  }
+
+  // ---- storage flavours -----------------------------------------------------------------------
+
+  private sealed interface Storage permits H2, Postgres {
+    Map<String, Object> settings();
+
+    /** Throws the storage away; called once, after the last node on it stopped. */
+    void release() throws Exception;
+  }
+
+  private record H2(Path dataDir) implements Storage {
+    @Override
+    public Map<String, Object> settings() {
+      return Map.of("parley.data-dir", dataDir.toString(), "parley.db.url", "", "parley.db.user", "", "parley.db.password", "");
+    }
+
+    @Override
+    public void release() throws IOException {
+      try (Stream<Path> files = Files.walk(dataDir)) {
+        for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+      }
+    }
+  }
+
+  private record Postgres(String database) implements Storage {
+    @Override
+    public Map<String, Object> settings() {
+      return Map.of(
+          "parley.db.url", "jdbc:postgresql://127.0.0.1:5432/" + database,
+          "parley.db.user", POSTGRES_USER,
+          "parley.db.password", "");
+    }
+
+    @Override
+    public void release() throws SQLException {
+      try (Connection admin = DriverManager.getConnection(POSTGRES_ADMIN_URL, POSTGRES_USER, "");
+          Statement statement = admin.createStatement()) {
+        statement.execute("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
+      }
+    }
+  }
+}
