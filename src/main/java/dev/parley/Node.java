@@ -9,6 +9,7 @@ import com.typesafe.config.Config;
 import dev.parley.auth.Tokens;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.Drain;
+import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversations;
 import dev.parley.gateway.HttpApi;
 import dev.parley.gateway.HttpErrors;
@@ -83,6 +84,7 @@ public final class Node implements AutoCloseable {
       Conversations conversations = Conversations.init(system, settings.conversation());
       AdmissionControl connections = new AdmissionControl(settings.admission().connections());
       AdmissionControl resumes = new AdmissionControl(settings.admission().resumes());
+      NodeLifecycle.get(system).registerAdmission(connections, resumes);
       Route routes =
           concat(
               new WebSocketRoute(system, tokens, conversations, settings, connections, resumes).route(),

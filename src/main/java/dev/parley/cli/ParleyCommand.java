@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = ParleyCommand.Version.class,
     description = "Parley: an actor-based realtime messaging engine.",
-    subcommands = {ServerCommand.class, TokenCommand.class, BenchCommand.class})
+    subcommands = {ServerCommand.class, TokenCommand.class, BenchCommand.class, AdminCommand.class})
 public final class ParleyCommand implements Callable<Integer> {
 
   public static void main(String[] args) {

@@ -14,6 +14,8 @@ public final class NodeLifecycle implements Extension {
 
   private final AtomicBoolean draining = new AtomicBoolean();
   private final AtomicInteger connections = new AtomicInteger();
+  private volatile AdmissionControl connectionAdmission = new AdmissionControl(new AdmissionControl.Settings(0, 0));
+  private volatile AdmissionControl resumeAdmission = new AdmissionControl(new AdmissionControl.Settings(0, 0));
 
   public static NodeLifecycle get(ActorSystem<?> system) {
     return Id.INSTANCE.apply(system);
@@ -38,6 +40,20 @@ public final class NodeLifecycle implements Extension {
 
   public int openConnections() {
     return connections.get();
+  }
+
+  /** The node's admission controls, so operators can read what they admitted and refused. */
+  public void registerAdmission(AdmissionControl connections, AdmissionControl resumes) {
+    this.connectionAdmission = connections;
+    this.resumeAdmission = resumes;
+  }
+
+  public AdmissionControl connectionAdmission() {
+    return connectionAdmission;
+  }
+
+  public AdmissionControl resumeAdmission() {
+    return resumeAdmission;
   }
 
   private static final class Id extends ExtensionId<NodeLifecycle> {

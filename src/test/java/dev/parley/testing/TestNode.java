@@ -44,6 +44,7 @@ public final class TestNode implements AutoCloseable {
   /** Small, so that a replay longer than the outbound buffer is cheap to set up. */
   public static final int OUTBOUND_BUFFER = 64;
   public static final int HISTORY_MAX_LIMIT = 100;
+  public static final String ADMIN_TOKEN = "parley-end-to-end-admin-token";
 
   static final String POSTGRES_ADMIN_URL = "jdbc:postgresql://127.0.0.1:5432/test";
   static final String POSTGRES_USER = "postgres";
@@ -115,6 +116,7 @@ public final class TestNode implements AutoCloseable {
     // Stopping a node drains its connections over this window; keep restarts quick.
     overrides.put("parley.drain.window", "500ms");
     overrides.put("parley.jwt.secret", JWT_SECRET);
+    overrides.put("parley.admin.token", ADMIN_TOKEN);
     overrides.put("parley.conversation.recent-window", RECENT_WINDOW);
     overrides.put("parley.conversation.snapshot-every", SNAPSHOT_EVERY);
     overrides.put("parley.gateway.max-frame-bytes", MAX_FRAME_BYTES);
@@ -135,6 +137,16 @@ public final class TestNode implements AutoCloseable {
     // overrides apply; layering them under the unresolved application.conf resolves them together.
     ConfigFactory.invalidateCaches();
     return ConfigFactory.load(config.withFallback(ConfigFactory.defaultApplication()));
+  }
+
+  /** Pekko Management of the running node: health checks and the admin routes. */
+  public URI managementUri() {
+    return URI.create(node.managementUri().toString());
+  }
+
+  /** Whether the running node's actor system has terminated (it left the cluster and stopped). */
+  public boolean hasTerminated() {
+    return node.whenTerminated().isDone();
   }
 
   public int httpPort() {

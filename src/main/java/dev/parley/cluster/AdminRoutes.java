@@ -1,0 +1,105 @@
+package dev.parley.cluster;
+
+import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
+import static org.apache.pekko.http.javadsl.server.Directives.path;
+import static org.apache.pekko.http.javadsl.server.Directives.post;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.ErrorCode;
+import dev.parley.gateway.Frames;
+import dev.parley.gateway.HttpErrors;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.ExtendedActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.cluster.Cluster;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.management.javadsl.ManagementRouteProvider;
+import org.apache.pekko.management.javadsl.ManagementRouteProviderSettings;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Parley's operator routes on the Pekko Management port (never the public one), behind the admin
+ * token ({@code parley.admin.token}; empty: the routes refuse everything):
+ * <ul>
+ *   <li>{@code POST /parley/drain}: this node leaves as on SIGTERM (drain, shard handoff, exit);
+ *   <li>{@code GET /parley/status}: draining, open connections, admission counters, address, version.
+ * </ul>
+ */
+public final class AdminRoutes implements ManagementRouteProvider {
+
+  private static final Logger log = LoggerFactory.getLogger(AdminRoutes.class);
+
+  /** Why this node is shutting down, as CoordinatedShutdown records it. */
+  public static final class DrainRequested implements CoordinatedShutdown.Reason {}
+
+  private final ExtendedActorSystem system;
+  private final byte[] token;
+
+  public AdminRoutes(ExtendedActorSystem system) {
+    this.system = system;
+    this.token = system.settings().config().getString("parley.admin.token").getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Override
+  public Route routes(ManagementRouteProviderSettings settings) {
+    return concat(
+        path(PathMatchers.segment("parley").slash("drain"), () -> post(() -> authorized(this::drain))),
+        path(PathMatchers.segment("parley").slash("status"), () -> get(() -> authorized(this::status))));
+  }
+
+  private Route drain() {
+    log.info("drain requested through the admin API");
+    CoordinatedShutdown.get(system).runAll(new DrainRequested());
+    return complete(HttpErrors.json(202, Frames.JSON.createObjectNode().put("status", "draining")));
+  }
+
+  private Route status() {
+    NodeLifecycle lifecycle = NodeLifecycle.get(Adapter.toTyped(system));
+    Cluster cluster = Cluster.get(system);
+    ObjectNode body = Frames.JSON.createObjectNode();
+    body.put("address", cluster.selfAddress().toString());
+    body.put("status", cluster.selfMember().status().toString());
+    body.put("appVersion", cluster.selfMember().appVersion().toString());
+    body.put("draining", lifecycle.isDraining());
+    body.put("connections", lifecycle.openConnections());
+    ObjectNode admission = body.putObject("admission");
+    admission.putObject("connections")
+        .put("admitted", lifecycle.connectionAdmission().admittedCount())
+        .put("rejected", lifecycle.connectionAdmission().rejectedCount());
+    admission.putObject("resumes")
+        .put("admitted", lifecycle.resumeAdmission().admittedCount())
+        .put("rejected", lifecycle.resumeAdmission().rejectedCount());
+    return complete(HttpErrors.json(200, body));
+  }
+
+  private Route authorized(Supplier<Route> inner) {
+    return optionalHeaderValueByName(
+        "Authorization",
+        header -> {
+          if (token.length == 0) {
+            return complete(HttpErrors.response(ErrorCode.FORBIDDEN, "the admin API is disabled: set PARLEY_ADMIN_TOKEN"));
+          }
+          if (!matches(header)) {
+            return complete(HttpErrors.response(ErrorCode.UNAUTHORIZED, "missing or wrong admin token"));
+          }
+          return inner.get();
+        });
+  }
+
+  /** Constant-time comparison: the token is a password. */
+  private boolean matches(Optional<String> header) {
+    return header
+        .filter(h -> h.regionMatches(true, 0, "Bearer ", 0, 7))
+        .map(h -> MessageDigest.isEqual(token, h.substring(7).trim().getBytes(StandardCharsets.UTF_8)))
+        .orElse(false);
+  }
+}
