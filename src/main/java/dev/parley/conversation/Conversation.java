@@ -58,9 +58,18 @@ public final class Conversation
 
   public record Leave(String user, ActorRef<Reply> replyTo) implements Command {}
 
-  /** Persisted before {@link Sent} is answered; idempotent per (sender, clientMsgId). */
-  public record Send(String sender, String clientMsgId, String text, ActorRef<Reply> replyTo)
-      implements Command {}
+  /**
+   * Persisted before {@link Sent} is answered; idempotent per (sender, clientMsgId). A send still
+   * waiting (in a shard's buffer during a move, or behind a recovery) when its asker has given up
+   * at {@code deadline} (epoch ms) is refused, not persisted: after a restart nothing stale is
+   * executed just because it was queued; the client's retry (same clientMsgId) is the one that counts.
+   */
+  public record Send(String sender, String clientMsgId, String text, ActorRef<Reply> replyTo, long deadline)
+      implements Command {
+    public Send(String sender, String clientMsgId, String text, ActorRef<Reply> replyTo) {
+      this(sender, clientMsgId, text, replyTo, Long.MAX_VALUE);
+    }
+  }
 
   public record Edit(String user, long target, String text, ActorRef<Reply> replyTo) implements Command {}
 
@@ -281,6 +290,9 @@ public final class Conversation
   }
 
   private ReplyEffect<TimelineEvent, ConversationState> onSend(ConversationState state, Send cmd) {
+    if (clock.millis() > cmd.deadline()) {
+      return Effect().reply(cmd.replyTo(), new Rejected(ErrorCode.UNAVAILABLE, "send expired before it could be processed"));
+    }
     if (!state.isMember(cmd.sender())) return Effect().reply(cmd.replyTo(), rejectNonMember());
     Optional<Long> earlier = state.seqOfSend(cmd.sender(), cmd.clientMsgId());
     if (earlier.isPresent()) {

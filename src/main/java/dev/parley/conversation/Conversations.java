@@ -68,7 +68,8 @@ public final class Conversations {
   }
 
   public CompletionStage<Conversation.Reply> send(String id, String sender, String clientMsgId, String text) {
-    return ask(id, replyTo -> new Conversation.Send(sender, clientMsgId, text, replyTo));
+    long deadline = System.currentTimeMillis() + askTimeout.toMillis();
+    return ask(id, replyTo -> new Conversation.Send(sender, clientMsgId, text, replyTo, deadline));
   }
 
   public CompletionStage<Conversation.Reply> edit(String id, String user, long target, String text) {

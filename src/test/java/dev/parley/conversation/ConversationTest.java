@@ -354,6 +354,20 @@ class ConversationTest {
   }
 
   @Test
+  void sendWhoseDeadlineHasPassedIsRefusedAndNotPersisted() {
+    create("alice");
+
+    var expired =
+        conversation.<Reply>runCommand(replyTo -> new Send("alice", "m1", "stale", replyTo, NOW.toEpochMilli() - 1));
+    assertRejected(expired.reply(), ErrorCode.UNAVAILABLE);
+    assertThat(expired.hasNoEvents()).isTrue();
+
+    var inTime =
+        conversation.<Reply>runCommand(replyTo -> new Send("alice", "m1", "fresh", replyTo, NOW.toEpochMilli() + 1));
+    assertThat(inTime.reply()).isEqualTo(new Sent(2, "m1"));
+  }
+
+  @Test
   void sendByANonMemberIsForbidden() {
     create("alice");
 
