@@ -11,10 +11,7 @@ import dev.parley.conversation.Conversation;
 import dev.parley.conversation.Conversations;
 import dev.parley.conversation.TimelineEvent;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.OptionalLong;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
@@ -39,8 +36,8 @@ import org.apache.pekko.stream.BoundedSourceQueue;
  * while fewer than {@code max-in-flight} requests are outstanding, so a client cannot queue
  * unbounded work. Outbound frames go into a bounded queue; a client that falls
  * {@code outbound-buffer} frames behind is told so and disconnected, and resumes with
- * {@code subscribe ... since}. Per conversation it delivers every event once, in seq order, with no
- * gap: from the journal and the conversation's memory first, then live.
+ * {@code subscribe ... since}. Its {@link Subscriptions} deliver, per conversation, every event
+ * once, in seq order, with no gap. On drain it closes at its own moment, after a reconnect hint.
  */
 public final class Session extends AbstractBehavior<Session.Command> {
 
@@ -66,28 +63,22 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   private record FromConversation(Conversation.Update update) implements Command {}
 
-  private record JournalRead(String conversation, long tag, List<TimelineEvent> events, Throwable failure)
+  record JournalRead(String conversation, long tag, List<TimelineEvent> events, Throwable failure)
       implements Command {}
 
-  private record ConversationStopped(String conversation, ActorRef<Conversation.Command> entity) implements Command {}
+  record ConversationStopped(String conversation, ActorRef<Conversation.Command> entity) implements Command {}
 
-  private record Resubscribe(String conversation, long tag) implements Command {}
+  record Resubscribe(String conversation, long tag) implements Command {}
 
-  private record SubscribeTimedOut(String conversation, long tag) implements Command {}
+  record SubscribeTimedOut(String conversation, long tag) implements Command {}
 
-  private record ReplayMore(String conversation, long tag) implements Command {}
+  record ReplayMore(String conversation, long tag) implements Command {}
 
   private record DrainRequested(Drain.DrainConnections drain) implements Command {}
 
   private enum CloseForDrain implements Command {
     INSTANCE
   }
-
-  /** How many times a lost subscription is re-established before the client is told it failed. */
-  private static final int MAX_RESUBSCRIBE_ATTEMPTS = 8;
-
-  /** How long a replay waits for the client to take frames off a half-full outbound buffer. */
-  private static final Duration REPLAY_PAUSE = Duration.ofMillis(20);
 
   public static Behavior<Command> create(
       String user,
@@ -110,10 +101,9 @@ public final class Session extends AbstractBehavior<Session.Command> {
   private final Frames frames;
   private final Duration askTimeout;
   private final ActorRef<Conversation.Update> updates;
-  private final Map<String, Subscription> subscriptions = new HashMap<>();
+  private final Subscriptions subscriptions;
   private int inFlight;
   private ActorRef<StreamAck> waitingForAck;
-  private long nextTag;
   private boolean closing;
   private final AdmissionControl resumes;
   private final NodeLifecycle lifecycle;
@@ -144,6 +134,37 @@ public final class Session extends AbstractBehavior<Session.Command> {
     this.frames = new Frames(settings);
     this.askTimeout = askTimeout;
     this.updates = ctx.messageAdapter(Conversation.Update.class, FromConversation::new);
+    this.subscriptions =
+        new Subscriptions(
+            ctx,
+            timers,
+            new Subscriptions.Connection() {
+              @Override
+              public void push(ObjectNode frame) {
+                Session.this.push(frame);
+              }
+
+              @Override
+              public void requestStarted() {
+                inFlight++;
+              }
+
+              @Override
+              public void requestDone() {
+                Session.this.requestDone();
+              }
+
+              @Override
+              public int queuedFrames() {
+                return outbound.size();
+              }
+            },
+            user,
+            conversations,
+            settings,
+            askTimeout,
+            resumes,
+            updates);
   }
 
   @Override
@@ -152,12 +173,12 @@ public final class Session extends AbstractBehavior<Session.Command> {
         .onMessage(StreamStarted.class, m -> acknowledge(m.ackTo()))
         .onMessage(Incoming.class, this::onIncoming)
         .onMessage(Finished.class, this::onFinished)
-        .onMessage(FromConversation.class, m -> onUpdate(m.update()))
-        .onMessage(JournalRead.class, this::onJournalRead)
-        .onMessage(ConversationStopped.class, this::onConversationStopped)
-        .onMessage(Resubscribe.class, this::onResubscribe)
-        .onMessage(SubscribeTimedOut.class, this::onSubscribeTimedOut)
-        .onMessage(ReplayMore.class, this::onReplayMore)
+        .onMessage(FromConversation.class, m -> handled(() -> subscriptions.onUpdate(m.update())))
+        .onMessage(JournalRead.class, m -> handled(() -> subscriptions.onJournalRead(m)))
+        .onMessage(ConversationStopped.class, m -> handled(() -> subscriptions.onConversationStopped(m)))
+        .onMessage(Resubscribe.class, m -> handled(() -> subscriptions.onResubscribe(m)))
+        .onMessage(SubscribeTimedOut.class, m -> handled(() -> subscriptions.onSubscribeTimedOut(m)))
+        .onMessage(ReplayMore.class, m -> handled(() -> subscriptions.onReplayMore(m)))
         .onMessage(DrainRequested.class, this::onDrainRequested)
         .onMessageEquals(CloseForDrain.INSTANCE, this::onCloseForDrain)
         .onMessageEquals(ClientGone.INSTANCE, Behaviors::stopped)
@@ -202,9 +223,9 @@ public final class Session extends AbstractBehavior<Session.Command> {
           },
           send.id());
     } else if (frame instanceof ClientFrame.Subscribe subscribe) {
-      subscribe(subscribe);
+      subscriptions.subscribe(subscribe);
     } else if (frame instanceof ClientFrame.Unsubscribe unsubscribe) {
-      dropSubscription(unsubscribe.conversation());
+      subscriptions.drop(unsubscribe.conversation());
       push(Frames.reply("unsubscribed", unsubscribe.id()).put("conversation", unsubscribe.conversation()));
     } else if (frame instanceof ClientFrame.History history) {
       request(
@@ -232,7 +253,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
       request(
           conversations.leave(leave.conversation(), user),
           reply -> {
-            dropSubscription(leave.conversation());
+            subscriptions.drop(leave.conversation());
             return ok(leave.id(), leave.conversation(), reply);
           },
           leave.id());
@@ -296,246 +317,6 @@ public final class Session extends AbstractBehavior<Session.Command> {
     return next();
   }
 
-  // ---- subscriptions --------------------------------------------------------------------------
-
-  private void subscribe(ClientFrame.Subscribe frame) {
-    if (frame.since() >= 0) {
-      // A replay is the expensive part of a reconnect herd: admitted at a bounded rate per node.
-      OptionalLong retryAfterMs = resumes.tryAdmit();
-      if (retryAfterMs.isPresent()) {
-        push(
-            Frames.error(frame.id(), ErrorCode.RATE_LIMITED, "too many resumes on this node, retry later")
-                .put("conversation", frame.conversation())
-                .put("retryAfterMs", retryAfterMs.getAsLong()));
-        return;
-      }
-    }
-    Subscription sub = subscriptions.computeIfAbsent(frame.conversation(), Subscription::new);
-    if (sub.awaitingClient) requestDone(); // an earlier subscribe on this conversation is superseded
-    sub.phase = Subscription.Phase.PENDING;
-    sub.pendingRequest = frame.id();
-    sub.awaitingClient = true;
-    sub.lastDelivered = frame.since();
-    sub.buffered.clear();
-    sub.bufferOverflowed = false;
-    sub.failedAttempts = 0;
-    inFlight++;
-    sendSubscribe(sub);
-  }
-
-  private void sendSubscribe(Subscription sub) {
-    sub.tag = ++nextTag;
-    conversations.entity(sub.conversation).tell(new Conversation.Subscribe(user, sub.lastDelivered, updates, sub.tag));
-    timers.startSingleTimer(sub.conversation, new SubscribeTimedOut(sub.conversation, sub.tag), askTimeout);
-  }
-
-  private Behavior<Command> onUpdate(Conversation.Update update) {
-    Subscription sub = subscriptions.get(update.conversationId());
-    if (update instanceof Conversation.Published published) {
-      if (sub != null) onPublished(sub, published.event());
-    } else if (update instanceof Conversation.Subscribed subscribed) {
-      if (sub == null) subscribed.entity().tell(new Conversation.Unsubscribe(updates));
-      else if (subscribed.tag() == sub.tag) onSubscribed(sub, subscribed);
-    } else if (update instanceof Conversation.SubscribeRejected rejected) {
-      if (sub != null && rejected.tag() == sub.tag) {
-        push(Frames.error(sub.pendingRequest, rejected.code(), rejected.reason()).put("conversation", sub.conversation));
-        forget(sub);
-      }
-    } else if (update instanceof Conversation.UserTyping typing) {
-      if (sub != null && sub.isLive()) push(Frames.typing(typing.conversationId(), typing.user()));
-    }
-    return next();
-  }
-
-  private void onSubscribed(Subscription sub, Conversation.Subscribed subscribed) {
-    timers.cancel(sub.conversation);
-    if (sub.entity != null && !sub.entity.equals(subscribed.entity())) getContext().unwatch(sub.entity);
-    sub.entity = subscribed.entity();
-    getContext().watchWith(sub.entity, new ConversationStopped(sub.conversation, sub.entity));
-    sub.failedAttempts = 0;
-
-    boolean recovered = true;
-    if (sub.lastDelivered < 0 || sub.lastDelivered > subscribed.lastSeq()) {
-      // Live only; or the client claims a seq the conversation has not reached: start from now.
-      sub.lastDelivered = subscribed.lastSeq();
-    } else if (subscribed.lastSeq() - sub.lastDelivered > settings.maxReplay()) {
-      // Too far behind to replay: say so, and let the client page history instead.
-      recovered = false;
-      sub.lastDelivered = subscribed.lastSeq();
-    }
-    // A resubscription the session made on its own is silent unless the client must act on it.
-    if (sub.awaitingClient || !recovered) {
-      push(
-          Frames.reply("subscribed", sub.pendingRequest)
-              .put("conversation", sub.conversation)
-              .put("lastSeq", subscribed.lastSeq())
-              .put("recovered", recovered));
-      if (sub.awaitingClient) requestDone();
-      sub.awaitingClient = false;
-      sub.pendingRequest = null;
-    }
-    sub.recent = subscribed.recent();
-    if (recovered && subscribed.needsJournal() && subscribed.journalTo() > sub.lastDelivered) {
-      sub.phase = Subscription.Phase.CATCHING_UP;
-      sub.replayTo = subscribed.journalTo();
-      readJournalChunk(sub);
-    } else {
-      goLive(sub);
-    }
-  }
-
-  private Behavior<Command> onJournalRead(JournalRead read) {
-    Subscription sub = subscriptions.get(read.conversation());
-    if (sub == null || sub.tag != read.tag() || sub.phase != Subscription.Phase.CATCHING_UP) return next();
-    if (read.failure() != null) {
-      retryLater(sub);
-      return next();
-    }
-    read.events().forEach(e -> deliver(sub, e));
-    if (sub.lastDelivered < sub.replayTo && !read.events().isEmpty()) readJournalChunk(sub);
-    else goLive(sub);
-    return next();
-  }
-
-  /**
-   * Reads the next part of a replay, no more than fits in half the outbound buffer: pushed at
-   * once, a replay longer than the buffer would get a client that reads promptly dropped as a
-   * slow consumer. While the buffer is over half full, waits for the client to read.
-   */
-  private void readJournalChunk(Subscription sub) {
-    int room = settings.outboundBuffer() / 2 - outbound.size();
-    if (room < 1) {
-      timers.startSingleTimer(sub.conversation, new ReplayMore(sub.conversation, sub.tag), REPLAY_PAUSE);
-      return;
-    }
-    long from = sub.lastDelivered + 1;
-    long to = Math.min(sub.replayTo, from + room - 1);
-    long tag = sub.tag;
-    getContext()
-        .pipeToSelf(
-            conversations.readJournal(sub.conversation, from, to),
-            (events, failure) -> new JournalRead(sub.conversation, tag, events, failure));
-  }
-
-  private Behavior<Command> onReplayMore(ReplayMore more) {
-    Subscription sub = subscriptions.get(more.conversation());
-    if (sub != null && sub.tag == more.tag() && sub.phase == Subscription.Phase.CATCHING_UP) readJournalChunk(sub);
-    return next();
-  }
-
-  private void goLive(Subscription sub) {
-    sub.recent.forEach(e -> deliver(sub, e));
-    sub.recent = List.of();
-    sub.phase = Subscription.Phase.LIVE;
-    List<TimelineEvent> buffered = List.copyOf(sub.buffered);
-    sub.buffered.clear();
-    if (sub.bufferOverflowed) {
-      // Events were dropped while catching up: fetch them again instead of leaving a gap.
-      sub.bufferOverflowed = false;
-      sub.phase = Subscription.Phase.PENDING;
-      sendSubscribe(sub);
-      return;
-    }
-    buffered.forEach(e -> onPublished(sub, e));
-  }
-
-  private void onPublished(Subscription sub, TimelineEvent event) {
-    if (!sub.isLive()) {
-      if (sub.buffered.size() < settings.outboundBuffer()) sub.buffered.add(event);
-      else sub.bufferOverflowed = true;
-      return;
-    }
-    if (event.seq() > sub.lastDelivered + 1) {
-      // A gap can only mean an event got lost on the way: resubscribe from what was delivered.
-      sub.phase = Subscription.Phase.PENDING;
-      sub.buffered.add(event);
-      sendSubscribe(sub);
-      return;
-    }
-    deliver(sub, event);
-    if (event instanceof TimelineEvent.MemberLeft left && left.user().equals(user)) {
-      // This user left (perhaps from another device): the conversation has dropped every
-      // subscription of theirs, so this one ends here instead of being re-established later.
-      forget(sub);
-    }
-  }
-
-  /** The one place events reach the client: never twice, never out of order. */
-  private void deliver(Subscription sub, TimelineEvent event) {
-    if (event.seq() != sub.lastDelivered + 1) return;
-    sub.lastDelivered = event.seq();
-    push(Frames.event(sub.conversation, event));
-  }
-
-  private Behavior<Command> onConversationStopped(ConversationStopped stopped) {
-    Subscription sub = subscriptions.get(stopped.conversation());
-    if (sub != null && stopped.entity().equals(sub.entity)) {
-      // The conversation passivated, moved to another node or failed: subscribe again from
-      // where this client is, after a jittered pause so its subscribers do not return at once.
-      sub.entity = null;
-      retryLater(sub);
-    }
-    return next();
-  }
-
-  private void retryLater(Subscription sub) {
-    sub.phase = Subscription.Phase.PENDING;
-    sub.failedAttempts++;
-    if (sub.failedAttempts > MAX_RESUBSCRIBE_ATTEMPTS) {
-      push(
-          Frames.error(sub.pendingRequest, ErrorCode.UNAVAILABLE, "conversation is unavailable; subscribe again later")
-              .put("conversation", sub.conversation));
-      forget(sub);
-      return;
-    }
-    sub.tag = ++nextTag;
-    long capMs = Math.min(5_000, 50L << Math.min(sub.failedAttempts, 10));
-    long delayMs = ThreadLocalRandom.current().nextLong(capMs + 1);
-    timers.startSingleTimer(sub.conversation, new Resubscribe(sub.conversation, sub.tag), Duration.ofMillis(delayMs));
-  }
-
-  private Behavior<Command> onResubscribe(Resubscribe resubscribe) {
-    Subscription sub = subscriptions.get(resubscribe.conversation());
-    if (sub == null || sub.tag != resubscribe.tag()) return next();
-    OptionalLong retryAfterMs = sub.lastDelivered >= 0 ? resumes.tryAdmit() : OptionalLong.empty();
-    if (retryAfterMs.isPresent()) {
-      // Over the node's resume rate: wait the bucket's time (jittered), without counting a failure.
-      timers.startSingleTimer(sub.conversation, resubscribe, Duration.ofMillis(retryAfterMs.getAsLong()));
-    } else {
-      sendSubscribe(sub);
-    }
-    return next();
-  }
-
-  private Behavior<Command> onSubscribeTimedOut(SubscribeTimedOut timeout) {
-    Subscription sub = subscriptions.get(timeout.conversation());
-    if (sub == null || sub.tag != timeout.tag() || sub.phase != Subscription.Phase.PENDING) return next();
-    if (sub.awaitingClient) {
-      // The client is waiting: answer now and let it retry, rather than hold its request.
-      push(
-          Frames.error(sub.pendingRequest, ErrorCode.UNAVAILABLE, "conversation did not answer in time, retry")
-              .put("conversation", sub.conversation));
-      dropSubscription(sub.conversation);
-    } else {
-      retryLater(sub);
-    }
-    return next();
-  }
-
-  private void dropSubscription(String conversation) {
-    Subscription sub = subscriptions.get(conversation);
-    if (sub == null) return;
-    conversations.entity(conversation).tell(new Conversation.Unsubscribe(updates));
-    forget(sub);
-  }
-
-  private void forget(Subscription sub) {
-    subscriptions.remove(sub.conversation);
-    timers.cancel(sub.conversation);
-    if (sub.entity != null) getContext().unwatch(sub.entity);
-    if (sub.awaitingClient) requestDone();
-  }
-
   // ---- outbound -------------------------------------------------------------------------------
 
   /**
@@ -560,6 +341,11 @@ public final class Session extends AbstractBehavior<Session.Command> {
    * the outbound queue and stays until its client has read what was queued (ClientGone). Stopping
    * at once would cancel the coupled stream and drop the last frames, the reason included.
    */
+  private Behavior<Command> handled(Runnable handler) {
+    handler.run();
+    return next();
+  }
+
   private Behavior<Command> next() {
     return this;
   }
@@ -608,7 +394,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
   private Behavior<Command> onStop() {
     lifecycle.connectionClosed();
     getContext().getSystem().eventStream().tell(new EventStream.Unsubscribe<>(drainListener));
-    subscriptions.keySet().forEach(c -> conversations.entity(c).tell(new Conversation.Unsubscribe(updates)));
+    subscriptions.unsubscribeAll();
     // When the client went first, its side of the stream already completed the queue, and a
     // second complete() throws: that is a normal disconnect, not an error to log.
     try {
