@@ -64,12 +64,20 @@ public final class TestNode implements AutoCloseable {
 
   /** A node on a new PostgreSQL database {@code parley_it_<random>} on 127.0.0.1:5432. */
   public static TestNode onPostgres() throws Exception {
+    return onPostgresAt(5432);
+  }
+
+  /**
+   * A node on a new PostgreSQL database reached through {@code port} on 127.0.0.1, e.g. a
+   * {@link TcpProxy} in front of 127.0.0.1:5432 that a test cuts to make the database go away.
+   */
+  public static TestNode onPostgresAt(int port) throws Exception {
     String database = "parley_it_" + UUID.randomUUID().toString().replace("-", "");
     try (Connection admin = DriverManager.getConnection(POSTGRES_ADMIN_URL, POSTGRES_USER, "");
         Statement statement = admin.createStatement()) {
       statement.execute("CREATE DATABASE " + database);
     }
-    return startOn(new Postgres(database));
+    return startOn(new Postgres(database, port));
   }
 
   private static TestNode startOn(Storage storage) throws Exception {
@@ -222,11 +230,11 @@ public final class TestNode implements AutoCloseable {
     }
   }
 
-  private record Postgres(String database) implements Storage {
+  private record Postgres(String database, int port) implements Storage {
     @Override
     public Map<String, Object> settings() {
       return Map.of(
-          "parley.db.url", "jdbc:postgresql://127.0.0.1:5432/" + database,
+          "parley.db.url", "jdbc:postgresql://127.0.0.1:" + port + "/" + database,
           "parley.db.user", POSTGRES_USER,
           "parley.db.password", "");
     }
