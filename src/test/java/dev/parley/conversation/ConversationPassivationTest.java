@@ -1,0 +1,72 @@
+package dev.parley.conversation;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.typesafe.config.ConfigFactory;
+import dev.parley.ParleyConfig;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Idle conversations passivate, but never while someone is subscribed: the entity asks its shard
+ * to passivate it only when it has had no command for the idle timeout and has no subscriber.
+ */
+class ConversationPassivationTest {
+
+  private static final ActorTestKit testKit =
+      ActorTestKit.create(ConfigFactory.parseResources("serialization.conf").withFallback(EventSourcedBehaviorTestKit.config()));
+
+  private static final Duration IDLE = Duration.ofMillis(300);
+  private static final ParleyConfig.ConversationSettings SETTINGS =
+      new ParleyConfig.ConversationSettings(8, 8, 100, IDLE, Duration.ofSeconds(3));
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  @Test
+  void anIdleConversationWithoutSubscribersAsksToPassivate() {
+    TestProbe<ActorRef<Conversation.Command>> shard = testKit.createTestProbe();
+    ActorRef<Conversation.Command> conversation = start(shard);
+    create(conversation);
+
+    ActorRef<Conversation.Command> passivated = shard.expectMessageClass(ActorRef.class, Duration.ofSeconds(5));
+    assertThat(passivated).isEqualTo(conversation);
+  }
+
+  @Test
+  void aSubscribedConversationStaysUntilItsLastSubscriberLeaves() {
+    TestProbe<ActorRef<Conversation.Command>> shard = testKit.createTestProbe();
+    ActorRef<Conversation.Command> conversation = start(shard);
+    create(conversation);
+    TestProbe<Conversation.Update> subscriber = testKit.createTestProbe();
+    conversation.tell(new Conversation.Subscribe("alice", -1, subscriber.ref(), 1));
+    subscriber.expectMessageClass(Conversation.Subscribed.class);
+
+    // Several idle timeouts pass with a subscriber: no passivation.
+    shard.expectNoMessage(IDLE.multipliedBy(5));
+
+    conversation.tell(new Conversation.Unsubscribe(subscriber.ref()));
+    assertThat(shard.expectMessageClass(ActorRef.class, Duration.ofSeconds(5))).isEqualTo(conversation);
+  }
+
+  private static ActorRef<Conversation.Command> start(TestProbe<ActorRef<Conversation.Command>> shard) {
+    return testKit.spawn(
+        Conversation.create("p-" + UUID.randomUUID(), SETTINGS, Clock.systemUTC(), self -> shard.ref().tell(self)));
+  }
+
+  private static void create(ActorRef<Conversation.Command> conversation) {
+    TestProbe<Conversation.Reply> reply = testKit.createTestProbe();
+    conversation.tell(new Conversation.Create("alice", List.of("bob"), null, reply.ref()));
+    assertThat(reply.expectMessageClass(Conversation.Accepted.class).seq()).isEqualTo(1);
+  }
+}
