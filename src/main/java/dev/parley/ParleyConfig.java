@@ -23,7 +23,8 @@ public record ParleyConfig(
     ConversationSettings conversation,
     GatewaySettings gateway) {
 
-  public record Http(String host, int port) {}
+  /** {@code allowedOrigins}: browser origins, besides the node's own, that may open websockets. */
+  public record Http(String host, int port, List<String> allowedOrigins) {}
 
   public record Db(String url, String user, String password, int poolSize, Duration connectionTimeout) {}
 
@@ -64,7 +65,13 @@ public record ParleyConfig(
   public static ParleyConfig from(Config root) {
     Config c = root.getConfig("parley");
     return new ParleyConfig(
-        new Http(c.getString("http.interface"), c.getInt("http.port")),
+        new Http(
+            c.getString("http.interface"),
+            c.getInt("http.port"),
+            Arrays.stream(c.getString("http.allowed-origins").split(","))
+                .map(String::trim)
+                .filter(o -> !o.isEmpty())
+                .toList()),
         c.getString("jwt.secret"),
         Path.of(c.getString("data-dir")),
         new Db(

@@ -54,6 +54,7 @@ public final class WebSocketRoute {
   private final AdmissionControl connections;
   private final AdmissionControl resumes;
   private final NodeLifecycle lifecycle;
+  private final OriginPolicy origins;
 
   public WebSocketRoute(
       ActorSystem<?> system,
@@ -66,6 +67,7 @@ public final class WebSocketRoute {
     this.connections = connections;
     this.resumes = resumes;
     this.lifecycle = NodeLifecycle.get(system);
+    this.origins = new OriginPolicy(config.http().allowedOrigins());
     this.tokens = tokens;
     this.conversations = conversations;
     this.settings = config.gateway();
@@ -84,14 +86,27 @@ public final class WebSocketRoute {
                         queryToken ->
                             optionalHeaderValueByName(
                                 "Authorization",
-                                header -> {
+                                header -> allowedOrigin(() -> {
                                   Optional<String> user = tokens.verify(bearer(queryToken, header));
                                   if (user.isEmpty()) {
                                     return complete(
                                         HttpErrors.response(ErrorCode.UNAUTHORIZED, "missing, invalid or expired token"));
                                   }
                                   return admitted(() -> handleWebSocketMessages(connection(user.get())));
-                                }))));
+                                })))));
+  }
+
+  /** Cross-site websocket hijacking: a browser page of a foreign origin gets 403, see {@link OriginPolicy}. */
+  private Route allowedOrigin(Supplier<Route> inner) {
+    return optionalHeaderValueByName(
+        "Origin",
+        origin ->
+            optionalHeaderValueByName(
+                "Host",
+                host ->
+                    origins.allows(origin, host)
+                        ? inner.get()
+                        : complete(HttpErrors.response(ErrorCode.FORBIDDEN, "origin not allowed"))));
   }
 
   /**
