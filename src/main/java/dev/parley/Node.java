@@ -18,6 +18,7 @@ import dev.parley.storage.Storage;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.AddressFromURIString;
@@ -61,6 +62,11 @@ public final class Node implements AutoCloseable {
   /** Starts a node from a fully loaded configuration (application.conf, overrides, reference). */
   public static Node start(Config config) throws Exception {
     ParleyConfig settings = ParleyConfig.from(config);
+    if (ForkJoinPool.getCommonPoolParallelism() < 2) {
+      log.warn(
+          "the common ForkJoinPool has fewer than 2 threads: every reply from a conversation will start a new "
+              + "thread. Run with -Djava.util.concurrent.ForkJoinPool.common.parallelism=2 (the parley command does).");
+    }
     Storage storage = Storage.from(settings);
     log.info("migrating the {} schema", storage.vendor());
     storage.migrate();
