@@ -5,7 +5,8 @@
 #
 # Usage: run-row.sh NAME h2|pg RUNS [bench arguments...]
 #   env: PARLEY_JAR (default target/parley.jar), OUT (default /tmp/parley-bench), HTTP_PORT (18481),
-#        CLUSTER_PORT (18482), MANAGEMENT_PORT (18483), CEILING_SECONDS (8), PGHOST/PGUSER (127.0.0.1/postgres)
+#        CLUSTER_PORT (18482), MANAGEMENT_PORT (18483), CEILING_SECONDS (8), PGHOST/PGUSER (127.0.0.1/postgres),
+#        NODE_OPTS (extra JVM options of the node, default none)
 # Example: run-row.sh pg-1to1-1000 pg 3 -c 200 -m 100 -k 2 -r 1000 -d 10s --warmup 3s
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,7 +30,7 @@ if [[ $store == pg ]]; then
   node_env+=(PARLEY_DB_URL="jdbc:postgresql://$PGHOST:5432/$db" PARLEY_DB_USER="$PGUSER")
 fi
 
-env "${node_env[@]}" java -jar "$jar" server >"$out/node.log" 2>&1 &
+env "${node_env[@]}" java ${NODE_OPTS:-} -jar "$jar" server >"$out/node.log" 2>&1 &
 node=$!
 cleanup() {
   kill "$node" 2>/dev/null && wait "$node" 2>/dev/null || true

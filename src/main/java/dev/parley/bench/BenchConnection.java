@@ -38,6 +38,8 @@ final class BenchConnection {
 
   /** Refusals the protocol says to retry; anything else fails the send. */
   private static final Set<String> RETRYABLE = Set.of("unavailable", "rate_limited");
+  /** Tries of a setup request (create, subscribe) answered unavailable or rate_limited. */
+  private static final int SETUP_ATTEMPTS = 20;
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -206,7 +208,7 @@ final class BenchConnection {
   /** Subscribes to every conversation of this user from its cursor; completes when all answered. */
   CompletableFuture<Void> subscribeAll() {
     List<CompletableFuture<ServerFrame>> answers = new ArrayList<>();
-    for (String conversation : conversations) answers.add(request(subscribeFrame(conversation)));
+    for (String conversation : conversations) answers.add(requestRetrying(() -> subscribeFrame(conversation), SETUP_ATTEMPTS));
     return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new));
   }
 
@@ -218,9 +220,45 @@ final class BenchConnection {
   }
 
   CompletableFuture<ServerFrame> create(String conversation, List<String> otherMembers) {
-    ObjectNode frame = JSON.createObjectNode().put("type", "create").put("conversation", conversation).put("title", "bench");
-    otherMembers.forEach(frame.putArray("members")::add);
-    return request(frame);
+    return requestRetrying(
+        () -> {
+          ObjectNode frame = JSON.createObjectNode().put("type", "create").put("conversation", conversation).put("title", "bench");
+          otherMembers.forEach(frame.putArray("members")::add);
+          return frame;
+        },
+        SETUP_ATTEMPTS);
+  }
+
+  /**
+   * A setup request, retried after a jittered 0.25-1 s pause while the server answers
+   * {@code unavailable} or {@code rate_limited}, as protocol.md asks of clients: a create is
+   * idempotent for its creator and a subscribe is a read, so a cold or busy cluster (a create's
+   * first persist answered after the ask timeout) delays the setup instead of failing it. The
+   * setup timeout still bounds the whole.
+   */
+  private CompletableFuture<ServerFrame> requestRetrying(java.util.function.Supplier<ObjectNode> frame, int attemptsLeft) {
+    CompletableFuture<ServerFrame> result = new CompletableFuture<>();
+    request(frame.get()).whenComplete((answer, error) -> {
+      if (error == null) {
+        result.complete(answer);
+        return;
+      }
+      String message = String.valueOf(error.getMessage());
+      boolean retryable = RETRYABLE.stream().anyMatch(code -> message.endsWith("answered " + code));
+      if (!retryable || attemptsLeft <= 1 || stopping) {
+        result.completeExceptionally(error);
+        return;
+      }
+      long delayMs = 250 + java.util.concurrent.ThreadLocalRandom.current().nextLong(750);
+      timers.schedule(
+          () -> requestRetrying(frame, attemptsLeft - 1).whenComplete((a, e) -> {
+            if (e == null) result.complete(a);
+            else result.completeExceptionally(e);
+          }),
+          delayMs,
+          TimeUnit.MILLISECONDS);
+    });
+    return result;
   }
 
   private CompletableFuture<ServerFrame> request(ObjectNode frame) {

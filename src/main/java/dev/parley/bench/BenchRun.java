@@ -32,10 +32,23 @@ public final class BenchRun {
   private final LatencyRecorder deliveryLatency = new LatencyRecorder();
   private final LatencyRecorder schedulerLag = new LatencyRecorder();
   private volatile String phase = "setup";
+  private final Timeline timeline;
+  private ProgressLine line;
+  private long measuredNanos = -1;
 
   public BenchRun(BenchSettings settings, PrintStream progress) {
+    this(settings, progress, null);
+  }
+
+  /**
+   * @param phaseFile when not null, each second of the report's timeline (and its per-phase
+   *     totals) is labelled with this file's first line instead of the bench's own phase: a script
+   *     marks before / during / after an event it causes (see {@link Timeline}).
+   */
+  public BenchRun(BenchSettings settings, PrintStream progress, java.nio.file.Path phaseFile) {
     this.settings = settings;
     this.progress = progress;
+    this.timeline = new Timeline(phaseFile);
   }
 
   public Report run() throws Exception {
@@ -82,8 +95,10 @@ public final class BenchRun {
       setUp(workload, connections);
       double setupSeconds = (System.nanoTime() - setupStart) / 1e9;
 
-      ProgressLine line =
-          new ProgressLine(progress, counters, ackLatency, deliveryLatency, () -> phase, () -> pendingSends(connections), connections.size());
+      line =
+          new ProgressLine(
+              progress, counters, ackLatency, deliveryLatency, () -> phase, () -> pendingSends(connections), connections.size(),
+              tracker, timeline);
       timers.scheduleAtFixedRate(line, 1, 1, TimeUnit.SECONDS);
 
       long start = System.nanoTime();
@@ -94,8 +109,19 @@ public final class BenchRun {
       timers.schedule(() -> phase = "measure", settings.warmup().toMillis(), TimeUnit.MILLISECONDS);
       Thread pacing = new Thread(pacer, "bench-pacer");
       pacing.start();
-      pacing.join(runNanos / 1_000_000 + 60_000);
+      long pacingDeadline = System.nanoTime() + runNanos + TimeUnit.SECONDS.toNanos(60);
+      while (pacing.isAlive() && System.nanoTime() - pacingDeadline < 0) {
+        pacing.join(500);
+        if (pacing.isAlive() && timeline.endRequested()) {
+          // The driving script wrote "end" into the phase file: the measured time ends now.
+          long now = System.nanoTime();
+          counters.window(windowStart, Math.max(windowStart, now));
+          measuredNanos = Math.max(0, Math.min(settings.duration().toNanos(), now - windowStart));
+          break;
+        }
+      }
       pacer.stop();
+      pacing.join(5_000);
 
       phase = "drain";
       drain(connections);
@@ -148,7 +174,9 @@ public final class BenchRun {
   }
 
   private Report report(OpenLoopPacer pacer, List<BenchConnection> connections, double setupSeconds) {
-    double measured = settings.duration().toNanos() / 1e9;
+    // The last partial second goes into the timeline before the totals take what is left.
+    if (line != null) line.run();
+    double measured = Math.max(1e-3, (measuredNanos >= 0 ? measuredNanos : settings.duration().toNanos()) / 1e9);
     Report.Setup setup =
         new Report.Setup(
             settings.urls().stream().map(URI::toString).toList(),
@@ -175,7 +203,9 @@ public final class BenchRun {
         counters.retriedSends.sum(),
         counters.failedSends.sum(),
         pendingSends(connections),
-        tracker.counts());
+        tracker.counts(),
+        timeline.phases(),
+        timeline.seconds());
   }
 
   private static int pendingSends(List<BenchConnection> connections) {

@@ -47,7 +47,7 @@ public record BenchSettings(
    * The load goes to loopback addresses only: this tool opens thousands of connections and sends
    * as fast as it is told, which is an attack when pointed at somebody else's host.
    */
-  private static void requireLoopback(URI url) {
+  static void requireLoopback(URI url) {
     require("ws".equals(url.getScheme()) || "wss".equals(url.getScheme()), "--url must be a ws:// or wss:// address: " + url);
     require(url.getHost() != null, "--url needs a host: " + url);
     try {

@@ -24,9 +24,14 @@ public final class LatencyRecorder {
 
   /** What was recorded since the previous call (or the start); also folds it into the total. */
   public synchronized LatencySummary interval() {
+    return LatencySummary.of(intervalHistogram());
+  }
+
+  /** Like {@link #interval()}, as a histogram of its own (a copy) for callers that aggregate. */
+  synchronized Histogram intervalHistogram() {
     interval = recorder.getIntervalHistogram(interval);
     total.add(interval);
-    return LatencySummary.of(interval);
+    return interval.copy();
   }
 
   /** Everything recorded so far. */

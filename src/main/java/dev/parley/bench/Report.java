@@ -14,7 +14,9 @@ import java.util.stream.Collectors;
  * The result of one run: throughput over the measured window, latency from intended send time, and
  * the correctness counters. Printed for people, written as JSON ({@code --json}) for scripts.
  * {@code schedulerLag} is how late the bench itself dispatched sends: on a shared machine it tells a
- * starved client apart from a slow server.
+ * starved client apart from a slow server. {@code phases} splits latencies and the counters that
+ * are known as they happen (duplicates, gaps, reconnects, errors) by phase, and {@code timeline}
+ * has every second (see {@link Timeline}); lost messages are whole-run only.
  */
 public record Report(
     Setup setup,
@@ -31,7 +33,9 @@ public record Report(
     long retriedSends,
     long failedSends,
     long unackedSends,
-    DeliveryTracker.Counts correctness) {
+    DeliveryTracker.Counts correctness,
+    Map<String, Timeline.Phase> phases,
+    List<Timeline.Second> timeline) {
 
   /** What was asked for, so a JSON file says how it was produced. */
   public record Setup(
@@ -80,7 +84,19 @@ public record Report(
         errors,
         reconnects, resentSends, retriedSends, failedSends, unackedSends,
         c.ackedMessages(), c.lostMessages(), c.missingDeliveries(), c.duplicateDeliveries(), c.gapSeqs(),
-        c.duplicatePosts(), c.unrecoveredResumes(), c.clean() ? "OK" : "VIOLATED");
+        c.duplicatePosts(), c.unrecoveredResumes(), c.clean() ? "OK" : "VIOLATED")
+        + phasesText();
+  }
+
+  private String phasesText() {
+    StringBuilder out = new StringBuilder();
+    phases.forEach(
+        (name, p) -> out.append(String.format(
+            Locale.ROOT,
+            "phase %-8s %4ds  acked %d  send->ack %s  reconnects %d, errors %d, duplicates %d, gap seqs %d, duplicate posts %d%n",
+            name, p.seconds(), p.acked(), percentiles(p.sendToAck()), p.reconnects(), p.errors(), p.duplicateDeliveries(),
+            p.gapSeqs(), p.duplicatePosts())));
+    return out.toString();
   }
 
   static String percentiles(LatencySummary s) {

@@ -6,6 +6,8 @@ import dev.parley.ParleyConfig;
 import dev.parley.auth.Tokens;
 import dev.parley.bench.BenchRun;
 import dev.parley.bench.BenchSettings;
+import dev.parley.bench.IdleRun;
+import dev.parley.bench.SourceAddresses;
 import dev.parley.bench.Report;
 import java.net.URI;
 import java.nio.file.Path;
@@ -27,7 +29,8 @@ import picocli.CommandLine.Option;
     sortOptions = false,
     description = {
       "Load-test running nodes over the websocket protocol, like real clients (loopback addresses only).",
-      "Sends are scheduled by the clock (open model); latency counts from each send's intended time."
+      "Sends are scheduled by the clock (open model); latency counts from each send's intended time.",
+      "--idle holds authenticated connections that send nothing, to measure what an idle connection costs."
     })
 public final class BenchCommand implements Callable<Integer> {
 
@@ -72,12 +75,29 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON.")
   Path json;
 
+  @Option(names = "--phase-file", paramLabel = "FILE",
+      description = "Label each second of the JSON timeline (and the per-phase totals) with this file's first line, read once a"
+          + " second, so a script can mark before/during/after an event it causes (\"end\" ends the measured time early,"
+          + " so --duration is then a maximum); default: the bench's own phases.")
+  Path phaseFile;
+
+  @Option(names = "--idle",
+      description = "Idle mode: open --connections connections, authenticate, send nothing, hold them for --duration,"
+          + " report how many opened, failed and stayed open (memory per idle connection). -r, -m, -k, -s and --warmup are ignored.")
+  boolean idle;
+
+  @Option(names = "--source-addresses", paramLabel = "N", defaultValue = "0",
+      description = "Idle mode: spread connections round-robin over N loopback source addresses from 127.0.0.2;"
+          + " 0 = one per " + SourceAddresses.DEFAULT_CONNECTIONS_PER_ADDRESS + " connections (default: ${DEFAULT-VALUE}).")
+  int sourceAddresses;
+
   @Override
   public Integer call() throws Exception {
     String configured = secret != null ? secret : ParleyConfig.from(ConfigFactory.load()).jwtSecret();
     if (Tokens.usesDevelopmentSecret(configured)) {
       System.err.println("note: minting tokens with the public development secret (PARLEY_JWT_SECRET is not set)");
     }
+    if (idle) return idle(configured);
     BenchSettings settings;
     try {
       settings = new BenchSettings(
@@ -88,7 +108,7 @@ public final class BenchCommand implements Callable<Integer> {
     }
     Report report;
     try {
-      report = new BenchRun(settings, System.err).run();
+      report = new BenchRun(settings, System.err, phaseFile).run();
     } catch (IllegalStateException e) {
       // Setup failed (node down, wrong secret, timeout): say where, without a stack trace.
       System.err.println("bench failed: " + e.getMessage());
@@ -97,6 +117,23 @@ public final class BenchCommand implements Callable<Integer> {
     System.out.print(report.toText());
     if (json != null) report.writeJson(json);
     return report.correctness().clean() ? 0 : 1;
+  }
+
+  private int idle(String configured) throws Exception {
+    IdleRun.Settings settings;
+    try {
+      SourceAddresses sources = sourceAddresses > 0
+          ? SourceAddresses.of(sourceAddresses)
+          : SourceAddresses.forConnections(connections, SourceAddresses.DEFAULT_CONNECTIONS_PER_ADDRESS);
+      settings = new IdleRun.Settings(urls, configured, connections, sources, duration, setupTimeout, 16);
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
+      return 2;
+    }
+    IdleRun.Result result = new IdleRun(settings, System.err).run();
+    System.out.print(result.toText());
+    if (json != null) result.writeJson(json);
+    return result.opened() == connections && result.openAtEnd() == connections ? 0 : 1;
   }
 
   /** Durations as HOCON writes them (10s, 500ms, 2 minutes), or ISO-8601 (PT10S). */

@@ -74,4 +74,42 @@ class BenchSmokeIT {
     assertThat(progress.toString(StandardCharsets.UTF_8)).contains("acked");
     assertThat(Files.readString(json)).contains("\"ackedSendsPerSecond\"");
   }
+
+  @Test
+  void idleConnectionsFromSeveralLoopbackAddressesOpenAuthenticateAndStayOpen() throws Exception {
+    IdleRun.Settings settings =
+        new IdleRun.Settings(
+            List.of(URI.create("ws://127.0.0.1:" + node.httpPort() + "/v1/ws")),
+            SECRET,
+            6,
+            SourceAddresses.of(3),
+            Duration.ZERO,
+            Duration.ofSeconds(30),
+            2);
+
+    IdleRun.Result result = new IdleRun(settings, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)).run();
+
+    assertThat(result.failures()).isEmpty();
+    assertThat(result.opened()).isEqualTo(6);
+    assertThat(result.openAtEnd()).isEqualTo(6);
+    assertThat(result.sourceAddresses()).containsExactly("127.0.0.2", "127.0.0.3", "127.0.0.4");
+  }
+
+  @Test
+  void idleConnectionsWithAForgedTokenAreRefusedAndCounted() throws Exception {
+    IdleRun.Settings settings =
+        new IdleRun.Settings(
+            List.of(URI.create("ws://127.0.0.1:" + node.httpPort() + "/v1/ws")),
+            "a-different-secret-that-the-node-does-not-know-of",
+            2,
+            SourceAddresses.of(1),
+            Duration.ZERO,
+            Duration.ofSeconds(30),
+            2);
+
+    IdleRun.Result result = new IdleRun(settings, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)).run();
+
+    assertThat(result.opened()).isZero();
+    assertThat(result.failures()).containsEntry("http_401", 2L);
+  }
 }

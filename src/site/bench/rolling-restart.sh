@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# The rolling-restart test of issue 5: steady load from `parley bench` on the local 3-node cluster
+# (cluster-config/local, PostgreSQL), every node restarted one after another, steady again; then a
+# summary for before / during / after. See "Rolling restart under load" in benchmarks.md.
+#
+#   PARLEY_JAR=/tmp/build-rolling/parley.jar src/site/bench/rolling-restart.sh on|off [OUT_DIR]
+#
+#   on   the herd controls as shipped (application.conf defaults: admission 200 connections/s burst
+#        400 and 1000 resumes/s burst 2000 per node, drain window 10 s, max-concurrent-recoveries 50,
+#        rebalance limits 10 shards / 10% per round)
+#   off  every herd control that a setting can switch off, switched off:
+#          PARLEY_ADMISSION_CONNECTIONS_PER_SECOND=0, PARLEY_ADMISSION_RESUMES_PER_SECOND=0 (0 = no bucket),
+#          PARLEY_DRAIN_WINDOW=0s (every connection closed at once, reconnect hint jitter 0-1 s only),
+#          -Dpekko.persistence.max-concurrent-recoveries=100000,
+#          -Dpekko.cluster.sharding.least-shard-allocation-strategy.rebalance-absolute-limit=1000,
+#          -Dpekko.cluster.sharding.least-shard-allocation-strategy.rebalance-relative-limit=1.0
+#        (what stays on because no setting removes it: remember-entities off, passivation, the recent
+#        window that serves resumes from memory, bounded queues and ask deadlines)
+#
+# Each run uses a fresh PostgreSQL database (dropped at the end), its own run directory, a random
+# admin token and JWT secret; loopback only (HTTP 8081-8083, remoting 25521-25523, management
+# 8561-8563). Everything it starts is stopped on exit, also on failure or Ctrl-C.
+#
+# Environment (defaults in brackets): CONNECTIONS [2000], CONVERSATIONS [1000], MEMBERS [2],
+# RATE [100] sends/s, BEFORE [35] s steady before the restart, AFTER [40] s steady after it,
+# MAX_DURATION [420] s (bench's --duration; the script ends the measured time after AFTER through
+# the phase file), RESTART_TIMEOUT [480] s, PGHOST [127.0.0.1], PGPORT [5432], PGUSER [postgres],
+# JAVA_OPTS [-Xmx512m] for the nodes, BENCH_JAVA_OPTS [-Xmx1g].
+#
+# Output in OUT_DIR (default /tmp/parley-rolling/MODE-TIMESTAMP): bench.json (report with the
+# per-second timeline and per-phase totals), bench.log (progress), samples.jsonl (one line a second:
+# phase, pg_stat_database transactions, pg_stat_activity recovery-shaped reads, each node's
+# /parley/status), restart.log, cluster/nodeN.log, summary.json and summary.txt.
+set -euo pipefail
+
+MODE="${1:-}"
+[[ "$MODE" == "on" || "$MODE" == "off" ]] || { echo "usage: $0 on|off [OUT_DIR]" >&2; exit 2; }
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../../.." && pwd)"
+CLUSTER="$ROOT/cluster-config/local/cluster.sh"
+OUT="${2:-/tmp/parley-rolling/$MODE-$(date +%Y%m%d-%H%M%S)}"
+: "${PARLEY_JAR:?set PARLEY_JAR to the shaded jar, e.g. /tmp/build-rolling/parley.jar}"
+[[ -f "$PARLEY_JAR" ]] || { echo "no jar at $PARLEY_JAR" >&2; exit 2; }
+
+CONNECTIONS="${CONNECTIONS:-2000}"
+CONVERSATIONS="${CONVERSATIONS:-1000}"
+MEMBERS="${MEMBERS:-2}"
+RATE="${RATE:-100}"
+BEFORE="${BEFORE:-35}"
+AFTER="${AFTER:-40}"
+MAX_DURATION="${MAX_DURATION:-420}"
+RESTART_TIMEOUT="${RESTART_TIMEOUT:-480}"
+export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
+BENCH_JAVA_OPTS="${BENCH_JAVA_OPTS:--Xmx1g}"
+
+DB="parley_rolling_${MODE}_$(date +%s)_$$"
+mkdir -p "$OUT/cluster"
+OUT="$(cd "$OUT" && pwd)"
+PHASE_FILE="$OUT/phase"
+SAMPLES="$OUT/samples.jsonl"
+: >"$PHASE_FILE"
+
+export PARLEY_JAR
+export PARLEY_RUN_DIR="$OUT/cluster"
+export PARLEY_DB_URL="jdbc:postgresql://$PGHOST:$PGPORT/$DB"
+export PARLEY_ADMIN_TOKEN="rolling-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+export PARLEY_JWT_SECRET="rolling-restart-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+JAVA_OPTS="${JAVA_OPTS:--Xmx512m}"
+if [[ "$MODE" == "off" ]]; then
+  export PARLEY_ADMISSION_CONNECTIONS_PER_SECOND=0 PARLEY_ADMISSION_RESUMES_PER_SECOND=0 PARLEY_DRAIN_WINDOW=0s
+  JAVA_OPTS="$JAVA_OPTS -Dpekko.persistence.max-concurrent-recoveries=100000"
+  JAVA_OPTS="$JAVA_OPTS -Dpekko.cluster.sharding.least-shard-allocation-strategy.rebalance-absolute-limit=1000"
+  JAVA_OPTS="$JAVA_OPTS -Dpekko.cluster.sharding.least-shard-allocation-strategy.rebalance-relative-limit=1.0"
+fi
+export JAVA_OPTS
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" | tee -a "$OUT/run.log" >&2; }
+phase() { echo "$1" >"$PHASE_FILE"; log "phase: $1"; }
+
+BENCH_PID="" SAMPLER_PID="" RESTART_PID="" CLUSTER_STARTED=""
+cleanup() {
+  local rc=$?
+  set +e
+  [[ -n "$RESTART_PID" ]] && kill "$RESTART_PID" 2>/dev/null && wait "$RESTART_PID" 2>/dev/null
+  [[ -n "$BENCH_PID" ]] && kill "$BENCH_PID" 2>/dev/null && wait "$BENCH_PID" 2>/dev/null
+  [[ -n "$SAMPLER_PID" ]] && kill "$SAMPLER_PID" 2>/dev/null && wait "$SAMPLER_PID" 2>/dev/null
+  if [[ -n "$CLUSTER_STARTED" ]]; then
+    log "stopping the cluster"
+    STOP_TIMEOUT=60 timeout 300 "$CLUSTER" stop >>"$OUT/restart.log" 2>&1
+  fi
+  log "dropping database $DB"
+  psql -d postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log "mode $MODE, database $DB, out $OUT"
+log "JAVA_OPTS=$JAVA_OPTS; admission=${PARLEY_ADMISSION_CONNECTIONS_PER_SECOND:-default}/${PARLEY_ADMISSION_RESUMES_PER_SECOND:-default}, drain window=${PARLEY_DRAIN_WINDOW:-default}"
+{ date -u +%FT%TZ; nproc; uptime; java -version 2>&1 | head -1; psql -d postgres -tAc 'select version()'; } >"$OUT/machine.txt"
+
+CLUSTER_STARTED=1
+timeout 300 "$CLUSTER" start >>"$OUT/restart.log" 2>&1
+
+# One line a second: what the database did, and what each node says about its connections.
+sample() {
+  local next status n s q
+  next=$(date +%s)
+  while :; do
+    q=$(psql -d postgres -tAF' ' -c "SELECT coalesce((SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$DB'), -1),
+          (SELECT count(*) FROM pg_stat_activity WHERE datname = '$DB' AND state = 'active'
+             AND query ~* '^\\s*select' AND query ~* '(event_journal|snapshot)'),
+          (SELECT count(*) FROM pg_stat_activity WHERE datname = '$DB')" 2>/dev/null || echo "null null null")
+    read -r xacts reads backends <<<"$q"
+    status=""
+    for n in 1 2 3; do
+      s=$(curl -s --max-time 0.8 -H "Authorization: Bearer $PARLEY_ADMIN_TOKEN" "http://127.0.0.1:856$n/parley/status" | tr -d '\n' || true)
+      [[ "$s" == \{* ]] || s=null
+      status+="${status:+,}$s"
+    done
+    printf '{"ts":%s,"phase":"%s","xacts":%s,"recoveryReads":%s,"backends":%s,"nodes":[%s]}\n' \
+      "$(date +%s.%N)" "$(head -c 40 "$PHASE_FILE" | tr -d '\n"')" "${xacts:-null}" "${reads:-null}" "${backends:-null}" "$status" >>"$SAMPLES"
+    next=$((next + 1))
+    sleep "$(awk -v n="$next" -v now="$(date +%s.%N)" 'BEGIN { d = n - now; print (d > 0 ? d : 0) }')"
+  done
+}
+sample &
+SAMPLER_PID=$!
+
+urls=()
+for n in 1 2 3; do urls+=(--url "ws://127.0.0.1:808$n/v1/ws"); done
+# Unmeasured warm-up, as run-row.sh does: JIT-compiles the nodes' hot paths and allocates shards, so
+# the measured run's setup (CONNECTIONS upgrades, CONVERSATIONS creates at once) does not meet
+# three cold JVMs on two cores (it timed out with `unavailable` that way).
+log "warm-up bench (unmeasured)"
+# shellcheck disable=SC2086
+timeout 120 java $BENCH_JAVA_OPTS -jar "$PARLEY_JAR" bench "${urls[@]}" -c 300 -m 150 -k 2 -r 100 --warmup 2s -d 10s \
+  --drain-timeout 20s --setup-timeout 60s >"$OUT/warmup.txt" 2>"$OUT/warmup.log" || log "warm-up bench exit $? (ignored)"
+# shellcheck disable=SC2086 # BENCH_JAVA_OPTS is a list of options
+java $BENCH_JAVA_OPTS -jar "$PARLEY_JAR" bench "${urls[@]}" -c "$CONNECTIONS" -m "$CONVERSATIONS" -k "$MEMBERS" \
+  -r "$RATE" -s 100 --warmup 5s -d "${MAX_DURATION}s" --drain-timeout 90s --setup-timeout 180s \
+  --phase-file "$PHASE_FILE" --json "$OUT/bench.json" >"$OUT/bench.txt" 2>"$OUT/bench.log" &
+BENCH_PID=$!
+
+# Wait for the measured window (after setup and warm-up).
+deadline=$((SECONDS + 240))
+until grep -q ' measure' "$OUT/bench.log" 2>/dev/null; do
+  kill -0 "$BENCH_PID" 2>/dev/null || { log "bench ended during setup"; cat "$OUT/bench.log" >&2; exit 3; }
+  ((SECONDS < deadline)) || { log "bench not measuring after 240 s"; exit 3; }
+  sleep 0.5
+done
+phase before
+sleep "$BEFORE"
+phase during
+restart_rc=0
+# In the background and waited for, so that Ctrl-C/SIGTERM reach the trap at once.
+timeout "$RESTART_TIMEOUT" "$CLUSTER" rolling-restart >>"$OUT/restart.log" 2>&1 &
+RESTART_PID=$!
+wait "$RESTART_PID" || restart_rc=$?
+RESTART_PID=""
+log "rolling restart ended (exit $restart_rc)"
+phase after
+sleep "$AFTER"
+phase end
+bench_rc=0
+wait "$BENCH_PID" || bench_rc=$?
+BENCH_PID=""
+log "bench ended (exit $bench_rc: 0 clean, 1 correctness violated)"
+kill "$SAMPLER_PID" 2>/dev/null || true
+wait "$SAMPLER_PID" 2>/dev/null || true
+SAMPLER_PID=""
+
+python3 "$HERE/rolling-summary.py" "$OUT" "$MODE" "$restart_rc" "$bench_rc" | tee "$OUT/summary.txt"

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Summarises one rolling-restart.sh run: before / during / after.
+
+usage: rolling-summary.py OUT_DIR MODE RESTART_RC BENCH_RC   (writes OUT_DIR/summary.json, prints text)
+
+Sources: OUT_DIR/bench.json (the bench's per-phase totals and per-second timeline, phases marked by
+the script through --phase-file) and OUT_DIR/samples.jsonl (one line a second: pg_stat_database
+transactions of the run's database, pg_stat_activity, each node's GET /parley/status).
+"""
+import json
+import statistics
+import sys
+
+out, mode, restart_rc, bench_rc = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+PHASES = ["before", "during", "after"]
+LIMIT = {"on": "200/s, burst 400", "off": "none (0 = off)"}[mode]
+
+bench = json.load(open(f"{out}/bench.json"))
+samples = [json.loads(l) for l in open(f"{out}/samples.jsonl") if l.strip()]
+
+# Per-second rates from consecutive samples, attributed to the phase of the later sample.
+tx = {p: [] for p in PHASES}
+reads = {p: [] for p in PHASES}
+new_conn = {p: {n: [] for n in range(3)} for p in PHASES}
+rejected = {p: [0, 0, 0] for p in PHASES}
+resume_rej = {p: [0, 0, 0] for p in PHASES}
+conns_end = {}
+
+
+def counter(node, kind, field):
+    return node["admission"][kind][field] if node else None
+
+
+def delta(prev, cur):
+    """Increment of a node counter; a restarted node starts again from 0."""
+    if cur is None:
+        return 0
+    if prev is None or cur < prev:
+        return cur
+    return cur - prev
+
+
+# Pairs of samples at least 0.9 s apart (the sampler catches up after a slow second with samples a
+# fraction of a second apart, whose per-second rates would be noise).
+pairs, anchor = [], samples[0] if samples else None
+for cur in samples[1:]:
+    if cur["ts"] - anchor["ts"] >= 0.9:
+        pairs.append((anchor, cur))
+        anchor = cur
+tx_series = []  # (phase, tx/s) in time order, for the moving average
+for prev, cur in pairs:
+    p = cur["phase"]
+    if p not in PHASES:
+        continue
+    dt = cur["ts"] - prev["ts"]
+    if prev["xacts"] is not None and cur["xacts"] is not None and prev["xacts"] >= 0 and cur["xacts"] >= prev["xacts"]:
+        tx[p].append((cur["xacts"] - prev["xacts"]) / dt)
+        tx_series.append((p, prev["ts"], cur["ts"], cur["xacts"] - prev["xacts"]))
+    if cur["recoveryReads"] is not None:
+        reads[p].append(cur["recoveryReads"])
+    for n in range(3):
+        a, b = prev["nodes"][n], cur["nodes"][n]
+        # A node seen for the first time after a restart: its counter covers the seconds it was unseen.
+        new_conn[p][n].append(delta(counter(a, "connections", "admitted"), counter(b, "connections", "admitted")) / dt)
+        rejected[p][n] += delta(counter(a, "connections", "rejected"), counter(b, "connections", "rejected"))
+        resume_rej[p][n] += delta(counter(a, "resumes", "rejected"), counter(b, "resumes", "rejected"))
+    conns_end[p] = [nd["connections"] if nd else None for nd in cur["nodes"]]
+
+# Transactions/s averaged over 5 consecutive intervals (PostgreSQL publishes a backend's counters
+# about once a second, so 1-second rates jitter even at a constant load).
+tx5 = {p: [] for p in PHASES}
+for i in range(len(tx_series) - 4):
+    window = tx_series[i:i + 5]
+    tx5[window[-1][0]].append(sum(w[3] for w in window) / (window[-1][2] - window[0][1]))
+
+steady = statistics.median(tx["before"]) if tx["before"] else None
+steady5 = statistics.median(tx5["before"]) if tx5["before"] else None
+phases = bench.get("phases", {})
+corr = bench["correctness"]
+summary = {"mode": mode, "restartExit": restart_rc, "benchExit": bench_rc, "steadyTxPerSecondMedian": steady,
+           "connectionLimitPerNode": LIMIT,
+           "wholeRun": {"acked": corr["ackedMessages"], "lost": corr["lostMessages"],
+                        "missingDeliveries": corr["missingDeliveries"], "duplicates": corr["duplicateDeliveries"],
+                        "gapSeqs": corr["gapSeqs"], "duplicatePosts": corr["duplicatePosts"],
+                        "unrecoveredResumes": corr["unrecoveredResumes"], "reconnects": bench["reconnects"],
+                        "resentSends": bench["resentSends"], "retriedSends": bench["retriedSends"],
+                        "errorsByCode": bench["errorsByCode"], "sendToAck": bench["sendToAck"]},
+           "phases": {}}
+for p in PHASES:
+    b = phases.get(p)
+    peak_tx = max(tx[p]) if tx[p] else None
+    summary["phases"][p] = {
+        "seconds": b["seconds"] if b else 0,
+        "acked": b["acked"] if b else None,
+        "duplicates": b["duplicateDeliveries"] if b else None,
+        "gapSeqs": b["gapSeqs"] if b else None,
+        "duplicatePosts": b["duplicatePosts"] if b else None,
+        "reconnects": b["reconnects"] if b else None,
+        "errors": b["errors"] if b else None,
+        "sendToAckP50": b["sendToAck"]["p50"] if b else None,
+        "sendToAckP99": b["sendToAck"]["p99"] if b else None,
+        "sendToAckMax": b["sendToAck"]["max"] if b else None,
+        "txPerSecondMedian": statistics.median(tx[p]) if tx[p] else None,
+        "txPerSecondPeak": peak_tx,
+        "txPeakOverSteady": (peak_tx / steady) if peak_tx is not None and steady else None,
+        "tx5sPeak": max(tx5[p]) if tx5[p] else None,
+        "tx5sPeakOverSteady": (max(tx5[p]) / steady5) if tx5[p] and steady5 else None,
+        "newConnectionsPerSecondPeak": [round(max(v), 1) if v else None for v in new_conn[p].values()],
+        "connectionsRejected": rejected[p],
+        "resumesRejected": resume_rej[p],
+        "recoveryShapedReadsPeak": max(reads[p]) if reads[p] else None,
+        "connectionsAtEnd": conns_end.get(p),
+    }
+json.dump(summary, open(f"{out}/summary.json", "w"), indent=2)
+
+w = summary["wholeRun"]
+print(f"rolling restart, herd controls {mode.upper()}: restart exit {restart_rc}, bench exit {bench_rc}")
+print(f"whole run: acked {w['acked']}, lost {w['lost']} (missing deliveries {w['missingDeliveries']}), duplicates {w['duplicates']}, "
+      f"gap seqs {w['gapSeqs']}, duplicate posts {w['duplicatePosts']}, unrecovered resumes {w['unrecoveredResumes']}, "
+      f"reconnects {w['reconnects']}, resent {w['resentSends']}, retried {w['retriedSends']}, errors {w['errorsByCode']}")
+print(f"steady DB transactions/s (median of 'before'): {steady if steady is None else round(steady)}; connection limit per node: {LIMIT}")
+for p in PHASES:
+    s = summary["phases"][p]
+    fmt = lambda v, d=1: "-" if v is None else (f"{v:.{d}f}" if isinstance(v, float) else str(v))
+    print(f"{p:7s} {s['seconds']:4d}s  acked {s['acked']}  dup {s['duplicates']}  gaps {s['gapSeqs']}  dup-posts {s['duplicatePosts']}  "
+          f"send->ack p50/p99/max {fmt(s['sendToAckP50'])}/{fmt(s['sendToAckP99'])}/{fmt(s['sendToAckMax'])} ms  "
+          f"tx/s median {fmt(s['txPerSecondMedian'], 0)} peak 1s {fmt(s['txPerSecondPeak'], 0)} (x{fmt(s['txPeakOverSteady'], 2)}) "
+          f"5s {fmt(s['tx5sPeak'], 0)} (x{fmt(s['tx5sPeakOverSteady'], 2)})  "
+          f"new conn/s peak per node {s['newConnectionsPerSecondPeak']}  rejected {s['connectionsRejected']}  "
+          f"resumes rejected {s['resumesRejected']}  recovery-shaped reads peak {s['recoveryShapedReadsPeak']}  "
+          f"reconnects {s['reconnects']}  errors {s['errors']}  connections at end {s['connectionsAtEnd']}")
