@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -87,29 +88,45 @@ public final class Conversations {
    */
   public CompletionStage<Conversation.Reply> history(String id, String user, long before, int limit) {
     return ask(id, replyTo -> new Conversation.GetHistory(user, before, limit, replyTo))
-        .thenCompose(
+        .thenComposeAsync(
             reply -> {
               if (reply instanceof Conversation.HistoryPage page && page.needsJournal()) {
                 return readJournal(id, page.journalFrom(), page.journalTo())
-                    .thenApply(events -> (Conversation.Reply) new Conversation.HistoryPage(events, 1, 0));
+                    .handleAsync(
+                        (events, failure) ->
+                            failure == null
+                                ? (Conversation.Reply) new Conversation.HistoryPage(events, 1, 0)
+                                : unavailable(id, failure),
+                        ON_COMPLETING_THREAD);
               }
               return CompletableFuture.completedFuture(reply);
-            });
+            },
+            ON_COMPLETING_THREAD);
   }
 
-  /** A bounded journal range; failures (database down) surface as {@link ErrorCode#UNAVAILABLE} to the caller. */
+  /** A bounded journal range; a failure (database down) fails the stage. */
   public CompletionStage<List<TimelineEvent>> readJournal(String id, long from, long to) {
-    return history.read(id, from, to);
+    return history.read(id, from, to).whenCompleteAsync((events, failure) -> {}, ON_COMPLETING_THREAD);
   }
 
   private CompletionStage<Conversation.Reply> ask(
       String id, Function<ActorRef<Conversation.Reply>, Conversation.Command> command) {
     return entity(id)
         .ask(command::apply, askTimeout)
-        .exceptionally(
-            failure -> {
-              log.debug("conversation {} did not answer: {}", id, failure.toString());
-              return new Conversation.Rejected(ErrorCode.UNAVAILABLE, "conversation is unavailable, retry");
-            });
+        .handleAsync((reply, failure) -> failure == null ? reply : unavailable(id, failure), ON_COMPLETING_THREAD);
   }
+
+  private static Conversation.Reply unavailable(String id, Throwable failure) {
+    log.debug("conversation {} did not answer: {}", id, failure.toString());
+    return new Conversation.Rejected(ErrorCode.UNAVAILABLE, "conversation is unavailable, retry");
+  }
+
+  /**
+   * Pekko's Java ask and stream results are Scala's CompletionStage adapter, which runs every
+   * plain callback (thenApply, exceptionally, and pipeToSelf's whenComplete) on the JDK's default
+   * async executor: a new thread per callback on 2-CPU machines (benchmarks.md, "Where the time
+   * goes"). Mapping them with an explicit same-thread executor runs the small mapping on the thread
+   * that completed the answer and hands callers a plain CompletableFuture.
+   */
+  private static final Executor ON_COMPLETING_THREAD = Runnable::run;
 }
