@@ -21,6 +21,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The conversations one {@link Session} is subscribed to, and the part of the session that keeps
@@ -31,6 +33,8 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * method runs on its thread.
  */
 final class Subscriptions {
+
+  private static final Logger log = LoggerFactory.getLogger(Subscriptions.class);
 
   /** What the subscriptions need from their connection. */
   interface Connection {
@@ -144,9 +148,14 @@ final class Subscriptions {
     sub.failedAttempts = 0;
 
     boolean recovered = true;
-    if (sub.lastDelivered < 0 || sub.lastDelivered > subscribed.lastSeq()) {
+    if (sub.lastDelivered < 0 || (sub.awaitingClient && sub.lastDelivered > subscribed.lastSeq())) {
       // Live only; or the client claims a seq the conversation has not reached: start from now.
       sub.lastDelivered = subscribed.lastSeq();
+    } else if (sub.lastDelivered > subscribed.lastSeq()) {
+      // Our own resubscription reached an incarnation that has not (yet) seen events this client
+      // already got: possible for a moment while a shard moves. Never rewind what was delivered:
+      // rewinding would send those seqs again once the conversation catches up.
+      log.debug("conversation {} answered lastSeq {} below delivered {}", sub.conversation, subscribed.lastSeq(), sub.lastDelivered);
     } else if (subscribed.lastSeq() - sub.lastDelivered > settings.maxReplay()) {
       // Too far behind to replay: say so, and let the client page history instead.
       recovered = false;
