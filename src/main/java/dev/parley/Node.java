@@ -14,6 +14,7 @@ import dev.parley.conversation.Conversations;
 import dev.parley.gateway.HttpApi;
 import dev.parley.gateway.HttpErrors;
 import dev.parley.gateway.WebSocketRoute;
+import dev.parley.ops.NodeAgent;
 import dev.parley.storage.Storage;
 import java.time.Duration;
 import java.util.List;
@@ -91,6 +92,7 @@ public final class Node implements AutoCloseable {
       AdmissionControl connections = new AdmissionControl(settings.admission().connections());
       AdmissionControl resumes = new AdmissionControl(settings.admission().resumes());
       NodeLifecycle.get(system).registerAdmission(connections, resumes);
+      NodeAgent.start(system);
       Route routes =
           concat(
               new WebSocketRoute(system, tokens, conversations, settings, connections, resumes).route(),

@@ -10,6 +10,7 @@ import dev.parley.conversation.TimelineEvent.MemberLeft;
 import dev.parley.conversation.TimelineEvent.MessageDeleted;
 import dev.parley.conversation.TimelineEvent.MessageEdited;
 import dev.parley.conversation.TimelineEvent.MessagePosted;
+import dev.parley.ops.Metrics;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
@@ -20,6 +21,7 @@ import java.util.Optional;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -30,7 +32,10 @@ import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.RecoveryFailed;
 import org.apache.pekko.persistence.typed.SnapshotAdapter;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
  * One conversation: a sharded, event-sourced entity that owns its timeline.
@@ -160,14 +165,18 @@ public final class Conversation
       ParleyConfig.ConversationSettings settings,
       Clock clock,
       Consumer<ActorRef<Command>> passivate) {
-    return Behaviors.setup(
-        ctx ->
-            Behaviors.withTimers(
-                timers -> {
-                  Duration tick = settings.idleTimeout().dividedBy(2);
-                  timers.startTimerWithFixedDelay(IdleCheck.INSTANCE, tick);
-                  return new Conversation(ctx, conversationId, settings, clock, passivate);
-                }));
+    // Every log line written while this entity handles a command carries its id (MDC).
+    return Behaviors.withMdc(
+        Command.class,
+        Map.of("conversation", conversationId),
+        Behaviors.setup(
+            ctx ->
+                Behaviors.withTimers(
+                    timers -> {
+                      Duration tick = settings.idleTimeout().dividedBy(2);
+                      timers.startTimerWithFixedDelay(IdleCheck.INSTANCE, tick);
+                      return new Conversation(ctx, conversationId, settings, clock, passivate);
+                    })));
   }
 
   public static PersistenceId persistenceId(String conversationId) {
@@ -183,6 +192,9 @@ public final class Conversation
   /** Live subscribers and the user each one reads for; transient, rebuilt by re-subscription. */
   private final Map<ActorRef<Update>, String> subscribers = new HashMap<>();
   private long lastActivity;
+  private final Metrics metrics;
+  private final long recoveryStarted;
+  private boolean recovering = true;
 
   private Conversation(
       ActorContext<Command> ctx,
@@ -198,6 +210,8 @@ public final class Conversation
     this.clock = clock;
     this.passivate = passivate;
     this.lastActivity = clock.millis();
+    this.metrics = Metrics.get(ctx.getSystem());
+    this.recoveryStarted = metrics.recoveryStarted();
   }
 
   @Override
@@ -300,8 +314,14 @@ public final class Conversation
     }
     MessagePosted posted =
         new MessagePosted(state.lastSeq() + 1, clock.millis(), cmd.sender(), cmd.clientMsgId(), cmd.text());
+    long persistStarted = System.nanoTime();
     return Effect()
         .persist(posted)
+        .thenRun(
+            s -> {
+              metrics.persisted(persistStarted);
+              ctx.getLog().debug("persisted seq {} from {}", posted.seq(), posted.sender());
+            })
         .thenRun(this::publishLast)
         .thenReply(cmd.replyTo(), s -> new Sent(posted.seq(), cmd.clientMsgId()));
   }
@@ -432,6 +452,29 @@ public final class Conversation
   @Override
   public EventHandler<ConversationState, TimelineEvent> eventHandler() {
     return (state, event) -> state.apply(event, limits);
+  }
+
+  // ---- signals --------------------------------------------------------------------------------
+
+  /** Recovery ends once: completed, failed, or the entity stopped while still replaying. */
+  @Override
+  public SignalHandler<ConversationState> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(
+            RecoveryCompleted.instance(),
+            state -> {
+              ctx.getLog().debug("recovered at seq {}", state.lastSeq());
+              recoveryEnded(true);
+            })
+        .onSignal(RecoveryFailed.class, (state, failed) -> recoveryEnded(false))
+        .onSignal(PostStop.instance(), state -> recoveryEnded(false))
+        .build();
+  }
+
+  private void recoveryEnded(boolean completed) {
+    if (!recovering) return;
+    recovering = false;
+    metrics.recoveryEnded(recoveryStarted, completed);
   }
 
   // ---- retention and snapshots ----------------------------------------------------------------

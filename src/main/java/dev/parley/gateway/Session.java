@@ -10,8 +10,10 @@ import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversation;
 import dev.parley.conversation.Conversations;
 import dev.parley.conversation.TimelineEvent;
+import dev.parley.ops.Metrics;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
@@ -87,10 +89,26 @@ public final class Session extends AbstractBehavior<Session.Command> {
       ParleyConfig.GatewaySettings settings,
       Duration askTimeout,
       AdmissionControl resumes) {
-    return Behaviors.setup(
-        ctx ->
-            Behaviors.withTimers(
-                timers -> new Session(ctx, timers, user, outbound, conversations, settings, askTimeout, resumes)));
+    // Every log line written while this session handles a message carries its user (MDC), and the
+    // conversation when the message is about one.
+    return Behaviors.withMdc(
+        Command.class,
+        Map.of("user", user),
+        Session::conversationMdc,
+        Behaviors.setup(
+            ctx ->
+                Behaviors.withTimers(
+                    timers -> new Session(ctx, timers, user, outbound, conversations, settings, askTimeout, resumes))));
+  }
+
+  private static Map<String, String> conversationMdc(Command message) {
+    String conversation = null;
+    if (message instanceof JournalRead m) conversation = m.conversation();
+    else if (message instanceof ConversationStopped m) conversation = m.conversation();
+    else if (message instanceof Resubscribe m) conversation = m.conversation();
+    else if (message instanceof SubscribeTimedOut m) conversation = m.conversation();
+    else if (message instanceof ReplayMore m) conversation = m.conversation();
+    return conversation == null ? Map.of() : Map.of("conversation", conversation);
   }
 
   private final TimerScheduler<Command> timers;
@@ -107,6 +125,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
   private boolean closing;
   private final AdmissionControl resumes;
   private final NodeLifecycle lifecycle;
+  private final Metrics metrics;
   private final ActorRef<Drain.DrainConnections> drainListener;
   /** The node is draining and this connection's turn to close has come. */
   private boolean closingForDrain;
@@ -123,6 +142,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     super(ctx);
     this.resumes = resumes;
     this.lifecycle = NodeLifecycle.get(ctx.getSystem());
+    this.metrics = Metrics.get(ctx.getSystem());
     lifecycle.connectionOpened();
     this.drainListener = ctx.messageAdapter(Drain.DrainConnections.class, DrainRequested::new);
     ctx.getSystem().eventStream().tell(new EventStream.Subscribe<>(Drain.DrainConnections.class, drainListener));
@@ -170,7 +190,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(StreamStarted.class, m -> acknowledge(m.ackTo()))
+        .onMessage(StreamStarted.class, this::onStreamStarted)
         .onMessage(Incoming.class, this::onIncoming)
         .onMessage(Finished.class, this::onFinished)
         .onMessage(FromConversation.class, m -> handled(() -> subscriptions.onUpdate(m.update())))
@@ -181,22 +201,40 @@ public final class Session extends AbstractBehavior<Session.Command> {
         .onMessage(ReplayMore.class, m -> handled(() -> subscriptions.onReplayMore(m)))
         .onMessage(DrainRequested.class, this::onDrainRequested)
         .onMessageEquals(CloseForDrain.INSTANCE, this::onCloseForDrain)
-        .onMessageEquals(ClientGone.INSTANCE, Behaviors::stopped)
-        .onMessage(ClientFailed.class, m -> Behaviors.stopped())
+        .onMessageEquals(ClientGone.INSTANCE, this::onClientGone)
+        .onMessage(ClientFailed.class, this::onClientFailed)
         .onSignal(PostStop.class, s -> onStop())
         .build();
+  }
+
+  private Behavior<Command> onStreamStarted(StreamStarted started) {
+    getContext().getLog().debug("connection opened");
+    return acknowledge(started.ackTo());
+  }
+
+  private Behavior<Command> onClientGone() {
+    getContext().getLog().debug("connection closed");
+    return Behaviors.stopped();
+  }
+
+  private Behavior<Command> onClientFailed(ClientFailed failed) {
+    getContext().getLog().debug("connection failed: {}", failed.cause().getClass().getSimpleName());
+    return Behaviors.stopped();
   }
 
   // ---- inbound --------------------------------------------------------------------------------
 
   private Behavior<Command> onIncoming(Incoming incoming) {
     IncomingFrame frame = incoming.frame();
+    metrics.frameIn();
     if (frame instanceof IncomingFrame.Text text) {
       ObjectNode json = null;
       try {
         json = Frames.parseObject(text.text());
         handle(frames.decode(json));
       } catch (ProtocolException e) {
+        // The code only: the reason may quote the frame, and frames carry message texts.
+        getContext().getLog().debug("refused a frame: {}", e.code());
         push(Frames.error(json == null ? null : Frames.requestId(json), e.code(), e.getMessage()));
       }
     } else if (frame instanceof IncomingFrame.Oversized) {
@@ -212,9 +250,11 @@ public final class Session extends AbstractBehavior<Session.Command> {
     if (frame instanceof ClientFrame.Ping ping) {
       push(Frames.reply("pong", ping.id()));
     } else if (frame instanceof ClientFrame.Send send) {
+      long received = metrics.sendReceived();
       request(
           conversations.send(send.conversation(), user, send.clientMsgId(), send.text()),
           reply -> {
+            metrics.sendAcked(received);
             Conversation.Sent sent = (Conversation.Sent) reply;
             return Frames.reply("ack", send.id())
                 .put("conversation", send.conversation())
@@ -325,6 +365,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
    */
   private void push(ObjectNode frame) {
     if (closing) return;
+    metrics.frameOut();
     if (outbound.size() >= settings.outboundBuffer()) {
       outbound.offer(
           TextMessage.create(
@@ -387,6 +428,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     // The close itself is already spread over the window; a little jitter on top breaks up
     // clients that reconnect on the same tick.
     if (closing) return;
+    metrics.connectionDrained();
     push(Frames.reconnect(ThreadLocalRandom.current().nextLong(1000)));
     completeOutbound();
   }
