@@ -165,9 +165,11 @@ public final class Conversation
       ParleyConfig.ConversationSettings settings,
       Clock clock,
       Consumer<ActorRef<Command>> passivate) {
-    // Every log line written while this entity handles a command carries its id (MDC).
+    // Every log line written while this entity handles a message carries its id (MDC). Every
+    // message, not only commands: persist callbacks run on the journal's answer, which is not a
+    // Command, and the interceptor only sets the MDC for messages of the class it is given.
     return Behaviors.withMdc(
-        Command.class,
+        everyMessage(),
         Map.of("conversation", conversationId),
         Behaviors.setup(
             ctx ->
@@ -177,6 +179,11 @@ public final class Conversation
                       timers.startTimerWithFixedDelay(IdleCheck.INSTANCE, tick);
                       return new Conversation(ctx, conversationId, settings, clock, passivate);
                     })));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Class<Command> everyMessage() {
+    return (Class<Command>) (Class<?>) Object.class;
   }
 
   public static PersistenceId persistenceId(String conversationId) {
