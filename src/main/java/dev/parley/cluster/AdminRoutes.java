@@ -72,6 +72,9 @@ public final class AdminRoutes implements ManagementRouteProvider {
     body.put("appVersion", cluster.selfMember().appVersion().toString());
     body.put("draining", lifecycle.isDraining());
     body.put("connections", lifecycle.openConnections());
+    body.put("recoveriesInFlight", lifecycle.recoveriesInFlight());
+    body.put("recoveriesPeak", lifecycle.takeRecoveriesPeak());
+    body.put("recoveriesCompleted", lifecycle.recoveriesCompleted());
     InboxProjection.Progress inbox = InboxProjection.Progress.get(Adapter.toTyped(system));
     body.put("inboxLagMs", inbox.lagMillis());
     body.put("inboxTags", inbox.runningTags());
