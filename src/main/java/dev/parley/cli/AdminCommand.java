@@ -40,7 +40,8 @@ import picocli.CommandLine.Spec;
       AdminCommand.Connections.class,
       AdminCommand.Drain.class,
       AdminCommand.Leave.class,
-      AdminCommand.Down.class
+      AdminCommand.Down.class,
+      AdminCommand.Revoke.class
     })
 public final class AdminCommand {
 
@@ -192,12 +193,33 @@ public final class AdminCommand {
     }
   }
 
+  @Command(
+      name = "revoke",
+      mixinStandardHelpOptions = true,
+      description = "Revoke every token of a user issued until now, on every node: open connections close, new ones get 401.")
+  static final class Revoke implements Callable<Integer> {
+    @ParentCommand AdminCommand admin;
+
+    @Parameters(index = "0", paramLabel = "USER", description = "The user id (the tokens' sub).")
+    String user;
+
+    @Override
+    public Integer call() throws Exception {
+      return admin.call(
+          "POST", "/parley/revoke", Frames.write(Frames.JSON.createObjectNode().put("user", user)), AdminCommand::printFields);
+    }
+  }
+
   /** How a subcommand prints a successful answer for people. */
   interface Printer {
     void print(PrintWriter out, JsonNode body);
   }
 
   int call(String method, String path, Printer printer) throws Exception {
+    return call(method, path, null, printer);
+  }
+
+  int call(String method, String path, String jsonBody, Printer printer) throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     if (token == null || token.isBlank()) {
@@ -209,7 +231,10 @@ public final class AdminCommand {
         HttpRequest.newBuilder(management.resolve(path))
             .timeout(Duration.ofSeconds(10))
             .header("Authorization", "Bearer " + token)
-            .method(method, HttpRequest.BodyPublishers.noBody())
+            .header("Content-Type", "application/json")
+            .method(
+                method,
+                jsonBody == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(jsonBody))
             .build();
     HttpResponse<String> response;
     try {

@@ -15,13 +15,16 @@ import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
+import dev.parley.auth.Revocations;
 import dev.parley.auth.Tokens;
 import dev.parley.conversation.Conversation;
 import dev.parley.conversation.Conversations;
+import dev.parley.inbox.Inbox;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -38,13 +41,19 @@ import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 public final class HttpApi {
 
   private final Tokens tokens;
+  private final Revocations revocations;
   private final Conversations conversations;
   private final ParleyConfig.GatewaySettings settings;
   private final Frames frames;
+  private final Inbox inbox;
+  private final int inboxMaxPage;
 
-  public HttpApi(Tokens tokens, Conversations conversations, ParleyConfig config) {
+  public HttpApi(Tokens tokens, Revocations revocations, Conversations conversations, Inbox inbox, ParleyConfig config) {
     this.tokens = tokens;
+    this.revocations = revocations;
     this.conversations = conversations;
+    this.inbox = inbox;
+    this.inboxMaxPage = config.inbox().maxPage();
     this.settings = config.gateway();
     this.frames = new Frames(settings);
   }
@@ -60,6 +69,12 @@ public final class HttpApi {
                 concat(
                     post(() -> authenticated(user -> jsonBody(body -> send(user, conversation, body)))),
                     get(() -> authenticated(user -> parameterMap(params -> history(user, conversation, params)))))),
+        path(
+            PathMatchers.segment("v1").slash("conversations").slash(PathMatchers.segment()).slash("read"),
+            conversation -> post(() -> authenticated(user -> jsonBody(body -> markRead(user, conversation, body))))),
+        path(
+            PathMatchers.segment("v1").slash("inbox"),
+            () -> get(() -> authenticated(user -> parameterMap(params -> inboxPage(user, params))))),
         path(
             "health",
             () -> pathEndOrSingleSlash(() -> get(() -> complete(HttpErrors.json(200, Frames.JSON.createObjectNode().put("status", "ok")))))));
@@ -114,6 +129,51 @@ public final class HttpApi {
         });
   }
 
+  private Route inboxPage(String user, Map<String, String> params) {
+    return respond(
+        () -> {
+          ObjectNode query = Frames.JSON.createObjectNode();
+          if (params.containsKey("limit")) {
+            try {
+              query.put("limit", Long.parseLong(params.get("limit")));
+            } catch (NumberFormatException e) {
+              throw new ProtocolException(ErrorCode.BAD_REQUEST, "limit must be a whole number");
+            }
+          }
+          if (params.containsKey("cursor")) query.put("cursor", params.get("cursor"));
+          int limit = Math.min(Frames.inboxLimit(query), inboxMaxPage);
+          return inboxAnswer(
+              inbox.page(user, limit, Frames.cursor(query)),
+              page -> {
+                ObjectNode body = Frames.inboxPage(null, page);
+                body.remove("type");
+                return body;
+              });
+        });
+  }
+
+  private CompletionStage<HttpResponse> markRead(String user, String conversation, ObjectNode body) {
+    Frames.validConversationId(conversation);
+    long seq = Frames.number(body, "seq", 0, Long.MIN_VALUE);
+    return inboxAnswer(
+        inbox.markRead(user, conversation, seq),
+        marked -> {
+          ObjectNode reply = Frames.JSON.createObjectNode().put("conversation", conversation).put("seq", marked.seq());
+          marked.item().ifPresent(item -> reply.put("unread", item.unread()));
+          return reply;
+        });
+  }
+
+  private static <T> CompletionStage<HttpResponse> inboxAnswer(CompletionStage<T> result, Function<T, ObjectNode> body) {
+    return result.handle(
+        (value, failure) -> {
+          if (failure == null) return HttpErrors.json(200, body.apply(value));
+          Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
+          if (cause instanceof Inbox.Refused refused) return HttpErrors.response(refused.code(), refused.getMessage());
+          return HttpErrors.response(ErrorCode.UNAVAILABLE, "unavailable, retry");
+        });
+  }
+
   private static CompletionStage<HttpResponse> answer(
       CompletionStage<Conversation.Reply> reply, int status, Function<Conversation.Reply, ObjectNode> body) {
     return reply.thenApply(
@@ -127,9 +187,13 @@ public final class HttpApi {
     return optionalHeaderValueByName(
         "Authorization",
         header -> {
-          Optional<String> user = tokens.verify(WebSocketRoute.bearer(Optional.empty(), header));
+          String token = WebSocketRoute.bearer(Optional.empty(), header);
+          Optional<String> user = tokens.verify(token);
           if (user.isEmpty()) {
             return complete(HttpErrors.response(ErrorCode.UNAUTHORIZED, "missing, invalid or expired bearer token"));
+          }
+          if (revocations.isRevoked(user.get(), Revocations.issuedAt(token))) {
+            return complete(HttpErrors.response(ErrorCode.UNAUTHORIZED, "token revoked"));
           }
           return inner.apply(user.get());
         });

@@ -9,10 +9,12 @@ import static org.apache.pekko.http.javadsl.server.Directives.path;
 
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
+import dev.parley.auth.Revocations;
 import dev.parley.auth.Tokens;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversations;
+import dev.parley.inbox.Inbox;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -48,30 +50,38 @@ public final class WebSocketRoute {
   private final ActorSystem<?> system;
   private final Tokens tokens;
   private final Conversations conversations;
+  private final Inbox inbox;
+  private final ActorRef<ConnectedUsers.Command> connectedUsers;
+  private final ParleyConfig config;
   private final ParleyConfig.GatewaySettings settings;
-  private final Duration askTimeout;
   private final Materializer materializer;
   private final AdmissionControl connections;
   private final AdmissionControl resumes;
   private final NodeLifecycle lifecycle;
+  private final Revocations revocations;
   private final OriginPolicy origins;
 
   public WebSocketRoute(
       ActorSystem<?> system,
       Tokens tokens,
       Conversations conversations,
+      Inbox inbox,
+      ActorRef<ConnectedUsers.Command> connectedUsers,
       ParleyConfig config,
       AdmissionControl connections,
       AdmissionControl resumes) {
     this.system = system;
+    this.inbox = inbox;
+    this.connectedUsers = connectedUsers;
+    this.config = config;
     this.connections = connections;
     this.resumes = resumes;
     this.lifecycle = NodeLifecycle.get(system);
+    this.revocations = Revocations.get(system);
     this.origins = new OriginPolicy(config.http().allowedOrigins());
     this.tokens = tokens;
     this.conversations = conversations;
     this.settings = config.gateway();
-    this.askTimeout = config.conversation().askTimeout();
     this.materializer = Materializer.matFromSystem(system);
   }
 
@@ -87,10 +97,14 @@ public final class WebSocketRoute {
                             optionalHeaderValueByName(
                                 "Authorization",
                                 header -> allowedOrigin(() -> {
-                                  Optional<String> user = tokens.verify(bearer(queryToken, header));
+                                  String token = bearer(queryToken, header);
+                                  Optional<String> user = tokens.verify(token);
                                   if (user.isEmpty()) {
                                     return complete(
                                         HttpErrors.response(ErrorCode.UNAUTHORIZED, "missing, invalid or expired token"));
+                                  }
+                                  if (revocations.isRevoked(user.get(), Revocations.issuedAt(token))) {
+                                    return complete(HttpErrors.response(ErrorCode.UNAUTHORIZED, "token revoked"));
                                   }
                                   return admitted(() -> handleWebSocketMessages(connection(user.get())));
                                 })))));
@@ -145,7 +159,7 @@ public final class WebSocketRoute {
         Source.<Message>queue(settings.outboundBuffer() + 2).preMaterialize(materializer);
     ActorRef<Session.Command> session =
         system.systemActorOf(
-            Session.create(user, outbound.first(), conversations, settings, askTimeout, resumes),
+            Session.create(user, outbound.first(), conversations, inbox, connectedUsers, config, resumes),
             "session-" + UUID.randomUUID(),
             Props.empty());
     Sink<Message, NotUsed> inbound =

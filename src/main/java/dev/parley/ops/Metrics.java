@@ -1,6 +1,7 @@
 package dev.parley.ops;
 
 import dev.parley.cluster.NodeLifecycle;
+import dev.parley.inbox.InboxProjection;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -16,7 +17,6 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -40,9 +40,6 @@ public final class Metrics implements Extension {
   private final Timer sendAck;
   private final Timer persist;
   private final Counter drained;
-  private final Counter recoveries;
-  private final Timer recovery;
-  private final AtomicInteger recovering = new AtomicInteger();
   private final AtomicLong activeEntities = new AtomicLong();
   private final AtomicLong shards = new AtomicLong();
 
@@ -57,11 +54,16 @@ public final class Metrics implements Extension {
         Counter.builder("parley.drained.connections")
             .description("connections closed with a reconnect hint while this node drained")
             .register(registry);
-    recoveries =
-        Counter.builder("parley.conversation.recoveries").description("conversations started from the journal").register(registry);
-    recovery = latency("parley.conversation.recovery", "from a conversation starting to its recovery from the journal done");
-    Gauge.builder("parley.conversations.recovering", recovering, AtomicInteger::get)
+    FunctionCounter.builder("parley.conversation.recoveries", lifecycle, NodeLifecycle::recoveriesCompleted)
+        .description("conversations that finished recovering from the journal on this node")
+        .register(registry);
+    Gauge.builder("parley.conversations.recovering", lifecycle, NodeLifecycle::recoveriesInFlight)
         .description("conversations on this node replaying their journal right now")
+        .register(registry);
+    InboxProjection.Progress inbox = InboxProjection.Progress.get(system);
+    Gauge.builder("parley.inbox.lag", inbox, progress -> progress.lagMillis() / 1000.0)
+        .description("how far the inbox projection of this node is behind the journal")
+        .baseUnit("seconds")
         .register(registry);
     Gauge.builder("parley.conversations.active", activeEntities, AtomicLong::get)
         .description("live conversation entities on this node (Cluster Sharding, refreshed at each scrape)")
@@ -139,19 +141,6 @@ public final class Metrics implements Extension {
 
   public void connectionDrained() {
     drained.increment();
-  }
-
-  /** A conversation began replaying its journal; returns the start for {@link #recoveryEnded(long, boolean)}. */
-  public long recoveryStarted() {
-    recoveries.increment();
-    recovering.incrementAndGet();
-    return System.nanoTime();
-  }
-
-  /** Recovery completed, failed, or the entity stopped before it finished. */
-  public void recoveryEnded(long startedNanos, boolean completed) {
-    recovering.decrementAndGet();
-    if (completed) recovery.record(System.nanoTime() - startedNanos, TimeUnit.NANOSECONDS);
   }
 
   void shardRegionState(int shardCount, long entityCount) {
