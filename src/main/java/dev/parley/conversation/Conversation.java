@@ -207,6 +207,11 @@ public final class Conversation
                     })));
   }
 
+  private Metrics metrics() {
+    if (metrics == null) metrics = Metrics.get(ctx.getSystem());
+    return metrics;
+  }
+
   @SuppressWarnings("unchecked")
   private static Class<Command> everyMessage() {
     return (Class<Command>) (Class<?>) Object.class;
@@ -225,7 +230,8 @@ public final class Conversation
   /** Live subscribers and the user each one reads for; transient, rebuilt by re-subscription. */
   private final Map<ActorRef<Update>, String> subscribers = new HashMap<>();
   private long lastActivity;
-  private final Metrics metrics;
+  /** Looked up on the first persist: creating the registry is not on the path of a first command. */
+  private Metrics metrics;
   private final Set<String> projectionTags;
   private final NodeLifecycle lifecycle;
   /** From construction (recovery starts right after) until RecoveryCompleted, RecoveryFailed or stop. */
@@ -245,7 +251,6 @@ public final class Conversation
     this.clock = clock;
     this.passivate = passivate;
     this.lastActivity = clock.millis();
-    this.metrics = Metrics.get(ctx.getSystem());
     this.projectionTags = Set.of(projectionTagOf(conversationId));
     this.lifecycle = NodeLifecycle.get(ctx.getSystem());
     lifecycle.recoveryStarted();
@@ -358,7 +363,7 @@ public final class Conversation
         .persist(posted)
         .thenRun(
             s -> {
-              metrics.persisted(persistStarted);
+              metrics().persisted(persistStarted);
               ctx.getLog().debug("persisted seq {} from {}", posted.seq(), posted.sender());
             })
         .thenRun(this::publishLast)
