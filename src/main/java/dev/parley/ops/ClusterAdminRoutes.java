@@ -24,6 +24,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import java.util.stream.StreamSupport;
 import org.apache.pekko.actor.ExtendedActorSystem;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -162,22 +163,33 @@ public final class ClusterAdminRoutes implements ManagementRouteProvider {
       }
       case "drain" -> {
         log.info("drain of {} requested through the admin API", address);
-        return answer(
-            NodeAgent.all(system, TIMEOUT),
-            202,
-            agents -> {
-              // The receptionist lists this node's own agent with a local address.
-              agents.stream()
-                  .filter(agent -> address.equals(agent.path().address().hasLocalScope() ? cluster.selfAddress().toString() : agent.path().address().toString()))
-                  .forEach(agent -> agent.tell(NodeAgent.DrainNode.INSTANCE));
-              return accepted("draining", address);
-            });
+        CompletionStage<HttpResponse> told =
+            NodeAgent.all(system, TIMEOUT)
+                .thenApply(
+                    agents -> {
+                      // The receptionist lists this node's own agent with a local address.
+                      List<ActorRef<NodeAgent.Command>> target =
+                          agents.stream()
+                              .filter(agent -> address.equals(fullAddress(agent, cluster)))
+                              .toList();
+                      target.forEach(agent -> agent.tell(NodeAgent.DrainNode.INSTANCE));
+                      return target.isEmpty()
+                          ? HttpErrors.response(ErrorCode.UNAVAILABLE, "node " + address + " has no agent registered yet, retry")
+                          : HttpErrors.json(202, accepted("draining", address));
+                    });
+        return onSuccess(
+            told.exceptionally(e -> HttpErrors.response(ErrorCode.UNAVAILABLE, "the cluster did not answer in time, retry")),
+            r -> complete(r));
       }
       default -> {
         return complete(HttpErrors.response(ErrorCode.NOT_FOUND, "no such operation: " + operation + " (drain, leave, down)"));
       }
     }
     return complete(HttpErrors.json(202, accepted(operation.equals("leave") ? "leaving" : "downed", address)));
+  }
+
+  private static String fullAddress(ActorRef<?> agent, Cluster cluster) {
+    return agent.path().address().hasLocalScope() ? cluster.selfAddress().toString() : agent.path().address().toString();
   }
 
   private static ObjectNode accepted(String status, String address) {
@@ -202,16 +214,12 @@ public final class ClusterAdminRoutes implements ManagementRouteProvider {
   }
 
   private static <T> Route answer(CompletionStage<T> stage, Function<T, ObjectNode> body) {
-    return answer(stage, 200, body);
-  }
-
-  private static <T> Route answer(CompletionStage<T> stage, int status, Function<T, ObjectNode> body) {
     CompletionStage<HttpResponse> response =
         stage.handle(
             (value, failure) ->
                 value == null
                     ? HttpErrors.response(ErrorCode.UNAVAILABLE, "the cluster did not answer in time, retry")
-                    : HttpErrors.json(status, body.apply(value)));
+                    : HttpErrors.json(200, body.apply(value)));
     return onSuccess(response, r -> complete(r));
   }
 }

@@ -37,6 +37,11 @@ class ClusterAdminIT {
     first = cluster.startNode(Map.of("parley.admin.token", TOKEN));
     second = cluster.startNode(Map.of("parley.admin.token", TOKEN));
     await().atMost(Duration.ofSeconds(30)).until(() -> upMembers(first) == 2 && upMembers(second) == 2);
+    // Each node's agent registers with the receptionist, whose registry spreads by gossip: only
+    // then can a node answer for (or drain) the other.
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> json(admin(first, "connections", "--json")).path("nodes").size() == 2);
   }
 
   @AfterEach
@@ -47,7 +52,7 @@ class ClusterAdminIT {
   @Test
   void membersListsEveryNodeWithStatusAppVersionAndRoles() throws Exception {
     ParleyCli.Result table = admin(first, "members");
-    assertThat(table.exitCode()).as(table.err()).isZero();
+    assertThat(table.exitCode()).as(table.out() + table.err()).isZero();
     String appVersion = Cluster.get(first.system()).selfMember().appVersion().toString();
     assertThat(table.out().lines().toList())
         .first()
@@ -105,7 +110,7 @@ class ClusterAdminIT {
   @Test
   void leaveMakesAnotherNodeLeaveTheCluster() throws Exception {
     ParleyCli.Result left = admin(first, "leave", address(second));
-    assertThat(left.exitCode()).as(left.err()).isZero();
+    assertThat(left.exitCode()).as(left.out() + left.err()).isZero();
     assertThat(left.out()).contains("status: leaving", "node: " + address(second));
     await().atMost(Duration.ofSeconds(60)).until(() -> second.whenTerminated().isDone());
     cluster.forget(second);
@@ -118,7 +123,7 @@ class ClusterAdminIT {
     carol.pingPong();
     String hostPort = address(second).substring(address(second).indexOf('@') + 1);
     ParleyCli.Result drained = admin(first, "drain", hostPort, "--json");
-    assertThat(drained.exitCode()).as(drained.err()).isZero();
+    assertThat(drained.exitCode()).as(drained.out() + drained.err()).isZero();
     assertThat(json(drained).path("status").asText()).isEqualTo("draining");
     assertThat(carol.expect("reconnect").path("afterMs").asLong()).isBetween(0L, 1000L);
     carol.awaitClosed();
@@ -147,7 +152,7 @@ class ClusterAdminIT {
   }
 
   private static JsonNode json(ParleyCli.Result result) throws Exception {
-    assertThat(result.exitCode()).as(result.err()).isZero();
+    assertThat(result.exitCode()).as(result.out() + result.err()).isZero();
     return WsClient.JSON.readTree(result.out());
   }
 
