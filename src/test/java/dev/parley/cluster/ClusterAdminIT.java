@@ -9,6 +9,12 @@ import dev.parley.testing.ParleyCli;
 import dev.parley.testing.TestCluster;
 import dev.parley.testing.TestNode;
 import dev.parley.testing.WsClient;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -142,6 +148,24 @@ class ClusterAdminIT {
     assertThat(wrongToken.exitCode()).isEqualTo(1);
     assertThat(wrongToken.err()).contains("401");
     assertThat(upMembers(first)).isEqualTo(2);
+  }
+
+  @Test
+  void pekkoManagementsUnauthenticatedClusterRoutesCannotLeaveOrDownANode() throws Exception {
+    String member = URLEncoder.encode(address(second), StandardCharsets.UTF_8);
+    for (String operation : List.of("Leave", "Down")) {
+      HttpResponse<String> response =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(URI.create(first.managementUri() + "/cluster/members/" + member))
+                      .header("Content-Type", "application/x-www-form-urlencoded")
+                      .PUT(HttpRequest.BodyPublishers.ofString("operation=" + operation))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
+      assertThat(response.statusCode()).as(operation + ": " + response.body()).isEqualTo(405);
+    }
+    assertThat(json(admin(first, "members", "--json")).path("members").findValuesAsText("status")).containsExactly("Up", "Up");
+    assertThat(second.whenTerminated().isDone()).isFalse();
   }
 
   private static ParleyCli.Result admin(Node node, String... args) {
