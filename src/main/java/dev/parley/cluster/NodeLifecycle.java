@@ -2,6 +2,7 @@ package dev.parley.cluster;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
 import org.apache.pekko.actor.typed.ExtensionId;
@@ -14,6 +15,9 @@ public final class NodeLifecycle implements Extension {
 
   private final AtomicBoolean draining = new AtomicBoolean();
   private final AtomicInteger connections = new AtomicInteger();
+  // Websocket frames since start, for throughput over time (the dashboard differentiates them).
+  private final LongAdder framesReceived = new LongAdder();
+  private final LongAdder framesSent = new LongAdder();
   private volatile AdmissionControl connectionAdmission = new AdmissionControl(new AdmissionControl.Settings(0, 0));
   private volatile AdmissionControl resumeAdmission = new AdmissionControl(new AdmissionControl.Settings(0, 0));
 
@@ -40,6 +44,22 @@ public final class NodeLifecycle implements Extension {
 
   public int openConnections() {
     return connections.get();
+  }
+
+  public void frameReceived() {
+    framesReceived.increment();
+  }
+
+  public void frameSent() {
+    framesSent.increment();
+  }
+
+  public long framesReceived() {
+    return framesReceived.sum();
+  }
+
+  public long framesSent() {
+    return framesSent.sum();
   }
 
   /** The node's admission controls, so operators can read what they admitted and refused. */

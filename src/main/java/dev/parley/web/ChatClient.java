@@ -1,0 +1,37 @@
+package dev.parley.web;
+
+import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.getFromResource;
+import static org.apache.pekko.http.javadsl.server.Directives.getFromResourceDirectory;
+import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
+import static org.apache.pekko.http.javadsl.server.Directives.pathSingleSlash;
+import static org.apache.pekko.http.javadsl.server.Directives.respondWithDefaultHeader;
+
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/**
+ * {@code GET /} (the page) and {@code GET /chat/*} (its scripts and styles): a small browser chat
+ * client over the public websocket protocol. Same origin as {@code /v1/ws}, so the Origin check
+ * admits it without configuration.
+ */
+public final class ChatClient {
+
+  /** The pages load nothing from elsewhere (no CDN) and connect only back to this node. */
+  static final RawHeader CONTENT_SECURITY_POLICY =
+      RawHeader.create(
+          "Content-Security-Policy",
+          "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'");
+
+  public Route route() {
+    return get(
+        () ->
+            respondWithDefaultHeader(
+                CONTENT_SECURITY_POLICY,
+                () ->
+                    concat(
+                        pathSingleSlash(() -> getFromResource("web/chat/index.html")),
+                        pathPrefix("chat", () -> getFromResourceDirectory("web/chat")))));
+  }
+}
