@@ -1,8 +1,9 @@
 // The operator dashboard: polls this node's management routes (same origin) every couple of
 // seconds and keeps a short history in the page for the charts. No library, no build step.
 
-const POLL_MS = 2000;
-const POINTS = 150; // five minutes at one sample per two seconds
+// Every 2 s by default; ?poll=MS (at least 250) for a denser chart.
+const POLL_MS = Math.max(250, Number(new URLSearchParams(location.search).get('poll')) || 2000);
+const POINTS = 150;
 
 const $ = (id) => document.getElementById(id);
 const samples = []; // {at, connections, received, sent}
@@ -109,12 +110,12 @@ function drawCharts() {
   const connections = samples.map((s) => s.connections);
   const rates = (key) =>
     samples.slice(1).map((s, i) => ((s[key] - samples[i][key]) * 1000) / Math.max(1, s.at - samples[i].at));
-  drawChart($('chart-connections'), [connections]);
-  drawChart($('chart-throughput'), [rates('received'), rates('sent')]);
+  drawChart($('chart-connections'), $('chart-connections-label'), [connections]);
+  drawChart($('chart-throughput'), $('chart-throughput-label'), [rates('received'), rates('sent')]);
 }
 
 /** Polylines scaled to the largest value, newest at the right, with the current value written. */
-function drawChart(svg, series) {
+function drawChart(svg, caption, series) {
   const width = 600;
   const height = 160;
   const max = Math.max(1, ...series.flat());
@@ -127,12 +128,10 @@ function drawChart(svg, series) {
     line.setAttribute('points', values.map((v, j) => `${offset + j * step},${height - 8 - (v / max) * (height - 24)}`).join(' '));
     return line;
   });
-  const label = document.createElementNS(ns, 'text');
-  label.setAttribute('x', '6');
-  label.setAttribute('y', '14');
-  const latest = series.map((s) => (s.length ? s[s.length - 1] : 0)).map((v) => (Number.isInteger(v) ? v : v.toFixed(1)));
-  label.textContent = `now ${latest.join(' / ')}   max ${Number.isInteger(max) ? max : max.toFixed(1)}`;
-  svg.replaceChildren(...children, label);
+  const round = (v) => (Number.isInteger(v) ? v : v.toFixed(1));
+  const latest = series.map((values) => round(values.length ? values[values.length - 1] : 0));
+  caption.textContent = `now ${latest.join(' / ')}, max ${round(max)} (last ${Math.round((POINTS * POLL_MS) / 1000)} s)`;
+  svg.replaceChildren(...children);
 }
 
 async function poll() {

@@ -8,7 +8,6 @@ import static org.apache.pekko.http.javadsl.server.Directives.getFromResourceDir
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSlash;
 import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
-import static org.apache.pekko.http.javadsl.server.Directives.respondWithDefaultHeader;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -56,13 +55,12 @@ public final class AdminDashboard implements ManagementRouteProvider {
 
   @Override
   public Route routes(ManagementRouteProviderSettings settings) {
-    return get(
+    return pathPrefix(
+        "admin",
         () ->
-            respondWithDefaultHeader(
-                ChatClient.CONTENT_SECURITY_POLICY,
+            get(
                 () ->
-                    pathPrefix(
-                        "admin",
+                    ChatClient.withPolicy(
                         () ->
                             concat(
                                 pathEndOrSingleSlash(() -> getFromResource("web/admin/index.html")),

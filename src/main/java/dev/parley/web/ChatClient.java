@@ -25,13 +25,12 @@ public final class ChatClient {
           "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'");
 
   public Route route() {
-    return get(
-        () ->
-            respondWithDefaultHeader(
-                CONTENT_SECURITY_POLICY,
-                () ->
-                    concat(
-                        pathSingleSlash(() -> getFromResource("web/chat/index.html")),
-                        pathPrefix("chat", () -> getFromResourceDirectory("web/chat")))));
+    return concat(
+        pathSingleSlash(() -> get(() -> withPolicy(() -> getFromResource("web/chat/index.html")))),
+        pathPrefix("chat", () -> get(() -> withPolicy(() -> getFromResourceDirectory("web/chat")))));
+  }
+
+  static Route withPolicy(java.util.function.Supplier<Route> inner) {
+    return respondWithDefaultHeader(CONTENT_SECURITY_POLICY, inner);
   }
 }

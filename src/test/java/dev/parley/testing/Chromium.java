@@ -75,7 +75,7 @@ public final class Chromium implements AutoCloseable {
 
   public static void screenshot(Page page, String name) throws IOException {
     Files.createDirectories(SCREENSHOTS);
-    page.screenshot(new Page.ScreenshotOptions().setPath(SCREENSHOTS.resolve(name)));
+    page.screenshot(new Page.ScreenshotOptions().setPath(SCREENSHOTS.resolve(name)).setFullPage(true));
   }
 
   @Override

@@ -8,6 +8,7 @@ import com.microsoft.playwright.assertions.LocatorAssertions;
 import dev.parley.testing.Chromium;
 import dev.parley.testing.TcpProxy;
 import dev.parley.testing.TestNode;
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -96,6 +97,29 @@ class BrowserChatIT {
       carol.context().close();
       dave.context().close();
     }
+  }
+
+  @Test
+  void olderMessagesArePagedInOnDemand() throws Exception {
+    String erin = node.token("erin");
+    Assertions.assertThat(node.api().post("/v1/conversations", erin, "{\"conversation\":\"archive\",\"members\":[\"frank\"]}").status())
+        .isEqualTo(201);
+    for (int i = 1; i <= 45; i++) {
+      String body = "{\"clientMsgId\":\"m" + i + "\",\"text\":\"message " + i + "\"}";
+      Assertions.assertThat(node.api().post("/v1/conversations/archive/messages", erin, body).status()).isEqualTo(201);
+    }
+    Page frank = signIn(chromium.newPage(), "http://127.0.0.1:" + node.httpPort(), "frank");
+    openFromList(frank, "archive", 45);
+    // The newest page (30 timeline events) first, then older ones when asked for.
+    assertThat(messages(frank)).hasCount(30);
+    assertThat(messages(frank).last()).hasText("message 45");
+    assertThat(messages(frank).first()).hasText("message 16");
+    frank.locator("#load-older").click();
+    assertThat(messages(frank)).hasCount(45);
+    assertThat(messages(frank).first()).hasText("message 1");
+    assertThat(frank.locator("#messages .notice").first()).hasText("erin created the conversation with erin, frank");
+    assertThat(frank.locator("#load-older")).isHidden();
+    frank.context().close();
   }
 
   private static Page signIn(Page page, String base, String user) {
