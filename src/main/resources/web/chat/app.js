@@ -11,7 +11,6 @@ const $ = (id) => document.getElementById(id);
 const state = {
   user: null,
   connection: null,
-  inboxMode: false, // true when the node answers `inbox`; otherwise a list kept in this browser
   conversations: new Map(), // id -> conversation view model
   current: null,
   lastTypingSent: 0,
@@ -92,18 +91,12 @@ function start(user, token) {
   const connection = new Connection(token);
   state.connection = connection;
   window.parley = { connection, state }; // for debugging in the console
-  let first = true;
   connection.addEventListener('state', (e) => {
     const { state: s, delayMs } = e.detail;
     $('connection').dataset.state = s;
     $('connection').textContent = s === 'reconnecting' && delayMs !== undefined ? `reconnecting in ${(delayMs / 1000).toFixed(1)} s` : s;
     if (s === 'connected') {
-      if (first) {
-        first = false;
-        loadConversationList();
-      } else if (state.inboxMode) {
-        loadConversationList(); // unread counts may have changed while we were away
-      }
+      loadConversationList();
     }
   });
   connection.addEventListener('frame', (e) => onFrame(e.detail));
@@ -112,7 +105,7 @@ function start(user, token) {
   connection.addEventListener('problem', (e) => problem(e.detail.message));
   connection.open();
   // A websocket refused before the upgrade (expired or forged token) never opens.
-  fetch('/v1/conversations/-/messages?limit=1', { headers: { Authorization: `Bearer ${token}` } }).then((r) => {
+  fetch('/v1/inbox?limit=1', { headers: { Authorization: `Bearer ${token}` } }).then((r) => {
     if (r.status === 401) {
       connection.close();
       sessionStorage.removeItem('parley.token');
@@ -130,48 +123,36 @@ function problem(message) {
 function conversation(id) {
   let c = state.conversations.get(id);
   if (!c) {
-    c = { id, title: id, lastSeq: 0, readSeq: 0, unread: 0, preview: null, lastActivity: 0, events: new Map(), pendingSends: new Map(), historyLoaded: false, noOlder: false };
+    c = { id, title: id, lastSeq: 0, readSeq: 0, unread: 0, preview: null, lastActivity: 0, events: new Map(), pendingSends: new Map(), receipts: new Map(), historyLoaded: false, noOlder: false };
     state.conversations.set(id, c);
   }
   return c;
 }
 
-function localListKey() {
-  return `parley.conversations.${state.user}`;
-}
+const INBOX_PAGE = 50;
+const INBOX_PAGES_AT_START = 4;
 
-function rememberLocally() {
-  if (state.inboxMode) return;
-  const list = [...state.conversations.values()].map((c) => ({ id: c.id, title: c.title, readSeq: c.readSeq }));
-  localStorage.setItem(localListKey(), JSON.stringify(list));
-}
-
+/**
+ * The first pages of the inbox (most recent first); older conversations come back to the top, as
+ * `inbox_update`, when something happens in them. Reloaded after a reconnect: counts may have
+ * changed while the connection was down.
+ */
 async function loadConversationList() {
   try {
-    const reply = await state.connection.request({ type: 'inbox', limit: 100 });
-    state.inboxMode = true;
-    for (const item of reply.items) applyInboxItem(item);
-  } catch (e) {
-    if (!(e instanceof RequestError) || e.code !== 'bad_request') return problem(e.message);
-    // A node without the inbox: the list is what this browser created or opened, and unread
-    // counts come from subscribing to each of them.
-    const saved = JSON.parse(localStorage.getItem(localListKey()) || '[]');
-    for (const s of saved) {
-      const c = conversation(s.id);
-      c.title = s.title;
-      c.readSeq = s.readSeq || 0;
-      follow(c);
+    let cursor = null;
+    for (let page = 0; page < INBOX_PAGES_AT_START; page++) {
+      const frame = { type: 'inbox', limit: INBOX_PAGE };
+      if (cursor) frame.cursor = cursor;
+      const reply = await state.connection.request(frame);
+      for (const item of reply.items) applyInboxItem(item);
+      cursor = reply.next;
+      if (!cursor) break;
     }
+  } catch (e) {
+    problem(`inbox: ${e.message}`);
   }
   renderList();
-  const fromHash = decodeURIComponent(location.hash.replace(/^#c=/, ''));
-  if (fromHash && location.hash.startsWith('#c=')) openConversation(fromHash);
-}
-
-/** Without the inbox: subscribe to a listed conversation to count what arrives unread. */
-function follow(c) {
-  if (state.inboxMode || state.connection.subscriptions.has(c.id)) return;
-  state.connection.subscribe(c.id, c.readSeq).catch((e) => problem(`${c.id}: ${e.message}`));
+  if (location.hash.startsWith('#c=')) openConversation(decodeURIComponent(location.hash.slice(3)));
 }
 
 function applyInboxItem(item) {
@@ -201,12 +182,17 @@ function renderList() {
       const title = el('span', 'title', c.title);
       const unread = el('span', 'unread', String(c.id === state.current ? 0 : c.unread));
       unread.dataset.count = c.id === state.current ? '0' : String(c.unread);
-      const preview = el('span', 'preview', c.preview ? `${c.preview.sender}: ${c.preview.text}` : '');
+      const preview = el('span', 'preview', previewText(c.preview));
       li.append(title, unread, preview);
       li.addEventListener('click', () => openConversation(c.id));
       return li;
     }),
   );
+}
+
+function previewText(preview) {
+  if (!preview) return '';
+  return `${preview.sender}: ${preview.deleted ? 'message deleted' : preview.text}`;
 }
 
 function el(tag, className, text) {
@@ -228,7 +214,6 @@ $('new-conversation').addEventListener('submit', async (e) => {
     c.title = frame.title || reply.conversation;
     c.lastActivity = Date.now();
     $('new-conversation').reset();
-    rememberLocally();
     openConversation(reply.conversation);
   } catch (err) {
     problem(`could not create: ${err.message}`);
@@ -249,7 +234,8 @@ async function openConversation(id) {
   state.current = id;
   location.hash = `c=${encodeURIComponent(id)}`;
   const c = conversation(id);
-  if (previous && previous !== id && state.inboxMode) state.connection.unsubscribe(previous);
+  // Only the open conversation is subscribed: the inbox keeps the others current.
+  if (previous && previous !== id) state.connection.unsubscribe(previous);
   $('conversation-title').textContent = c.title;
   $('conversation-id').textContent = id;
   $('composer').hidden = false;
@@ -265,13 +251,11 @@ async function openConversation(id) {
       c.noOlder = page.events.length < HISTORY_PAGE || page.events[0].seq <= 1;
     }
     if (!state.connection.subscriptions.has(id)) await state.connection.subscribe(id, maxSeq(c));
-    rememberLocally();
     if (state.current === id) renderMessages(c);
     markRead(c);
   } catch (e) {
     if (e.code === 'forbidden' || e.code === 'not_found') {
       state.conversations.delete(id);
-      rememberLocally();
       renderList();
     }
     problem(`${id}: ${e.message}`);
@@ -326,19 +310,15 @@ function onFrame(frame) {
     return renderList();
   }
   if (frame.type === 'typing') return showTyping(frame);
+  if (frame.type === 'read_receipt') return showReceipt(frame);
   if (frame.type === 'error' && frame.conversation) return problem(`${frame.conversation}: ${frame.message}`);
   if (typeof frame.seq !== 'number' || !frame.conversation) return;
   const c = conversation(frame.conversation);
-  const isNew = !c.events.has(frame.seq);
   addEvent(c, frame);
   if (frame.type === 'message') {
     c.preview = { seq: frame.seq, sender: frame.sender, text: frame.text };
     c.lastActivity = frame.ts;
-    if (frame.sender === state.user) {
-      c.readSeq = Math.max(c.readSeq, frame.seq);
-    } else if (isNew && !state.inboxMode && frame.seq > c.readSeq) {
-      c.unread += 1;
-    }
+    if (frame.sender === state.user) c.readSeq = Math.max(c.readSeq, frame.seq);
     if (state.typingFrom === frame.sender) $('typing').textContent = '';
   }
   if (frame.type === 'member_left' && frame.user === state.user) state.connection.unsubscribe(c.id);
@@ -361,8 +341,7 @@ function markRead(c) {
   c.unread = 0;
   if (seq > c.readSeq) {
     c.readSeq = seq;
-    rememberLocally();
-    if (state.inboxMode) state.connection.request({ type: 'read', conversation: c.id, seq }).catch(() => {});
+    state.connection.request({ type: 'read', conversation: c.id, seq }).catch(() => {});
   }
   renderList();
 }
@@ -410,6 +389,7 @@ function renderMessages(c, scrollToEnd) {
     items.push(li);
   }
   messages.replaceChildren(...items);
+  renderReceipts(c);
   $('load-older').hidden = !c.historyLoaded || c.noOlder;
   if (scrollToEnd === undefined || atEnd || scrollToEnd) messages.scrollTop = messages.scrollHeight;
 }
@@ -445,6 +425,25 @@ $('composer-text').addEventListener('input', () => {
     state.connection.typing(state.current);
   }
 });
+
+/** Read receipts of the other members: "seen by bob" under one's own latest message. */
+function showReceipt(frame) {
+  const c = conversation(frame.conversation);
+  c.receipts.set(frame.user, Math.max(c.receipts.get(frame.user) || 0, frame.seq));
+  if (state.current === c.id) renderReceipts(c);
+}
+
+function renderReceipts(c) {
+  const events = [...c.events.values()].filter((e) => e.type === 'message');
+  const mine = events.filter((e) => e.sender === state.user).map((e) => e.seq);
+  if (!mine.length) return ($('receipts').textContent = '');
+  const myLast = Math.max(...mine);
+  // Whoever sent a message after it has seen it too.
+  const seen = new Map(c.receipts);
+  for (const e of events) if (e.sender !== state.user) seen.set(e.sender, Math.max(seen.get(e.sender) || 0, e.seq));
+  const who = [...seen].filter(([user, seq]) => user !== state.user && seq >= myLast).map(([user]) => user);
+  $('receipts').textContent = who.length ? `seen by ${who.sort().join(', ')}` : '';
+}
 
 function showTyping(frame) {
   if (frame.conversation !== state.current || frame.user === state.user) return;

@@ -60,15 +60,27 @@ class BrowserChatIT {
     assertThat(messages(alice)).containsText(new String[] {"Hi Bob, lunch at noon?", "On my way"});
     assertThat(alice.locator("#typing")).isEmpty();
 
+    assertThat(alice.locator("#receipts")).hasText("seen by bob");
     bob.reload();
     assertThat(bob.locator("#connection")).hasText("connected");
+    assertThat(bob.locator("#inbox li[data-conversation='lunch'] .title")).hasText("Lunch");
     assertThat(bob.locator("#conversation-title")).hasText("Lunch");
     assertThat(messages(bob)).containsText(new String[] {"Hi Bob, lunch at noon?", "On my way"});
     assertThat(bob.locator("#messages li.message.mine .text")).hasText(new String[] {"On my way"});
 
     send(alice, "See you there");
     assertThat(messages(bob)).containsText(new String[] {"See you there"});
-    Chromium.screenshot(alice, "web-chat.png");
+    // A second conversation in the background: bob's inbox counts what he has not read.
+    alice.locator("#new-members").fill("bob");
+    alice.locator("#new-title").fill("Weekend");
+    alice.locator("#new-create").click();
+    assertThat(alice.locator("#conversation-title")).hasText("Weekend");
+    send(alice, "Hiking on Saturday?");
+    send(alice, "Or Sunday?");
+    Locator weekend = bob.locator("#inbox li").filter(new Locator.FilterOptions().setHasText("Weekend"));
+    assertThat(weekend.locator(".unread")).hasText("2");
+    assertThat(weekend.locator(".preview")).hasText("alice: Or Sunday?");
+    Chromium.screenshot(bob, "web-chat.png");
     alice.context().close();
     bob.context().close();
   }
@@ -139,11 +151,13 @@ class BrowserChatIT {
         .hasCount(1);
   }
 
-  /** Opens a conversation someone else created: from the list when it shows there, by id otherwise. */
+  /** Opens a conversation someone else created from the inbox, where it shows with its unread count. */
   private static void openFromList(Page page, String conversation, int unread) {
-    page.locator("#open-id").fill(conversation);
-    page.locator("#open-button").click();
+    Locator item = page.locator("#inbox li[data-conversation='" + conversation + "']");
+    assertThat(item.locator(".unread")).hasText(String.valueOf(unread));
+    item.click();
     assertThat(page.locator("#conversation-id")).hasText(conversation);
+    assertThat(item.locator(".unread")).isHidden();
   }
 
   private static Locator messages(Page page) {
