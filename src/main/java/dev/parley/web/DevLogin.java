@@ -14,6 +14,7 @@ import dev.parley.gateway.Frames;
 import dev.parley.gateway.HttpErrors;
 import dev.parley.gateway.ProtocolException;
 import java.time.Duration;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
@@ -50,7 +51,7 @@ public final class DevLogin {
                         4096, () -> entity(Unmarshaller.entityToString(), body -> complete(mint(body))))));
   }
 
-  private org.apache.pekko.http.javadsl.model.HttpResponse mint(String body) {
+  private HttpResponse mint(String body) {
     try {
       JsonNode user = Frames.parseObject(body).get("user");
       if (user == null || !user.isTextual() || user.asText().isBlank()) {
