@@ -252,7 +252,6 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   private Behavior<Command> onIncoming(Incoming incoming) {
     IncomingFrame frame = incoming.frame();
-    metrics.frameIn();
     if (frame instanceof IncomingFrame.Text text) {
       ObjectNode json = null;
       try {
@@ -436,7 +435,6 @@ public final class Session extends AbstractBehavior<Session.Command> {
    */
   private void push(ObjectNode frame) {
     if (closing) return;
-    metrics.frameOut();
     if (outbound.size() >= settings.outboundBuffer()) {
       outbound.offer(
           TextMessage.create(

@@ -34,8 +34,6 @@ import org.apache.pekko.actor.typed.ExtensionId;
 public final class Metrics implements Extension {
 
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-  private final Counter framesIn;
-  private final Counter framesOut;
   private final Counter sends;
   private final Timer sendAck;
   private final Timer persist;
@@ -45,8 +43,8 @@ public final class Metrics implements Extension {
 
   private Metrics(ActorSystem<?> system) {
     NodeLifecycle lifecycle = NodeLifecycle.get(system);
-    framesIn = frames("in");
-    framesOut = frames("out");
+    frames(lifecycle, "in", NodeLifecycle::framesReceived);
+    frames(lifecycle, "out", NodeLifecycle::framesSent);
     sends = Counter.builder("parley.sends").description("send frames received from clients").register(registry);
     sendAck = latency("parley.send.ack", "from a send frame received to its ack queued for the client");
     persist = latency("parley.persist", "from a conversation persisting a message to the journal confirming it");
@@ -117,14 +115,6 @@ public final class Metrics implements Extension {
     return registry.scrape();
   }
 
-  public void frameIn() {
-    framesIn.increment();
-  }
-
-  public void frameOut() {
-    framesOut.increment();
-  }
-
   /** Counts a send and returns when it was received, for {@link #sendAcked(long)}. */
   public long sendReceived() {
     sends.increment();
@@ -148,9 +138,10 @@ public final class Metrics implements Extension {
     activeEntities.set(entityCount);
   }
 
-  private Counter frames(String direction) {
-    return Counter.builder("parley.frames")
-        .description("websocket frames received from (in) and queued for (out) clients")
+  /** Counted by the connection's stream (WebSocketRoute) into NodeLifecycle; read at scrape time. */
+  private void frames(NodeLifecycle lifecycle, String direction, java.util.function.ToDoubleFunction<NodeLifecycle> count) {
+    FunctionCounter.builder("parley.frames", lifecycle, count)
+        .description("websocket frames received from (in) and written to (out) clients")
         .tag("direction", direction)
         .register(registry);
   }
