@@ -223,6 +223,12 @@ public final class TestNode implements AutoCloseable {
     return node.inboxStore();
   }
 
+  /** How often this node's inbox projection consumers (re)started from their stored offsets. */
+  public long inboxProjectionStarts() {
+    if (node == null) throw new IllegalStateException("the node is not running");
+    return dev.parley.inbox.InboxProjection.Progress.get(node.system()).starts();
+  }
+
   /**
    * A new JDBC connection to this node's database, straight to the server (not through a
    * {@link TcpProxy}): how tests seed the read model and look at it. H2 in the same JVM shares the
