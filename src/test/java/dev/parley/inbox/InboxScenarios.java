@@ -249,6 +249,29 @@ abstract class InboxScenarios {
     assertThat(b.framesBeforePong()).noneMatch(f -> left.equals(f.path("conversation").asText()));
   }
 
+  /**
+   * A leave and a re-invite usually reach the projection in one batch: the user must end up with
+   * the item, not with a removal delivered after it.
+   */
+  @Test
+  void leavingAndBeingInvitedBackAtOnceLeavesTheItemInTheInbox() {
+    String alice = user("alice");
+    String bob = user("bob");
+    WsClient a = connect(alice);
+    WsClient b = connect(bob);
+    String conversation = create(a, bob);
+    awaitItem(b, conversation, 1);
+
+    b.send(frame("leave").put("conversation", conversation).put("id", "leave"));
+    assertThat(b.expect(f -> "leave".equals(f.path("id").asText()), "the leave's ok").path("type").asText()).isEqualTo("ok");
+    assertThat(a.request(frame("invite").put("conversation", conversation).put("user", bob)).path("seq").asLong()).isEqualTo(3);
+
+    assertThat(line(awaitItem(b, conversation, 3))).isEqualTo(conversation + ": planning, lastSeq 3, no preview, read 3, unread 0");
+    List<ObjectNode> later = b.framesBeforePong();
+    assertThat(later).as("frames after the re-invite's item").noneMatch(f -> conversation.equals(f.path("conversation").asText()));
+    assertThat(conversations(items(inbox(b, 10, null)))).containsExactly(conversation);
+  }
+
   @Test
   void anInvitedUserFindsTheConversationOnTopWithWhatWasSaidBeforeRead() {
     String alice = user("alice");
@@ -424,7 +447,7 @@ abstract class InboxScenarios {
    * model's own statement counter (datasource-proxy on its pool), with the projection idle.
    */
   @Test
-  void connectingAndAPageCostTheSameStatementsFor10And10000Conversations() throws SQLException {
+  void connectingAndAPageCostTheSameStatementsFor10And10000Conversations() throws Exception {
     String few = user("few");
     String many = user("many");
     seed(few, 10);
@@ -432,13 +455,18 @@ abstract class InboxScenarios {
     InboxStore store = node.inboxStore();
     awaitProjectionIdle();
 
+    int entitiesBefore = node.liveConversations();
     long[] connectFew = connectAndPage(store, few);
     long[] connectMany = connectAndPage(store, many);
+    int entitiesAfter = node.liveConversations();
 
-    System.out.printf("inbox statements: connect+ping %d / %d, page of 50 %d / %d (10 / 10,000 conversations)%n",
-        connectFew[0], connectMany[0], connectFew[1], connectMany[1]);
+    System.out.printf("inbox statements: connect+ping %d / %d, page of 50 %d / %d (10 / 10,000 conversations);"
+            + " conversation entities started %d%n",
+        connectFew[0], connectMany[0], connectFew[1], connectMany[1], entitiesAfter - entitiesBefore);
     assertThat(connectMany[0]).as("statements to connect and ping").isEqualTo(connectFew[0]);
     assertThat(connectMany[1]).as("statements for a page of 50").isEqualTo(connectFew[1]).isEqualTo(1);
+    // The journal side: its reads go through conversation entities; connecting and paging start none.
+    assertThat(entitiesAfter).as("conversation entities alive (idle ones may passivate meanwhile)").isLessThanOrEqualTo(entitiesBefore);
   }
 
   /** {statements for connect + ping, statements for one page of 50}. */

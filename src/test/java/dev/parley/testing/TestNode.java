@@ -230,6 +230,25 @@ public final class TestNode implements AutoCloseable {
   }
 
   /**
+   * How many conversation entities are alive on this node. Every journal read of a conversation
+   * goes through its entity (recovery, history) or the projection, so a request that starts no
+   * entity read nothing of the journal for it.
+   */
+  public int liveConversations() throws Exception {
+    if (node == null) throw new IllegalStateException("the node is not running");
+    org.apache.pekko.actor.typed.ActorSystem<Void> system = node.system();
+    org.apache.pekko.cluster.sharding.ShardRegion.CurrentShardRegionState state =
+        org.apache.pekko.actor.typed.javadsl.AskPattern.<org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery, org.apache.pekko.cluster.sharding.ShardRegion.CurrentShardRegionState>ask(
+                org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.get(system).shardState(),
+                replyTo -> new org.apache.pekko.cluster.sharding.typed.GetShardRegionState(dev.parley.conversation.Conversation.ENTITY_TYPE_KEY, replyTo),
+                Duration.ofSeconds(10),
+                system.scheduler())
+            .toCompletableFuture()
+            .get(15, java.util.concurrent.TimeUnit.SECONDS);
+    return state.getShards().stream().mapToInt(shard -> shard.getEntityIds().size()).sum();
+  }
+
+  /**
    * A new JDBC connection to this node's database, straight to the server (not through a
    * {@link TcpProxy}): how tests seed the read model and look at it. H2 in the same JVM shares the
    * node's open database when the URL is the same.
