@@ -48,26 +48,24 @@ class InboxFanOutIT {
       assertThat(owner.request(create).path("type").asText()).isEqualTo("created");
       await().atMost(Duration.ofSeconds(30)).until(() -> entriesAt(db, conversation, 1) == MEMBERS);
 
-      // Watch the read model: when does last_seq reach each seq with all 1,000 entries moved with it?
+      // Watch the read model: when does the conversation's last_seq reach each seq? The projection
+      // moves it and all members' entries in one transaction (checked for every entry at the end),
+      // so a primary-key read every 10 ms is enough, and loads the database little.
       Map<Long, Long> visibleAt = new ConcurrentHashMap<>();
       ScheduledExecutorService watcher = Executors.newSingleThreadScheduledExecutor();
       try (Connection watch = node.openDatabase();
-          PreparedStatement s =
-              watch.prepareStatement(
-                  "SELECT c.last_seq, COUNT(e.user_id) FROM inbox_conversation c"
-                      + " JOIN inbox_entry e ON e.conversation_id = c.conversation_id AND e.last_activity = c.last_activity"
-                      + " WHERE c.conversation_id = ? GROUP BY c.last_seq")) {
+          PreparedStatement s = watch.prepareStatement("SELECT last_seq FROM inbox_conversation WHERE conversation_id = ?")) {
         s.setString(1, conversation);
         watcher.scheduleWithFixedDelay(
             () -> {
               try (ResultSet r = s.executeQuery()) {
-                if (r.next() && r.getLong(2) == MEMBERS) visibleAt.putIfAbsent(r.getLong(1), System.nanoTime());
+                if (r.next()) visibleAt.putIfAbsent(r.getLong(1), System.nanoTime());
               } catch (Exception e) {
                 // the next poll tries again
               }
             },
             0,
-            5,
+            10,
             TimeUnit.MILLISECONDS);
 
         List<Long> ackMillis = new ArrayList<>();
@@ -106,7 +104,9 @@ class InboxFanOutIT {
           assertThat(top.path("preview").path("text").asText()).isEqualTo("to everyone " + MESSAGES);
         }
         try (PreparedStatement count =
-            db.prepareStatement("SELECT COUNT(*) FROM inbox_entry WHERE conversation_id = ? AND unread = ? AND read_seq = 0")) {
+            db.prepareStatement(
+                "SELECT COUNT(*) FROM inbox_entry e JOIN inbox_conversation c ON c.conversation_id = e.conversation_id"
+                    + " WHERE e.conversation_id = ? AND e.unread = ? AND e.read_seq = 0 AND e.last_activity = c.last_activity")) {
           count.setString(1, conversation);
           count.setInt(2, MESSAGES);
           try (ResultSet r = count.executeQuery()) {

@@ -88,7 +88,8 @@ class InboxQueryPlanIT {
   /**
    * H2 reads an index in order only when the ORDER BY matches it column by column (it cannot read
    * one backwards): its plan must say "index sorted" and EXPLAIN ANALYZE must count no more index
-   * rows than the page, for a user with 20,000 conversations among other users' rows.
+   * rows than the page (and the rows tied with the cursor), for a user with 20,000 conversations
+   * among other users' rows.
    */
   @Test
   void onH2ThePageQueryReadsTheActivityIndexInOrderUnderALimit() throws Exception {
@@ -127,7 +128,8 @@ class InboxQueryPlanIT {
     assertThat(plan).as("H2 plan").contains("INBOX_ENTRY_BY_ACTIVITY").contains("/* index sorted */");
     java.util.regex.Matcher scanned = java.util.regex.Pattern.compile("scanCount: (\\d+)").matcher(plan);
     assertThat(scanned.find()).as("a scan count in %s", plan).isTrue();
-    assertThat(Long.parseLong(scanned.group(1))).as("index rows read in %s", plan).isLessThanOrEqualTo(PAGE + 2);
+    // H2's range starts at the cursor's last activity inclusive: one page plus the two rows tied with it.
+    assertThat(Long.parseLong(scanned.group(1))).as("index rows read in %s", plan).isLessThanOrEqualTo(PAGE + 3);
     return plan;
   }
 
