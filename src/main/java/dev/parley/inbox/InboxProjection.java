@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * backoff from the stored offset: it never rescans the journal from the start and never skips.
  *
  * <p>Conversations do not wait for it: fan-out to members is the projection's work, bounded per
- * message (three statements whatever the number of members), off the conversation's path.
+ * message (at most three statements whatever the number of members, the member rows moved once per
+ * batch for consecutive messages of a conversation), off the conversation's path.
  */
 public final class InboxProjection {
 

@@ -39,8 +39,9 @@ import org.apache.pekko.persistence.query.Sequence;
  *
  * <p>Cost does not grow with a user's number of conversations: a page is one statement, an
  * index range of {@code inbox_entry_by_activity} limited to the page, joined by primary key.
- * A message costs three statements whatever the conversation's size (one of them updates every
- * member's row); the projection applies a batch of events and its offset in one transaction.
+ * A message costs at most three statements whatever the conversation's size (one of them updates
+ * every member's row, once for all consecutive messages of a conversation in a batch); the
+ * projection applies a batch of events and its offset in one transaction.
  */
 public final class InboxStore implements AutoCloseable {
 
@@ -247,12 +248,14 @@ public final class InboxStore implements AutoCloseable {
       c.setAutoCommit(false);
       try {
         Map<String, List<String>> changed = new LinkedHashMap<>();
+        Map<String, MessageRun> runs = new LinkedHashMap<>();
         for (EventEnvelope envelope : batch) {
           String conversation = conversationIdOf(envelope.persistenceId());
-          if (envelope.event() instanceof TimelineEvent event && applyEvent(c, conversation, event, changed)) {
+          if (envelope.event() instanceof TimelineEvent event && applyEvent(c, conversation, event, changed, runs)) {
             changed.computeIfAbsent(conversation, k -> new ArrayList<>());
           }
         }
+        for (String conversation : List.copyOf(runs.keySet())) moveMembers(c, conversation, runs);
         EventEnvelope last = batch.get(batch.size() - 1);
         saveOffset(c, tag, ((Sequence) last.offset()).value(), last.timestamp());
         List<Change> changes = new ArrayList<>(changed.size());
@@ -275,9 +278,23 @@ public final class InboxStore implements AutoCloseable {
     return persistenceId.startsWith(prefix) ? persistenceId.substring(prefix.length()) : persistenceId;
   }
 
+  /**
+   * Consecutive messages of one conversation within a batch: their members' rows are moved once,
+   * by one statement, instead of once per message (a 1,000-member conversation receiving k
+   * messages in a batch writes 1,000 rows, not k times 1,000). Any other event of the conversation
+   * moves them first, so it sees the rows as if each message had been applied on its own.
+   */
+  private record MessageRun(long firstSeq, long lastSeq, long lastTs, String sender, int count) {
+    MessageRun then(MessageRun next) {
+      return new MessageRun(firstSeq, next.lastSeq, next.lastTs, next.sender, count + next.count);
+    }
+  }
+
   /** False when the event had been applied already (or its conversation is unknown here). */
-  private boolean applyEvent(Connection c, String conversation, TimelineEvent event, Map<String, List<String>> changed)
+  private boolean applyEvent(
+      Connection c, String conversation, TimelineEvent event, Map<String, List<String>> changed, Map<String, MessageRun> runs)
       throws SQLException {
+    if (!(event instanceof TimelineEvent.MessagePosted)) moveMembers(c, conversation, runs);
     if (event instanceof TimelineEvent.Created created) {
       int inserted =
           update(
@@ -312,15 +329,7 @@ public final class InboxStore implements AutoCloseable {
           c,
           "INSERT INTO inbox_message (conversation_id, seq, sender) VALUES (?, ?, ?)",
           conversation, posted.seq(), posted.sender());
-      // The sender has read up to their own message; a member whose marker is already past it
-      // (marked read before the projection got here) does not count it.
-      update(
-          c,
-          "UPDATE inbox_entry SET last_activity = ?,"
-              + " unread = CASE WHEN user_id = ? THEN 0 WHEN read_seq >= ? THEN unread ELSE unread + 1 END,"
-              + " read_seq = CASE WHEN user_id = ? AND read_seq < ? THEN ? ELSE read_seq END"
-              + " WHERE conversation_id = ?",
-          posted.ts(), posted.sender(), posted.seq(), posted.sender(), posted.seq(), posted.seq(), conversation);
+      runs.merge(conversation, new MessageRun(posted.seq(), posted.seq(), posted.ts(), posted.sender(), 1), MessageRun::then);
       return true;
     }
     if (event instanceof TimelineEvent.MemberJoined joined) {
@@ -368,6 +377,49 @@ public final class InboxStore implements AutoCloseable {
       return true;
     }
     return false;
+  }
+
+  /**
+   * Applies the pending run of messages of {@code conversation} to its members' rows, if any. The
+   * sender has read up to their own message; a member whose marker is already past a message
+   * (marked read before the projection got here) does not count it.
+   */
+  private void moveMembers(Connection c, String conversation, Map<String, MessageRun> runs) throws SQLException {
+    MessageRun run = runs.remove(conversation);
+    if (run == null) return;
+    if (run.count() == 1) {
+      update(
+          c,
+          "UPDATE inbox_entry SET last_activity = ?,"
+              + " unread = CASE WHEN user_id = ? THEN 0 WHEN read_seq >= ? THEN unread ELSE unread + 1 END,"
+              + " read_seq = CASE WHEN user_id = ? AND read_seq < ? THEN ? ELSE read_seq END"
+              + " WHERE conversation_id = ?",
+          run.lastTs(), run.sender(), run.lastSeq(), run.sender(), run.lastSeq(), run.lastSeq(), conversation);
+      return;
+    }
+    // The same, for messages firstSeq..lastSeq at once (their senders are in inbox_message): a
+    // member who sent one of them has read up to their last one and counts only what others sent
+    // after it; a member who sent none counts every one past their marker. The right-hand sides
+    // all see the row as it was before this statement.
+    String run_ = " FROM inbox_message m WHERE m.conversation_id = inbox_entry.conversation_id AND m.seq BETWEEN ? AND ?";
+    String ownLast = "(SELECT MAX(m.seq)" + run_ + " AND m.sender = inbox_entry.user_id)";
+    update(
+        c,
+        "UPDATE inbox_entry SET last_activity = ?,"
+            + " unread = CASE WHEN " + ownLast + " IS NULL"
+            + " THEN unread + (SELECT COUNT(*)" + run_ + " AND m.seq > inbox_entry.read_seq)"
+            + " ELSE (SELECT COUNT(*)" + run_ + " AND m.sender <> inbox_entry.user_id AND m.seq > inbox_entry.read_seq"
+            + " AND m.seq > " + ownLast + ") END,"
+            + " read_seq = CASE WHEN " + ownLast + " > read_seq THEN " + ownLast + " ELSE read_seq END"
+            + " WHERE conversation_id = ?",
+        run.lastTs(),
+        run.firstSeq(), run.lastSeq(),
+        run.firstSeq(), run.lastSeq(),
+        run.firstSeq(), run.lastSeq(),
+        run.firstSeq(), run.lastSeq(),
+        run.firstSeq(), run.lastSeq(),
+        run.firstSeq(), run.lastSeq(),
+        conversation);
   }
 
   /** Moves the conversation's last seq; false when this event was applied already. */

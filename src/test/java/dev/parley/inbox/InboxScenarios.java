@@ -128,6 +128,43 @@ abstract class InboxScenarios {
     assertThat(line(itemIn(inbox(b, 10, null), conversation))).endsWith("read 4, unread 1");
   }
 
+  /**
+   * A burst from several members lands in few projection batches: every member's read position is
+   * their own last message and their unread count is what the others sent after it, exactly.
+   */
+  @Test
+  void interleavedBurstsFromSeveralMembersCountExactly() {
+    String alice = user("alice");
+    String bob = user("bob");
+    String carol = user("carol");
+    Map<String, WsClient> byUser = Map.of(alice, connect(alice), bob, connect(bob), carol, connect(carol));
+    String conversation = create(byUser.get(alice), bob, carol);
+    awaitItem(byUser.get(carol), conversation, 1);
+    List<String> order = List.of(alice, bob, bob, carol, alice, bob, carol, carol, bob, alice, bob, bob);
+    for (int i = 0; i < order.size(); i++) {
+      byUser.get(order.get(i)).send(
+          frame("send").put("conversation", conversation).put("clientMsgId", "burst-" + i).put("text", "burst " + i).put("id", "burst-" + i));
+    }
+    Map<Long, String> senderBySeq = new TreeMap<>();
+    for (int i = 0; i < order.size(); i++) {
+      String id = "burst-" + i;
+      ObjectNode ack = byUser.get(order.get(i)).expect(f -> id.equals(f.path("id").asText()), "the ack of " + id);
+      assertThat(ack.path("type").asText()).as("%s", ack).isEqualTo("ack");
+      senderBySeq.put(ack.path("seq").asLong(), order.get(i));
+    }
+    long lastSeq = 1 + order.size();
+    assertThat(senderBySeq.keySet()).containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(2, lastSeq).boxed().toList());
+
+    for (String member : List.of(alice, bob, carol)) {
+      long read = member.equals(alice) ? 1 : 0;
+      for (Map.Entry<Long, String> m : senderBySeq.entrySet()) if (m.getValue().equals(member)) read = m.getKey();
+      long readSeq = read;
+      long unread = senderBySeq.entrySet().stream().filter(m -> m.getKey() > readSeq && !m.getValue().equals(member)).count();
+      assertThat(line(awaitItem(byUser.get(member), conversation, lastSeq))).as(member).endsWith("read " + readSeq + ", unread " + unread);
+      assertThat(line(itemIn(inbox(byUser.get(member), 10, null), conversation))).as(member).endsWith("read " + readSeq + ", unread " + unread);
+    }
+  }
+
   @Test
   void aReadMarkerReachesEveryConnectionOfTheUserAndOtherSubscribersGetAReadReceipt() {
     String alice = user("alice");
