@@ -45,8 +45,7 @@ import org.slf4j.LoggerFactory;
  * backoff from the stored offset: it never rescans the journal from the start and never skips.
  *
  * <p>Conversations do not wait for it: fan-out to members is the projection's work, bounded per
- * message (at most three statements whatever the number of members, the member rows moved once per
- * batch for consecutive messages of a conversation), off the conversation's path.
+ * message (three statements whatever the number of members), off the conversation's path.
  */
 public final class InboxProjection {
 
@@ -96,7 +95,7 @@ public final class InboxProjection {
                   () ->
                       // The offset is read again on every (re)start: the stored one is the truth.
                       Source.completionStageSource(
-                              CompletableFuture.supplyAsync(() -> progress.started(store.offset(tag)), blocking)
+                              CompletableFuture.supplyAsync(() -> progress.resumedFrom(store.offset(tag)), blocking)
                                   .thenApply(offset -> journal.eventsByTag(tag, Offset.sequence(offset))))
                           .groupedWithin(settings.batchSize(), settings.batchWindow())
                           .mapAsync(1, batch -> CompletableFuture.supplyAsync(() -> applied(store, tag, batch), blocking))
@@ -111,6 +110,7 @@ public final class InboxProjection {
                   .viaMat(KillSwitches.single(), Keep.right())
                   .toMat(Sink.ignore(), Keep.left())
                   .run(system);
+          progress.started(tag);
           log.info("inbox projection of {} started", tag);
           return Behaviors.receive(Command.class)
               .onMessageEquals(Command.STOP, Behaviors::stopped)
@@ -155,8 +155,12 @@ public final class InboxProjection {
       byTag.put(tag, new long[] {clock.millis() - oldestEventTimestamp, newestEventTimestamp});
     }
 
-    /** A consumer (re)started from {@code offset}, read from the store. */
-    long started(long offset) {
+    void started(String tag) {
+      byTag.putIfAbsent(tag, new long[] {0, 0});
+    }
+
+    /** A consumer (re)started reading from {@code offset}, its stored offset. */
+    long resumedFrom(long offset) {
       starts.increment();
       return offset;
     }
@@ -179,7 +183,7 @@ public final class InboxProjection {
       return byTag.values().stream().mapToLong(v -> v[0]).max().orElse(0);
     }
 
-    /** How many projection tags run on this node. */
+    /** How many projection consumers (tags) run on this node. */
     public int runningTags() {
       return byTag.size();
     }

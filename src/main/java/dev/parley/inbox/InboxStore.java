@@ -39,9 +39,8 @@ import org.apache.pekko.persistence.query.Sequence;
  *
  * <p>Cost does not grow with a user's number of conversations: a page is one statement, an
  * index range of {@code inbox_entry_by_activity} limited to the page, joined by primary key.
- * A message costs at most three statements whatever the conversation's size (one of them updates
- * every member's row, once for all consecutive messages of a conversation in a batch); the
- * projection applies a batch of events and its offset in one transaction.
+ * A message costs three statements whatever the conversation's size (one of them updates every
+ * member's row); the projection applies a batch of events and its offset in one transaction.
  */
 public final class InboxStore implements AutoCloseable {
 
@@ -248,14 +247,22 @@ public final class InboxStore implements AutoCloseable {
       c.setAutoCommit(false);
       try {
         Map<String, List<String>> changed = new LinkedHashMap<>();
-        Map<String, MessageRun> runs = new LinkedHashMap<>();
+        Map<String, List<TimelineEvent.MessagePosted>> runs = new LinkedHashMap<>();
         for (EventEnvelope envelope : batch) {
           String conversation = conversationIdOf(envelope.persistenceId());
-          if (envelope.event() instanceof TimelineEvent event && applyEvent(c, conversation, event, changed, runs)) {
+          if (!(envelope.event() instanceof TimelineEvent event)) continue;
+          // Members' rows see a run of messages as one update, applied before anything else of
+          // the same conversation, so the order of events is what the rows reflect.
+          if (!(event instanceof TimelineEvent.MessagePosted)) flushRun(c, conversation, runs.remove(conversation));
+          if (applyEvent(c, conversation, event, changed, runs)) {
             changed.computeIfAbsent(conversation, k -> new ArrayList<>());
           }
+          List<TimelineEvent.MessagePosted> run = runs.get(conversation);
+          if (run != null && run.size() >= MAX_RUN) flushRun(c, conversation, runs.remove(conversation));
         }
-        for (String conversation : List.copyOf(runs.keySet())) moveMembers(c, conversation, runs);
+        for (Map.Entry<String, List<TimelineEvent.MessagePosted>> run : runs.entrySet()) {
+          flushRun(c, run.getKey(), run.getValue());
+        }
         EventEnvelope last = batch.get(batch.size() - 1);
         saveOffset(c, tag, ((Sequence) last.offset()).value(), last.timestamp());
         List<Change> changes = new ArrayList<>(changed.size());
@@ -278,23 +285,14 @@ public final class InboxStore implements AutoCloseable {
     return persistenceId.startsWith(prefix) ? persistenceId.substring(prefix.length()) : persistenceId;
   }
 
-  /**
-   * Consecutive messages of one conversation within a batch: their members' rows are moved once,
-   * by one statement, instead of once per message (a 1,000-member conversation receiving k
-   * messages in a batch writes 1,000 rows, not k times 1,000). Any other event of the conversation
-   * moves them first, so it sees the rows as if each message had been applied on its own.
-   */
-  private record MessageRun(long firstSeq, long lastSeq, long lastTs, String sender, int count) {
-    MessageRun then(MessageRun next) {
-      return new MessageRun(firstSeq, next.lastSeq, next.lastTs, next.sender, count + next.count);
-    }
-  }
-
   /** False when the event had been applied already (or its conversation is unknown here). */
   private boolean applyEvent(
-      Connection c, String conversation, TimelineEvent event, Map<String, List<String>> changed, Map<String, MessageRun> runs)
+      Connection c,
+      String conversation,
+      TimelineEvent event,
+      Map<String, List<String>> changed,
+      Map<String, List<TimelineEvent.MessagePosted>> runs)
       throws SQLException {
-    if (!(event instanceof TimelineEvent.MessagePosted)) moveMembers(c, conversation, runs);
     if (event instanceof TimelineEvent.Created created) {
       int inserted =
           update(
@@ -329,7 +327,7 @@ public final class InboxStore implements AutoCloseable {
           c,
           "INSERT INTO inbox_message (conversation_id, seq, sender) VALUES (?, ?, ?)",
           conversation, posted.seq(), posted.sender());
-      runs.merge(conversation, new MessageRun(posted.seq(), posted.seq(), posted.ts(), posted.sender(), 1), MessageRun::then);
+      runs.computeIfAbsent(conversation, k -> new ArrayList<>()).add(posted);
       return true;
     }
     if (event instanceof TimelineEvent.MemberJoined joined) {
@@ -379,47 +377,53 @@ public final class InboxStore implements AutoCloseable {
     return false;
   }
 
+  /** Longest run of messages folded into one update of the members' rows. */
+  private static final int MAX_RUN = 32;
+
   /**
-   * Applies the pending run of messages of {@code conversation} to its members' rows, if any. The
-   * sender has read up to their own message; a member whose marker is already past a message
-   * (marked read before the projection got here) does not count it.
+   * Updates every member's row for a run of consecutive messages of one conversation with a single
+   * statement: one row write per member per batch instead of per message, so a busy large group
+   * costs less per message the further the projection is behind. A sender has read up to their
+   * last message of the run (unread: the others' messages after it); everyone else counts the run's
+   * messages after their read position (a member who marked read ahead of the projection counts
+   * only those beyond their marker).
    */
-  private void moveMembers(Connection c, String conversation, Map<String, MessageRun> runs) throws SQLException {
-    MessageRun run = runs.remove(conversation);
-    if (run == null) return;
-    if (run.count() == 1) {
-      update(
-          c,
-          "UPDATE inbox_entry SET last_activity = ?,"
-              + " unread = CASE WHEN user_id = ? THEN 0 WHEN read_seq >= ? THEN unread ELSE unread + 1 END,"
-              + " read_seq = CASE WHEN user_id = ? AND read_seq < ? THEN ? ELSE read_seq END"
-              + " WHERE conversation_id = ?",
-          run.lastTs(), run.sender(), run.lastSeq(), run.sender(), run.lastSeq(), run.lastSeq(), conversation);
-      return;
+  private void flushRun(Connection c, String conversation, List<TimelineEvent.MessagePosted> run) throws SQLException {
+    if (run == null || run.isEmpty()) return;
+    Map<String, Long> lastOwnSeq = new LinkedHashMap<>();
+    run.forEach(m -> lastOwnSeq.put(m.sender(), m.seq()));
+    List<Object> parameters = new ArrayList<>();
+    StringBuilder sql = new StringBuilder("UPDATE inbox_entry SET last_activity = ?, unread = CASE");
+    parameters.add(run.get(run.size() - 1).ts());
+    for (Map.Entry<String, Long> sender : lastOwnSeq.entrySet()) {
+      // The others' messages after the sender's last one, counted only past the sender's read
+      // position: a marker set ahead of the projection (read before it got here) stays read.
+      List<Long> othersAfter = run.stream().map(TimelineEvent.MessagePosted::seq).filter(seq -> seq > sender.getValue()).toList();
+      sql.append(" WHEN user_id = ? THEN CASE");
+      parameters.add(sender.getKey());
+      for (int i = 0; i < othersAfter.size(); i++) {
+        sql.append(" WHEN read_seq < ? THEN ?");
+        parameters.add(othersAfter.get(i));
+        parameters.add((long) (othersAfter.size() - i));
+      }
+      sql.append(" ELSE 0 END");
     }
-    // The same, for messages firstSeq..lastSeq at once (their senders are in inbox_message): a
-    // member who sent one of them has read up to their last one and counts only what others sent
-    // after it; a member who sent none counts every one past their marker. The right-hand sides
-    // all see the row as it was before this statement.
-    String run_ = " FROM inbox_message m WHERE m.conversation_id = inbox_entry.conversation_id AND m.seq BETWEEN ? AND ?";
-    String ownLast = "(SELECT MAX(m.seq)" + run_ + " AND m.sender = inbox_entry.user_id)";
-    update(
-        c,
-        "UPDATE inbox_entry SET last_activity = ?,"
-            + " unread = CASE WHEN " + ownLast + " IS NULL"
-            + " THEN unread + (SELECT COUNT(*)" + run_ + " AND m.seq > inbox_entry.read_seq)"
-            + " ELSE (SELECT COUNT(*)" + run_ + " AND m.sender <> inbox_entry.user_id AND m.seq > inbox_entry.read_seq"
-            + " AND m.seq > " + ownLast + ") END,"
-            + " read_seq = CASE WHEN " + ownLast + " > read_seq THEN " + ownLast + " ELSE read_seq END"
-            + " WHERE conversation_id = ?",
-        run.lastTs(),
-        run.firstSeq(), run.lastSeq(),
-        run.firstSeq(), run.lastSeq(),
-        run.firstSeq(), run.lastSeq(),
-        run.firstSeq(), run.lastSeq(),
-        run.firstSeq(), run.lastSeq(),
-        run.firstSeq(), run.lastSeq(),
-        conversation);
+    // Not a sender of the run: every message of the run after the member's read position.
+    for (int i = 0; i < run.size(); i++) {
+      sql.append(" WHEN read_seq < ? THEN unread + ?");
+      parameters.add(run.get(i).seq());
+      parameters.add((long) (run.size() - i));
+    }
+    sql.append(" ELSE unread END, read_seq = CASE");
+    for (Map.Entry<String, Long> sender : lastOwnSeq.entrySet()) {
+      sql.append(" WHEN user_id = ? AND read_seq < ? THEN ?");
+      parameters.add(sender.getKey());
+      parameters.add(sender.getValue());
+      parameters.add(sender.getValue());
+    }
+    sql.append(" ELSE read_seq END WHERE conversation_id = ?");
+    parameters.add(conversation);
+    update(c, sql.toString(), parameters.toArray());
   }
 
   /** Moves the conversation's last seq; false when this event was applied already. */
