@@ -399,8 +399,13 @@ public final class InboxStore implements AutoCloseable {
       // The others' messages after the sender's last one, counted only past the sender's read
       // position: a marker set ahead of the projection (read before it got here) stays read.
       List<Long> othersAfter = run.stream().map(TimelineEvent.MessagePosted::seq).filter(seq -> seq > sender.getValue()).toList();
-      sql.append(" WHEN user_id = ? THEN CASE");
+      sql.append(" WHEN user_id = ? THEN ");
       parameters.add(sender.getKey());
+      if (othersAfter.isEmpty()) {
+        sql.append("0");
+        continue;
+      }
+      sql.append("CASE");
       for (int i = 0; i < othersAfter.size(); i++) {
         sql.append(" WHEN read_seq < ? THEN ?");
         parameters.add(othersAfter.get(i));
