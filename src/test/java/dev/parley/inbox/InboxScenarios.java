@@ -538,7 +538,7 @@ abstract class InboxScenarios {
       String alice = user("alice");
       String bob = user("bob");
       String conversation;
-      int before = 40;
+      int before = 60; // a replay from 0 would cost at least this many statements; resuming costs ~10-20
       try (WsClient a = own.connect(alice);
           WsClient b = own.connect(bob)) {
         conversation = create(a, bob);
