@@ -51,13 +51,16 @@ public final class TestNode implements AutoCloseable {
   static final String POSTGRES_USER = "postgres";
 
   private final Storage storage;
-  private final Tokens tokens = new Tokens(JWT_SECRET, Clock.systemUTC());
+  private final String jwtSecret;
+  private final Tokens tokens;
   /** Settings of this test on top of the ones above (e.g. a larger frame for a 1,000-member create). */
   private final Map<String, Object> extraSettings = new HashMap<>();
   private Node node;
 
-  private TestNode(Storage storage) {
+  private TestNode(Storage storage, String jwtSecret) {
     this.storage = storage;
+    this.jwtSecret = jwtSecret;
+    this.tokens = new Tokens(Tokens.usesDevelopmentSecret(jwtSecret) ? Tokens.DEVELOPMENT_SECRET : jwtSecret, Clock.systemUTC());
   }
 
   /** A node on a new PostgreSQL database, with {@code settings} on top of the test defaults. */
@@ -68,7 +71,7 @@ public final class TestNode implements AutoCloseable {
       statement.execute("CREATE DATABASE " + database);
     }
     Postgres storage = new Postgres(database, 5432);
-    TestNode testNode = new TestNode(storage);
+    TestNode testNode = new TestNode(storage, JWT_SECRET);
     testNode.extraSettings.putAll(settings);
     try {
       testNode.start();
@@ -82,6 +85,14 @@ public final class TestNode implements AutoCloseable {
   /** A node on an embedded H2 database in a new temporary directory. */
   public static TestNode onH2() throws Exception {
     return startOn(new H2(Files.createTempDirectory("parley-it-")));
+  }
+
+  /**
+   * A node on H2 without a configured JWT secret, as {@code parley server} runs out of the box: it
+   * accepts tokens of the public development secret (and offers the browser's development sign-in).
+   */
+  public static TestNode onH2WithDevelopmentSecret() throws Exception {
+    return startOn(new H2(Files.createTempDirectory("parley-it-")), "");
   }
 
   /** A node on a new PostgreSQL database {@code parley_it_<random>} on 127.0.0.1:5432. */
@@ -103,7 +114,11 @@ public final class TestNode implements AutoCloseable {
   }
 
   private static TestNode startOn(Storage storage) throws Exception {
-    TestNode testNode = new TestNode(storage);
+    return startOn(storage, JWT_SECRET);
+  }
+
+  private static TestNode startOn(Storage storage, String jwtSecret) throws Exception {
+    TestNode testNode = new TestNode(storage, jwtSecret);
     try {
       testNode.start();
     } catch (Exception | Error e) {
@@ -145,7 +160,7 @@ public final class TestNode implements AutoCloseable {
     overrides.put("parley.management.port", 0);
     // Stopping a node drains its connections over this window; keep restarts quick.
     overrides.put("parley.drain.window", "500ms");
-    overrides.put("parley.jwt.secret", JWT_SECRET);
+    overrides.put("parley.jwt.secret", jwtSecret);
     overrides.put("parley.admin.token", ADMIN_TOKEN);
     overrides.put("parley.conversation.recent-window", RECENT_WINDOW);
     overrides.put("parley.conversation.snapshot-every", SNAPSHOT_EVERY);
