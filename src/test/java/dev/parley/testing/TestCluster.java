@@ -9,6 +9,9 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -22,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.awaitility.Awaitility;
 
 /**
  * Several real Parley nodes in this JVM forming one Pekko cluster on one fresh PostgreSQL database
@@ -92,7 +96,22 @@ public final class TestCluster implements AutoCloseable {
     ConfigFactory.invalidateCaches();
     Node node = Node.start(ConfigFactory.load(config.withFallback(ConfigFactory.defaultApplication())));
     running.add(node);
+    awaitReady(node);
     return node;
+  }
+
+  /**
+   * Up in the cluster is not yet ready: the node's shard region registers with the coordinator a
+   * moment later, and until it has, no shard is allocated to it (tests that need conversations on
+   * a given node would find none). /ready says when (its sharding check).
+   */
+  private static void awaitReady(Node node) {
+    HttpClient http = HttpClient.newHttpClient();
+    HttpRequest ready = HttpRequest.newBuilder(URI.create(node.managementUri() + "/ready")).timeout(Duration.ofSeconds(5)).build();
+    Awaitility.await("node ready")
+        .atMost(Duration.ofSeconds(60))
+        .ignoreExceptions()
+        .until(() -> http.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
   }
 
   /** Mints a valid token for {@code user}. */
