@@ -6,7 +6,10 @@ import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
 import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
 
 import com.typesafe.config.Config;
+import com.nimbusds.jose.JWSAlgorithm;
+import dev.parley.auth.TokenSettings;
 import dev.parley.auth.Tokens;
+import dev.parley.gateway.UserLimits;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.Drain;
 import dev.parley.cluster.NodeLifecycle;
@@ -15,6 +18,7 @@ import dev.parley.gateway.HttpApi;
 import dev.parley.gateway.HttpErrors;
 import dev.parley.gateway.WebSocketRoute;
 import dev.parley.storage.Storage;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -80,21 +84,25 @@ public final class Node implements AutoCloseable {
       joinCluster(system, settings.cluster());
       awaitMemberUp(system, config.getDuration("pekko.cluster.shutdown-after-unsuccessful-join-seed-nodes"));
 
-      if (Tokens.usesDevelopmentSecret(settings.jwtSecret())) {
+      TokenSettings jwt = settings.jwt();
+      boolean hs256 = JWSAlgorithm.HS256.equals(jwt.algorithm());
+      if (hs256 && Tokens.usesDevelopmentSecret(jwt.secret())) {
         log.warn("*******************************************************************************");
         log.warn("PARLEY_JWT_SECRET is not set: this node accepts tokens signed with the PUBLIC");
         log.warn("development secret, so anyone can act as any user. Set it before exposing the node.");
         log.warn("*******************************************************************************");
       }
-      Tokens tokens = Tokens.fromConfigured(settings.jwtSecret());
+      if (hs256 && Tokens.usesDevelopmentSecret(jwt.secret())) jwt = jwt.withSecret(Tokens.DEVELOPMENT_SECRET);
+      Tokens tokens = new Tokens(jwt, Clock.systemUTC());
+      UserLimits userLimits = new UserLimits(settings.limits());
       Conversations conversations = Conversations.init(system, settings.conversation());
       AdmissionControl connections = new AdmissionControl(settings.admission().connections());
       AdmissionControl resumes = new AdmissionControl(settings.admission().resumes());
       NodeLifecycle.get(system).registerAdmission(connections, resumes);
       Route routes =
           concat(
-              new WebSocketRoute(system, tokens, conversations, settings, connections, resumes).route(),
-              new HttpApi(tokens, conversations, settings).route());
+              new WebSocketRoute(system, tokens, conversations, settings, connections, resumes, userLimits).route(),
+              new HttpApi(tokens, conversations, settings, userLimits).route());
       ServerBinding binding =
           Http.get(system)
               .newServerAt(settings.http().host(), settings.http().port())

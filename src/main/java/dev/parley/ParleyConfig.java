@@ -1,12 +1,15 @@
 package dev.parley;
 
 import com.typesafe.config.Config;
+import dev.parley.auth.TokenSettings;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.Drain;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A typed, validated view of the {@code parley} section of the configuration, read once at
@@ -21,7 +24,9 @@ public record ParleyConfig(
     Drain.Settings drain,
     Admission admission,
     ConversationSettings conversation,
-    GatewaySettings gateway) {
+    GatewaySettings gateway,
+    TokenSettings jwt,
+    Limits limits) {
 
   /** {@code allowedOrigins}: browser origins, besides the node's own, that may open websockets. */
   public record Http(String host, int port, List<String> allowedOrigins) {}
@@ -59,6 +64,32 @@ public record ParleyConfig(
       require(outboundBuffer >= 8, "parley.gateway.outbound-buffer must be at least 8");
       require(maxInFlight >= 1, "parley.gateway.max-in-flight must be at least 1");
       require(historyMaxLimit >= 1, "parley.gateway.history-max-limit must be at least 1");
+    }
+  }
+
+  /**
+   * Abuse limits ({@code parley.limits}): per connection, and per user <em>per node</em> (a user
+   * connected to three nodes may hold three times the per-user allowance). A rate of 0 switches a
+   * bucket off; a count of 0 means no limit.
+   */
+  public record Limits(
+      double sendsPerSecond,
+      int sendsBurst,
+      double typingPerSecond,
+      int typingBurst,
+      int subscriptionsPerConnection,
+      int connectionsPerUser,
+      double conversationsCreatedPerMinute,
+      int conversationsCreatedBurst) {
+    public Limits {
+      require(sendsPerSecond >= 0 && typingPerSecond >= 0 && conversationsCreatedPerMinute >= 0, "parley.limits rates must not be negative");
+      require(sendsBurst >= 1 && typingBurst >= 1 && conversationsCreatedBurst >= 1, "parley.limits bursts must be at least 1");
+      require(subscriptionsPerConnection >= 0 && connectionsPerUser >= 0, "parley.limits counts must not be negative");
+    }
+
+    /** No limits at all (tests of other features, and the bench's own connections). */
+    public static Limits none() {
+      return new Limits(0, 1, 0, 1, 0, 0, 0, 1);
     }
   }
 
@@ -106,7 +137,30 @@ public record ParleyConfig(
             c.getInt("gateway.outbound-buffer"),
             c.getInt("gateway.max-in-flight"),
             c.getInt("gateway.max-replay"),
-            c.getInt("gateway.history-max-limit")));
+            c.getInt("gateway.history-max-limit")),
+        new TokenSettings(
+            TokenSettings.algorithm(c.getString("jwt.algorithm")),
+            c.getString("jwt.secret"),
+            optional(c.getString("jwt.public-key-file")).map(Path::of),
+            optional(c.getString("jwt.jwks-url")).map(URI::create),
+            c.getDuration("jwt.jwks-refresh"),
+            c.getDuration("jwt.jwks-min-refresh-interval"),
+            c.getDuration("jwt.clock-skew"),
+            optional(c.getString("jwt.audience")),
+            optional(c.getString("jwt.issuer"))),
+        new Limits(
+            c.getDouble("limits.sends-per-second"),
+            c.getInt("limits.sends-burst"),
+            c.getDouble("limits.typing-per-second"),
+            c.getInt("limits.typing-burst"),
+            c.getInt("limits.subscriptions-per-connection"),
+            c.getInt("limits.connections-per-user"),
+            c.getDouble("limits.conversations-created-per-minute"),
+            c.getInt("limits.conversations-created-burst")));
+  }
+
+  private static Optional<String> optional(String value) {
+    return value == null || value.isBlank() ? Optional.empty() : Optional.of(value.trim());
   }
 
   private static void require(boolean condition, String message) {

@@ -11,6 +11,7 @@ import dev.parley.conversation.Conversation;
 import dev.parley.conversation.Conversations;
 import dev.parley.conversation.TimelineEvent;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
@@ -80,18 +81,37 @@ public final class Session extends AbstractBehavior<Session.Command> {
     INSTANCE
   }
 
+  private enum TokenExpired implements Command {
+    INSTANCE
+  }
+
+  /**
+   * A session of {@code user}, whose token is accepted until {@code tokenValidUntil}: then the
+   * connection is closed with an {@code unauthorized} "token expired" error (the client reconnects
+   * with a fresh token). Releases the user's connection slot in {@code userLimits} when it stops.
+   */
   public static Behavior<Command> create(
       String user,
+      Instant tokenValidUntil,
       BoundedSourceQueue<Message> outbound,
       Conversations conversations,
       ParleyConfig.GatewaySettings settings,
       Duration askTimeout,
-      AdmissionControl resumes) {
+      AdmissionControl resumes,
+      UserLimits userLimits) {
     return Behaviors.setup(
         ctx ->
             Behaviors.withTimers(
-                timers -> new Session(ctx, timers, user, outbound, conversations, settings, askTimeout, resumes)));
+                timers -> {
+                  Session session = new Session(ctx, timers, user, outbound, conversations, settings, askTimeout, resumes, userLimits);
+                  Duration left = Duration.between(Instant.now(), tokenValidUntil.isAfter(MAX_TOKEN_TIMER) ? MAX_TOKEN_TIMER : tokenValidUntil);
+                  timers.startSingleTimer(TokenExpired.INSTANCE, left.isNegative() ? Duration.ZERO : left);
+                  return session;
+                }));
   }
+
+  /** Timers beyond this are pointless (and Instant.MAX would overflow a Duration). */
+  private static final Instant MAX_TOKEN_TIMER = Instant.parse("9999-01-01T00:00:00Z");
 
   private final TimerScheduler<Command> timers;
   private final String user;
@@ -110,6 +130,11 @@ public final class Session extends AbstractBehavior<Session.Command> {
   private final ActorRef<Drain.DrainConnections> drainListener;
   /** The node is draining and this connection's turn to close has come. */
   private boolean closingForDrain;
+  private final UserLimits userLimits;
+  private final ParleyConfig.Limits limits;
+  /** Per connection: send, edit and delete frames; typing frames. */
+  private final AdmissionControl writes;
+  private final AdmissionControl typing;
 
   private Session(
       ActorContext<Command> ctx,
@@ -119,8 +144,13 @@ public final class Session extends AbstractBehavior<Session.Command> {
       Conversations conversations,
       ParleyConfig.GatewaySettings settings,
       Duration askTimeout,
-      AdmissionControl resumes) {
+      AdmissionControl resumes,
+      UserLimits userLimits) {
     super(ctx);
+    this.userLimits = userLimits;
+    this.limits = userLimits.limits();
+    this.writes = new AdmissionControl(new AdmissionControl.Settings(limits.sendsPerSecond(), limits.sendsBurst()));
+    this.typing = new AdmissionControl(new AdmissionControl.Settings(limits.typingPerSecond(), limits.typingBurst()));
     this.resumes = resumes;
     this.lifecycle = NodeLifecycle.get(ctx.getSystem());
     lifecycle.connectionOpened();
@@ -181,6 +211,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
         .onMessage(ReplayMore.class, m -> handled(() -> subscriptions.onReplayMore(m)))
         .onMessage(DrainRequested.class, this::onDrainRequested)
         .onMessageEquals(CloseForDrain.INSTANCE, this::onCloseForDrain)
+        .onMessageEquals(TokenExpired.INSTANCE, this::onTokenExpired)
         .onMessageEquals(ClientGone.INSTANCE, Behaviors::stopped)
         .onMessage(ClientFailed.class, m -> Behaviors.stopped())
         .onSignal(PostStop.class, s -> onStop())
@@ -209,6 +240,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
   }
 
   private void handle(ClientFrame frame) {
+    if (overLimit(frame)) return;
     if (frame instanceof ClientFrame.Ping ping) {
       push(Frames.reply("pong", ping.id()));
     } else if (frame instanceof ClientFrame.Send send) {
@@ -268,6 +300,38 @@ public final class Session extends AbstractBehavior<Session.Command> {
           reply -> ok(delete.id(), delete.conversation(), reply),
           delete.id());
     }
+  }
+
+  /**
+   * The per-connection and per-user limits of {@code parley.limits}: a frame over one is answered
+   * with an error and not processed; the connection stays open.
+   */
+  private boolean overLimit(ClientFrame frame) {
+    if (frame instanceof ClientFrame.Send || frame instanceof ClientFrame.Edit || frame instanceof ClientFrame.Delete) {
+      return refusedBy(writes.tryAdmit(), frame, "too many messages on this connection, slow down");
+    }
+    if (frame instanceof ClientFrame.Typing) {
+      return refusedBy(typing.tryAdmit(), frame, "too many typing notifications on this connection");
+    }
+    if (frame instanceof ClientFrame.Create) {
+      return refusedBy(userLimits.tryCreateConversation(user), frame, "too many conversations created, retry later");
+    }
+    if (frame instanceof ClientFrame.Subscribe subscribe) {
+      int max = limits.subscriptionsPerConnection();
+      if (max > 0 && subscriptions.count() >= max && !subscriptions.has(subscribe.conversation())) {
+        push(
+            Frames.error(frame.id(), ErrorCode.TOO_LARGE, "at most " + max + " subscriptions per connection; unsubscribe first")
+                .put("conversation", subscribe.conversation()));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private boolean refusedBy(java.util.OptionalLong retryAfterMs, ClientFrame frame, String message) {
+    if (retryAfterMs.isEmpty()) return false;
+    push(Frames.error(frame.id(), ErrorCode.RATE_LIMITED, message).put("retryAfterMs", retryAfterMs.getAsLong()));
+    return true;
   }
 
   private static ObjectNode ok(JsonNode id, String conversation, Conversation.Reply reply) {
@@ -358,6 +422,13 @@ public final class Session extends AbstractBehavior<Session.Command> {
     timers.startSingleTimer(ClientGone.INSTANCE, ClientGone.INSTANCE, Duration.ofSeconds(5));
   }
 
+  /** The token this connection was opened with is no longer valid: say so, then close. */
+  private Behavior<Command> onTokenExpired() {
+    push(Frames.error(null, ErrorCode.UNAUTHORIZED, "token expired; reconnect with a fresh token"));
+    completeOutbound();
+    return next();
+  }
+
   // ---- drain ----------------------------------------------------------------------------------
 
   /** This connection closes at its own random moment in the window, so reconnects form a ramp. */
@@ -393,6 +464,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   private Behavior<Command> onStop() {
     lifecycle.connectionClosed();
+    userLimits.connectionClosed(user);
     getContext().getSystem().eventStream().tell(new EventStream.Unsubscribe<>(drainListener));
     subscriptions.unsubscribeAll();
     // When the client went first, its side of the stream already completed the queue, and a

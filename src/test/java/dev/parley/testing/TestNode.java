@@ -51,15 +51,27 @@ public final class TestNode implements AutoCloseable {
 
   private final Storage storage;
   private final Tokens tokens = new Tokens(JWT_SECRET, Clock.systemUTC());
+  private final Map<String, Object> extraSettings;
   private Node node;
 
-  private TestNode(Storage storage) {
+  private TestNode(Storage storage, Map<String, Object> extraSettings) {
     this.storage = storage;
+    this.extraSettings = extraSettings;
   }
 
   /** A node on an embedded H2 database in a new temporary directory. */
   public static TestNode onH2() throws Exception {
-    return startOn(new H2(Files.createTempDirectory("parley-it-")));
+    return onH2(Map.of());
+  }
+
+  /** A node on H2 with {@code settings} (e.g. {@code parley.limits.sends-per-second}) on top of the test defaults. */
+  public static TestNode onH2(Map<String, Object> settings) throws Exception {
+    return startOn(new H2(Files.createTempDirectory("parley-it-")), settings);
+  }
+
+  /** A node on a new PostgreSQL database with {@code settings} on top of the test defaults. */
+  public static TestNode onPostgres(Map<String, Object> settings) throws Exception {
+    return startOn(newPostgresDatabase(5432), settings);
   }
 
   /** A node on a new PostgreSQL database {@code parley_it_<random>} on 127.0.0.1:5432. */
@@ -72,16 +84,24 @@ public final class TestNode implements AutoCloseable {
    * {@link TcpProxy} in front of 127.0.0.1:5432 that a test cuts to make the database go away.
    */
   public static TestNode onPostgresAt(int port) throws Exception {
+    return onPostgresAt(port, Map.of());
+  }
+
+  public static TestNode onPostgresAt(int port, Map<String, Object> settings) throws Exception {
+    return startOn(newPostgresDatabase(port), settings);
+  }
+
+  private static Storage newPostgresDatabase(int port) throws SQLException {
     String database = "parley_it_" + UUID.randomUUID().toString().replace("-", "");
     try (Connection admin = DriverManager.getConnection(POSTGRES_ADMIN_URL, POSTGRES_USER, "");
         Statement statement = admin.createStatement()) {
       statement.execute("CREATE DATABASE " + database);
     }
-    return startOn(new Postgres(database, port));
+    return new Postgres(database, port);
   }
 
-  private static TestNode startOn(Storage storage) throws Exception {
-    TestNode testNode = new TestNode(storage);
+  private static TestNode startOn(Storage storage, Map<String, Object> settings) throws Exception {
+    TestNode testNode = new TestNode(storage, settings);
     try {
       testNode.start();
     } catch (Exception | Error e) {
@@ -136,7 +156,14 @@ public final class TestNode implements AutoCloseable {
     overrides.put("pekko.coordinated-shutdown.run-by-jvm-shutdown-hook", "off");
     // The restart test runs a second node next to the shared one, in the same JVM.
     overrides.put("pekko.cluster.jmx.multi-mbeans-in-same-jvm", "on");
+    // Abuse limits off unless a test sets them: other tests send bursts far above a human's pace.
+    overrides.put("parley.limits.sends-per-second", 0);
+    overrides.put("parley.limits.typing-per-second", 0);
+    overrides.put("parley.limits.subscriptions-per-connection", 0);
+    overrides.put("parley.limits.connections-per-user", 0);
+    overrides.put("parley.limits.conversations-created-per-minute", 0);
     overrides.putAll(storage.settings());
+    overrides.putAll(extraSettings);
     Config config = ConfigFactory.empty();
     for (Map.Entry<String, Object> e : overrides.entrySet()) {
       config = config.withValue(e.getKey(), ConfigValueFactory.fromAnyRef(e.getValue()));
