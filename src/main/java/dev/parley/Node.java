@@ -10,6 +10,7 @@ import com.nimbusds.jose.JWSAlgorithm;
 import dev.parley.auth.TokenSettings;
 import dev.parley.auth.Tokens;
 import dev.parley.gateway.UserLimits;
+import dev.parley.storage.StorageBreaker;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.Drain;
 import dev.parley.cluster.NodeLifecycle;
@@ -95,7 +96,9 @@ public final class Node implements AutoCloseable {
       if (hs256 && Tokens.usesDevelopmentSecret(jwt.secret())) jwt = jwt.withSecret(Tokens.DEVELOPMENT_SECRET);
       Tokens tokens = new Tokens(jwt, Clock.systemUTC());
       UserLimits userLimits = new UserLimits(settings.limits());
-      Conversations conversations = Conversations.init(system, settings.conversation());
+      StorageBreaker storageBreaker = new StorageBreaker(settings.storageBreaker());
+      NodeLifecycle.get(system).registerStorageBreaker(storageBreaker);
+      Conversations conversations = Conversations.init(system, settings.conversation(), storageBreaker);
       AdmissionControl connections = new AdmissionControl(settings.admission().connections());
       AdmissionControl resumes = new AdmissionControl(settings.admission().resumes());
       NodeLifecycle.get(system).registerAdmission(connections, resumes);

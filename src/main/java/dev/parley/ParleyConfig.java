@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import dev.parley.auth.TokenSettings;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.Drain;
+import dev.parley.storage.StorageBreaker;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,7 +27,8 @@ public record ParleyConfig(
     ConversationSettings conversation,
     GatewaySettings gateway,
     TokenSettings jwt,
-    Limits limits) {
+    Limits limits,
+    StorageBreaker.Settings storageBreaker) {
 
   /** {@code allowedOrigins}: browser origins, besides the node's own, that may open websockets. */
   public record Http(String host, int port, List<String> allowedOrigins) {}
@@ -156,7 +158,11 @@ public record ParleyConfig(
             c.getInt("limits.subscriptions-per-connection"),
             c.getInt("limits.connections-per-user"),
             c.getDouble("limits.conversations-created-per-minute"),
-            c.getInt("limits.conversations-created-burst")));
+            c.getInt("limits.conversations-created-burst")),
+        new StorageBreaker.Settings(
+            c.getInt("storage-breaker.max-failures"),
+            c.getDuration("storage-breaker.reset-timeout"),
+            c.getDuration("storage-breaker.max-reset-timeout")));
   }
 
   private static Optional<String> optional(String value) {

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.ErrorCode;
 import dev.parley.gateway.Frames;
 import dev.parley.gateway.HttpErrors;
+import dev.parley.storage.StorageBreaker;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Optional;
@@ -78,6 +79,14 @@ public final class AdminRoutes implements ManagementRouteProvider {
     admission.putObject("resumes")
         .put("admitted", lifecycle.resumeAdmission().admittedCount())
         .put("rejected", lifecycle.resumeAdmission().rejectedCount());
+    StorageBreaker breaker = lifecycle.storageBreaker();
+    if (breaker != null) {
+      body.putObject("storageBreaker")
+          .put("state", breaker.state().name().toLowerCase(java.util.Locale.ROOT))
+          .put("opened", breaker.openedCount())
+          .put("closed", breaker.closedCount())
+          .put("refused", breaker.refusedCount());
+    }
     return complete(HttpErrors.json(200, body));
   }
 
