@@ -15,7 +15,11 @@ import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.Drain;
 import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversations;
+import dev.parley.gateway.ConnectedUsers;
 import dev.parley.gateway.HttpApi;
+import dev.parley.inbox.Inbox;
+import dev.parley.inbox.InboxProjection;
+import dev.parley.inbox.InboxStore;
 import dev.parley.gateway.HttpErrors;
 import dev.parley.gateway.WebSocketRoute;
 import dev.parley.storage.Storage;
@@ -23,12 +27,17 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.AddressFromURIString;
 import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -57,11 +66,13 @@ public final class Node implements AutoCloseable {
   private final ActorSystem<Void> system;
   private final ServerBinding binding;
   private final Uri management;
+  private final InboxStore inboxStore;
 
-  private Node(ActorSystem<Void> system, ServerBinding binding, Uri management) {
+  private Node(ActorSystem<Void> system, ServerBinding binding, Uri management, InboxStore inboxStore) {
     this.system = system;
     this.binding = binding;
     this.management = management;
+    this.inboxStore = inboxStore;
   }
 
   /** Starts a node from a fully loaded configuration (application.conf, overrides, reference). */
@@ -99,13 +110,22 @@ public final class Node implements AutoCloseable {
       StorageBreaker storageBreaker = new StorageBreaker(settings.storageBreaker());
       NodeLifecycle.get(system).registerStorageBreaker(storageBreaker);
       Conversations conversations = Conversations.init(system, settings.conversation(), storageBreaker);
+      InboxStore inboxStore = InboxStore.open(storage, settings.inbox().poolSize(), settings.db().connectionTimeout());
+      system.getWhenTerminated().thenRun(inboxStore::close);
+      Executor inboxDispatcher = system.dispatchers().lookup(DispatcherSelector.fromConfig("parley.inbox.dispatcher"));
+      ActorRef<Topic.Command<Inbox.Change>> inboxChanges =
+          system.systemActorOf(Topic.create(Inbox.Change.class, Inbox.TOPIC), "inbox-changes", Props.empty());
+      Inbox inbox = new Inbox(inboxStore, inboxDispatcher, conversations, inboxChanges);
+      InboxProjection.init(system, inboxStore, inboxDispatcher, inboxChanges, settings.inbox());
+      ActorRef<ConnectedUsers.Command> connectedUsers =
+          system.systemActorOf(ConnectedUsers.create(inboxChanges), "connected-users", Props.empty());
       AdmissionControl connections = new AdmissionControl(settings.admission().connections());
       AdmissionControl resumes = new AdmissionControl(settings.admission().resumes());
       NodeLifecycle.get(system).registerAdmission(connections, resumes);
       Route routes =
           concat(
-              new WebSocketRoute(system, tokens, conversations, settings, connections, resumes, userLimits).route(),
-              new HttpApi(tokens, conversations, settings, userLimits).route());
+              new WebSocketRoute(system, tokens, conversations, inbox, connectedUsers, settings, connections, resumes, userLimits).route(),
+              new HttpApi(tokens, conversations, inbox, settings, userLimits).route());
       ServerBinding binding =
           Http.get(system)
               .newServerAt(settings.http().host(), settings.http().port())
@@ -115,7 +135,7 @@ public final class Node implements AutoCloseable {
       Drain.install(system, settings.drain(), () -> binding.unbind());
       log.info(
           "Parley node up: http {}, management {}, {} storage", binding.localAddress(), management, storage.vendor());
-      return new Node(system, binding, management);
+      return new Node(system, binding, management, inboxStore);
     } catch (Exception e) {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -186,6 +206,11 @@ public final class Node implements AutoCloseable {
   /** Where Pekko Management (health checks, cluster routes) listens. */
   public Uri managementUri() {
     return management;
+  }
+
+  /** The inbox read model of this node (its statement count is how tests prove there is no N+1). */
+  public InboxStore inboxStore() {
+    return inboxStore;
   }
 
   public CompletableFuture<Void> whenTerminated() {

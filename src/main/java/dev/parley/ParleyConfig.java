@@ -26,6 +26,7 @@ public record ParleyConfig(
     Admission admission,
     ConversationSettings conversation,
     GatewaySettings gateway,
+    InboxSettings inbox,
     TokenSettings jwt,
     Limits limits,
     StorageBreaker.Settings storageBreaker) {
@@ -66,6 +67,19 @@ public record ParleyConfig(
       require(outboundBuffer >= 8, "parley.gateway.outbound-buffer must be at least 8");
       require(maxInFlight >= 1, "parley.gateway.max-in-flight must be at least 1");
       require(historyMaxLimit >= 1, "parley.gateway.history-max-limit must be at least 1");
+    }
+  }
+
+  /**
+   * The inbox read model: its own connection pool, page size bound, and how its projection batches
+   * journal events and backs off after a failure.
+   */
+  public record InboxSettings(
+      int poolSize, int maxPage, int batchSize, Duration batchWindow, Duration minBackoff, Duration maxBackoff) {
+    public InboxSettings {
+      require(poolSize >= 1, "parley.inbox.pool-size must be at least 1");
+      require(maxPage >= 1, "parley.inbox.max-page must be at least 1");
+      require(batchSize >= 1, "parley.inbox.projection.batch-size must be at least 1");
     }
   }
 
@@ -140,6 +154,13 @@ public record ParleyConfig(
             c.getInt("gateway.max-in-flight"),
             c.getInt("gateway.max-replay"),
             c.getInt("gateway.history-max-limit")),
+        new InboxSettings(
+            c.getInt("inbox.pool-size"),
+            c.getInt("inbox.max-page"),
+            c.getInt("inbox.projection.batch-size"),
+            c.getDuration("inbox.projection.batch-window"),
+            c.getDuration("inbox.projection.min-backoff"),
+            c.getDuration("inbox.projection.max-backoff")),
         new TokenSettings(
             TokenSettings.algorithm(c.getString("jwt.algorithm")),
             c.getString("jwt.secret"),

@@ -3,6 +3,7 @@ package dev.parley.conversation;
 import dev.parley.CborSerializable;
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
+import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.ConversationState.Limits;
 import dev.parley.conversation.TimelineEvent.Created;
 import dev.parley.conversation.TimelineEvent.MemberJoined;
@@ -17,13 +18,18 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.RecoveryFailed;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
@@ -91,6 +97,13 @@ public final class Conversation
   /** Ephemeral, at-most-once, relayed to the other subscribers; never persisted. */
   public record Typing(String user) implements Command {}
 
+  /**
+   * A member has read up to {@code seq}: answered {@link Accepted} with the seq clamped to
+   * [0, last seq] (the read model keeps the position), and relayed to the other members'
+   * subscribers as a read receipt. Not persisted: read positions live in the inbox read model.
+   */
+  public record MarkRead(String user, long seq, ActorRef<Reply> replyTo) implements Command {}
+
   private record SubscriberGone(ActorRef<Update> subscriber) implements Command {}
 
   private enum IdleCheck implements Command {
@@ -146,12 +159,29 @@ public final class Conversation
 
   public record UserTyping(String conversationId, String user) implements Update {}
 
+  public record UserRead(String conversationId, String user, long seq) implements Update {}
+
   // ---- wiring ---------------------------------------------------------------------------------
 
   public static final EntityTypeKey<Command> ENTITY_TYPE_KEY =
       EntityTypeKey.create(Command.class, "Conversation");
 
   public static final int MAX_MEMBERS_AT_CREATE = 1000;
+
+  /**
+   * Every event is tagged with one of this many projection tags (by conversation id), so that read
+   * models are fed by that many independent consumers (dev.parley.inbox.InboxProjection). Part of
+   * the journal's format: changing it needs a re-tagging of the journal.
+   */
+  public static final int PROJECTION_TAGS = 8;
+
+  public static String projectionTag(int index) {
+    return "conversations-" + index;
+  }
+
+  public static String projectionTagOf(String conversationId) {
+    return projectionTag(Math.floorMod(conversationId.hashCode(), PROJECTION_TAGS));
+  }
   public static final int MAX_TITLE_LENGTH = 200;
 
   /** The entity; {@code passivate} is given its own ref when it has been idle with no subscriber. */
@@ -183,6 +213,10 @@ public final class Conversation
   /** Live subscribers and the user each one reads for; transient, rebuilt by re-subscription. */
   private final Map<ActorRef<Update>, String> subscribers = new HashMap<>();
   private long lastActivity;
+  private final Set<String> projectionTags;
+  private final NodeLifecycle lifecycle;
+  /** From construction (recovery starts right after) until RecoveryCompleted, RecoveryFailed or stop. */
+  private boolean recovering = true;
 
   private Conversation(
       ActorContext<Command> ctx,
@@ -198,6 +232,9 @@ public final class Conversation
     this.clock = clock;
     this.passivate = passivate;
     this.lastActivity = clock.millis();
+    this.projectionTags = Set.of(projectionTagOf(conversationId));
+    this.lifecycle = NodeLifecycle.get(ctx.getSystem());
+    lifecycle.recoveryStarted();
   }
 
   @Override
@@ -216,6 +253,7 @@ public final class Conversation
         .onCommand(Create.class, this::onCreate)
         .onCommand(Subscribe.class, (state, cmd) -> Effect().reply(cmd.subscriber(), notFound(cmd)))
         .onCommand(Typing.class, (state, cmd) -> Effect().noReply())
+        .onCommand(MarkRead.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
         .onCommand(GetHistory.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
         .onCommand(Invite.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
         .onCommand(Leave.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
@@ -232,7 +270,8 @@ public final class Conversation
         .onCommand(Delete.class, this::onDelete)
         .onCommand(Subscribe.class, this::onSubscribe)
         .onCommand(GetHistory.class, this::onGetHistory)
-        .onCommand(Typing.class, this::onTyping);
+        .onCommand(Typing.class, this::onTyping)
+        .onCommand(MarkRead.class, this::onMarkRead);
     builder
         .forAnyState()
         .onCommand(Unsubscribe.class, (state, cmd) -> removeSubscriber(cmd.subscriber()))
@@ -392,6 +431,16 @@ public final class Conversation
     return Effect().noReply();
   }
 
+  private ReplyEffect<TimelineEvent, ConversationState> onMarkRead(ConversationState state, MarkRead cmd) {
+    if (!state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), rejectNonMember());
+    long seq = Math.max(0, Math.min(cmd.seq(), state.lastSeq()));
+    UserRead receipt = new UserRead(conversationId, cmd.user(), seq);
+    subscribers.forEach((subscriber, user) -> {
+      if (!user.equals(cmd.user())) subscriber.tell(receipt);
+    });
+    return Effect().reply(cmd.replyTo(), new Accepted(seq));
+  }
+
   private ReplyEffect<TimelineEvent, ConversationState> removeSubscriber(ActorRef<Update> subscriber) {
     if (subscribers.remove(subscriber) != null) ctx.unwatch(subscriber);
     return Effect().noReply();
@@ -432,6 +481,31 @@ public final class Conversation
   @Override
   public EventHandler<ConversationState, TimelineEvent> eventHandler() {
     return (state, event) -> state.apply(event, limits);
+  }
+
+  /** One projection tag per conversation: its events reach read models in seq order. */
+  @Override
+  public Set<String> tagsFor(TimelineEvent event) {
+    return projectionTags;
+  }
+
+  // ---- recovery -------------------------------------------------------------------------------
+
+  /** Counts recoveries in flight on this node (NodeLifecycle): the herd a restart causes, measured. */
+  @Override
+  public SignalHandler<ConversationState> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> recoveryEnded())
+        .onSignal(RecoveryFailed.class, (state, failed) -> recoveryEnded())
+        .onSignal(PostStop.instance(), state -> recoveryEnded())
+        .build();
+  }
+
+  private void recoveryEnded() {
+    if (recovering) {
+      recovering = false;
+      lifecycle.recoveryEnded();
+    }
   }
 
   // ---- retention and snapshots ----------------------------------------------------------------

@@ -90,6 +90,11 @@ public final class Conversations {
     return write(id, replyTo -> new Conversation.Delete(user, target, replyTo));
   }
 
+  /** A read marker: {@link Conversation.Accepted} with the seq clamped to the conversation's, or rejected. */
+  public CompletionStage<Conversation.Reply> markRead(String id, String user, long seq) {
+    return ask(id, replyTo -> new Conversation.MarkRead(user, seq, replyTo));
+  }
+
   /**
    * A history page: from the entity's memory when it holds the range, otherwise one bounded
    * journal read after the entity has checked membership. Answers a {@link Conversation.HistoryPage}

@@ -1,7 +1,9 @@
 package dev.parley.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.inbox.Inbox;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A request from a client, decoded and validated by {@link Frames}. {@code id} is the client's
@@ -33,4 +35,10 @@ public sealed interface ClientFrame {
   record Typing(JsonNode id, String conversation) implements ClientFrame {}
 
   record Ping(JsonNode id) implements ClientFrame {}
+
+  /** A page of the user's inbox after {@code cursor} (empty: the first page). */
+  record InboxPage(JsonNode id, int limit, Optional<Inbox.Cursor> cursor) implements ClientFrame {}
+
+  /** The user has read {@code conversation} up to {@code seq}. */
+  record Read(JsonNode id, String conversation, long seq) implements ClientFrame {}
 }

@@ -12,9 +12,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
 import dev.parley.conversation.TimelineEvent;
+import dev.parley.inbox.Inbox;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -43,6 +45,7 @@ public final class Frames {
   private static final int MAX_USER_ID = 128;
   private static final int MAX_CLIENT_MSG_ID = 128;
   public static final int DEFAULT_HISTORY_LIMIT = 50;
+  public static final int DEFAULT_INBOX_LIMIT = 50;
 
   private final ParleyConfig.GatewaySettings settings;
 
@@ -88,6 +91,8 @@ public final class Frames {
       case "history" -> new ClientFrame.History(id, conversation(f), number(f, "before", 1, 0), limit(f));
       case "typing" -> new ClientFrame.Typing(id, conversation(f));
       case "ping" -> new ClientFrame.Ping(id);
+      case "inbox" -> new ClientFrame.InboxPage(id, inboxLimit(f), cursor(f));
+      case "read" -> new ClientFrame.Read(id, conversation(f), number(f, "seq", 0, Long.MIN_VALUE));
       default -> throw new ProtocolException(ErrorCode.BAD_REQUEST, "unknown frame type: " + abbreviate(type));
     };
   }
@@ -151,6 +156,20 @@ public final class Frames {
       throw new ProtocolException(ErrorCode.TOO_LARGE, "text is longer than " + settings.maxTextLength() + " characters");
     }
     return wellFormed("text", text);
+  }
+
+  /** The inbox page size: 1 or more, {@value #DEFAULT_INBOX_LIMIT} when absent (callers cap it). */
+  public static int inboxLimit(JsonNode f) {
+    return (int) Math.min(number(f, "limit", 1, DEFAULT_INBOX_LIMIT), Integer.MAX_VALUE);
+  }
+
+  /** An inbox cursor as the server handed it out; anything else is {@code bad_request}. */
+  public static Optional<Inbox.Cursor> cursor(JsonNode f) {
+    String cursor = text(f, "cursor", false, 512);
+    if (cursor == null) return Optional.empty();
+    Optional<Inbox.Cursor> decoded = Inbox.Cursor.decode(cursor);
+    if (decoded.isEmpty()) throw new ProtocolException(ErrorCode.BAD_REQUEST, "cursor is not one this server handed out");
+    return decoded;
   }
 
   public int limit(JsonNode f) {
@@ -219,6 +238,46 @@ public final class Frames {
 
   public static ObjectNode typing(String conversation, String user) {
     return reply("typing", null).put("conversation", conversation).put("user", user);
+  }
+
+  public static ObjectNode readReceipt(String conversation, String user, long seq) {
+    return reply("read_receipt", null).put("conversation", conversation).put("user", user).put("seq", seq);
+  }
+
+  /** An inbox page: {@code items} newest activity first, {@code next} the cursor of the following page or null. */
+  public static ObjectNode inboxPage(JsonNode id, Inbox.Page page) {
+    ObjectNode node = reply("inbox", id);
+    ArrayNode items = node.putArray("items");
+    page.items().forEach(item -> items.add(inboxItem(JSON.createObjectNode(), item)));
+    if (page.next().isPresent()) node.put("next", page.next().get().encode());
+    else node.putNull("next");
+    return node;
+  }
+
+  /** Pushed to every connection of a user when one of their conversations changes. */
+  public static ObjectNode inboxUpdate(Inbox.Item item) {
+    return inboxItem(reply("inbox_update", null), item);
+  }
+
+  /** Pushed to every connection of a user who left a conversation. */
+  public static ObjectNode inboxRemoved(String conversation) {
+    return reply("inbox_update", null).put("conversation", conversation).put("removed", true);
+  }
+
+  private static ObjectNode inboxItem(ObjectNode node, Inbox.Item item) {
+    Inbox.Summary summary = item.summary();
+    node.put("conversation", summary.conversation())
+        .put("title", summary.title())
+        .put("lastSeq", summary.lastSeq())
+        .put("lastActivity", item.lastActivity());
+    if (summary.preview() == null) {
+      node.putNull("preview");
+    } else {
+      ObjectNode preview = node.putObject("preview").put("seq", summary.preview().seq()).put("sender", summary.preview().sender());
+      if (summary.preview().text() == null) preview.putNull("text").put("deleted", true);
+      else preview.put("text", summary.preview().text());
+    }
+    return node.put("readSeq", item.readSeq()).put("unread", item.unread());
   }
 
   public static ObjectNode reconnect(long afterMs) {

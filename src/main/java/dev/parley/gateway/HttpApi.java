@@ -18,10 +18,12 @@ import dev.parley.ParleyConfig;
 import dev.parley.auth.Tokens;
 import dev.parley.conversation.Conversation;
 import dev.parley.conversation.Conversations;
+import dev.parley.inbox.Inbox;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -42,12 +44,16 @@ public final class HttpApi {
   private final Conversations conversations;
   private final ParleyConfig.GatewaySettings settings;
   private final Frames frames;
+  private final Inbox inbox;
+  private final int inboxMaxPage;
   private final UserLimits userLimits;
 
-  public HttpApi(Tokens tokens, Conversations conversations, ParleyConfig config, UserLimits userLimits) {
+  public HttpApi(Tokens tokens, Conversations conversations, Inbox inbox, ParleyConfig config, UserLimits userLimits) {
     this.tokens = tokens;
     this.userLimits = userLimits;
     this.conversations = conversations;
+    this.inbox = inbox;
+    this.inboxMaxPage = config.inbox().maxPage();
     this.settings = config.gateway();
     this.frames = new Frames(settings);
   }
@@ -63,6 +69,12 @@ public final class HttpApi {
                 concat(
                     post(() -> authenticated(user -> jsonBody(body -> send(user, conversation, body)))),
                     get(() -> authenticated(user -> parameterMap(params -> history(user, conversation, params)))))),
+        path(
+            PathMatchers.segment("v1").slash("conversations").slash(PathMatchers.segment()).slash("read"),
+            conversation -> post(() -> authenticated(user -> jsonBody(body -> markRead(user, conversation, body))))),
+        path(
+            PathMatchers.segment("v1").slash("inbox"),
+            () -> get(() -> authenticated(user -> parameterMap(params -> inboxPage(user, params))))),
         path(
             "health",
             () -> pathEndOrSingleSlash(() -> get(() -> complete(HttpErrors.json(200, Frames.JSON.createObjectNode().put("status", "ok")))))));
@@ -120,6 +132,51 @@ public final class HttpApi {
                 page.set("events", Frames.events(conversation, ((Conversation.HistoryPage) reply).events()));
                 return page;
               });
+        });
+  }
+
+  private Route inboxPage(String user, Map<String, String> params) {
+    return respond(
+        () -> {
+          ObjectNode query = Frames.JSON.createObjectNode();
+          if (params.containsKey("limit")) {
+            try {
+              query.put("limit", Long.parseLong(params.get("limit")));
+            } catch (NumberFormatException e) {
+              throw new ProtocolException(ErrorCode.BAD_REQUEST, "limit must be a whole number");
+            }
+          }
+          if (params.containsKey("cursor")) query.put("cursor", params.get("cursor"));
+          int limit = Math.min(Frames.inboxLimit(query), inboxMaxPage);
+          return inboxAnswer(
+              inbox.page(user, limit, Frames.cursor(query)),
+              page -> {
+                ObjectNode body = Frames.inboxPage(null, page);
+                body.remove("type");
+                return body;
+              });
+        });
+  }
+
+  private CompletionStage<HttpResponse> markRead(String user, String conversation, ObjectNode body) {
+    Frames.validConversationId(conversation);
+    long seq = Frames.number(body, "seq", 0, Long.MIN_VALUE);
+    return inboxAnswer(
+        inbox.markRead(user, conversation, seq),
+        marked -> {
+          ObjectNode reply = Frames.JSON.createObjectNode().put("conversation", conversation).put("seq", marked.seq());
+          marked.item().ifPresent(item -> reply.put("unread", item.unread()));
+          return reply;
+        });
+  }
+
+  private static <T> CompletionStage<HttpResponse> inboxAnswer(CompletionStage<T> result, Function<T, ObjectNode> body) {
+    return result.handle(
+        (value, failure) -> {
+          if (failure == null) return HttpErrors.json(200, body.apply(value));
+          Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
+          if (cause instanceof Inbox.Refused refused) return HttpErrors.response(refused.code(), refused.getMessage());
+          return HttpErrors.response(ErrorCode.UNAVAILABLE, "unavailable, retry");
         });
   }
 

@@ -10,10 +10,12 @@ import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversation;
 import dev.parley.conversation.Conversations;
 import dev.parley.conversation.TimelineEvent;
+import dev.parley.inbox.Inbox;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
@@ -77,6 +79,12 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   private record DrainRequested(Drain.DrainConnections drain) implements Command {}
 
+  /** From {@link ConnectedUsers}: {@code item} changed, or the user left {@code removedConversation}. */
+  public record InboxUpdated(Inbox.Item item, String removedConversation) implements Command {}
+
+  /** A request not answered by a conversation (inbox pages, read markers): its reply frame, built. */
+  private record Answered(ObjectNode frame) implements Command {}
+
   private enum CloseForDrain implements Command {
     INSTANCE
   }
@@ -95,15 +103,17 @@ public final class Session extends AbstractBehavior<Session.Command> {
       Instant tokenValidUntil,
       BoundedSourceQueue<Message> outbound,
       Conversations conversations,
-      ParleyConfig.GatewaySettings settings,
-      Duration askTimeout,
+      Inbox inbox,
+      ActorRef<ConnectedUsers.Command> connectedUsers,
+      ParleyConfig config,
       AdmissionControl resumes,
       UserLimits userLimits) {
     return Behaviors.setup(
         ctx ->
             Behaviors.withTimers(
                 timers -> {
-                  Session session = new Session(ctx, timers, user, outbound, conversations, settings, askTimeout, resumes, userLimits);
+                  Session session =
+                      new Session(ctx, timers, user, outbound, conversations, inbox, connectedUsers, config, resumes, userLimits);
                   Duration left = Duration.between(Instant.now(), tokenValidUntil.isAfter(MAX_TOKEN_TIMER) ? MAX_TOKEN_TIMER : tokenValidUntil);
                   timers.startSingleTimer(TokenExpired.INSTANCE, left.isNegative() ? Duration.ZERO : left);
                   return session;
@@ -117,6 +127,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
   private final String user;
   private final BoundedSourceQueue<Message> outbound;
   private final Conversations conversations;
+  private final Inbox inbox;
+  private final int inboxMaxPage;
   private final ParleyConfig.GatewaySettings settings;
   private final Frames frames;
   private final Duration askTimeout;
@@ -142,11 +154,18 @@ public final class Session extends AbstractBehavior<Session.Command> {
       String user,
       BoundedSourceQueue<Message> outbound,
       Conversations conversations,
-      ParleyConfig.GatewaySettings settings,
-      Duration askTimeout,
+      Inbox inbox,
+      ActorRef<ConnectedUsers.Command> connectedUsers,
+      ParleyConfig config,
       AdmissionControl resumes,
       UserLimits userLimits) {
     super(ctx);
+    ParleyConfig.GatewaySettings settings = config.gateway();
+    Duration askTimeout = config.conversation().askTimeout();
+    this.inbox = inbox;
+    this.inboxMaxPage = config.inbox().maxPage();
+    // O(1) whatever the user's number of conversations: inbox changes find this session by user.
+    connectedUsers.tell(new ConnectedUsers.Connected(user, ctx.getSelf()));
     this.userLimits = userLimits;
     this.limits = userLimits.limits();
     this.writes = new AdmissionControl(new AdmissionControl.Settings(limits.sendsPerSecond(), limits.sendsBurst()));
@@ -209,6 +228,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
         .onMessage(Resubscribe.class, m -> handled(() -> subscriptions.onResubscribe(m)))
         .onMessage(SubscribeTimedOut.class, m -> handled(() -> subscriptions.onSubscribeTimedOut(m)))
         .onMessage(ReplayMore.class, m -> handled(() -> subscriptions.onReplayMore(m)))
+        .onMessage(InboxUpdated.class, this::onInboxUpdated)
+        .onMessage(Answered.class, this::onAnswered)
         .onMessage(DrainRequested.class, this::onDrainRequested)
         .onMessageEquals(CloseForDrain.INSTANCE, this::onCloseForDrain)
         .onMessageEquals(TokenExpired.INSTANCE, this::onTokenExpired)
@@ -294,6 +315,20 @@ public final class Session extends AbstractBehavior<Session.Command> {
           conversations.edit(edit.conversation(), user, edit.seq(), edit.text()),
           reply -> ok(edit.id(), edit.conversation(), reply),
           edit.id());
+    } else if (frame instanceof ClientFrame.InboxPage page) {
+      answer(
+          inbox.page(user, Math.min(page.limit(), inboxMaxPage), page.cursor()),
+          result -> Frames.inboxPage(page.id(), result),
+          page.id());
+    } else if (frame instanceof ClientFrame.Read read) {
+      answer(
+          inbox.markRead(user, read.conversation(), read.seq()),
+          marked -> {
+            ObjectNode ok = Frames.reply("ok", read.id()).put("conversation", read.conversation()).put("seq", marked.seq());
+            marked.item().ifPresent(item -> ok.put("unread", item.unread()));
+            return ok;
+          },
+          read.id());
     } else if (frame instanceof ClientFrame.Delete delete) {
       request(
           conversations.delete(delete.conversation(), user, delete.seq()),
@@ -346,6 +381,31 @@ public final class Session extends AbstractBehavior<Session.Command> {
       CompletionStage<Conversation.Reply> answer, Function<Conversation.Reply, ObjectNode> onSuccess, JsonNode id) {
     inFlight++;
     getContext().pipeToSelf(answer, (reply, failure) -> new Finished(id, reply, onSuccess));
+  }
+
+  /** Like {@link #request}, for answers that are not a conversation's; the frame is built off-thread from the result alone. */
+  private <T> void answer(CompletionStage<T> result, Function<T, ObjectNode> onSuccess, JsonNode id) {
+    inFlight++;
+    getContext()
+        .pipeToSelf(
+            result,
+            (value, failure) -> {
+              if (failure == null) return new Answered(onSuccess.apply(value));
+              Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
+              if (cause instanceof Inbox.Refused refused) return new Answered(Frames.error(id, refused.code(), refused.getMessage()));
+              return new Answered(Frames.error(id, ErrorCode.UNAVAILABLE, "unavailable, retry"));
+            });
+  }
+
+  private Behavior<Command> onAnswered(Answered answered) {
+    push(answered.frame());
+    requestDone();
+    return next();
+  }
+
+  private Behavior<Command> onInboxUpdated(InboxUpdated update) {
+    push(update.item() != null ? Frames.inboxUpdate(update.item()) : Frames.inboxRemoved(update.removedConversation()));
+    return next();
   }
 
   private Behavior<Command> onFinished(Finished finished) {

@@ -145,6 +145,8 @@ final class Subscriptions {
       }
     } else if (update instanceof Conversation.UserTyping typing) {
       if (sub != null && sub.isLive()) connection.push(Frames.typing(typing.conversationId(), typing.user()));
+    } else if (update instanceof Conversation.UserRead read) {
+      if (sub != null && sub.isLive()) connection.push(Frames.readReceipt(read.conversationId(), read.user(), read.seq()));
     }
   }
 

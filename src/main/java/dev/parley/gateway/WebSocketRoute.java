@@ -14,6 +14,7 @@ import dev.parley.auth.Tokens;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversations;
+import dev.parley.inbox.Inbox;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -49,8 +50,10 @@ public final class WebSocketRoute {
   private final ActorSystem<?> system;
   private final Tokens tokens;
   private final Conversations conversations;
+  private final Inbox inbox;
+  private final ActorRef<ConnectedUsers.Command> connectedUsers;
+  private final ParleyConfig config;
   private final ParleyConfig.GatewaySettings settings;
-  private final Duration askTimeout;
   private final Materializer materializer;
   private final AdmissionControl connections;
   private final AdmissionControl resumes;
@@ -62,12 +65,17 @@ public final class WebSocketRoute {
       ActorSystem<?> system,
       Tokens tokens,
       Conversations conversations,
+      Inbox inbox,
+      ActorRef<ConnectedUsers.Command> connectedUsers,
       ParleyConfig config,
       AdmissionControl connections,
       AdmissionControl resumes,
       UserLimits userLimits) {
     this.system = system;
     this.userLimits = userLimits;
+    this.inbox = inbox;
+    this.connectedUsers = connectedUsers;
+    this.config = config;
     this.connections = connections;
     this.resumes = resumes;
     this.lifecycle = NodeLifecycle.get(system);
@@ -75,7 +83,6 @@ public final class WebSocketRoute {
     this.tokens = tokens;
     this.conversations = conversations;
     this.settings = config.gateway();
-    this.askTimeout = config.conversation().askTimeout();
     this.materializer = Materializer.matFromSystem(system);
   }
 
@@ -168,7 +175,7 @@ public final class WebSocketRoute {
     ActorRef<Session.Command> session =
         system.systemActorOf(
             Session.create(
-                user.user(), user.validUntil(), outbound.first(), conversations, settings, askTimeout, resumes, userLimits),
+                user.user(), user.validUntil(), outbound.first(), conversations, inbox, connectedUsers, config, resumes, userLimits),
             "session-" + UUID.randomUUID(),
             Props.empty());
     Sink<Message, NotUsed> inbound =

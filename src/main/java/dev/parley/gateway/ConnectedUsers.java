@@ -1,0 +1,81 @@
+package dev.parley.gateway;
+
+import dev.parley.inbox.Inbox;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.pubsub.Topic;
+
+/**
+ * The users connected to this node and their sessions (one per device). Inbox changes are
+ * published once per node ({@link Inbox#TOPIC}); this actor hands each to the sessions of the
+ * users it concerns, so a connection hears about activity in all of its user's conversations
+ * without subscribing to any of them. Connecting costs one map entry, whatever the user's number
+ * of conversations.
+ */
+public final class ConnectedUsers {
+
+  public sealed interface Command {}
+
+  public record Connected(String user, ActorRef<Session.Command> session) implements Command {}
+
+  private record Disconnected(String user, ActorRef<Session.Command> session) implements Command {}
+
+  private record Changed(Inbox.Change change) implements Command {}
+
+  private ConnectedUsers() {}
+
+  public static Behavior<Command> create(ActorRef<Topic.Command<Inbox.Change>> changes) {
+    return Behaviors.setup(
+        ctx -> {
+          changes.tell(Topic.subscribe(ctx.messageAdapter(Inbox.Change.class, Changed::new)));
+          Map<String, Set<ActorRef<Session.Command>>> sessions = new HashMap<>();
+          return Behaviors.receive(Command.class)
+              .onMessage(
+                  Connected.class,
+                  m -> {
+                    if (sessions.computeIfAbsent(m.user(), u -> new HashSet<>()).add(m.session())) {
+                      ctx.watchWith(m.session(), new Disconnected(m.user(), m.session()));
+                    }
+                    return Behaviors.same();
+                  })
+              .onMessage(
+                  Disconnected.class,
+                  m -> {
+                    Set<ActorRef<Session.Command>> ofUser = sessions.get(m.user());
+                    if (ofUser != null && ofUser.remove(m.session()) && ofUser.isEmpty()) sessions.remove(m.user());
+                    return Behaviors.same();
+                  })
+              .onMessage(
+                  Changed.class,
+                  m -> {
+                    deliver(m.change(), sessions);
+                    return Behaviors.same();
+                  })
+              .build();
+        });
+  }
+
+  /** Work per change is bounded by the conversation's members, each a map lookup. */
+  private static void deliver(Inbox.Change change, Map<String, Set<ActorRef<Session.Command>>> sessions) {
+    if (sessions.isEmpty()) return;
+    for (Inbox.Position member : change.members()) {
+      Set<ActorRef<Session.Command>> ofUser = sessions.get(member.user());
+      if (ofUser == null) continue;
+      Session.InboxUpdated update =
+          new Session.InboxUpdated(
+              new Inbox.Item(change.summary(), member.lastActivity(), member.readSeq(), member.unread()), null);
+      ofUser.forEach(session -> session.tell(update));
+    }
+    for (String user : change.removed()) {
+      Set<ActorRef<Session.Command>> ofUser = sessions.get(user);
+      if (ofUser == null) continue;
+      Session.InboxUpdated removed = new Session.InboxUpdated(null, change.summary().conversation());
+      ofUser.forEach(session -> session.tell(removed));
+    }
+  }
+}

@@ -1,0 +1,484 @@
+package dev.parley.inbox;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.parley.conversation.Conversation;
+import dev.parley.conversation.TimelineEvent;
+import dev.parley.inbox.Inbox.Change;
+import dev.parley.inbox.Inbox.Cursor;
+import dev.parley.inbox.Inbox.Item;
+import dev.parley.inbox.Inbox.Page;
+import dev.parley.inbox.Inbox.Position;
+import dev.parley.inbox.Inbox.Preview;
+import dev.parley.inbox.Inbox.Summary;
+import dev.parley.storage.Storage;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.LongAdder;
+import javax.sql.DataSource;
+import net.ttddyy.dsproxy.ExecutionInfo;
+import net.ttddyy.dsproxy.QueryInfo;
+import net.ttddyy.dsproxy.listener.QueryExecutionListener;
+import net.ttddyy.dsproxy.support.ProxyDataSourceBuilder;
+import org.apache.pekko.persistence.query.EventEnvelope;
+import org.apache.pekko.persistence.query.Sequence;
+
+/**
+ * The inbox read model in SQL (tables in db/migration/.../V2__inbox.sql), the same statements on
+ * PostgreSQL and H2. Blocking JDBC: callers run it on the inbox's own dispatcher.
+ *
+ * <p>Cost does not grow with a user's number of conversations: a page is one statement, an
+ * index range of {@code inbox_entry_by_activity} limited to the page, joined by primary key.
+ * A message costs three statements whatever the conversation's size (one of them updates every
+ * member's row); the projection applies a batch of events and its offset in one transaction.
+ */
+public final class InboxStore implements AutoCloseable {
+
+  /** Inbox previews are a glance, not the message: longer texts are cut to this many code points. */
+  public static final int PREVIEW_LENGTH = 140;
+
+  private final HikariDataSource pool;
+  private final DataSource dataSource;
+  private final LongAdder statements = new LongAdder();
+  private final Clock clock;
+
+  private InboxStore(HikariDataSource pool, Clock clock) {
+    this.pool = pool;
+    this.clock = clock;
+    this.dataSource =
+        ProxyDataSourceBuilder.create(pool)
+            .name("inbox")
+            .listener(
+                new QueryExecutionListener() {
+                  @Override
+                  public void beforeQuery(ExecutionInfo execInfo, List<QueryInfo> queryInfoList) {}
+
+                  @Override
+                  public void afterQuery(ExecutionInfo execInfo, List<QueryInfo> queryInfoList) {
+                    statements.increment();
+                  }
+                })
+            .build();
+  }
+
+  /** A pool of its own, so inbox pages never wait behind journal writes (and the reverse). */
+  public static InboxStore open(Storage storage, int poolSize, Duration connectionTimeout) {
+    HikariConfig config = new HikariConfig();
+    config.setPoolName("parley-inbox");
+    config.setJdbcUrl(storage.url());
+    config.setUsername(storage.user());
+    config.setPassword(storage.password());
+    config.setMaximumPoolSize(poolSize);
+    config.setMinimumIdle(1);
+    config.setConnectionTimeout(Math.max(250, connectionTimeout.toMillis()));
+    // Do not fail start-up when the database is briefly away: queries fail (unavailable) until it is back.
+    config.setInitializationFailTimeout(-1);
+    return new InboxStore(new HikariDataSource(config), Clock.systemUTC());
+  }
+
+  /** Statements executed so far (a batch counts once): a metric, and how tests prove there is no N+1. */
+  public long statementsExecuted() {
+    return statements.sum();
+  }
+
+  @Override
+  public void close() {
+    pool.close();
+  }
+
+  // ---- queries --------------------------------------------------------------------------------
+
+  private static final String PAGE_COLUMNS =
+      "SELECT e.conversation_id, e.last_activity, e.read_seq, e.unread,"
+          + " c.title, c.last_seq, c.last_activity, c.preview_seq, c.preview_sender, c.preview_text"
+          + " FROM inbox_entry e JOIN inbox_conversation c ON c.conversation_id = e.conversation_id"
+          + " WHERE e.user_id = ?";
+  private static final String PAGE_ORDER = " ORDER BY e.last_activity DESC, e.conversation_id DESC LIMIT ?";
+  private static final String FIRST_PAGE = PAGE_COLUMNS + PAGE_ORDER;
+  private static final String NEXT_PAGE =
+      PAGE_COLUMNS + " AND (e.last_activity, e.conversation_id) < (?, ?)" + PAGE_ORDER;
+
+  /** The page query as executed (for EXPLAIN in tests and in operations.md). */
+  public static String pageQuery(boolean first) {
+    return first ? FIRST_PAGE : NEXT_PAGE;
+  }
+
+  public Page page(String user, int limit, Optional<Cursor> after) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement s = c.prepareStatement(after.isEmpty() ? FIRST_PAGE : NEXT_PAGE)) {
+      int i = 1;
+      s.setString(i++, user);
+      if (after.isPresent()) {
+        s.setLong(i++, after.get().lastActivity());
+        s.setString(i++, after.get().conversation());
+      }
+      // One more than asked tells whether there is a next page without a count.
+      s.setInt(i, limit + 1);
+      List<Item> items = new ArrayList<>(limit);
+      boolean more = false;
+      try (ResultSet r = s.executeQuery()) {
+        while (r.next()) {
+          if (items.size() == limit) {
+            more = true;
+            break;
+          }
+          items.add(item(r));
+        }
+      }
+      Optional<Cursor> next = more ? Optional.of(items.get(items.size() - 1).cursor()) : Optional.empty();
+      return new Page(items, next);
+    } catch (SQLException e) {
+      throw new IllegalStateException("inbox page query failed", e);
+    }
+  }
+
+  private static Item item(ResultSet r) throws SQLException {
+    Summary summary =
+        new Summary(
+            r.getString(1), r.getString(5), r.getLong(6), r.getLong(7), preview(r.getLong(8), r.wasNull(), r.getString(9), r.getString(10)));
+    return new Item(summary, r.getLong(2), r.getLong(3), r.getInt(4));
+  }
+
+  private static Preview preview(long seq, boolean none, String sender, String text) {
+    return none ? null : new Preview(seq, sender, text);
+  }
+
+  /**
+   * Moves the read position and recounts unread messages after it (an index range count). Empty
+   * when the read model has no entry yet (the projection has not seen the user join): the marker
+   * is not kept, and the user's next own message moves it anyway.
+   */
+  public Optional<Item> markRead(String user, String conversation, long seq) {
+    try (Connection c = dataSource.getConnection()) {
+      c.setAutoCommit(false);
+      try {
+        // Lock the row first: the projection's unread + 1 of a concurrent message then either
+        // happened before the count below or happens after this commit, never in between.
+        try (PreparedStatement s =
+            c.prepareStatement("SELECT read_seq FROM inbox_entry WHERE user_id = ? AND conversation_id = ? FOR UPDATE")) {
+          s.setString(1, user);
+          s.setString(2, conversation);
+          try (ResultSet r = s.executeQuery()) {
+            if (!r.next()) {
+              c.rollback();
+              return Optional.empty();
+            }
+          }
+        }
+        int unread;
+        try (PreparedStatement s =
+            c.prepareStatement(
+                "SELECT COUNT(*) FROM inbox_message WHERE conversation_id = ? AND seq > ? AND sender <> ?")) {
+          s.setString(1, conversation);
+          s.setLong(2, seq);
+          s.setString(3, user);
+          try (ResultSet r = s.executeQuery()) {
+            r.next();
+            unread = r.getInt(1);
+          }
+        }
+        try (PreparedStatement s =
+            c.prepareStatement("UPDATE inbox_entry SET read_seq = ?, unread = ? WHERE user_id = ? AND conversation_id = ?")) {
+          s.setLong(1, seq);
+          s.setInt(2, unread);
+          s.setString(3, user);
+          s.setString(4, conversation);
+          s.executeUpdate();
+        }
+        Optional<Item> item;
+        try (PreparedStatement s = c.prepareStatement(PAGE_COLUMNS + " AND e.conversation_id = ?")) {
+          s.setString(1, user);
+          s.setString(2, conversation);
+          try (ResultSet r = s.executeQuery()) {
+            item = r.next() ? Optional.of(item(r)) : Optional.empty();
+          }
+        }
+        c.commit();
+        return item;
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException("inbox read marker update failed", e);
+    }
+  }
+
+  /** Where the projection of {@code tag} resumes: the journal ordering it has applied up to (0: none). */
+  public long offset(String tag) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement s = c.prepareStatement("SELECT journal_ordering FROM inbox_offset WHERE tag = ?")) {
+      s.setString(1, tag);
+      try (ResultSet r = s.executeQuery()) {
+        return r.next() ? r.getLong(1) : 0L;
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException("inbox offset query failed", e);
+    }
+  }
+
+  // ---- projection -----------------------------------------------------------------------------
+
+  /**
+   * Applies a batch of one tag's events and moves the tag's offset past them, in one transaction:
+   * the batch counts exactly once, whatever crashes. Each event is also guarded by the
+   * conversation's last applied seq, so a batch that is applied twice anyway (two projection
+   * instances for a moment during a cluster partition) changes nothing the second time. Returns
+   * what changed, to publish after the commit.
+   */
+  public List<Change> apply(String tag, List<EventEnvelope> batch) {
+    if (batch.isEmpty()) return List.of();
+    try (Connection c = dataSource.getConnection()) {
+      c.setAutoCommit(false);
+      try {
+        Map<String, List<String>> changed = new LinkedHashMap<>();
+        Map<String, List<TimelineEvent.MessagePosted>> runs = new LinkedHashMap<>();
+        for (EventEnvelope envelope : batch) {
+          String conversation = conversationIdOf(envelope.persistenceId());
+          if (!(envelope.event() instanceof TimelineEvent event)) continue;
+          // Members' rows see a run of messages as one update, applied before anything else of
+          // the same conversation, so the order of events is what the rows reflect.
+          if (!(event instanceof TimelineEvent.MessagePosted)) flushRun(c, conversation, runs.remove(conversation));
+          if (applyEvent(c, conversation, event, changed, runs)) {
+            changed.computeIfAbsent(conversation, k -> new ArrayList<>());
+          }
+          List<TimelineEvent.MessagePosted> run = runs.get(conversation);
+          if (run != null && run.size() >= MAX_RUN) flushRun(c, conversation, runs.remove(conversation));
+        }
+        for (Map.Entry<String, List<TimelineEvent.MessagePosted>> run : runs.entrySet()) {
+          flushRun(c, run.getKey(), run.getValue());
+        }
+        EventEnvelope last = batch.get(batch.size() - 1);
+        saveOffset(c, tag, ((Sequence) last.offset()).value(), last.timestamp());
+        List<Change> changes = new ArrayList<>(changed.size());
+        for (Map.Entry<String, List<String>> e : changed.entrySet()) {
+          readChange(c, e.getKey(), e.getValue()).ifPresent(changes::add);
+        }
+        c.commit();
+        return changes;
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException("inbox projection batch failed", e);
+    }
+  }
+
+  static String conversationIdOf(String persistenceId) {
+    String prefix = Conversation.ENTITY_TYPE_KEY.name() + "|";
+    return persistenceId.startsWith(prefix) ? persistenceId.substring(prefix.length()) : persistenceId;
+  }
+
+  /** False when the event had been applied already (or its conversation is unknown here). */
+  private boolean applyEvent(
+      Connection c,
+      String conversation,
+      TimelineEvent event,
+      Map<String, List<String>> changed,
+      Map<String, List<TimelineEvent.MessagePosted>> runs)
+      throws SQLException {
+    if (event instanceof TimelineEvent.Created created) {
+      int inserted =
+          update(
+              c,
+              "INSERT INTO inbox_conversation (conversation_id, title, last_seq, last_activity)"
+                  + " SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM inbox_conversation WHERE conversation_id = ?)",
+              conversation, created.title(), created.seq(), created.ts(), conversation);
+      if (inserted == 0) return false;
+      try (PreparedStatement s =
+          c.prepareStatement(
+              "INSERT INTO inbox_entry (user_id, conversation_id, last_activity, read_seq, unread) VALUES (?, ?, ?, ?, 0)")) {
+        for (String member : created.members()) {
+          s.setString(1, member);
+          s.setString(2, conversation);
+          s.setLong(3, created.ts());
+          s.setLong(4, member.equals(created.createdBy()) ? created.seq() : 0);
+          s.addBatch();
+        }
+        s.executeBatch();
+      }
+      return true;
+    }
+    if (event instanceof TimelineEvent.MessagePosted posted) {
+      int updated =
+          update(
+              c,
+              "UPDATE inbox_conversation SET last_seq = ?, last_activity = ?, preview_seq = ?, preview_sender = ?,"
+                  + " preview_text = ? WHERE conversation_id = ? AND last_seq < ?",
+              posted.seq(), posted.ts(), posted.seq(), posted.sender(), previewOf(posted.text()), conversation, posted.seq());
+      if (updated == 0) return false;
+      update(
+          c,
+          "INSERT INTO inbox_message (conversation_id, seq, sender) VALUES (?, ?, ?)",
+          conversation, posted.seq(), posted.sender());
+      runs.computeIfAbsent(conversation, k -> new ArrayList<>()).add(posted);
+      return true;
+    }
+    if (event instanceof TimelineEvent.MemberJoined joined) {
+      if (!advance(c, conversation, joined.seq())) return false;
+      // The new member's inbox shows the conversation on top, with what was said before read.
+      update(
+          c,
+          "INSERT INTO inbox_entry (user_id, conversation_id, last_activity, read_seq, unread)"
+              + " SELECT ?, ?, ?, ?, 0 WHERE NOT EXISTS"
+              + " (SELECT 1 FROM inbox_entry WHERE user_id = ? AND conversation_id = ?)",
+          joined.user(), conversation, joined.ts(), joined.seq(), joined.user(), conversation);
+      return true;
+    }
+    if (event instanceof TimelineEvent.MemberLeft left) {
+      if (!advance(c, conversation, left.seq())) return false;
+      update(c, "DELETE FROM inbox_entry WHERE user_id = ? AND conversation_id = ?", left.user(), conversation);
+      changed.computeIfAbsent(conversation, k -> new ArrayList<>()).add(left.user());
+      return true;
+    }
+    if (event instanceof TimelineEvent.MessageEdited edited) {
+      return update(
+              c,
+              "UPDATE inbox_conversation SET last_seq = ?,"
+                  + " preview_text = CASE WHEN preview_seq = ? THEN CAST(? AS VARCHAR(1000)) ELSE preview_text END"
+                  + " WHERE conversation_id = ? AND last_seq < ?",
+              edited.seq(), edited.target(), previewOf(edited.text()), conversation, edited.seq())
+          > 0;
+    }
+    if (event instanceof TimelineEvent.MessageDeleted deleted) {
+      int updated =
+          update(
+              c,
+              "UPDATE inbox_conversation SET last_seq = ?,"
+                  + " preview_text = CASE WHEN preview_seq = ? THEN NULL ELSE preview_text END"
+                  + " WHERE conversation_id = ? AND last_seq < ?",
+              deleted.seq(), deleted.target(), conversation, deleted.seq());
+      if (updated == 0) return false;
+      // A deleted message no longer counts as unread for those who had not read it.
+      update(
+          c,
+          "UPDATE inbox_entry SET unread = unread - 1 WHERE conversation_id = ? AND read_seq < ? AND unread > 0"
+              + " AND user_id <> (SELECT sender FROM inbox_message WHERE conversation_id = ? AND seq = ?)",
+          conversation, deleted.target(), conversation, deleted.target());
+      update(c, "DELETE FROM inbox_message WHERE conversation_id = ? AND seq = ?", conversation, deleted.target());
+      return true;
+    }
+    return false;
+  }
+
+  /** Longest run of messages folded into one update of the members' rows. */
+  private static final int MAX_RUN = 32;
+
+  /**
+   * Updates every member's row for a run of consecutive messages of one conversation with a single
+   * statement: one row write per member per batch instead of per message, so a busy large group
+   * costs less per message the further the projection is behind. A sender has read up to their
+   * last message of the run (unread: the others' messages after it); everyone else counts the run's
+   * messages after their read position (a member who marked read ahead of the projection counts
+   * only those beyond their marker).
+   */
+  private void flushRun(Connection c, String conversation, List<TimelineEvent.MessagePosted> run) throws SQLException {
+    if (run == null || run.isEmpty()) return;
+    Map<String, Long> lastOwnSeq = new LinkedHashMap<>();
+    run.forEach(m -> lastOwnSeq.put(m.sender(), m.seq()));
+    List<Object> parameters = new ArrayList<>();
+    StringBuilder sql = new StringBuilder("UPDATE inbox_entry SET last_activity = ?, unread = CASE");
+    parameters.add(run.get(run.size() - 1).ts());
+    for (Map.Entry<String, Long> sender : lastOwnSeq.entrySet()) {
+      long othersAfter =
+          run.stream().filter(m -> m.seq() > sender.getValue() && !m.sender().equals(sender.getKey())).count();
+      sql.append(" WHEN user_id = ? THEN ?");
+      parameters.add(sender.getKey());
+      parameters.add(othersAfter);
+    }
+    // Not a sender of the run: every message of the run after the member's read position.
+    for (int i = 0; i < run.size(); i++) {
+      sql.append(" WHEN read_seq < ? THEN unread + ?");
+      parameters.add(run.get(i).seq());
+      parameters.add((long) (run.size() - i));
+    }
+    sql.append(" ELSE unread END, read_seq = CASE");
+    for (Map.Entry<String, Long> sender : lastOwnSeq.entrySet()) {
+      sql.append(" WHEN user_id = ? AND read_seq < ? THEN ?");
+      parameters.add(sender.getKey());
+      parameters.add(sender.getValue());
+      parameters.add(sender.getValue());
+    }
+    sql.append(" ELSE read_seq END WHERE conversation_id = ?");
+    parameters.add(conversation);
+    update(c, sql.toString(), parameters.toArray());
+  }
+
+  /** Moves the conversation's last seq; false when this event was applied already. */
+  private boolean advance(Connection c, String conversation, long seq) throws SQLException {
+    return update(
+            c,
+            "UPDATE inbox_conversation SET last_seq = ? WHERE conversation_id = ? AND last_seq < ?",
+            seq, conversation, seq)
+        > 0;
+  }
+
+  private void saveOffset(Connection c, String tag, long ordering, long eventTimestamp) throws SQLException {
+    long now = clock.millis();
+    int updated =
+        update(
+            c,
+            "UPDATE inbox_offset SET journal_ordering = ?, event_timestamp = ?, updated_at = ? WHERE tag = ?",
+            ordering, eventTimestamp, now, tag);
+    if (updated == 0) {
+      update(
+          c,
+          "INSERT INTO inbox_offset (tag, journal_ordering, event_timestamp, updated_at) VALUES (?, ?, ?, ?)",
+          tag, ordering, eventTimestamp, now);
+    }
+  }
+
+  /** The conversation as it now is and every member's position in it: one statement. */
+  private Optional<Change> readChange(Connection c, String conversation, List<String> removed) throws SQLException {
+    try (PreparedStatement s =
+        c.prepareStatement(
+            "SELECT c.title, c.last_seq, c.last_activity, c.preview_seq, c.preview_sender, c.preview_text,"
+                + " e.user_id, e.last_activity, e.read_seq, e.unread"
+                + " FROM inbox_conversation c LEFT JOIN inbox_entry e ON e.conversation_id = c.conversation_id"
+                + " WHERE c.conversation_id = ?")) {
+      s.setString(1, conversation);
+      Summary summary = null;
+      List<Position> members = new ArrayList<>();
+      try (ResultSet r = s.executeQuery()) {
+        while (r.next()) {
+          if (summary == null) {
+            summary =
+                new Summary(
+                    conversation, r.getString(1), r.getLong(2), r.getLong(3), preview(r.getLong(4), r.wasNull(), r.getString(5), r.getString(6)));
+          }
+          String user = r.getString(7);
+          if (user != null) members.add(new Position(user, r.getLong(8), r.getLong(9), r.getInt(10)));
+        }
+      }
+      return summary == null ? Optional.empty() : Optional.of(new Change(summary, members, List.copyOf(removed)));
+    }
+  }
+
+  static String previewOf(String text) {
+    if (text.codePointCount(0, text.length()) <= PREVIEW_LENGTH) return text;
+    return text.substring(0, text.offsetByCodePoints(0, PREVIEW_LENGTH));
+  }
+
+  private static int update(Connection c, String sql, Object... parameters) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement(sql)) {
+      for (int i = 0; i < parameters.length; i++) {
+        Object p = parameters[i];
+        if (p == null) s.setNull(i + 1, Types.VARCHAR);
+        else if (p instanceof Long l) s.setLong(i + 1, l);
+        else s.setString(i + 1, (String) p);
+      }
+      return s.executeUpdate();
+    }
+  }
+}
