@@ -9,6 +9,7 @@ import com.typesafe.config.Config;
 import com.nimbusds.jose.JWSAlgorithm;
 import dev.parley.auth.TokenSettings;
 import dev.parley.auth.Tokens;
+import dev.parley.gateway.ServerTls;
 import dev.parley.gateway.UserLimits;
 import dev.parley.storage.StorageBreaker;
 import dev.parley.cluster.AdmissionControl;
@@ -45,6 +46,7 @@ import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.cluster.typed.JoinSeedNodes;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.ServerBuilder;
 import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -126,9 +128,10 @@ public final class Node implements AutoCloseable {
           concat(
               new WebSocketRoute(system, tokens, conversations, inbox, connectedUsers, settings, connections, resumes, userLimits).route(),
               new HttpApi(tokens, conversations, inbox, settings, userLimits).route());
+      ServerBuilder server = Http.get(system).newServerAt(settings.http().host(), settings.http().port());
+      if (settings.tls().keyStore().isPresent()) server = server.enableHttps(ServerTls.context(settings.tls()));
       ServerBinding binding =
-          Http.get(system)
-              .newServerAt(settings.http().host(), settings.http().port())
+          server
               .bind(withJsonErrors(routes))
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);

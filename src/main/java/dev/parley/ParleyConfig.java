@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import dev.parley.auth.TokenSettings;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.Drain;
+import dev.parley.gateway.ServerTls;
 import dev.parley.storage.StorageBreaker;
 import java.net.URI;
 import java.nio.file.Path;
@@ -29,7 +30,8 @@ public record ParleyConfig(
     InboxSettings inbox,
     TokenSettings jwt,
     Limits limits,
-    StorageBreaker.Settings storageBreaker) {
+    StorageBreaker.Settings storageBreaker,
+    ServerTls.Settings tls) {
 
   /** {@code allowedOrigins}: browser origins, besides the node's own, that may open websockets. */
   public record Http(String host, int port, List<String> allowedOrigins) {}
@@ -183,7 +185,8 @@ public record ParleyConfig(
         new StorageBreaker.Settings(
             c.getInt("storage-breaker.max-failures"),
             c.getDuration("storage-breaker.reset-timeout"),
-            c.getDuration("storage-breaker.max-reset-timeout")));
+            c.getDuration("storage-breaker.max-reset-timeout")),
+        new ServerTls.Settings(optional(c.getString("http.tls.key-store")).map(Path::of), c.getString("http.tls.key-store-password")));
   }
 
   private static Optional<String> optional(String value) {
