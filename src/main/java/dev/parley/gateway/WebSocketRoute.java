@@ -10,6 +10,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.path;
 
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
+import dev.parley.auth.Revocations;
 import dev.parley.auth.Tokens;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.NodeLifecycle;
@@ -58,6 +59,7 @@ public final class WebSocketRoute {
   private final AdmissionControl connections;
   private final AdmissionControl resumes;
   private final NodeLifecycle lifecycle;
+  private final Revocations revocations;
   private final OriginPolicy origins;
   private final UserLimits userLimits;
 
@@ -79,6 +81,7 @@ public final class WebSocketRoute {
     this.connections = connections;
     this.resumes = resumes;
     this.lifecycle = NodeLifecycle.get(system);
+    this.revocations = Revocations.get(system);
     this.origins = new OriginPolicy(config.http().allowedOrigins());
     this.tokens = tokens;
     this.conversations = conversations;
@@ -98,10 +101,14 @@ public final class WebSocketRoute {
                             optionalHeaderValueByName(
                                 "Authorization",
                                 header -> allowedOrigin(() -> {
-                                  Optional<Tokens.Verified> user = tokens.verifyToken(bearer(queryToken, header));
+                                  String token = bearer(queryToken, header);
+                                  Optional<Tokens.Verified> user = tokens.verifyToken(token);
                                   if (user.isEmpty()) {
                                     return complete(
                                         HttpErrors.response(ErrorCode.UNAUTHORIZED, "missing, invalid or expired token"));
+                                  }
+                                  if (revocations.isRevoked(user.get().user(), Revocations.issuedAt(token))) {
+                                    return complete(HttpErrors.response(ErrorCode.UNAUTHORIZED, "token revoked"));
                                   }
                                   return admitted(() -> oneMoreConnectionOf(user.get()));
                                 })))));
