@@ -26,6 +26,8 @@ import dev.parley.gateway.HttpErrors;
 import dev.parley.gateway.WebSocketRoute;
 import dev.parley.storage.Storage;
 import java.time.Clock;
+import dev.parley.web.ChatClient;
+import dev.parley.web.DevLogin;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -131,7 +133,9 @@ public final class Node implements AutoCloseable {
       Route routes =
           concat(
               new WebSocketRoute(system, tokens, conversations, inbox, connectedUsers, settings, connections, resumes, userLimits).route(),
-              new HttpApi(tokens, Revocations.get(system), conversations, inbox, settings, userLimits).route());
+              new HttpApi(tokens, Revocations.get(system), conversations, inbox, settings, userLimits).route(),
+              new DevLogin(tokens, hs256 && Tokens.usesDevelopmentSecret(settings.jwt().secret())).route(),
+              new ChatClient().route());
       ServerBuilder server = Http.get(system).newServerAt(settings.http().host(), settings.http().port());
       if (settings.tls().keyStore().isPresent()) server = server.enableHttps(ServerTls.context(settings.tls()));
       ServerBinding binding =

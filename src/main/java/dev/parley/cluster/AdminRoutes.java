@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * token ({@code parley.admin.token}; empty: the routes refuse everything):
  * <ul>
  *   <li>{@code POST /parley/drain}: this node leaves as on SIGTERM (drain, shard handoff, exit);
- *   <li>{@code GET /parley/status}: draining, open connections, admission counters, address, version.
+ *   <li>{@code GET /parley/status}: draining, open connections, websocket frames received and sent
+ *       since start, admission counters, address, version.
  * </ul>
  */
 public final class AdminRoutes implements ManagementRouteProvider {
@@ -103,6 +104,7 @@ public final class AdminRoutes implements ManagementRouteProvider {
     body.put("appVersion", cluster.selfMember().appVersion().toString());
     body.put("draining", lifecycle.isDraining());
     body.put("connections", lifecycle.openConnections());
+    body.putObject("frames").put("received", lifecycle.framesReceived()).put("sent", lifecycle.framesSent());
     body.put("recoveriesInFlight", lifecycle.recoveriesInFlight());
     body.put("recoveriesPeak", lifecycle.takeRecoveriesPeak());
     body.put("recoveriesCompleted", lifecycle.recoveriesCompleted());

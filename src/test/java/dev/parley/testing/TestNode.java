@@ -50,13 +50,16 @@ public final class TestNode implements AutoCloseable {
   static final String POSTGRES_USER = "postgres";
 
   private final Storage storage;
-  private final Tokens tokens = new Tokens(JWT_SECRET, Clock.systemUTC());
+  private final String jwtSecret;
+  private final Tokens tokens;
   private final Map<String, Object> extraSettings;
   private Node node;
 
-  private TestNode(Storage storage, Map<String, Object> extraSettings) {
+  private TestNode(Storage storage, String jwtSecret, Map<String, Object> extraSettings) {
     this.storage = storage;
+    this.jwtSecret = jwtSecret;
     this.extraSettings = extraSettings;
+    this.tokens = new Tokens(Tokens.usesDevelopmentSecret(jwtSecret) ? Tokens.DEVELOPMENT_SECRET : jwtSecret, Clock.systemUTC());
   }
 
   /** A node on an embedded H2 database in a new temporary directory. */
@@ -72,6 +75,14 @@ public final class TestNode implements AutoCloseable {
   /** A node on a new PostgreSQL database with {@code settings} on top of the test defaults. */
   public static TestNode onPostgres(Map<String, Object> settings) throws Exception {
     return startOn(newPostgresDatabase(5432), settings);
+  }
+
+  /**
+   * A node on H2 without a configured JWT secret, as {@code parley server} runs out of the box: it
+   * accepts tokens of the public development secret (and offers the browser's development sign-in).
+   */
+  public static TestNode onH2WithDevelopmentSecret() throws Exception {
+    return startOn(new H2(Files.createTempDirectory("parley-it-")), "");
   }
 
   /** A node on a new PostgreSQL database {@code parley_it_<random>} on 127.0.0.1:5432. */
@@ -100,8 +111,20 @@ public final class TestNode implements AutoCloseable {
     return new Postgres(database, port);
   }
 
+  private static TestNode startOn(Storage storage) throws Exception {
+    return startOn(storage, JWT_SECRET, Map.of());
+  }
+
+  private static TestNode startOn(Storage storage, String jwtSecret) throws Exception {
+    return startOn(storage, jwtSecret, Map.of());
+  }
+
   private static TestNode startOn(Storage storage, Map<String, Object> settings) throws Exception {
-    TestNode testNode = new TestNode(storage, settings);
+    return startOn(storage, JWT_SECRET, settings);
+  }
+
+  private static TestNode startOn(Storage storage, String jwtSecret, Map<String, Object> settings) throws Exception {
+    TestNode testNode = new TestNode(storage, jwtSecret, settings);
     try {
       testNode.start();
     } catch (Exception | Error e) {
@@ -143,7 +166,7 @@ public final class TestNode implements AutoCloseable {
     overrides.put("parley.management.port", 0);
     // Stopping a node drains its connections over this window; keep restarts quick.
     overrides.put("parley.drain.window", "500ms");
-    overrides.put("parley.jwt.secret", JWT_SECRET);
+    overrides.put("parley.jwt.secret", jwtSecret);
     overrides.put("parley.admin.token", ADMIN_TOKEN);
     overrides.put("parley.conversation.recent-window", RECENT_WINDOW);
     overrides.put("parley.conversation.snapshot-every", SNAPSHOT_EVERY);
