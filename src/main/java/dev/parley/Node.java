@@ -6,8 +6,13 @@ import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
 import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
 
 import com.typesafe.config.Config;
+import com.nimbusds.jose.JWSAlgorithm;
+import dev.parley.auth.TokenSettings;
 import dev.parley.auth.Revocations;
 import dev.parley.auth.Tokens;
+import dev.parley.gateway.ServerTls;
+import dev.parley.gateway.UserLimits;
+import dev.parley.storage.StorageBreaker;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.Drain;
 import dev.parley.cluster.NodeLifecycle;
@@ -21,6 +26,7 @@ import dev.parley.gateway.HttpErrors;
 import dev.parley.gateway.WebSocketRoute;
 import dev.parley.ops.NodeAgent;
 import dev.parley.storage.Storage;
+import java.time.Clock;
 import dev.parley.web.ChatClient;
 import dev.parley.web.DevLogin;
 import java.time.Duration;
@@ -44,6 +50,7 @@ import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.cluster.typed.JoinSeedNodes;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.ServerBuilder;
 import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -95,14 +102,20 @@ public final class Node implements AutoCloseable {
       joinCluster(system, settings.cluster());
       awaitMemberUp(system, config.getDuration("pekko.cluster.shutdown-after-unsuccessful-join-seed-nodes"));
 
-      if (Tokens.usesDevelopmentSecret(settings.jwtSecret())) {
+      TokenSettings jwt = settings.jwt();
+      boolean hs256 = JWSAlgorithm.HS256.equals(jwt.algorithm());
+      if (hs256 && Tokens.usesDevelopmentSecret(jwt.secret())) {
         log.warn("*******************************************************************************");
         log.warn("PARLEY_JWT_SECRET is not set: this node accepts tokens signed with the PUBLIC");
         log.warn("development secret, so anyone can act as any user. Set it before exposing the node.");
         log.warn("*******************************************************************************");
       }
-      Tokens tokens = Tokens.fromConfigured(settings.jwtSecret());
-      Conversations conversations = Conversations.init(system, settings.conversation());
+      if (hs256 && Tokens.usesDevelopmentSecret(jwt.secret())) jwt = jwt.withSecret(Tokens.DEVELOPMENT_SECRET);
+      Tokens tokens = new Tokens(jwt, Clock.systemUTC());
+      UserLimits userLimits = new UserLimits(settings.limits());
+      StorageBreaker storageBreaker = new StorageBreaker(settings.storageBreaker());
+      NodeLifecycle.get(system).registerStorageBreaker(storageBreaker);
+      Conversations conversations = Conversations.init(system, settings.conversation(), storageBreaker);
       InboxStore inboxStore = InboxStore.open(storage, settings.inbox().poolSize(), settings.db().connectionTimeout());
       system.getWhenTerminated().thenRun(inboxStore::close);
       Executor inboxDispatcher = system.dispatchers().lookup(DispatcherSelector.fromConfig("parley.inbox.dispatcher"));
@@ -121,13 +134,14 @@ public final class Node implements AutoCloseable {
       NodeAgent.start(system);
       Route routes =
           concat(
-              new WebSocketRoute(system, tokens, conversations, inbox, connectedUsers, settings, connections, resumes).route(),
-              new HttpApi(tokens, Revocations.get(system), conversations, inbox, settings).route(),
-              new DevLogin(tokens, Tokens.usesDevelopmentSecret(settings.jwtSecret())).route(),
+              new WebSocketRoute(system, tokens, conversations, inbox, connectedUsers, settings, connections, resumes, userLimits).route(),
+              new HttpApi(tokens, Revocations.get(system), conversations, inbox, settings, userLimits).route(),
+              new DevLogin(tokens, hs256 && Tokens.usesDevelopmentSecret(settings.jwt().secret())).route(),
               new ChatClient().route());
+      ServerBuilder server = Http.get(system).newServerAt(settings.http().host(), settings.http().port());
+      if (settings.tls().keyStore().isPresent()) server = server.enableHttps(ServerTls.context(settings.tls()));
       ServerBinding binding =
-          Http.get(system)
-              .newServerAt(settings.http().host(), settings.http().port())
+          server
               .bind(withJsonErrors(routes))
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);

@@ -1,12 +1,17 @@
 package dev.parley;
 
 import com.typesafe.config.Config;
+import dev.parley.auth.TokenSettings;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.Drain;
+import dev.parley.gateway.ServerTls;
+import dev.parley.storage.StorageBreaker;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A typed, validated view of the {@code parley} section of the configuration, read once at
@@ -22,7 +27,11 @@ public record ParleyConfig(
     Admission admission,
     ConversationSettings conversation,
     GatewaySettings gateway,
-    InboxSettings inbox) {
+    InboxSettings inbox,
+    TokenSettings jwt,
+    Limits limits,
+    StorageBreaker.Settings storageBreaker,
+    ServerTls.Settings tls) {
 
   /** {@code allowedOrigins}: browser origins, besides the node's own, that may open websockets. */
   public record Http(String host, int port, List<String> allowedOrigins) {}
@@ -73,6 +82,32 @@ public record ParleyConfig(
       require(poolSize >= 1, "parley.inbox.pool-size must be at least 1");
       require(maxPage >= 1, "parley.inbox.max-page must be at least 1");
       require(batchSize >= 1, "parley.inbox.projection.batch-size must be at least 1");
+    }
+  }
+
+  /**
+   * Abuse limits ({@code parley.limits}): per connection, and per user <em>per node</em> (a user
+   * connected to three nodes may hold three times the per-user allowance). A rate of 0 switches a
+   * bucket off; a count of 0 means no limit.
+   */
+  public record Limits(
+      double sendsPerSecond,
+      int sendsBurst,
+      double typingPerSecond,
+      int typingBurst,
+      int subscriptionsPerConnection,
+      int connectionsPerUser,
+      double conversationsCreatedPerMinute,
+      int conversationsCreatedBurst) {
+    public Limits {
+      require(sendsPerSecond >= 0 && typingPerSecond >= 0 && conversationsCreatedPerMinute >= 0, "parley.limits rates must not be negative");
+      require(sendsBurst >= 1 && typingBurst >= 1 && conversationsCreatedBurst >= 1, "parley.limits bursts must be at least 1");
+      require(subscriptionsPerConnection >= 0 && connectionsPerUser >= 0, "parley.limits counts must not be negative");
+    }
+
+    /** No limits at all (tests of other features, and the bench's own connections). */
+    public static Limits none() {
+      return new Limits(0, 1, 0, 1, 0, 0, 0, 1);
     }
   }
 
@@ -127,7 +162,35 @@ public record ParleyConfig(
             c.getInt("inbox.projection.batch-size"),
             c.getDuration("inbox.projection.batch-window"),
             c.getDuration("inbox.projection.min-backoff"),
-            c.getDuration("inbox.projection.max-backoff")));
+            c.getDuration("inbox.projection.max-backoff")),
+        new TokenSettings(
+            TokenSettings.algorithm(c.getString("jwt.algorithm")),
+            c.getString("jwt.secret"),
+            optional(c.getString("jwt.public-key-file")).map(Path::of),
+            optional(c.getString("jwt.jwks-url")).map(URI::create),
+            c.getDuration("jwt.jwks-refresh"),
+            c.getDuration("jwt.jwks-min-refresh-interval"),
+            c.getDuration("jwt.clock-skew"),
+            optional(c.getString("jwt.audience")),
+            optional(c.getString("jwt.issuer"))),
+        new Limits(
+            c.getDouble("limits.sends-per-second"),
+            c.getInt("limits.sends-burst"),
+            c.getDouble("limits.typing-per-second"),
+            c.getInt("limits.typing-burst"),
+            c.getInt("limits.subscriptions-per-connection"),
+            c.getInt("limits.connections-per-user"),
+            c.getDouble("limits.conversations-created-per-minute"),
+            c.getInt("limits.conversations-created-burst")),
+        new StorageBreaker.Settings(
+            c.getInt("storage-breaker.max-failures"),
+            c.getDuration("storage-breaker.reset-timeout"),
+            c.getDuration("storage-breaker.max-reset-timeout")),
+        new ServerTls.Settings(optional(c.getString("http.tls.key-store")).map(Path::of), c.getString("http.tls.key-store-password")));
+  }
+
+  private static Optional<String> optional(String value) {
+    return value == null || value.isBlank() ? Optional.empty() : Optional.of(value.trim());
   }
 
   private static void require(boolean condition, String message) {

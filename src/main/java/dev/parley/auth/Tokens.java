@@ -4,38 +4,95 @@ import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.MACSigner;
-import com.nimbusds.jose.crypto.MACVerifier;
+import com.nimbusds.jose.jwk.source.ImmutableSecret;
+import com.nimbusds.jose.proc.BadJOSEException;
+import com.nimbusds.jose.proc.JWSKeySelector;
+import com.nimbusds.jose.proc.JWSVerificationKeySelector;
+import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jwt.JWTClaimNames;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
+import com.nimbusds.jwt.proc.DefaultJWTProcessor;
 import java.nio.charset.StandardCharsets;
 import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
 
 /**
- * Mints and verifies the HS256 JWTs clients connect with. The algorithm is pinned: a token signed
- * with anything but HS256 (or unsigned) is refused, whatever its header says.
+ * Verifies the JWTs clients connect with (and, for HS256, mints them). The algorithm is pinned by
+ * configuration: a token whose header names anything else — {@code none}, HS512, or HS256 on a
+ * node configured for RS256 (the "public key used as an HMAC secret" confusion) — is refused before
+ * any key is looked at. {@code exp} is required, {@code exp}/{@code nbf} are checked with a small
+ * clock skew, and {@code aud}/{@code iss} when configured. Keys come from the HS256 secret, a PEM
+ * or JWK file, or a JWKS URL that is cached and refreshed ({@link TokenKeys}).
  */
 public final class Tokens {
 
   /** Used when no secret is configured, so a first run works; a warning says so loudly. */
   public static final String DEVELOPMENT_SECRET = "parley-development-secret-do-not-use-in-production";
 
-  private static final Duration CLOCK_SKEW = Duration.ofSeconds(30);
+  /** The algorithms a node can be pinned to. */
+  public static final Set<JWSAlgorithm> SUPPORTED = Set.of(JWSAlgorithm.HS256, JWSAlgorithm.RS256, JWSAlgorithm.ES256);
+
+  /**
+   * A verified token: whose it is and until when it is accepted ({@code exp} plus the clock skew,
+   * the same instant verification stops accepting it).
+   */
+  public record Verified(String user, Instant validUntil) {}
 
   private final byte[] secret;
   private final Clock clock;
+  private final Duration clockSkew;
+  private final DefaultJWTProcessor<SecurityContext> processor;
 
+  /** An HS256 verifier and minter with the default 30 s clock skew and no aud/iss checks. */
   public Tokens(String secret, Clock clock) {
-    byte[] bytes = secret.getBytes(StandardCharsets.UTF_8);
-    if (bytes.length < 32) {
-      throw new IllegalArgumentException("the JWT secret must be at least 32 bytes for HS256");
-    }
-    this.secret = bytes;
+    this(TokenSettings.hs256(secret), clock);
+  }
+
+  public Tokens(TokenSettings settings, Clock clock) {
     this.clock = clock;
+    this.clockSkew = settings.clockSkew();
+    JWSAlgorithm algorithm = settings.algorithm();
+    JWSKeySelector<SecurityContext> keys;
+    if (JWSAlgorithm.HS256.equals(algorithm)) {
+      byte[] bytes = settings.secret().getBytes(StandardCharsets.UTF_8);
+      if (bytes.length < 32) {
+        throw new IllegalArgumentException("the JWT secret must be at least 32 bytes for HS256");
+      }
+      this.secret = bytes;
+      keys = new JWSVerificationKeySelector<>(algorithm, new ImmutableSecret<>(bytes));
+    } else {
+      this.secret = null;
+      keys = TokenKeys.selector(settings);
+    }
+    processor = new DefaultJWTProcessor<>();
+    processor.setJWSKeySelector(keys);
+    processor.setJWTClaimsSetVerifier(claimsVerifier(settings));
+  }
+
+  private DefaultJWTClaimsVerifier<SecurityContext> claimsVerifier(TokenSettings settings) {
+    JWTClaimsSet.Builder exact = new JWTClaimsSet.Builder();
+    settings.issuer().ifPresent(exact::issuer);
+    Set<String> required = new HashSet<>(Set.of(JWTClaimNames.SUBJECT, JWTClaimNames.EXPIRATION_TIME));
+    if (settings.issuer().isPresent()) required.add(JWTClaimNames.ISSUER);
+    if (settings.audience().isPresent()) required.add(JWTClaimNames.AUDIENCE);
+    DefaultJWTClaimsVerifier<SecurityContext> verifier =
+        new DefaultJWTClaimsVerifier<>(settings.audience().map(Set::of).orElse(null), exact.build(), required, null) {
+          // The node's clock, so that expiry is testable without waiting.
+          @Override
+          protected Date currentTime() {
+            return Date.from(clock.instant());
+          }
+        };
+    verifier.setMaxClockSkew((int) settings.clockSkew().toSeconds());
+    return verifier;
   }
 
   /** The configured secret, or the public development one when none is configured. */
@@ -47,7 +104,11 @@ public final class Tokens {
     return configuredSecret == null || configuredSecret.isBlank();
   }
 
+  /** Mints an HS256 token; a node verifying RS256/ES256 holds no signing key and cannot mint. */
   public String mint(String userId, Duration ttl) {
+    if (secret == null) {
+      throw new IllegalStateException("this node verifies RS256/ES256 tokens: they are issued by the identity provider");
+    }
     Instant now = clock.instant();
     JWTClaimsSet claims =
         new JWTClaimsSet.Builder()
@@ -66,21 +127,18 @@ public final class Tokens {
 
   /** The verified user id, or empty for a token that is malformed, forged, expired or not yet valid. */
   public Optional<String> verify(String token) {
-    if (token == null || token.isBlank()) return Optional.empty();
+    return verifyToken(token).map(Verified::user);
+  }
+
+  /** The verified user and expiry, or empty; never throws, whatever the token holds. */
+  public Optional<Verified> verifyToken(String token) {
+    if (token == null || token.isBlank() || token.length() > 16_384) return Optional.empty();
     try {
-      SignedJWT jwt = SignedJWT.parse(token);
-      if (!JWSAlgorithm.HS256.equals(jwt.getHeader().getAlgorithm())) return Optional.empty();
-      if (!jwt.verify(new MACVerifier(secret))) return Optional.empty();
-      JWTClaimsSet claims = jwt.getJWTClaimsSet();
-      Instant now = clock.instant();
-      Date exp = claims.getExpirationTime();
-      if (exp == null || now.isAfter(exp.toInstant().plus(CLOCK_SKEW))) return Optional.empty();
-      Date nbf = claims.getNotBeforeTime();
-      if (nbf != null && now.isBefore(nbf.toInstant().minus(CLOCK_SKEW))) return Optional.empty();
+      JWTClaimsSet claims = processor.process(token, null);
       String subject = claims.getSubject();
       if (subject == null || subject.isBlank() || subject.length() > 128) return Optional.empty();
-      return Optional.of(subject);
-    } catch (ParseException | JOSEException | RuntimeException e) {
+      return Optional.of(new Verified(subject, claims.getExpirationTime().toInstant().plus(clockSkew)));
+    } catch (ParseException | BadJOSEException | JOSEException | RuntimeException e) {
       return Optional.empty();
     }
   }

@@ -15,6 +15,7 @@ import dev.parley.gateway.ProtocolException;
 import dev.parley.gateway.HttpErrors;
 import dev.parley.inbox.InboxProjection;
 import dev.parley.ops.AdminToken;
+import dev.parley.storage.StorageBreaker;
 import java.sql.SQLException;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -114,6 +115,14 @@ public final class AdminRoutes implements ManagementRouteProvider {
     admission.putObject("resumes")
         .put("admitted", lifecycle.resumeAdmission().admittedCount())
         .put("rejected", lifecycle.resumeAdmission().rejectedCount());
+    StorageBreaker breaker = lifecycle.storageBreaker();
+    if (breaker != null) {
+      body.putObject("storageBreaker")
+          .put("state", breaker.state().name().toLowerCase(java.util.Locale.ROOT))
+          .put("opened", breaker.openedCount())
+          .put("closed", breaker.closedCount())
+          .put("refused", breaker.refusedCount());
+    }
     return complete(HttpErrors.json(200, body));
   }
 

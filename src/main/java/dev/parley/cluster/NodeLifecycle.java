@@ -1,5 +1,6 @@
 package dev.parley.cluster;
 
+import dev.parley.storage.StorageBreaker;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -21,6 +22,7 @@ public final class NodeLifecycle implements Extension {
   private final LongAdder framesSent = new LongAdder();
   private volatile AdmissionControl connectionAdmission = new AdmissionControl(new AdmissionControl.Settings(0, 0));
   private volatile AdmissionControl resumeAdmission = new AdmissionControl(new AdmissionControl.Settings(0, 0));
+  private volatile StorageBreaker storageBreaker;
 
   public static NodeLifecycle get(ActorSystem<?> system) {
     return Id.INSTANCE.apply(system);
@@ -98,6 +100,15 @@ public final class NodeLifecycle implements Extension {
   public void registerAdmission(AdmissionControl connections, AdmissionControl resumes) {
     this.connectionAdmission = connections;
     this.resumeAdmission = resumes;
+  }
+
+  public void registerStorageBreaker(StorageBreaker breaker) {
+    this.storageBreaker = breaker;
+  }
+
+  /** The node's breaker in front of conversation writes (null before the node is wired). */
+  public StorageBreaker storageBreaker() {
+    return storageBreaker;
   }
 
   public AdmissionControl connectionAdmission() {

@@ -2,6 +2,7 @@ package dev.parley.conversation;
 
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
+import dev.parley.storage.StorageBreaker;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -30,14 +31,22 @@ public final class Conversations {
   private final ClusterSharding sharding;
   private final History history;
   private final Duration askTimeout;
+  private final StorageBreaker writes;
 
-  private Conversations(ClusterSharding sharding, History history, Duration askTimeout) {
+  private Conversations(ClusterSharding sharding, History history, Duration askTimeout, StorageBreaker writes) {
+    this.writes = writes;
     this.sharding = sharding;
     this.history = history;
     this.askTimeout = askTimeout;
   }
 
   public static Conversations init(ActorSystem<?> system, ParleyConfig.ConversationSettings settings) {
+    return init(system, settings, StorageBreaker.disabled());
+  }
+
+  /** Writes (create, invite, leave, send, edit, delete) go through {@code writes}: see {@link StorageBreaker}. */
+  public static Conversations init(
+      ActorSystem<?> system, ParleyConfig.ConversationSettings settings, StorageBreaker writes) {
     ClusterSharding sharding = ClusterSharding.get(system);
     Clock clock = Clock.systemUTC();
     sharding.init(
@@ -50,7 +59,7 @@ public final class Conversations {
                     clock,
                     self -> entity.getShard().tell(new ClusterSharding.Passivate<>(self))))
             .withStopMessage(Conversation.Stop.INSTANCE));
-    return new Conversations(sharding, new History(system), settings.askTimeout());
+    return new Conversations(sharding, new History(system), settings.askTimeout(), writes);
   }
 
   public EntityRef<Conversation.Command> entity(String conversationId) {
@@ -58,28 +67,28 @@ public final class Conversations {
   }
 
   public CompletionStage<Conversation.Reply> create(String id, String creator, List<String> members, String title) {
-    return ask(id, replyTo -> new Conversation.Create(creator, members, title, replyTo));
+    return write(id, replyTo -> new Conversation.Create(creator, members, title, replyTo));
   }
 
   public CompletionStage<Conversation.Reply> invite(String id, String by, String user) {
-    return ask(id, replyTo -> new Conversation.Invite(by, user, replyTo));
+    return write(id, replyTo -> new Conversation.Invite(by, user, replyTo));
   }
 
   public CompletionStage<Conversation.Reply> leave(String id, String user) {
-    return ask(id, replyTo -> new Conversation.Leave(user, replyTo));
+    return write(id, replyTo -> new Conversation.Leave(user, replyTo));
   }
 
   public CompletionStage<Conversation.Reply> send(String id, String sender, String clientMsgId, String text) {
     long deadline = System.currentTimeMillis() + askTimeout.toMillis();
-    return ask(id, replyTo -> new Conversation.Send(sender, clientMsgId, text, replyTo, deadline));
+    return write(id, replyTo -> new Conversation.Send(sender, clientMsgId, text, replyTo, deadline));
   }
 
   public CompletionStage<Conversation.Reply> edit(String id, String user, long target, String text) {
-    return ask(id, replyTo -> new Conversation.Edit(user, target, text, replyTo));
+    return write(id, replyTo -> new Conversation.Edit(user, target, text, replyTo));
   }
 
   public CompletionStage<Conversation.Reply> delete(String id, String user, long target) {
-    return ask(id, replyTo -> new Conversation.Delete(user, target, replyTo));
+    return write(id, replyTo -> new Conversation.Delete(user, target, replyTo));
   }
 
   /** A read marker: {@link Conversation.Accepted} with the seq clamped to the conversation's, or rejected. */
@@ -113,6 +122,14 @@ public final class Conversations {
   /** A bounded journal range; a failure (database down) fails the stage. */
   public CompletionStage<List<TimelineEvent>> readJournal(String id, long from, long to) {
     return history.read(id, from, to).whenCompleteAsync((events, failure) -> {}, ON_COMPLETING_THREAD);
+  }
+
+  private CompletionStage<Conversation.Reply> write(
+      String id, Function<ActorRef<Conversation.Reply>, Conversation.Command> command) {
+    return writes.call(
+        () -> ask(id, command),
+        reply -> reply instanceof Conversation.Rejected rejected && rejected.code() == ErrorCode.UNAVAILABLE,
+        () -> new Conversation.Rejected(ErrorCode.UNAVAILABLE, "storage is unavailable, retry shortly"));
   }
 
   private CompletionStage<Conversation.Reply> ask(

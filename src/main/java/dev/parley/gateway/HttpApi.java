@@ -28,6 +28,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
@@ -47,10 +48,13 @@ public final class HttpApi {
   private final Frames frames;
   private final Inbox inbox;
   private final int inboxMaxPage;
+  private final UserLimits userLimits;
 
-  public HttpApi(Tokens tokens, Revocations revocations, Conversations conversations, Inbox inbox, ParleyConfig config) {
+  public HttpApi(
+      Tokens tokens, Revocations revocations, Conversations conversations, Inbox inbox, ParleyConfig config, UserLimits userLimits) {
     this.tokens = tokens;
     this.revocations = revocations;
+    this.userLimits = userLimits;
     this.conversations = conversations;
     this.inbox = inbox;
     this.inboxMaxPage = config.inbox().maxPage();
@@ -83,6 +87,12 @@ public final class HttpApi {
   private CompletionStage<HttpResponse> createConversation(String user, ObjectNode body) {
     String id = body.hasNonNull("conversation") ? Frames.conversation(body) : UUID.randomUUID().toString();
     String title = Frames.title(body);
+    java.util.OptionalLong retryAfterMs = userLimits.tryCreateConversation(user);
+    if (retryAfterMs.isPresent()) {
+      return CompletableFuture.completedFuture(
+          HttpErrors.response(ErrorCode.RATE_LIMITED, "too many conversations created, retry later")
+              .addHeader(RetryAfter.create(Math.max(1, (retryAfterMs.getAsLong() + 999) / 1000))));
+    }
     return answer(
         conversations.create(id, user, Frames.members(body), title),
         201,

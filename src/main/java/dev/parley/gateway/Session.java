@@ -13,6 +13,7 @@ import dev.parley.conversation.TimelineEvent;
 import dev.parley.ops.Metrics;
 import dev.parley.inbox.Inbox;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -95,14 +96,25 @@ public final class Session extends AbstractBehavior<Session.Command> {
     INSTANCE
   }
 
+  private enum TokenExpired implements Command {
+    INSTANCE
+  }
+
+  /**
+   * A session of {@code user}, whose token is accepted until {@code tokenValidUntil}: then the
+   * connection is closed with an {@code unauthorized} "token expired" error (the client reconnects
+   * with a fresh token). Releases the user's connection slot in {@code userLimits} when it stops.
+   */
   public static Behavior<Command> create(
       String user,
+      Instant tokenValidUntil,
       BoundedSourceQueue<Message> outbound,
       Conversations conversations,
       Inbox inbox,
       ActorRef<ConnectedUsers.Command> connectedUsers,
       ParleyConfig config,
-      AdmissionControl resumes) {
+      AdmissionControl resumes,
+      UserLimits userLimits) {
     // Every log line written while this session handles a message carries its user (MDC), and the
     // conversation when the message is about one.
     return Behaviors.withMdc(
@@ -112,7 +124,14 @@ public final class Session extends AbstractBehavior<Session.Command> {
         Behaviors.setup(
             ctx ->
                 Behaviors.withTimers(
-                    timers -> new Session(ctx, timers, user, outbound, conversations, inbox, connectedUsers, config, resumes))));
+                    timers -> {
+                      Session session =
+                          new Session(ctx, timers, user, outbound, conversations, inbox, connectedUsers, config, resumes, userLimits);
+                      Duration left =
+                          Duration.between(Instant.now(), tokenValidUntil.isAfter(MAX_TOKEN_TIMER) ? MAX_TOKEN_TIMER : tokenValidUntil);
+                      timers.startSingleTimer(TokenExpired.INSTANCE, left.isNegative() ? Duration.ZERO : left);
+                      return session;
+                    })));
   }
 
   private static Map<String, String> conversationMdc(Command message) {
@@ -124,6 +143,9 @@ public final class Session extends AbstractBehavior<Session.Command> {
     else if (message instanceof ReplayMore m) conversation = m.conversation();
     return conversation == null ? Map.of() : Map.of("conversation", conversation);
   }
+
+  /** Timers beyond this are pointless (and Instant.MAX would overflow a Duration). */
+  private static final Instant MAX_TOKEN_TIMER = Instant.parse("9999-01-01T00:00:00Z");
 
   private final TimerScheduler<Command> timers;
   private final String user;
@@ -145,6 +167,11 @@ public final class Session extends AbstractBehavior<Session.Command> {
   private final ActorRef<Drain.DrainConnections> drainListener;
   /** The node is draining and this connection's turn to close has come. */
   private boolean closingForDrain;
+  private final UserLimits userLimits;
+  private final ParleyConfig.Limits limits;
+  /** Per connection: send, edit and delete frames; typing frames. */
+  private final AdmissionControl writes;
+  private final AdmissionControl typing;
 
   private Session(
       ActorContext<Command> ctx,
@@ -155,7 +182,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
       Inbox inbox,
       ActorRef<ConnectedUsers.Command> connectedUsers,
       ParleyConfig config,
-      AdmissionControl resumes) {
+      AdmissionControl resumes,
+      UserLimits userLimits) {
     super(ctx);
     ParleyConfig.GatewaySettings settings = config.gateway();
     Duration askTimeout = config.conversation().askTimeout();
@@ -163,6 +191,10 @@ public final class Session extends AbstractBehavior<Session.Command> {
     this.inboxMaxPage = config.inbox().maxPage();
     // O(1) whatever the user's number of conversations: inbox changes find this session by user.
     connectedUsers.tell(new ConnectedUsers.Connected(user, ctx.getSelf()));
+    this.userLimits = userLimits;
+    this.limits = userLimits.limits();
+    this.writes = new AdmissionControl(new AdmissionControl.Settings(limits.sendsPerSecond(), limits.sendsBurst()));
+    this.typing = new AdmissionControl(new AdmissionControl.Settings(limits.typingPerSecond(), limits.typingBurst()));
     this.resumes = resumes;
     this.lifecycle = NodeLifecycle.get(ctx.getSystem());
     this.metrics = Metrics.get(ctx.getSystem());
@@ -227,6 +259,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
         .onMessage(Answered.class, this::onAnswered)
         .onMessage(DrainRequested.class, this::onDrainRequested)
         .onMessageEquals(CloseForDrain.INSTANCE, this::onCloseForDrain)
+        .onMessageEquals(TokenExpired.INSTANCE, this::onTokenExpired)
         .onMessageEquals(ClientGone.INSTANCE, this::onClientGone)
         .onMessage(ClientFailed.class, this::onClientFailed)
         .onSignal(PostStop.class, s -> onStop())
@@ -272,6 +305,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
   }
 
   private void handle(ClientFrame frame) {
+    if (overLimit(frame)) return;
     if (frame instanceof ClientFrame.Ping ping) {
       push(Frames.reply("pong", ping.id()));
     } else if (frame instanceof ClientFrame.Send send) {
@@ -347,6 +381,38 @@ public final class Session extends AbstractBehavior<Session.Command> {
           reply -> ok(delete.id(), delete.conversation(), reply),
           delete.id());
     }
+  }
+
+  /**
+   * The per-connection and per-user limits of {@code parley.limits}: a frame over one is answered
+   * with an error and not processed; the connection stays open.
+   */
+  private boolean overLimit(ClientFrame frame) {
+    if (frame instanceof ClientFrame.Send || frame instanceof ClientFrame.Edit || frame instanceof ClientFrame.Delete) {
+      return refusedBy(writes.tryAdmit(), frame, "too many messages on this connection, slow down");
+    }
+    if (frame instanceof ClientFrame.Typing) {
+      return refusedBy(typing.tryAdmit(), frame, "too many typing notifications on this connection");
+    }
+    if (frame instanceof ClientFrame.Create) {
+      return refusedBy(userLimits.tryCreateConversation(user), frame, "too many conversations created, retry later");
+    }
+    if (frame instanceof ClientFrame.Subscribe subscribe) {
+      int max = limits.subscriptionsPerConnection();
+      if (max > 0 && subscriptions.count() >= max && !subscriptions.has(subscribe.conversation())) {
+        push(
+            Frames.error(frame.id(), ErrorCode.TOO_LARGE, "at most " + max + " subscriptions per connection; unsubscribe first")
+                .put("conversation", subscribe.conversation()));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private boolean refusedBy(java.util.OptionalLong retryAfterMs, ClientFrame frame, String message) {
+    if (retryAfterMs.isEmpty()) return false;
+    push(Frames.error(frame.id(), ErrorCode.RATE_LIMITED, message).put("retryAfterMs", retryAfterMs.getAsLong()));
+    return true;
   }
 
   private static ObjectNode ok(JsonNode id, String conversation, Conversation.Reply reply) {
@@ -468,6 +534,13 @@ public final class Session extends AbstractBehavior<Session.Command> {
     timers.startSingleTimer(ClientGone.INSTANCE, ClientGone.INSTANCE, Duration.ofSeconds(5));
   }
 
+  /** The token this connection was opened with is no longer valid: say so, then close. */
+  private Behavior<Command> onTokenExpired() {
+    push(Frames.error(null, ErrorCode.UNAUTHORIZED, "token expired; reconnect with a fresh token"));
+    completeOutbound();
+    return next();
+  }
+
   // ---- drain ----------------------------------------------------------------------------------
 
   /** This connection closes at its own random moment in the window, so reconnects form a ramp. */
@@ -504,6 +577,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   private Behavior<Command> onStop() {
     lifecycle.connectionClosed();
+    userLimits.connectionClosed(user);
     getContext().getSystem().eventStream().tell(new EventStream.Unsubscribe<>(drainListener));
     subscriptions.unsubscribeAll();
     // When the client went first, its side of the stream already completed the queue, and a

@@ -92,6 +92,14 @@ final class Subscriptions {
     active.keySet().forEach(c -> conversations.entity(c).tell(new Conversation.Unsubscribe(updates)));
   }
 
+  int count() {
+    return active.size();
+  }
+
+  boolean has(String conversation) {
+    return active.containsKey(conversation);
+  }
+
   void subscribe(ClientFrame.Subscribe frame) {
     if (frame.since() >= 0) {
       // A replay is the expensive part of a reconnect herd: admitted at a bounded rate per node.

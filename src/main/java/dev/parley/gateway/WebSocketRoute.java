@@ -1,6 +1,7 @@
 package dev.parley.gateway;
 
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.extractWebSocketUpgrade;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.handleWebSocketMessages;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
@@ -60,6 +61,7 @@ public final class WebSocketRoute {
   private final NodeLifecycle lifecycle;
   private final Revocations revocations;
   private final OriginPolicy origins;
+  private final UserLimits userLimits;
 
   public WebSocketRoute(
       ActorSystem<?> system,
@@ -69,8 +71,10 @@ public final class WebSocketRoute {
       ActorRef<ConnectedUsers.Command> connectedUsers,
       ParleyConfig config,
       AdmissionControl connections,
-      AdmissionControl resumes) {
+      AdmissionControl resumes,
+      UserLimits userLimits) {
     this.system = system;
+    this.userLimits = userLimits;
     this.inbox = inbox;
     this.connectedUsers = connectedUsers;
     this.config = config;
@@ -98,15 +102,15 @@ public final class WebSocketRoute {
                                 "Authorization",
                                 header -> allowedOrigin(() -> {
                                   String token = bearer(queryToken, header);
-                                  Optional<String> user = tokens.verify(token);
+                                  Optional<Tokens.Verified> user = tokens.verifyToken(token);
                                   if (user.isEmpty()) {
                                     return complete(
                                         HttpErrors.response(ErrorCode.UNAUTHORIZED, "missing, invalid or expired token"));
                                   }
-                                  if (revocations.isRevoked(user.get(), Revocations.issuedAt(token))) {
+                                  if (revocations.isRevoked(user.get().user(), Revocations.issuedAt(token))) {
                                     return complete(HttpErrors.response(ErrorCode.UNAUTHORIZED, "token revoked"));
                                   }
-                                  return admitted(() -> handleWebSocketMessages(connection(user.get())));
+                                  return admitted(() -> oneMoreConnectionOf(user.get()));
                                 })))));
   }
 
@@ -139,6 +143,24 @@ public final class WebSocketRoute {
     return inner.get();
   }
 
+  /**
+   * A user holding all of their connection slots on this node gets 429 before the upgrade. Only a
+   * real upgrade request creates a session (and takes a slot): a plain GET is rejected first, so
+   * it cannot leave behind a session that no stream will ever stop.
+   */
+  private Route oneMoreConnectionOf(Tokens.Verified user) {
+    return extractWebSocketUpgrade(
+        upgrade -> {
+          if (!userLimits.tryConnect(user.user())) {
+            return complete(
+                HttpErrors.response(
+                    ErrorCode.RATE_LIMITED,
+                    "at most " + userLimits.limits().connectionsPerUser() + " connections per user on this node"));
+          }
+          return handleWebSocketMessages(connection(user));
+        });
+  }
+
   private static HttpResponse retryLater(long afterMs, String message) {
     long seconds = Math.max(1, (afterMs + 999) / 1000);
     return HttpErrors.response(ErrorCode.UNAVAILABLE, message).addHeader(RetryAfter.create(seconds));
@@ -153,13 +175,14 @@ public final class WebSocketRoute {
   }
 
   /** The stream of one connection: collected, size-checked frames in; the session's bounded queue out. */
-  private Flow<Message, Message, NotUsed> connection(String user) {
+  private Flow<Message, Message, NotUsed> connection(Tokens.Verified user) {
     // Room for one last frame beyond the buffer: the notice sent to a client that fell behind.
     Pair<BoundedSourceQueue<Message>, Source<Message, NotUsed>> outbound =
         Source.<Message>queue(settings.outboundBuffer() + 2).preMaterialize(materializer);
     ActorRef<Session.Command> session =
         system.systemActorOf(
-            Session.create(user, outbound.first(), conversations, inbox, connectedUsers, config, resumes),
+            Session.create(
+                user.user(), user.validUntil(), outbound.first(), conversations, inbox, connectedUsers, config, resumes, userLimits),
             "session-" + UUID.randomUUID(),
             Props.empty());
     Sink<Message, NotUsed> inbound =

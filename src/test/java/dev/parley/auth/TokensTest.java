@@ -141,6 +141,15 @@ class TokensTest {
   }
 
   @Test
+  void tokenLongerThan16KibIsRefusedUnparsed() throws Exception {
+    String huge = sign(JWSAlgorithm.HS256, validClaims().claim("padding", "x".repeat(17_000)).build());
+    String fitting = sign(JWSAlgorithm.HS256, validClaims().claim("padding", "x".repeat(1_000)).build());
+
+    assertThat(tokensAt(NOW).verify(huge)).isEmpty();
+    assertThat(tokensAt(NOW).verify(fitting)).contains("alice");
+  }
+
+  @Test
   void tamperedPayloadIsRefused() throws Exception {
     String[] parts = sign(JWSAlgorithm.HS256, validClaims().build()).split("\\.");
     String mallory =

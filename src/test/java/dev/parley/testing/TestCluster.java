@@ -86,6 +86,12 @@ public final class TestCluster implements AutoCloseable {
     overrides.put("pekko.cluster.failure-detector.heartbeat-interval", "500ms");
     overrides.put("pekko.cluster.failure-detector.acceptable-heartbeat-pause", "2s");
     overrides.put("pekko.cluster.split-brain-resolver.stable-after", "3s");
+    // Abuse limits off unless a test sets them (in extra): load tests send far above a human's pace.
+    overrides.put("parley.limits.sends-per-second", 0);
+    overrides.put("parley.limits.typing-per-second", 0);
+    overrides.put("parley.limits.subscriptions-per-connection", 0);
+    overrides.put("parley.limits.connections-per-user", 0);
+    overrides.put("parley.limits.conversations-created-per-minute", 0);
     overrides.putAll(extra);
     Config config = ConfigFactory.empty();
     for (Map.Entry<String, Object> e : overrides.entrySet()) {

@@ -57,34 +57,31 @@ public final class TestNode implements AutoCloseable {
   private final Map<String, Object> extraSettings = new HashMap<>();
   private Node node;
 
-  private TestNode(Storage storage, String jwtSecret) {
+  private TestNode(Storage storage, String jwtSecret, Map<String, Object> extraSettings) {
     this.storage = storage;
     this.jwtSecret = jwtSecret;
+    this.extraSettings.putAll(extraSettings);
     this.tokens = new Tokens(Tokens.usesDevelopmentSecret(jwtSecret) ? Tokens.DEVELOPMENT_SECRET : jwtSecret, Clock.systemUTC());
   }
 
   /** A node on a new PostgreSQL database, with {@code settings} on top of the test defaults. */
   public static TestNode onPostgresWith(Map<String, Object> settings) throws Exception {
-    String database = "parley_it_" + UUID.randomUUID().toString().replace("-", "");
-    try (Connection admin = DriverManager.getConnection(POSTGRES_ADMIN_URL, POSTGRES_USER, "");
-        Statement statement = admin.createStatement()) {
-      statement.execute("CREATE DATABASE " + database);
-    }
-    Postgres storage = new Postgres(database, 5432);
-    TestNode testNode = new TestNode(storage, JWT_SECRET);
-    testNode.extraSettings.putAll(settings);
-    try {
-      testNode.start();
-    } catch (Exception | Error e) {
-      storage.release();
-      throw e;
-    }
-    return testNode;
+    return onPostgres(settings);
   }
 
   /** A node on an embedded H2 database in a new temporary directory. */
   public static TestNode onH2() throws Exception {
-    return startOn(new H2(Files.createTempDirectory("parley-it-")));
+    return onH2(Map.of());
+  }
+
+  /** A node on H2 with {@code settings} (e.g. {@code parley.limits.sends-per-second}) on top of the test defaults. */
+  public static TestNode onH2(Map<String, Object> settings) throws Exception {
+    return startOn(new H2(Files.createTempDirectory("parley-it-")), settings);
+  }
+
+  /** A node on a new PostgreSQL database with {@code settings} on top of the test defaults. */
+  public static TestNode onPostgres(Map<String, Object> settings) throws Exception {
+    return startOn(newPostgresDatabase(5432), settings);
   }
 
   /**
@@ -105,20 +102,36 @@ public final class TestNode implements AutoCloseable {
    * {@link TcpProxy} in front of 127.0.0.1:5432 that a test cuts to make the database go away.
    */
   public static TestNode onPostgresAt(int port) throws Exception {
+    return onPostgresAt(port, Map.of());
+  }
+
+  public static TestNode onPostgresAt(int port, Map<String, Object> settings) throws Exception {
+    return startOn(newPostgresDatabase(port), settings);
+  }
+
+  private static Storage newPostgresDatabase(int port) throws SQLException {
     String database = "parley_it_" + UUID.randomUUID().toString().replace("-", "");
     try (Connection admin = DriverManager.getConnection(POSTGRES_ADMIN_URL, POSTGRES_USER, "");
         Statement statement = admin.createStatement()) {
       statement.execute("CREATE DATABASE " + database);
     }
-    return startOn(new Postgres(database, port));
+    return new Postgres(database, port);
   }
 
   private static TestNode startOn(Storage storage) throws Exception {
-    return startOn(storage, JWT_SECRET);
+    return startOn(storage, JWT_SECRET, Map.of());
   }
 
   private static TestNode startOn(Storage storage, String jwtSecret) throws Exception {
-    TestNode testNode = new TestNode(storage, jwtSecret);
+    return startOn(storage, jwtSecret, Map.of());
+  }
+
+  private static TestNode startOn(Storage storage, Map<String, Object> settings) throws Exception {
+    return startOn(storage, JWT_SECRET, settings);
+  }
+
+  private static TestNode startOn(Storage storage, String jwtSecret, Map<String, Object> settings) throws Exception {
+    TestNode testNode = new TestNode(storage, jwtSecret, settings);
     try {
       testNode.start();
     } catch (Exception | Error e) {
@@ -173,6 +186,12 @@ public final class TestNode implements AutoCloseable {
     overrides.put("pekko.coordinated-shutdown.run-by-jvm-shutdown-hook", "off");
     // The restart test runs a second node next to the shared one, in the same JVM.
     overrides.put("pekko.cluster.jmx.multi-mbeans-in-same-jvm", "on");
+    // Abuse limits off unless a test sets them: other tests send bursts far above a human's pace.
+    overrides.put("parley.limits.sends-per-second", 0);
+    overrides.put("parley.limits.typing-per-second", 0);
+    overrides.put("parley.limits.subscriptions-per-connection", 0);
+    overrides.put("parley.limits.connections-per-user", 0);
+    overrides.put("parley.limits.conversations-created-per-minute", 0);
     overrides.putAll(storage.settings());
     overrides.putAll(extraSettings);
     Config config = ConfigFactory.empty();
