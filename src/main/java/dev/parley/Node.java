@@ -7,6 +7,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
 
 import com.typesafe.config.Config;
 import dev.parley.auth.Tokens;
+import dev.parley.bot.Bots;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.Drain;
 import dev.parley.cluster.NodeLifecycle;
@@ -62,12 +63,14 @@ public final class Node implements AutoCloseable {
   private final ServerBinding binding;
   private final Uri management;
   private final InboxStore inboxStore;
+  private final Bots bots;
 
-  private Node(ActorSystem<Void> system, ServerBinding binding, Uri management, InboxStore inboxStore) {
+  private Node(ActorSystem<Void> system, ServerBinding binding, Uri management, InboxStore inboxStore, Bots bots) {
     this.system = system;
     this.binding = binding;
     this.management = management;
     this.inboxStore = inboxStore;
+    this.bots = bots;
   }
 
   /** Starts a node from a fully loaded configuration (application.conf, overrides, reference). */
@@ -106,6 +109,8 @@ public final class Node implements AutoCloseable {
           system.systemActorOf(Topic.create(Inbox.Change.class, Inbox.TOPIC), "inbox-changes", Props.empty());
       Inbox inbox = new Inbox(inboxStore, inboxDispatcher, conversations, inboxChanges);
       InboxProjection.init(system, inboxStore, inboxDispatcher, inboxChanges, settings.inbox());
+      Bots bots =
+          Bots.start(system, config.getConfig("parley.bots"), settings.botRunner(), storage, settings.db().connectionTimeout(), conversations);
       ActorRef<ConnectedUsers.Command> connectedUsers =
           system.systemActorOf(ConnectedUsers.create(inboxChanges), "connected-users", Props.empty());
       AdmissionControl connections = new AdmissionControl(settings.admission().connections());
@@ -124,7 +129,7 @@ public final class Node implements AutoCloseable {
       Drain.install(system, settings.drain(), () -> binding.unbind());
       log.info(
           "Parley node up: http {}, management {}, {} storage", binding.localAddress(), management, storage.vendor());
-      return new Node(system, binding, management, inboxStore);
+      return new Node(system, binding, management, inboxStore, bots);
     } catch (Exception e) {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -200,6 +205,11 @@ public final class Node implements AutoCloseable {
   /** The inbox read model of this node (its statement count is how tests prove there is no N+1). */
   public InboxStore inboxStore() {
     return inboxStore;
+  }
+
+  /** The bots registered on this node (and their store: progress rows, dead letters). */
+  public Bots bots() {
+    return bots;
   }
 
   public CompletableFuture<Void> whenTerminated() {

@@ -22,7 +22,8 @@ public record ParleyConfig(
     Admission admission,
     ConversationSettings conversation,
     GatewaySettings gateway,
-    InboxSettings inbox) {
+    InboxSettings inbox,
+    BotRunnerSettings botRunner) {
 
   /** {@code allowedOrigins}: browser origins, besides the node's own, that may open websockets. */
   public record Http(String host, int port, List<String> allowedOrigins) {}
@@ -73,6 +74,36 @@ public record ParleyConfig(
       require(poolSize >= 1, "parley.inbox.pool-size must be at least 1");
       require(maxPage >= 1, "parley.inbox.max-page must be at least 1");
       require(batchSize >= 1, "parley.inbox.projection.batch-size must be at least 1");
+    }
+  }
+
+  /**
+   * How bots are driven (dev.parley.bot): defaults every registered bot may override in its own
+   * block of {@code parley.bots}, and the bot projection's batching.
+   */
+  public record BotRunnerSettings(
+      int poolSize,
+      int threadsPerBot,
+      Duration processingTimeout,
+      Duration minBackoff,
+      Duration maxBackoff,
+      int maxAttempts,
+      double repliesPerSecond,
+      int repliesBurst,
+      int chunk,
+      Duration idleTimeout,
+      Duration sweepInterval,
+      int maxReplyLength,
+      int batchSize,
+      Duration batchWindow) {
+    public BotRunnerSettings {
+      require(poolSize >= 1, "parley.bot-runner.pool-size must be at least 1");
+      require(threadsPerBot >= 1, "parley.bot-runner.threads-per-bot must be at least 1");
+      require(maxAttempts >= 1, "parley.bot-runner.max-attempts must be at least 1");
+      require(repliesPerSecond > 0, "parley.bot-runner.replies-per-second must be positive");
+      require(repliesBurst >= 1, "parley.bot-runner.replies-burst must be at least 1");
+      require(chunk >= 1, "parley.bot-runner.chunk must be at least 1");
+      require(batchSize >= 1, "parley.bot-runner.projection.batch-size must be at least 1");
     }
   }
 
@@ -127,7 +158,22 @@ public record ParleyConfig(
             c.getInt("inbox.projection.batch-size"),
             c.getDuration("inbox.projection.batch-window"),
             c.getDuration("inbox.projection.min-backoff"),
-            c.getDuration("inbox.projection.max-backoff")));
+            c.getDuration("inbox.projection.max-backoff")),
+        new BotRunnerSettings(
+            c.getInt("bot-runner.pool-size"),
+            c.getInt("bot-runner.threads-per-bot"),
+            c.getDuration("bot-runner.processing-timeout"),
+            c.getDuration("bot-runner.min-backoff"),
+            c.getDuration("bot-runner.max-backoff"),
+            c.getInt("bot-runner.max-attempts"),
+            c.getDouble("bot-runner.replies-per-second"),
+            c.getInt("bot-runner.replies-burst"),
+            c.getInt("bot-runner.chunk"),
+            c.getDuration("bot-runner.idle-timeout"),
+            c.getDuration("bot-runner.sweep-interval"),
+            c.getInt("gateway.max-text-length"),
+            c.getInt("bot-runner.projection.batch-size"),
+            c.getDuration("bot-runner.projection.batch-window")));
   }
 
   private static void require(boolean condition, String message) {

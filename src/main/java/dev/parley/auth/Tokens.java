@@ -47,14 +47,32 @@ public final class Tokens {
     return configuredSecret == null || configuredSecret.isBlank();
   }
 
+  /** Bot tokens: subject {@code bot:<name>} and this claim set to true (dev.parley.bot, bots.md). */
+  public static final String BOT_CLAIM = "bot";
+
+  public static final String BOT_PREFIX = "bot:";
+
   public String mint(String userId, Duration ttl) {
+    return sign(userId, ttl, false);
+  }
+
+  /**
+   * A token for an external bot connecting over the websocket as {@code bot:<name>}. Only bot
+   * tokens carry {@code bot:} user ids, so a person's token can never pass for a bot or the reverse.
+   */
+  public String mintBot(String name, Duration ttl) {
+    return sign(BOT_PREFIX + name, ttl, true);
+  }
+
+  private String sign(String userId, Duration ttl, boolean bot) {
     Instant now = clock.instant();
-    JWTClaimsSet claims =
+    JWTClaimsSet.Builder builder =
         new JWTClaimsSet.Builder()
             .subject(userId)
             .issueTime(Date.from(now))
-            .expirationTime(Date.from(now.plus(ttl)))
-            .build();
+            .expirationTime(Date.from(now.plus(ttl)));
+    if (bot) builder.claim(BOT_CLAIM, true);
+    JWTClaimsSet claims = builder.build();
     try {
       SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), claims);
       jwt.sign(new MACSigner(secret));
@@ -79,6 +97,8 @@ public final class Tokens {
       if (nbf != null && now.isBefore(nbf.toInstant().minus(CLOCK_SKEW))) return Optional.empty();
       String subject = claims.getSubject();
       if (subject == null || subject.isBlank() || subject.length() > 128) return Optional.empty();
+      boolean bot = Boolean.TRUE.equals(claims.getBooleanClaim(BOT_CLAIM));
+      if (bot != (subject.startsWith(BOT_PREFIX) && subject.length() > BOT_PREFIX.length())) return Optional.empty();
       return Optional.of(subject);
     } catch (ParseException | JOSEException | RuntimeException e) {
       return Optional.empty();

@@ -50,16 +50,23 @@ public final class TestNode implements AutoCloseable {
   static final String POSTGRES_USER = "postgres";
 
   private final Storage storage;
+  private final Map<String, Object> extra;
   private final Tokens tokens = new Tokens(JWT_SECRET, Clock.systemUTC());
   private Node node;
 
-  private TestNode(Storage storage) {
+  private TestNode(Storage storage, Map<String, Object> extra) {
     this.storage = storage;
+    this.extra = Map.copyOf(extra);
   }
 
   /** A node on an embedded H2 database in a new temporary directory. */
   public static TestNode onH2() throws Exception {
-    return startOn(new H2(Files.createTempDirectory("parley-it-")));
+    return onH2(Map.of());
+  }
+
+  /** As {@link #onH2()}, with settings of its own on top of the test settings (e.g. registered bots). */
+  public static TestNode onH2(Map<String, Object> extra) throws Exception {
+    return startOn(new H2(Files.createTempDirectory("parley-it-")), extra);
   }
 
   /** A node on a new PostgreSQL database {@code parley_it_<random>} on 127.0.0.1:5432. */
@@ -67,21 +74,30 @@ public final class TestNode implements AutoCloseable {
     return onPostgresAt(5432);
   }
 
+  /** As {@link #onPostgres()}, with settings of its own on top of the test settings. */
+  public static TestNode onPostgres(Map<String, Object> extra) throws Exception {
+    return startOn(new Postgres(createDatabase(), 5432), extra);
+  }
+
   /**
    * A node on a new PostgreSQL database reached through {@code port} on 127.0.0.1, e.g. a
    * {@link TcpProxy} in front of 127.0.0.1:5432 that a test cuts to make the database go away.
    */
   public static TestNode onPostgresAt(int port) throws Exception {
+    return startOn(new Postgres(createDatabase(), port), Map.of());
+  }
+
+  private static String createDatabase() throws SQLException {
     String database = "parley_it_" + UUID.randomUUID().toString().replace("-", "");
     try (Connection admin = DriverManager.getConnection(POSTGRES_ADMIN_URL, POSTGRES_USER, "");
         Statement statement = admin.createStatement()) {
       statement.execute("CREATE DATABASE " + database);
     }
-    return startOn(new Postgres(database, port));
+    return database;
   }
 
-  private static TestNode startOn(Storage storage) throws Exception {
-    TestNode testNode = new TestNode(storage);
+  private static TestNode startOn(Storage storage, Map<String, Object> extra) throws Exception {
+    TestNode testNode = new TestNode(storage, extra);
     try {
       testNode.start();
     } catch (Exception | Error e) {
@@ -136,6 +152,7 @@ public final class TestNode implements AutoCloseable {
     overrides.put("pekko.coordinated-shutdown.run-by-jvm-shutdown-hook", "off");
     // The restart test runs a second node next to the shared one, in the same JVM.
     overrides.put("pekko.cluster.jmx.multi-mbeans-in-same-jvm", "on");
+    overrides.putAll(extra);
     overrides.putAll(storage.settings());
     Config config = ConfigFactory.empty();
     for (Map.Entry<String, Object> e : overrides.entrySet()) {
@@ -155,6 +172,12 @@ public final class TestNode implements AutoCloseable {
   /** Whether the running node's actor system has terminated (it left the cluster and stopped). */
   public boolean hasTerminated() {
     return node.whenTerminated().isDone();
+  }
+
+  /** The running node itself (its bots, its actor system). */
+  public Node node() {
+    if (node == null) throw new IllegalStateException("the node is not running");
+    return node;
   }
 
   public int httpPort() {
