@@ -19,6 +19,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -262,21 +263,26 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
     getContext().pipeToSelf(attempt, (attempted, impossible) -> attempted);
   }
 
-  /** The bot, on its own threads, within its processing timeout; anything it does wrong is a {@link BotFailure}. */
+  /**
+   * The bot, on its own threads, within its processing timeout; anything it does wrong is a
+   * {@link BotFailure}. A call that times out is interrupted, so that a bot waiting on I/O or a lock
+   * gives its thread back instead of holding one of its few threads forever.
+   */
   private CompletableFuture<BotContext> callBot(BotContext context, TimelineEvent event) {
-    CompletableFuture<BotContext> call;
+    CompletableFuture<BotContext> call = new CompletableFuture<>();
+    Future<?> task;
     try {
-      call =
-          CompletableFuture.supplyAsync(
-              () -> {
-                try {
-                  bot.bot().onEvent(context, event);
-                  return context;
-                } catch (Exception e) {
-                  throw new BotFailure(e);
-                }
-              },
-              bot.executor());
+      task =
+          bot.executor()
+              .submit(
+                  () -> {
+                    try {
+                      bot.bot().onEvent(context, event);
+                      call.complete(context);
+                    } catch (Throwable e) {
+                      call.completeExceptionally(new BotFailure(e));
+                    }
+                  });
     } catch (RuntimeException rejected) {
       return CompletableFuture.failedFuture(rejected);
     }
@@ -284,6 +290,7 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
         .handle(
             (done, failure) -> {
               if (failure == null) return done;
+              task.cancel(true);
               Throwable cause = unwrap(failure);
               throw cause instanceof BotFailure f ? f : new BotFailure(cause);
             });
