@@ -6,6 +6,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
 import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
 
 import com.typesafe.config.Config;
+import dev.parley.auth.Revocations;
 import dev.parley.auth.Tokens;
 import dev.parley.bot.Bots;
 import dev.parley.cluster.AdmissionControl;
@@ -111,15 +112,18 @@ public final class Node implements AutoCloseable {
       InboxProjection.init(system, inboxStore, inboxDispatcher, inboxChanges, settings.inbox());
       Bots bots =
           Bots.start(system, config.getConfig("parley.bots"), settings.botRunner(), storage, settings.db().connectionTimeout(), conversations);
+      ActorRef<Topic.Command<Revocations.Revoked>> revocationTopic =
+          system.systemActorOf(Topic.create(Revocations.Revoked.class, Revocations.TOPIC), "revocations", Props.empty());
+      Revocations.get(system).start(storage, revocationTopic);
       ActorRef<ConnectedUsers.Command> connectedUsers =
-          system.systemActorOf(ConnectedUsers.create(inboxChanges), "connected-users", Props.empty());
+          system.systemActorOf(ConnectedUsers.create(inboxChanges, revocationTopic), "connected-users", Props.empty());
       AdmissionControl connections = new AdmissionControl(settings.admission().connections());
       AdmissionControl resumes = new AdmissionControl(settings.admission().resumes());
       NodeLifecycle.get(system).registerAdmission(connections, resumes);
       Route routes =
           concat(
               new WebSocketRoute(system, tokens, conversations, inbox, connectedUsers, settings, connections, resumes).route(),
-              new HttpApi(tokens, conversations, inbox, settings).route());
+              new HttpApi(tokens, Revocations.get(system), conversations, inbox, settings).route());
       ServerBinding binding =
           Http.get(system)
               .newServerAt(settings.http().host(), settings.http().port())

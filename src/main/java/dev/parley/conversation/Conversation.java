@@ -3,6 +3,7 @@ package dev.parley.conversation;
 import dev.parley.CborSerializable;
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
+import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.ConversationState.Limits;
 import dev.parley.conversation.TimelineEvent.Created;
 import dev.parley.conversation.TimelineEvent.MemberJoined;
@@ -24,7 +25,11 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.RecoveryFailed;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
@@ -106,6 +111,17 @@ public final class Conversation
   public record MarkRead(String user, long seq, ActorRef<Reply> replyTo) implements Command {}
 
   private record SubscriberGone(ActorRef<Update> subscriber) implements Command {}
+
+  /**
+   * What Cluster Sharding sends to stop the entity for a handoff (a rolling deploy, a rebalance) or
+   * a passivation. Without it the entity is stopped at once and the commands already in its
+   * mailbox (sends in flight) are dropped, each costing its client an ask timeout and a retry; with
+   * it they are processed first, in order, and new ones wait in the shard's buffer for the next
+   * incarnation.
+   */
+  public enum Stop implements Command {
+    INSTANCE
+  }
 
   private enum IdleCheck implements Command {
     INSTANCE
@@ -215,6 +231,9 @@ public final class Conversation
   private final Map<ActorRef<Update>, String> subscribers = new HashMap<>();
   private long lastActivity;
   private final Set<String> projectionTags;
+  private final NodeLifecycle lifecycle;
+  /** From construction (recovery starts right after) until RecoveryCompleted, RecoveryFailed or stop. */
+  private boolean recovering = true;
 
   private Conversation(
       ActorContext<Command> ctx,
@@ -231,6 +250,8 @@ public final class Conversation
     this.passivate = passivate;
     this.lastActivity = clock.millis();
     this.projectionTags = Set.of(projectionTagOf(conversationId));
+    this.lifecycle = NodeLifecycle.get(ctx.getSystem());
+    lifecycle.recoveryStarted();
   }
 
   @Override
@@ -274,7 +295,8 @@ public final class Conversation
         .forAnyState()
         .onCommand(Unsubscribe.class, (state, cmd) -> removeSubscriber(cmd.subscriber()))
         .onCommand(SubscriberGone.class, (state, cmd) -> removeSubscriber(cmd.subscriber()))
-        .onCommand(IdleCheck.class, (state, cmd) -> onIdleCheck());
+        .onCommand(IdleCheck.class, (state, cmd) -> onIdleCheck())
+        .onCommand(Stop.class, (state, cmd) -> Effect().stop().thenNoReply());
     CommandHandlerWithReply<Command, TimelineEvent, ConversationState> handlers = builder.build();
     return (state, command) -> {
       if (!(command instanceof IdleCheck)) lastActivity = clock.millis();
@@ -497,6 +519,25 @@ public final class Conversation
   @Override
   public Set<String> tagsFor(TimelineEvent event) {
     return projectionTags;
+  }
+
+  // ---- recovery -------------------------------------------------------------------------------
+
+  /** Counts recoveries in flight on this node (NodeLifecycle): the herd a restart causes, measured. */
+  @Override
+  public SignalHandler<ConversationState> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> recoveryEnded())
+        .onSignal(RecoveryFailed.class, (state, failed) -> recoveryEnded())
+        .onSignal(PostStop.instance(), state -> recoveryEnded())
+        .build();
+  }
+
+  private void recoveryEnded() {
+    if (recovering) {
+      recovering = false;
+      lifecycle.recoveryEnded();
+    }
   }
 
   // ---- retention and snapshots ----------------------------------------------------------------
