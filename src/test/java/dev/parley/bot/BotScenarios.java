@@ -73,6 +73,9 @@ abstract class BotScenarios {
     bot(settings, "flaky", FlakyBot.class);
     settings.put("parley.bots.flaky.min-backoff", "100ms");
     settings.put("parley.bots.flaky.max-backoff", "500ms");
+    bot(settings, "chatty", ChattyBot.class);
+    settings.put("parley.bots.chatty.replies-per-second", 2);
+    settings.put("parley.bots.chatty.replies-burst", 1);
     webhook(settings, "hook", hooks + "/hook", 5);
     webhook(settings, "dead-hook", hooks + "/always-failing", 2);
     node = startNode(settings);
@@ -194,6 +197,23 @@ abstract class BotScenarios {
     List<Long> replySeqs = replySeqsInOrder(alice, conversation, "bot:flaky");
     assertThat(replySeqs).as("replies in the order of the messages they answer").isSorted().hasSize(sent.size());
     assertThat(status().path("bots").path("flaky").path("failures").asLong()).isGreaterThanOrEqualTo(5);
+  }
+
+  @Test
+  void aFloodingBotIsHeldToItsReplyRateAndLosesNoReply() {
+    WsClient alice = connect("alice");
+    String conversation = create(alice, "bot:chatty");
+    long hello = send(alice, conversation, "hello");
+
+    Map<Long, List<String>> replies = awaitReplies(alice, conversation, "bot:chatty", List.of(hello));
+    await("all five replies").atMost(Duration.ofSeconds(15)).until(() -> replies(alice, conversation, "bot:chatty").get(hello).size() == 5);
+
+    assertThat(replies(alice, conversation, "bot:chatty").get(hello))
+        .containsExactly("chatty 0: hello", "chatty 1: hello", "chatty 2: hello", "chatty 3: hello", "chatty 4: hello");
+    List<Long> ts =
+        history(alice, conversation).stream().filter(e -> isMessageFrom(e, "bot:chatty")).map(e -> e.path("ts").asLong()).toList();
+    // 2 replies per second with a burst of 1: the fifth comes at least 4 × 500 ms after the first.
+    assertThat(ts.get(4) - ts.get(0)).as("time from the first reply to the fifth, ms").isGreaterThanOrEqualTo(1_800);
   }
 
   // ---- first response ---------------------------------------------------------------------------
