@@ -21,6 +21,8 @@ import dev.parley.inbox.InboxStore;
 import dev.parley.gateway.HttpErrors;
 import dev.parley.gateway.WebSocketRoute;
 import dev.parley.storage.Storage;
+import dev.parley.web.ChatClient;
+import dev.parley.web.DevLogin;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -123,7 +125,9 @@ public final class Node implements AutoCloseable {
       Route routes =
           concat(
               new WebSocketRoute(system, tokens, conversations, inbox, connectedUsers, settings, connections, resumes).route(),
-              new HttpApi(tokens, Revocations.get(system), conversations, inbox, settings).route());
+              new HttpApi(tokens, Revocations.get(system), conversations, inbox, settings).route(),
+              new DevLogin(tokens, Tokens.usesDevelopmentSecret(settings.jwtSecret())).route(),
+              new ChatClient().route());
       ServerBinding binding =
           Http.get(system)
               .newServerAt(settings.http().host(), settings.http().port())

@@ -38,8 +38,8 @@ import org.slf4j.LoggerFactory;
  * token ({@code parley.admin.token}; empty: the routes refuse everything):
  * <ul>
  *   <li>{@code POST /parley/drain}: this node leaves as on SIGTERM (drain, shard handoff, exit);
- *   <li>{@code GET /parley/status}: draining, open connections, admission counters, address, version,
- *       per-bot counters of this node ("bots").
+ *   <li>{@code GET /parley/status}: draining, open connections, websocket frames received and sent
+ *       since start, admission counters, address, version, per-bot counters of this node ("bots").
  * </ul>
  */
 public final class AdminRoutes implements ManagementRouteProvider {
@@ -104,6 +104,7 @@ public final class AdminRoutes implements ManagementRouteProvider {
     body.put("appVersion", cluster.selfMember().appVersion().toString());
     body.put("draining", lifecycle.isDraining());
     body.put("connections", lifecycle.openConnections());
+    body.putObject("frames").put("received", lifecycle.framesReceived()).put("sent", lifecycle.framesSent());
     body.put("recoveriesInFlight", lifecycle.recoveriesInFlight());
     body.put("recoveriesPeak", lifecycle.takeRecoveriesPeak());
     body.put("recoveriesCompleted", lifecycle.recoveriesCompleted());

@@ -3,6 +3,7 @@ package dev.parley.cluster;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
 import org.apache.pekko.actor.typed.ExtensionId;
@@ -15,6 +16,9 @@ public final class NodeLifecycle implements Extension {
 
   private final AtomicBoolean draining = new AtomicBoolean();
   private final AtomicInteger connections = new AtomicInteger();
+  // Websocket frames since start, for throughput over time (the dashboard differentiates them).
+  private final LongAdder framesReceived = new LongAdder();
+  private final LongAdder framesSent = new LongAdder();
   private volatile AdmissionControl connectionAdmission = new AdmissionControl(new AdmissionControl.Settings(0, 0));
   private volatile AdmissionControl resumeAdmission = new AdmissionControl(new AdmissionControl.Settings(0, 0));
 
@@ -41,6 +45,22 @@ public final class NodeLifecycle implements Extension {
 
   public int openConnections() {
     return connections.get();
+  }
+
+  public void frameReceived() {
+    framesReceived.increment();
+  }
+
+  public void frameSent() {
+    framesSent.increment();
+  }
+
+  public long framesReceived() {
+    return framesReceived.sum();
+  }
+
+  public long framesSent() {
+    return framesSent.sum();
   }
 
   private final AtomicInteger recoveriesInFlight = new AtomicInteger();

@@ -164,7 +164,12 @@ public final class WebSocketRoute {
             Props.empty());
     Sink<Message, NotUsed> inbound =
         Flow.<Message>create()
-            .mapAsync(1, message -> collect(message, settings.maxFrameBytes(), materializer))
+            .mapAsync(
+                1,
+                message -> {
+                  lifecycle.frameReceived();
+                  return collect(message, settings.maxFrameBytes(), materializer);
+                })
             .to(
                 ActorSink.actorRefWithBackpressure(
                     session,
@@ -173,7 +178,13 @@ public final class WebSocketRoute {
                     Session.StreamAck.ACK,
                     Session.ClientGone.INSTANCE,
                     Session.ClientFailed::new));
-    return Flow.fromSinkAndSourceCoupled(inbound, outbound.second());
+    Source<Message, NotUsed> counted =
+        outbound.second().map(
+            message -> {
+              lifecycle.frameSent();
+              return message;
+            });
+    return Flow.fromSinkAndSourceCoupled(inbound, counted);
   }
 
   /**

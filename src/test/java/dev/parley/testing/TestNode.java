@@ -50,13 +50,16 @@ public final class TestNode implements AutoCloseable {
   static final String POSTGRES_USER = "postgres";
 
   private final Storage storage;
+  private final String jwtSecret;
   private final Map<String, Object> extra;
-  private final Tokens tokens = new Tokens(JWT_SECRET, Clock.systemUTC());
+  private final Tokens tokens;
   private Node node;
 
-  private TestNode(Storage storage, Map<String, Object> extra) {
+  private TestNode(Storage storage, String jwtSecret, Map<String, Object> extra) {
     this.storage = storage;
+    this.jwtSecret = jwtSecret;
     this.extra = Map.copyOf(extra);
+    this.tokens = new Tokens(Tokens.usesDevelopmentSecret(jwtSecret) ? Tokens.DEVELOPMENT_SECRET : jwtSecret, Clock.systemUTC());
   }
 
   /** A node on an embedded H2 database in a new temporary directory. */
@@ -67,6 +70,14 @@ public final class TestNode implements AutoCloseable {
   /** As {@link #onH2()}, with settings of its own on top of the test settings (e.g. registered bots). */
   public static TestNode onH2(Map<String, Object> extra) throws Exception {
     return startOn(new H2(Files.createTempDirectory("parley-it-")), extra);
+  }
+
+  /**
+   * A node on H2 without a configured JWT secret, as {@code parley server} runs out of the box: it
+   * accepts tokens of the public development secret (and offers the browser's development sign-in).
+   */
+  public static TestNode onH2WithDevelopmentSecret() throws Exception {
+    return startOn(new H2(Files.createTempDirectory("parley-it-")), "", Map.of());
   }
 
   /** A node on a new PostgreSQL database {@code parley_it_<random>} on 127.0.0.1:5432. */
@@ -97,7 +108,11 @@ public final class TestNode implements AutoCloseable {
   }
 
   private static TestNode startOn(Storage storage, Map<String, Object> extra) throws Exception {
-    TestNode testNode = new TestNode(storage, extra);
+    return startOn(storage, JWT_SECRET, extra);
+  }
+
+  private static TestNode startOn(Storage storage, String jwtSecret, Map<String, Object> extra) throws Exception {
+    TestNode testNode = new TestNode(storage, jwtSecret, extra);
     try {
       testNode.start();
     } catch (Exception | Error e) {
@@ -139,7 +154,7 @@ public final class TestNode implements AutoCloseable {
     overrides.put("parley.management.port", 0);
     // Stopping a node drains its connections over this window; keep restarts quick.
     overrides.put("parley.drain.window", "500ms");
-    overrides.put("parley.jwt.secret", JWT_SECRET);
+    overrides.put("parley.jwt.secret", jwtSecret);
     overrides.put("parley.admin.token", ADMIN_TOKEN);
     overrides.put("parley.conversation.recent-window", RECENT_WINDOW);
     overrides.put("parley.conversation.snapshot-every", SNAPSHOT_EVERY);
