@@ -1,5 +1,7 @@
 package dev.parley.testing;
 
+import static org.awaitility.Awaitility.await;
+
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
@@ -9,6 +11,9 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -92,7 +97,23 @@ public final class TestCluster implements AutoCloseable {
     ConfigFactory.invalidateCaches();
     Node node = Node.start(ConfigFactory.load(config.withFallback(ConfigFactory.defaultApplication())));
     running.add(node);
+    awaitReady(node);
     return node;
+  }
+
+  /**
+   * Waits for the node's readiness (as a load balancer would): its conversation shard region is then
+   * registered with the coordinator. Before that, on a loaded machine, new shards all go to the
+   * other nodes, and a test that needs conversations on this node finds none.
+   */
+  private static void awaitReady(Node node) {
+    URI ready = URI.create(node.managementUri() + "/ready");
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    await("node " + node.managementUri() + " ready")
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(100))
+        .ignoreExceptions()
+        .until(() -> http.send(HttpRequest.newBuilder(ready).timeout(Duration.ofSeconds(3)).GET().build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
   }
 
   /** Mints a valid token for {@code user}. */
