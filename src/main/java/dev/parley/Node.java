@@ -20,6 +20,7 @@ import dev.parley.inbox.InboxProjection;
 import dev.parley.inbox.InboxStore;
 import dev.parley.gateway.HttpErrors;
 import dev.parley.gateway.WebSocketRoute;
+import dev.parley.ops.NodeAgent;
 import dev.parley.storage.Storage;
 import dev.parley.web.ChatClient;
 import dev.parley.web.DevLogin;
@@ -122,6 +123,7 @@ public final class Node implements AutoCloseable {
       AdmissionControl connections = new AdmissionControl(settings.admission().connections());
       AdmissionControl resumes = new AdmissionControl(settings.admission().resumes());
       NodeLifecycle.get(system).registerAdmission(connections, resumes);
+      NodeAgent.start(system);
       Route routes =
           concat(
               new WebSocketRoute(system, tokens, conversations, inbox, connectedUsers, settings, connections, resumes).route(),

@@ -4,7 +4,6 @@ import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.entity;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
-import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.post;
 
@@ -16,10 +15,8 @@ import dev.parley.gateway.Frames;
 import dev.parley.gateway.ProtocolException;
 import dev.parley.gateway.HttpErrors;
 import dev.parley.inbox.InboxProjection;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
+import dev.parley.ops.AdminToken;
 import java.sql.SQLException;
-import java.util.Optional;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.ExtendedActorSystem;
@@ -50,11 +47,11 @@ public final class AdminRoutes implements ManagementRouteProvider {
   public static final class DrainRequested implements CoordinatedShutdown.Reason {}
 
   private final ExtendedActorSystem system;
-  private final byte[] token;
+  private final AdminToken token;
 
   public AdminRoutes(ExtendedActorSystem system) {
     this.system = system;
-    this.token = system.settings().config().getString("parley.admin.token").getBytes(StandardCharsets.UTF_8);
+    this.token = new AdminToken(system.settings().config());
   }
 
   @Override
@@ -123,24 +120,6 @@ public final class AdminRoutes implements ManagementRouteProvider {
   }
 
   private Route authorized(Supplier<Route> inner) {
-    return optionalHeaderValueByName(
-        "Authorization",
-        header -> {
-          if (token.length == 0) {
-            return complete(HttpErrors.response(ErrorCode.FORBIDDEN, "the admin API is disabled: set PARLEY_ADMIN_TOKEN"));
-          }
-          if (!matches(header)) {
-            return complete(HttpErrors.response(ErrorCode.UNAUTHORIZED, "missing or wrong admin token"));
-          }
-          return inner.get();
-        });
-  }
-
-  /** Constant-time comparison: the token is a password. */
-  private boolean matches(Optional<String> header) {
-    return header
-        .filter(h -> h.regionMatches(true, 0, "Bearer ", 0, 7))
-        .map(h -> MessageDigest.isEqual(token, h.substring(7).trim().getBytes(StandardCharsets.UTF_8)))
-        .orElse(false);
+    return token.authorized(inner);
   }
 }

@@ -11,6 +11,7 @@ import dev.parley.conversation.TimelineEvent.MemberLeft;
 import dev.parley.conversation.TimelineEvent.MessageDeleted;
 import dev.parley.conversation.TimelineEvent.MessageEdited;
 import dev.parley.conversation.TimelineEvent.MessagePosted;
+import dev.parley.ops.Metrics;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
@@ -207,14 +208,30 @@ public final class Conversation
       ParleyConfig.ConversationSettings settings,
       Clock clock,
       Consumer<ActorRef<Command>> passivate) {
-    return Behaviors.setup(
-        ctx ->
-            Behaviors.withTimers(
-                timers -> {
-                  Duration tick = settings.idleTimeout().dividedBy(2);
-                  timers.startTimerWithFixedDelay(IdleCheck.INSTANCE, tick);
-                  return new Conversation(ctx, conversationId, settings, clock, passivate);
-                }));
+    // Every log line written while this entity handles a message carries its id (MDC). Every
+    // message, not only commands: persist callbacks run on the journal's answer, which is not a
+    // Command, and the interceptor only sets the MDC for messages of the class it is given.
+    return Behaviors.withMdc(
+        everyMessage(),
+        Map.of("conversation", conversationId),
+        Behaviors.setup(
+            ctx ->
+                Behaviors.withTimers(
+                    timers -> {
+                      Duration tick = settings.idleTimeout().dividedBy(2);
+                      timers.startTimerWithFixedDelay(IdleCheck.INSTANCE, tick);
+                      return new Conversation(ctx, conversationId, settings, clock, passivate);
+                    })));
+  }
+
+  private Metrics metrics() {
+    if (metrics == null) metrics = Metrics.get(ctx.getSystem());
+    return metrics;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Class<Command> everyMessage() {
+    return (Class<Command>) (Class<?>) Object.class;
   }
 
   public static PersistenceId persistenceId(String conversationId) {
@@ -230,6 +247,8 @@ public final class Conversation
   /** Live subscribers and the user each one reads for; transient, rebuilt by re-subscription. */
   private final Map<ActorRef<Update>, String> subscribers = new HashMap<>();
   private long lastActivity;
+  /** Looked up on the first persist: creating the registry is not on the path of a first command. */
+  private Metrics metrics;
   private final Set<String> projectionTags;
   private final NodeLifecycle lifecycle;
   /** From construction (recovery starts right after) until RecoveryCompleted, RecoveryFailed or stop. */
@@ -359,8 +378,14 @@ public final class Conversation
     }
     MessagePosted posted =
         new MessagePosted(state.lastSeq() + 1, clock.millis(), cmd.sender(), cmd.clientMsgId(), cmd.text());
+    long persistStarted = System.nanoTime();
     return Effect()
         .persist(posted)
+        .thenRun(
+            s -> {
+              metrics().persisted(persistStarted);
+              ctx.getLog().debug("persisted seq {} from {}", posted.seq(), posted.sender());
+            })
         .thenRun(this::publishLast)
         .thenReply(cmd.replyTo(), s -> new Sent(posted.seq(), cmd.clientMsgId()));
   }

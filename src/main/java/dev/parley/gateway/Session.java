@@ -10,9 +10,11 @@ import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversation;
 import dev.parley.conversation.Conversations;
 import dev.parley.conversation.TimelineEvent;
+import dev.parley.ops.Metrics;
 import dev.parley.inbox.Inbox;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -101,10 +103,26 @@ public final class Session extends AbstractBehavior<Session.Command> {
       ActorRef<ConnectedUsers.Command> connectedUsers,
       ParleyConfig config,
       AdmissionControl resumes) {
-    return Behaviors.setup(
-        ctx ->
-            Behaviors.withTimers(
-                timers -> new Session(ctx, timers, user, outbound, conversations, inbox, connectedUsers, config, resumes)));
+    // Every log line written while this session handles a message carries its user (MDC), and the
+    // conversation when the message is about one.
+    return Behaviors.withMdc(
+        Command.class,
+        Map.of("user", user),
+        Session::conversationMdc,
+        Behaviors.setup(
+            ctx ->
+                Behaviors.withTimers(
+                    timers -> new Session(ctx, timers, user, outbound, conversations, inbox, connectedUsers, config, resumes))));
+  }
+
+  private static Map<String, String> conversationMdc(Command message) {
+    String conversation = null;
+    if (message instanceof JournalRead m) conversation = m.conversation();
+    else if (message instanceof ConversationStopped m) conversation = m.conversation();
+    else if (message instanceof Resubscribe m) conversation = m.conversation();
+    else if (message instanceof SubscribeTimedOut m) conversation = m.conversation();
+    else if (message instanceof ReplayMore m) conversation = m.conversation();
+    return conversation == null ? Map.of() : Map.of("conversation", conversation);
   }
 
   private final TimerScheduler<Command> timers;
@@ -123,6 +141,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
   private boolean closing;
   private final AdmissionControl resumes;
   private final NodeLifecycle lifecycle;
+  private final Metrics metrics;
   private final ActorRef<Drain.DrainConnections> drainListener;
   /** The node is draining and this connection's turn to close has come. */
   private boolean closingForDrain;
@@ -146,6 +165,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     connectedUsers.tell(new ConnectedUsers.Connected(user, ctx.getSelf()));
     this.resumes = resumes;
     this.lifecycle = NodeLifecycle.get(ctx.getSystem());
+    this.metrics = Metrics.get(ctx.getSystem());
     lifecycle.connectionOpened();
     this.drainListener = ctx.messageAdapter(Drain.DrainConnections.class, DrainRequested::new);
     ctx.getSystem().eventStream().tell(new EventStream.Subscribe<>(Drain.DrainConnections.class, drainListener));
@@ -193,7 +213,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(StreamStarted.class, m -> acknowledge(m.ackTo()))
+        .onMessage(StreamStarted.class, this::onStreamStarted)
         .onMessage(Incoming.class, this::onIncoming)
         .onMessage(Finished.class, this::onFinished)
         .onMessage(FromConversation.class, m -> handled(() -> subscriptions.onUpdate(m.update())))
@@ -207,10 +227,25 @@ public final class Session extends AbstractBehavior<Session.Command> {
         .onMessage(Answered.class, this::onAnswered)
         .onMessage(DrainRequested.class, this::onDrainRequested)
         .onMessageEquals(CloseForDrain.INSTANCE, this::onCloseForDrain)
-        .onMessageEquals(ClientGone.INSTANCE, Behaviors::stopped)
-        .onMessage(ClientFailed.class, m -> Behaviors.stopped())
+        .onMessageEquals(ClientGone.INSTANCE, this::onClientGone)
+        .onMessage(ClientFailed.class, this::onClientFailed)
         .onSignal(PostStop.class, s -> onStop())
         .build();
+  }
+
+  private Behavior<Command> onStreamStarted(StreamStarted started) {
+    getContext().getLog().debug("connection opened");
+    return acknowledge(started.ackTo());
+  }
+
+  private Behavior<Command> onClientGone() {
+    getContext().getLog().debug("connection closed");
+    return Behaviors.stopped();
+  }
+
+  private Behavior<Command> onClientFailed(ClientFailed failed) {
+    getContext().getLog().debug("connection failed: {}", failed.cause().getClass().getSimpleName());
+    return Behaviors.stopped();
   }
 
   // ---- inbound --------------------------------------------------------------------------------
@@ -223,6 +258,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
         json = Frames.parseObject(text.text());
         handle(frames.decode(json));
       } catch (ProtocolException e) {
+        // The code only: the reason may quote the frame, and frames carry message texts.
+        getContext().getLog().debug("refused a frame: {}", e.code());
         push(Frames.error(json == null ? null : Frames.requestId(json), e.code(), e.getMessage()));
       }
     } else if (frame instanceof IncomingFrame.Oversized) {
@@ -238,9 +275,11 @@ public final class Session extends AbstractBehavior<Session.Command> {
     if (frame instanceof ClientFrame.Ping ping) {
       push(Frames.reply("pong", ping.id()));
     } else if (frame instanceof ClientFrame.Send send) {
+      long received = metrics.sendReceived();
       request(
           conversations.send(send.conversation(), user, send.clientMsgId(), send.text()),
           reply -> {
+            metrics.sendAcked(received);
             Conversation.Sent sent = (Conversation.Sent) reply;
             return Frames.reply("ack", send.id())
                 .put("conversation", send.conversation())
@@ -458,6 +497,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     // The close itself is already spread over the window; a little jitter on top breaks up
     // clients that reconnect on the same tick.
     if (closing) return;
+    metrics.connectionDrained();
     push(Frames.reconnect(ThreadLocalRandom.current().nextLong(1000)));
     completeOutbound();
   }

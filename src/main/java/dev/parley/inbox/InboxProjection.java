@@ -95,7 +95,7 @@ public final class InboxProjection {
                   () ->
                       // The offset is read again on every (re)start: the stored one is the truth.
                       Source.completionStageSource(
-                              CompletableFuture.supplyAsync(() -> store.offset(tag), blocking)
+                              CompletableFuture.supplyAsync(() -> progress.resumedFrom(store.offset(tag)), blocking)
                                   .thenApply(offset -> journal.eventsByTag(tag, Offset.sequence(offset))))
                           .groupedWithin(settings.batchSize(), settings.batchWindow())
                           .mapAsync(1, batch -> CompletableFuture.supplyAsync(() -> applied(store, tag, batch), blocking))
@@ -145,6 +145,7 @@ public final class InboxProjection {
   public static final class Progress implements Extension {
     private final Map<String, long[]> byTag = new ConcurrentHashMap<>();
     private final Clock clock = Clock.systemUTC();
+    private final java.util.concurrent.atomic.LongAdder starts = new java.util.concurrent.atomic.LongAdder();
 
     public static Progress get(ActorSystem<?> system) {
       return Id.INSTANCE.apply(system);
@@ -156,6 +157,21 @@ public final class InboxProjection {
 
     void started(String tag) {
       byTag.putIfAbsent(tag, new long[] {0, 0});
+    }
+
+    /** A consumer (re)started reading from {@code offset}, its stored offset. */
+    long resumedFrom(long offset) {
+      starts.increment();
+      return offset;
+    }
+
+    /**
+     * How many times consumers on this node started reading from their stored offset: one per
+     * running tag, plus one per restart after a failure (a metric: restarts mean the database or
+     * the journal failed).
+     */
+    public long starts() {
+      return starts.sum();
     }
 
     void forget(String tag) {

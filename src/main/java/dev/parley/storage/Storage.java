@@ -7,6 +7,7 @@ import dev.parley.ParleyConfig;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.UUID;
 import org.flywaydb.core.Flyway;
 
 /**
@@ -74,6 +75,10 @@ public record Storage(Vendor vendor, String url, String user, String password, P
     db.put("connectionTimeout", settings.connectionTimeout().toMillis());
     // Bounded: when the database is slow, work is refused instead of piling up.
     db.put("queueSize", 10000);
+    // Named per node (several nodes share a JVM in tests) and exposed as an MBean, which is how
+    // dev.parley.ops.DatabasePool reads the pool's usage: Slick creates the pool, not Parley.
+    db.put("poolName", "parley-journal-" + UUID.randomUUID().toString().substring(0, 8));
+    db.put("registerMbeans", true);
     Map<String, Object> slick = Map.of("profile", vendor.slickProfile, "db", db);
     return ConfigFactory.empty()
         .withValue("pekko-persistence-jdbc.shared-databases.slick", ConfigValueFactory.fromMap(slick));

@@ -11,9 +11,11 @@ import com.fasterxml.jackson.databind.node.TextNode;
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
 import dev.parley.conversation.TimelineEvent;
+import dev.parley.inbox.Inbox;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.Test;
@@ -127,6 +129,80 @@ class FramesTest {
   @Test
   void pingDecodes() {
     assertThat(decode("{\"type\":\"ping\",\"id\":\"p\"}")).isEqualTo(new ClientFrame.Ping(new TextNode("p")));
+  }
+
+  @Test
+  void inboxDecodesWithTheDefaultLimitAndNoCursor() {
+    assertThat(decode("{\"type\":\"inbox\",\"id\":\"i\"}"))
+        .isEqualTo(new ClientFrame.InboxPage(new TextNode("i"), Frames.DEFAULT_INBOX_LIMIT, Optional.empty()));
+    assertThat(decode("{\"type\":\"inbox\",\"cursor\":null}"))
+        .isEqualTo(new ClientFrame.InboxPage(null, Frames.DEFAULT_INBOX_LIMIT, Optional.empty()));
+  }
+
+  @Test
+  void inboxDecodesLimitAndCursor() {
+    String cursor = new Inbox.Cursor(1234, "room-9").encode();
+
+    assertThat(decode("{\"type\":\"inbox\",\"limit\":7,\"cursor\":\"" + cursor + "\"}"))
+        .isEqualTo(new ClientFrame.InboxPage(null, 7, Optional.of(new Inbox.Cursor(1234, "room-9"))));
+  }
+
+  @Test
+  void anInboxLimitAboveTheMaximumIsLeftToTheCallerToCap() {
+    // Session and HttpApi cap it at parley.inbox.max-page; decoding only bounds it to an int.
+    assertThat(decode("{\"type\":\"inbox\",\"limit\":100000000000}"))
+        .isEqualTo(new ClientFrame.InboxPage(null, Integer.MAX_VALUE, Optional.empty()));
+  }
+
+  @Test
+  void badInboxRequestsAreRefused() {
+    assertRefused("{\"type\":\"inbox\",\"limit\":0}", ErrorCode.BAD_REQUEST);
+    assertRefused("{\"type\":\"inbox\",\"limit\":-1}", ErrorCode.BAD_REQUEST);
+    assertRefused("{\"type\":\"inbox\",\"limit\":2.5}", ErrorCode.BAD_REQUEST);
+    assertRefused("{\"type\":\"inbox\",\"limit\":\"10\"}", ErrorCode.BAD_REQUEST);
+    assertRefused("{\"type\":\"inbox\",\"cursor\":\"not a cursor\"}", ErrorCode.BAD_REQUEST);
+    assertRefused("{\"type\":\"inbox\",\"cursor\":\"\"}", ErrorCode.BAD_REQUEST);
+    assertRefused("{\"type\":\"inbox\",\"cursor\":42}", ErrorCode.BAD_REQUEST);
+    assertRefused("{\"type\":\"inbox\",\"cursor\":\"" + "A".repeat(513) + "\"}", ErrorCode.TOO_LARGE);
+  }
+
+  @Test
+  void readDecodes() {
+    assertThat(decode("{\"type\":\"read\",\"id\":5,\"conversation\":\"c\",\"seq\":12}"))
+        .isEqualTo(new ClientFrame.Read(new IntNode(5), "c", 12));
+    assertThat(decode("{\"type\":\"read\",\"conversation\":\"c\",\"seq\":0}")).isEqualTo(new ClientFrame.Read(null, "c", 0));
+  }
+
+  @Test
+  void badReadRequestsAreRefused() {
+    assertRefused("{\"type\":\"read\",\"conversation\":\"c\"}", ErrorCode.BAD_REQUEST);
+    assertRefused("{\"type\":\"read\",\"conversation\":\"c\",\"seq\":-1}", ErrorCode.BAD_REQUEST);
+    assertRefused("{\"type\":\"read\",\"conversation\":\"c\",\"seq\":\"3\"}", ErrorCode.BAD_REQUEST);
+    assertRefused("{\"type\":\"read\",\"seq\":3}", ErrorCode.BAD_REQUEST);
+    assertRefused("{\"type\":\"read\",\"conversation\":\"no spaces\",\"seq\":3}", ErrorCode.BAD_REQUEST);
+  }
+
+  @Test
+  void inboxItemsEncodeTheirPreviewOrItsDeletion() {
+    Inbox.Item shown = new Inbox.Item(new Inbox.Summary("c", "Lunch", 4, 900, new Inbox.Preview(4, "bob", "hi")), 950, 2, 1);
+    Inbox.Item deleted = new Inbox.Item(new Inbox.Summary("d", null, 6, 800, new Inbox.Preview(5, "bob", null)), 800, 6, 0);
+    Inbox.Item empty = new Inbox.Item(new Inbox.Summary("e", "T", 1, 700, null), 700, 1, 0);
+
+    ObjectNode page = Frames.inboxPage(new TextNode("p"), new Inbox.Page(List.of(shown, deleted, empty), Optional.of(empty.cursor())));
+
+    assertThat(page.toString())
+        .isEqualTo(
+            "{\"type\":\"inbox\",\"id\":\"p\",\"items\":["
+                + "{\"conversation\":\"c\",\"title\":\"Lunch\",\"lastSeq\":4,\"lastActivity\":950,"
+                + "\"preview\":{\"seq\":4,\"sender\":\"bob\",\"text\":\"hi\"},\"readSeq\":2,\"unread\":1},"
+                + "{\"conversation\":\"d\",\"title\":null,\"lastSeq\":6,\"lastActivity\":800,"
+                + "\"preview\":{\"seq\":5,\"sender\":\"bob\",\"text\":null,\"deleted\":true},\"readSeq\":6,\"unread\":0},"
+                + "{\"conversation\":\"e\",\"title\":\"T\",\"lastSeq\":1,\"lastActivity\":700,\"preview\":null,\"readSeq\":1,\"unread\":0}],"
+                + "\"next\":\"" + empty.cursor().encode() + "\"}");
+    assertThat(Frames.inboxPage(null, new Inbox.Page(List.of(), Optional.empty())).path("next").isNull()).isTrue();
+    assertThat(Frames.inboxUpdate(shown).path("type").asText()).isEqualTo("inbox_update");
+    assertThat(Frames.inboxUpdate(shown).path("unread").asInt()).isEqualTo(1);
+    assertThat(Frames.inboxRemoved("c").toString()).isEqualTo("{\"type\":\"inbox_update\",\"conversation\":\"c\",\"removed\":true}");
   }
 
   @Test

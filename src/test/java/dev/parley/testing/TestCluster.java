@@ -1,7 +1,5 @@
 package dev.parley.testing;
 
-import static org.awaitility.Awaitility.await;
-
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
@@ -27,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.awaitility.Awaitility;
 
 /**
  * Several real Parley nodes in this JVM forming one Pekko cluster on one fresh PostgreSQL database
@@ -102,18 +101,17 @@ public final class TestCluster implements AutoCloseable {
   }
 
   /**
-   * Waits for the node's readiness (as a load balancer would): its conversation shard region is then
-   * registered with the coordinator. Before that, on a loaded machine, new shards all go to the
-   * other nodes, and a test that needs conversations on this node finds none.
+   * Up in the cluster is not yet ready: the node's shard region registers with the coordinator a
+   * moment later, and until it has, no shard is allocated to it (tests that need conversations on
+   * a given node would find none). /ready says when (its sharding check).
    */
   private static void awaitReady(Node node) {
-    URI ready = URI.create(node.managementUri() + "/ready");
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    await("node " + node.managementUri() + " ready")
-        .atMost(Duration.ofSeconds(30))
-        .pollInterval(Duration.ofMillis(100))
+    HttpClient http = HttpClient.newHttpClient();
+    HttpRequest ready = HttpRequest.newBuilder(URI.create(node.managementUri() + "/ready")).timeout(Duration.ofSeconds(5)).build();
+    Awaitility.await("node ready")
+        .atMost(Duration.ofSeconds(60))
         .ignoreExceptions()
-        .until(() -> http.send(HttpRequest.newBuilder(ready).timeout(Duration.ofSeconds(3)).GET().build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
+        .until(() -> http.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
   }
 
   /** Mints a valid token for {@code user}. */

@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import dev.parley.Node;
 import dev.parley.auth.Tokens;
+import dev.parley.inbox.InboxStore;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -51,6 +52,7 @@ public final class TestNode implements AutoCloseable {
 
   private final Storage storage;
   private final String jwtSecret;
+  /** Settings of this test on top of the defaults (e.g. registered bots, a larger frame for a 1,000-member create). */
   private final Map<String, Object> extra;
   private final Tokens tokens;
   private Node node;
@@ -60,6 +62,11 @@ public final class TestNode implements AutoCloseable {
     this.jwtSecret = jwtSecret;
     this.extra = Map.copyOf(extra);
     this.tokens = new Tokens(Tokens.usesDevelopmentSecret(jwtSecret) ? Tokens.DEVELOPMENT_SECRET : jwtSecret, Clock.systemUTC());
+  }
+
+  /** A node on a new PostgreSQL database, with {@code settings} on top of the test defaults. */
+  public static TestNode onPostgresWith(Map<String, Object> settings) throws Exception {
+    return onPostgres(settings);
   }
 
   /** A node on an embedded H2 database in a new temporary directory. */
@@ -232,6 +239,50 @@ public final class TestNode implements AutoCloseable {
     return new ApiClient(httpBase());
   }
 
+  /** The running node's inbox read model (its statement counter proves there is no N+1). */
+  public InboxStore inboxStore() {
+    if (node == null) throw new IllegalStateException("the node is not running");
+    return node.inboxStore();
+  }
+
+  /** How often this node's inbox projection consumers (re)started from their stored offsets. */
+  public long inboxProjectionStarts() {
+    if (node == null) throw new IllegalStateException("the node is not running");
+    return dev.parley.inbox.InboxProjection.Progress.get(node.system()).starts();
+  }
+
+  /**
+   * How many conversation entities are alive on this node. Every journal read of a conversation
+   * goes through its entity (recovery, history) or the projection, so a request that starts no
+   * entity read nothing of the journal for it.
+   */
+  public int liveConversations() throws Exception {
+    if (node == null) throw new IllegalStateException("the node is not running");
+    org.apache.pekko.actor.typed.ActorSystem<Void> system = node.system();
+    org.apache.pekko.cluster.sharding.ShardRegion.CurrentShardRegionState state =
+        org.apache.pekko.actor.typed.javadsl.AskPattern.<org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery, org.apache.pekko.cluster.sharding.ShardRegion.CurrentShardRegionState>ask(
+                org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.get(system).shardState(),
+                replyTo -> new org.apache.pekko.cluster.sharding.typed.GetShardRegionState(dev.parley.conversation.Conversation.ENTITY_TYPE_KEY, replyTo),
+                Duration.ofSeconds(10),
+                system.scheduler())
+            .toCompletableFuture()
+            .get(15, java.util.concurrent.TimeUnit.SECONDS);
+    return state.getShards().stream().mapToInt(shard -> shard.getEntityIds().size()).sum();
+  }
+
+  /**
+   * A new JDBC connection to this node's database, straight to the server (not through a
+   * {@link TcpProxy}): how tests seed the read model and look at it. H2 in the same JVM shares the
+   * node's open database when the URL is the same.
+   */
+  public Connection openDatabase() throws SQLException {
+    return storage.open();
+  }
+
+  public boolean onPostgreSQL() {
+    return storage instanceof Postgres;
+  }
+
   public String storageName() {
     return storage.toString();
   }
@@ -250,6 +301,8 @@ public final class TestNode implements AutoCloseable {
   private sealed interface Storage permits H2, Postgres {
     Map<String, Object> settings();
 
+    Connection open() throws SQLException;
+
     /** Throws the storage away; called once, after the last node on it stopped. */
     void release() throws Exception;
   }
@@ -258,6 +311,13 @@ public final class TestNode implements AutoCloseable {
     @Override
     public Map<String, Object> settings() {
       return Map.of("parley.data-dir", dataDir.toString(), "parley.db.url", "", "parley.db.user", "", "parley.db.password", "");
+    }
+
+    @Override
+    public Connection open() throws SQLException {
+      // The URL dev.parley.storage.Storage derives from parley.data-dir (same JVM: same database).
+      return DriverManager.getConnection(
+          "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("parley") + ";DB_CLOSE_ON_EXIT=FALSE", "sa", "");
     }
 
     @Override
@@ -275,6 +335,11 @@ public final class TestNode implements AutoCloseable {
           "parley.db.url", "jdbc:postgresql://127.0.0.1:" + port + "/" + database,
           "parley.db.user", POSTGRES_USER,
           "parley.db.password", "");
+    }
+
+    @Override
+    public Connection open() throws SQLException {
+      return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:5432/" + database, POSTGRES_USER, "");
     }
 
     @Override

@@ -1,0 +1,176 @@
+package dev.parley.ops;
+
+import dev.parley.cluster.NodeLifecycle;
+import dev.parley.inbox.InboxProjection;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Extension;
+import org.apache.pekko.actor.typed.ExtensionId;
+
+/**
+ * This node's metrics, one Prometheus registry per actor system (several nodes in one JVM, as in
+ * tests, keep theirs apart). Features record through the small methods below, which cost a counter
+ * increment or a histogram update on the caller's thread and never block; gauges are read at
+ * scrape time from where the numbers already live ({@link NodeLifecycle}, the admission controls,
+ * the connection pool's MBean, the shard region). Other features add their own gauges through
+ * {@link #registry()} (e.g. the inbox projection lag). The names are listed in operations.md.
+ */
+public final class Metrics implements Extension {
+
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final Counter sends;
+  private final Timer sendAck;
+  private final Timer persist;
+  private final Counter drained;
+  private final AtomicLong activeEntities = new AtomicLong();
+  private final AtomicLong shards = new AtomicLong();
+
+  private Metrics(ActorSystem<?> system) {
+    NodeLifecycle lifecycle = NodeLifecycle.get(system);
+    frames(lifecycle, "in", NodeLifecycle::framesReceived);
+    frames(lifecycle, "out", NodeLifecycle::framesSent);
+    sends = Counter.builder("parley.sends").description("send frames received from clients").register(registry);
+    sendAck = latency("parley.send.ack", "from a send frame received to its ack queued for the client");
+    persist = latency("parley.persist", "from a conversation persisting a message to the journal confirming it");
+    drained =
+        Counter.builder("parley.drained.connections")
+            .description("connections closed with a reconnect hint while this node drained")
+            .register(registry);
+    FunctionCounter.builder("parley.conversation.recoveries", lifecycle, NodeLifecycle::recoveriesCompleted)
+        .description("conversations that finished recovering from the journal on this node")
+        .register(registry);
+    Gauge.builder("parley.conversations.recovering", lifecycle, NodeLifecycle::recoveriesInFlight)
+        .description("conversations on this node replaying their journal right now")
+        .register(registry);
+    InboxProjection.Progress inbox = InboxProjection.Progress.get(system);
+    Gauge.builder("parley.inbox.lag", inbox, progress -> progress.lagMillis() / 1000.0)
+        .description("how far the inbox projection of this node is behind the journal")
+        .baseUnit("seconds")
+        .register(registry);
+    Gauge.builder("parley.conversations.active", activeEntities, AtomicLong::get)
+        .description("live conversation entities on this node (Cluster Sharding, refreshed at each scrape)")
+        .register(registry);
+    Gauge.builder("parley.shards", shards, AtomicLong::get)
+        .description("conversation shards hosted by this node (Cluster Sharding, refreshed at each scrape)")
+        .register(registry);
+    Gauge.builder("parley.connections", lifecycle, NodeLifecycle::openConnections)
+        .description("open client websocket connections on this node")
+        .register(registry);
+    Gauge.builder("parley.draining", lifecycle, l -> l.isDraining() ? 1 : 0)
+        .description("1 while this node drains (readiness false, no new connections)")
+        .register(registry);
+    admission(lifecycle, "connection", "admitted", l -> l.connectionAdmission().admittedCount());
+    admission(lifecycle, "connection", "rejected", l -> l.connectionAdmission().rejectedCount());
+    admission(lifecycle, "resume", "admitted", l -> l.resumeAdmission().admittedCount());
+    admission(lifecycle, "resume", "rejected", l -> l.resumeAdmission().rejectedCount());
+    DatabasePool.register(registry, system.settings().config());
+
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    // Listens to GC notifications until closed: close it with the node, or a stopped node's
+    // registry keeps receiving them.
+    JvmGcMetrics gc = new JvmGcMetrics();
+    gc.bindTo(registry);
+    system.getWhenTerminated().thenRun(() -> {
+      gc.close();
+      registry.close();
+    });
+  }
+
+  public static Metrics get(ActorSystem<?> system) {
+    return Id.INSTANCE.apply(system);
+  }
+
+  /** Where other features register their own meters, e.g. a gauge of a projection's lag. */
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /** Registers a gauge read at every scrape; {@code value} must be cheap and must not block. */
+  public void gauge(String name, String description, Supplier<Number> value) {
+    Gauge.builder(name, value).description(description).register(registry);
+  }
+
+  /** The Prometheus text exposition of every meter. */
+  public String scrape() {
+    return registry.scrape();
+  }
+
+  /** Counts a send and returns when it was received, for {@link #sendAcked(long)}. */
+  public long sendReceived() {
+    sends.increment();
+    return System.nanoTime();
+  }
+
+  public void sendAcked(long receivedNanos) {
+    sendAck.record(System.nanoTime() - receivedNanos, TimeUnit.NANOSECONDS);
+  }
+
+  public void persisted(long startedNanos) {
+    persist.record(System.nanoTime() - startedNanos, TimeUnit.NANOSECONDS);
+  }
+
+  public void connectionDrained() {
+    drained.increment();
+  }
+
+  void shardRegionState(int shardCount, long entityCount) {
+    shards.set(shardCount);
+    activeEntities.set(entityCount);
+  }
+
+  /** Counted by the connection's stream (WebSocketRoute) into NodeLifecycle; read at scrape time. */
+  private void frames(NodeLifecycle lifecycle, String direction, java.util.function.ToDoubleFunction<NodeLifecycle> count) {
+    FunctionCounter.builder("parley.frames", lifecycle, count)
+        .description("websocket frames received from (in) and written to (out) clients")
+        .tag("direction", direction)
+        .register(registry);
+  }
+
+  /** Prometheus histogram buckets (aggregatable across nodes) from 1 ms to 10 s. */
+  private Timer latency(String name, String description) {
+    return Timer.builder(name)
+        .description(description)
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofSeconds(10))
+        .register(registry);
+  }
+
+  private void admission(
+      NodeLifecycle lifecycle, String kind, String result, java.util.function.ToDoubleFunction<NodeLifecycle> count) {
+    FunctionCounter.builder("parley.admission", lifecycle, count)
+        .description("admission control decisions: new connections and subscribe-since replays")
+        .tag("kind", kind)
+        .tag("result", result)
+        .register(registry);
+  }
+
+  private static final class Id extends ExtensionId<Metrics> {
+    static final Id INSTANCE = new Id();
+
+    @Override
+    public Metrics createExtension(ActorSystem<?> system) {
+      return new Metrics(system);
+    }
+  }
+}
