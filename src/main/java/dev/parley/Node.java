@@ -10,6 +10,7 @@ import com.nimbusds.jose.JWSAlgorithm;
 import dev.parley.auth.TokenSettings;
 import dev.parley.auth.Revocations;
 import dev.parley.auth.Tokens;
+import dev.parley.bot.Bots;
 import dev.parley.gateway.ServerTls;
 import dev.parley.gateway.UserLimits;
 import dev.parley.storage.StorageBreaker;
@@ -73,12 +74,14 @@ public final class Node implements AutoCloseable {
   private final ServerBinding binding;
   private final Uri management;
   private final InboxStore inboxStore;
+  private final Bots bots;
 
-  private Node(ActorSystem<Void> system, ServerBinding binding, Uri management, InboxStore inboxStore) {
+  private Node(ActorSystem<Void> system, ServerBinding binding, Uri management, InboxStore inboxStore, Bots bots) {
     this.system = system;
     this.binding = binding;
     this.management = management;
     this.inboxStore = inboxStore;
+    this.bots = bots;
   }
 
   /** Starts a node from a fully loaded configuration (application.conf, overrides, reference). */
@@ -123,6 +126,8 @@ public final class Node implements AutoCloseable {
           system.systemActorOf(Topic.create(Inbox.Change.class, Inbox.TOPIC), "inbox-changes", Props.empty());
       Inbox inbox = new Inbox(inboxStore, inboxDispatcher, conversations, inboxChanges);
       InboxProjection.init(system, inboxStore, inboxDispatcher, inboxChanges, settings.inbox());
+      Bots bots =
+          Bots.start(system, config.getConfig("parley.bots"), settings.botRunner(), storage, settings.db().connectionTimeout(), conversations);
       ActorRef<Topic.Command<Revocations.Revoked>> revocationTopic =
           system.systemActorOf(Topic.create(Revocations.Revoked.class, Revocations.TOPIC), "revocations", Props.empty());
       Revocations.get(system).start(storage, revocationTopic);
@@ -148,7 +153,7 @@ public final class Node implements AutoCloseable {
       Drain.install(system, settings.drain(), () -> binding.unbind());
       log.info(
           "Parley node up: http {}, management {}, {} storage", binding.localAddress(), management, storage.vendor());
-      return new Node(system, binding, management, inboxStore);
+      return new Node(system, binding, management, inboxStore, bots);
     } catch (Exception e) {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -224,6 +229,11 @@ public final class Node implements AutoCloseable {
   /** The inbox read model of this node (its statement count is how tests prove there is no N+1). */
   public InboxStore inboxStore() {
     return inboxStore;
+  }
+
+  /** The bots registered on this node (and their store: progress rows, dead letters). */
+  public Bots bots() {
+    return bots;
   }
 
   public CompletableFuture<Void> whenTerminated() {

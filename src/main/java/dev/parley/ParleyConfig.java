@@ -31,7 +31,8 @@ public record ParleyConfig(
     TokenSettings jwt,
     Limits limits,
     StorageBreaker.Settings storageBreaker,
-    ServerTls.Settings tls) {
+    ServerTls.Settings tls,
+    BotRunnerSettings botRunner) {
 
   /** {@code allowedOrigins}: browser origins, besides the node's own, that may open websockets. */
   public record Http(String host, int port, List<String> allowedOrigins) {}
@@ -111,6 +112,36 @@ public record ParleyConfig(
     }
   }
 
+  /**
+   * How bots are driven (dev.parley.bot): defaults every registered bot may override in its own
+   * block of {@code parley.bots}, and the bot projection's batching.
+   */
+  public record BotRunnerSettings(
+      int poolSize,
+      int threadsPerBot,
+      Duration processingTimeout,
+      Duration minBackoff,
+      Duration maxBackoff,
+      int maxAttempts,
+      double repliesPerSecond,
+      int repliesBurst,
+      int chunk,
+      Duration idleTimeout,
+      Duration sweepInterval,
+      int maxReplyLength,
+      int batchSize,
+      Duration batchWindow) {
+    public BotRunnerSettings {
+      require(poolSize >= 1, "parley.bot-runner.pool-size must be at least 1");
+      require(threadsPerBot >= 1, "parley.bot-runner.threads-per-bot must be at least 1");
+      require(maxAttempts >= 1, "parley.bot-runner.max-attempts must be at least 1");
+      require(repliesPerSecond > 0, "parley.bot-runner.replies-per-second must be positive");
+      require(repliesBurst >= 1, "parley.bot-runner.replies-burst must be at least 1");
+      require(chunk >= 1, "parley.bot-runner.chunk must be at least 1");
+      require(batchSize >= 1, "parley.bot-runner.projection.batch-size must be at least 1");
+    }
+  }
+
   public static ParleyConfig from(Config root) {
     Config c = root.getConfig("parley");
     return new ParleyConfig(
@@ -186,7 +217,22 @@ public record ParleyConfig(
             c.getInt("storage-breaker.max-failures"),
             c.getDuration("storage-breaker.reset-timeout"),
             c.getDuration("storage-breaker.max-reset-timeout")),
-        new ServerTls.Settings(optional(c.getString("http.tls.key-store")).map(Path::of), c.getString("http.tls.key-store-password")));
+        new ServerTls.Settings(optional(c.getString("http.tls.key-store")).map(Path::of), c.getString("http.tls.key-store-password")),
+        new BotRunnerSettings(
+            c.getInt("bot-runner.pool-size"),
+            c.getInt("bot-runner.threads-per-bot"),
+            c.getDuration("bot-runner.processing-timeout"),
+            c.getDuration("bot-runner.min-backoff"),
+            c.getDuration("bot-runner.max-backoff"),
+            c.getInt("bot-runner.max-attempts"),
+            c.getDouble("bot-runner.replies-per-second"),
+            c.getInt("bot-runner.replies-burst"),
+            c.getInt("bot-runner.chunk"),
+            c.getDuration("bot-runner.idle-timeout"),
+            c.getDuration("bot-runner.sweep-interval"),
+            c.getInt("gateway.max-text-length"),
+            c.getInt("bot-runner.projection.batch-size"),
+            c.getDuration("bot-runner.projection.batch-window")));
   }
 
   private static Optional<String> optional(String value) {

@@ -402,6 +402,8 @@ function noticeFor(event) {
       return `${event.invitedBy} added ${event.user}`;
     case 'member_left':
       return `${event.user} left`;
+    case 'handoff':
+      return `${event.by} handed the conversation over to a person (${event.reason})`;
     default:
       return null;
   }

@@ -104,18 +104,36 @@ public final class Tokens {
     return configuredSecret == null || configuredSecret.isBlank();
   }
 
-  /** Mints an HS256 token; a node verifying RS256/ES256 holds no signing key and cannot mint. */
+  /** Bot tokens: subject {@code bot:<name>} and this claim set to true (dev.parley.bot, bots.md). */
+  public static final String BOT_CLAIM = "bot";
+
+  public static final String BOT_PREFIX = "bot:";
+
   public String mint(String userId, Duration ttl) {
+    return sign(userId, ttl, false);
+  }
+
+  /**
+   * A token for an external bot connecting over the websocket as {@code bot:<name>}. Only bot
+   * tokens carry {@code bot:} user ids, so a person's token can never pass for a bot or the reverse.
+   */
+  public String mintBot(String name, Duration ttl) {
+    return sign(BOT_PREFIX + name, ttl, true);
+  }
+
+  /** Mints an HS256 token; a node verifying RS256/ES256 holds no signing key and cannot mint. */
+  private String sign(String userId, Duration ttl, boolean bot) {
     if (secret == null) {
       throw new IllegalStateException("this node verifies RS256/ES256 tokens: they are issued by the identity provider");
     }
     Instant now = clock.instant();
-    JWTClaimsSet claims =
+    JWTClaimsSet.Builder builder =
         new JWTClaimsSet.Builder()
             .subject(userId)
             .issueTime(Date.from(now))
-            .expirationTime(Date.from(now.plus(ttl)))
-            .build();
+            .expirationTime(Date.from(now.plus(ttl)));
+    if (bot) builder.claim(BOT_CLAIM, true);
+    JWTClaimsSet claims = builder.build();
     try {
       SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), claims);
       jwt.sign(new MACSigner(secret));
@@ -137,6 +155,10 @@ public final class Tokens {
       JWTClaimsSet claims = processor.process(token, null);
       String subject = claims.getSubject();
       if (subject == null || subject.isBlank() || subject.length() > 128) return Optional.empty();
+      // Bot tokens carry the bot claim and a bot: user id; neither comes without the other, so a
+      // person's token can never pass for a bot or the reverse (dev.parley.bot).
+      boolean bot = Boolean.TRUE.equals(claims.getBooleanClaim(BOT_CLAIM));
+      if (bot != (subject.startsWith(BOT_PREFIX) && subject.length() > BOT_PREFIX.length())) return Optional.empty();
       return Optional.of(new Verified(subject, claims.getExpirationTime().toInstant().plus(clockSkew)));
     } catch (ParseException | BadJOSEException | JOSEException | RuntimeException e) {
       return Optional.empty();

@@ -13,8 +13,11 @@ import picocli.CommandLine.Parameters;
 @Command(name = "token", mixinStandardHelpOptions = true, description = "Print a signed JWT for a user.")
 public final class TokenCommand implements Callable<Integer> {
 
-  @Parameters(index = "0", paramLabel = "USER", description = "The user id (the token's sub).")
+  @Parameters(index = "0", paramLabel = "USER", description = "The user id (the token's sub); with --bot, the bot's name.")
   String user;
+
+  @Option(names = "--bot", description = "Mint a bot token: sub bot:NAME with the claim bot=true (bots.md).")
+  boolean bot;
 
   @Option(names = "--ttl", defaultValue = "PT24H", description = "Lifetime as an ISO-8601 duration (default: ${DEFAULT-VALUE}).")
   Duration ttl;
@@ -28,7 +31,8 @@ public final class TokenCommand implements Callable<Integer> {
     if (Tokens.usesDevelopmentSecret(configured)) {
       System.err.println("warning: signing with the public development secret (PARLEY_JWT_SECRET is not set)");
     }
-    System.out.println(Tokens.fromConfigured(configured).mint(user, ttl));
+    Tokens tokens = Tokens.fromConfigured(configured);
+    System.out.println(bot ? tokens.mintBot(user, ttl) : tokens.mint(user, ttl));
     return 0;
   }
 }

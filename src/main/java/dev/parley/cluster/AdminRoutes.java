@@ -9,6 +9,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.post;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.ErrorCode;
+import dev.parley.bot.BotMetrics;
 import dev.parley.auth.Revocations;
 import dev.parley.gateway.Frames;
 import dev.parley.gateway.ProtocolException;
@@ -36,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@code POST /parley/drain}: this node leaves as on SIGTERM (drain, shard handoff, exit);
  *   <li>{@code GET /parley/status}: draining, open connections, websocket frames received and sent
- *       since start, admission counters, address, version.
+ *       since start, admission counters, address, version, per-bot counters of this node ("bots").
  * </ul>
  */
 public final class AdminRoutes implements ManagementRouteProvider {
@@ -108,6 +109,7 @@ public final class AdminRoutes implements ManagementRouteProvider {
     InboxProjection.Progress inbox = InboxProjection.Progress.get(Adapter.toTyped(system));
     body.put("inboxLagMs", inbox.lagMillis());
     body.put("inboxTags", inbox.runningTags());
+    body.set("bots", BotMetrics.get(Adapter.toTyped(system)).toJson());
     ObjectNode admission = body.putObject("admission");
     admission.putObject("connections")
         .put("admitted", lifecycle.connectionAdmission().admittedCount())

@@ -83,6 +83,12 @@ public final class Conversation
   public record Delete(String user, long target, ActorRef<Reply> replyTo) implements Command {}
 
   /**
+   * A member (a bot) hands the conversation over to people: persists {@link TimelineEvent.HandedOff}
+   * and answers {@link Accepted} with its seq. Idempotent per (user, key) like a send.
+   */
+  public record Handoff(String user, String key, String reason, ActorRef<Reply> replyTo) implements Command {}
+
+  /**
    * Registers {@code subscriber} for live events. The answer ({@link Subscribed} or
    * {@link SubscribeRejected}) goes to the subscriber itself, so it always arrives before the first
    * live event. {@code since < 0} means live events only. {@code tag} is echoed in the answer, so a
@@ -289,7 +295,8 @@ public final class Conversation
         .onCommand(Leave.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
         .onCommand(Send.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
         .onCommand(Edit.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
-        .onCommand(Delete.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()));
+        .onCommand(Delete.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
+        .onCommand(Handoff.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()));
     builder
         .forAnyState()
         .onCommand(Create.class, this::onCreateExisting)
@@ -298,6 +305,7 @@ public final class Conversation
         .onCommand(Send.class, this::onSend)
         .onCommand(Edit.class, this::onEdit)
         .onCommand(Delete.class, this::onDelete)
+        .onCommand(Handoff.class, this::onHandoff)
         .onCommand(Subscribe.class, this::onSubscribe)
         .onCommand(GetHistory.class, this::onGetHistory)
         .onCommand(Typing.class, this::onTyping)
@@ -400,6 +408,18 @@ public final class Conversation
         .persist(deleted)
         .thenRun(this::publishLast)
         .thenReply(cmd.replyTo(), s -> new Accepted(deleted.seq()));
+  }
+
+  private ReplyEffect<TimelineEvent, ConversationState> onHandoff(ConversationState state, Handoff cmd) {
+    if (!state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), rejectNonMember());
+    Optional<Long> earlier = state.seqOfSend(cmd.user(), cmd.key());
+    if (earlier.isPresent()) return Effect().reply(cmd.replyTo(), new Accepted(earlier.get()));
+    TimelineEvent.HandedOff handedOff =
+        new TimelineEvent.HandedOff(state.lastSeq() + 1, clock.millis(), cmd.user(), cmd.reason(), cmd.key());
+    return Effect()
+        .persist(handedOff)
+        .thenRun(this::publishLast)
+        .thenReply(cmd.replyTo(), s -> new Accepted(handedOff.seq()));
   }
 
   /**

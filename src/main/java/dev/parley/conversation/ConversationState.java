@@ -91,6 +91,8 @@ public record ConversationState(
       return next.withMeta(title, createdBy, members.minus(l.user()));
     } else if (event instanceof TimelineEvent.MessagePosted m) {
       return next.rememberSend(sendKey(m.sender(), m.clientMsgId()), m.seq(), limits.idempotencyWindow());
+    } else if (event instanceof TimelineEvent.HandedOff h) {
+      return next.rememberSend(sendKey(h.by(), h.key()), h.seq(), limits.idempotencyWindow());
     }
     return next;
   }

@@ -91,6 +91,11 @@ public final class Conversations {
     return write(id, replyTo -> new Conversation.Delete(user, target, replyTo));
   }
 
+  /** A bot hands the conversation to people: {@link Conversation.Accepted} with the handoff's seq, or rejected. */
+  public CompletionStage<Conversation.Reply> handoff(String id, String user, String key, String reason) {
+    return ask(id, replyTo -> new Conversation.Handoff(user, key, reason, replyTo));
+  }
+
   /** A read marker: {@link Conversation.Accepted} with the seq clamped to the conversation's, or rejected. */
   public CompletionStage<Conversation.Reply> markRead(String id, String user, long seq) {
     return ask(id, replyTo -> new Conversation.MarkRead(user, seq, replyTo));

@@ -18,7 +18,8 @@ import java.util.List;
   @JsonSubTypes.Type(value = TimelineEvent.MemberLeft.class, name = "left"),
   @JsonSubTypes.Type(value = TimelineEvent.MessagePosted.class, name = "message"),
   @JsonSubTypes.Type(value = TimelineEvent.MessageEdited.class, name = "edited"),
-  @JsonSubTypes.Type(value = TimelineEvent.MessageDeleted.class, name = "deleted")
+  @JsonSubTypes.Type(value = TimelineEvent.MessageDeleted.class, name = "deleted"),
+  @JsonSubTypes.Type(value = TimelineEvent.HandedOff.class, name = "handoff")
 })
 public sealed interface TimelineEvent extends CborSerializable {
   long seq();
@@ -42,4 +43,11 @@ public sealed interface TimelineEvent extends CborSerializable {
 
   /** {@code target} is the seq of the message that is withdrawn. */
   record MessageDeleted(long seq, long ts, String deletedBy, long target) implements TimelineEvent {}
+
+  /**
+   * {@code by} (a bot) hands the conversation to people: agents' clients act on it. {@code key}
+   * makes the handoff idempotent like a send's clientMsgId (a bot re-handling an event after a
+   * crash hands off once); it is not shown to clients.
+   */
+  record HandedOff(long seq, long ts, String by, String reason, String key) implements TimelineEvent {}
 }

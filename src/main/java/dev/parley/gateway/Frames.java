@@ -306,6 +306,9 @@ public final class Frames {
     } else if (event instanceof TimelineEvent.MessageDeleted d) {
       node.put("type", "message_deleted").put("conversation", conversation).put("seq", d.seq())
           .put("target", d.target()).put("deletedBy", d.deletedBy());
+    } else if (event instanceof TimelineEvent.HandedOff h) {
+      node.put("type", "handoff").put("conversation", conversation).put("seq", h.seq())
+          .put("by", h.by()).put("reason", h.reason());
     }
     node.put("ts", event.ts());
     return node;

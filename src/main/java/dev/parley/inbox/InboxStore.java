@@ -347,6 +347,9 @@ public final class InboxStore implements AutoCloseable {
       changed.computeIfAbsent(conversation, k -> new ArrayList<>()).add(left.user());
       return true;
     }
+    if (event instanceof TimelineEvent.HandedOff handedOff) {
+      return advance(c, conversation, handedOff.seq());
+    }
     if (event instanceof TimelineEvent.MessageEdited edited) {
       return update(
               c,

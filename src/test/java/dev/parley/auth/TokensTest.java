@@ -186,4 +186,31 @@ class TokensTest {
 
     assertThat(tokens.verify(tokens.mint("bob", Duration.ofMinutes(5)))).contains("bob");
   }
+
+  @Test
+  void botTokenVerifiesToTheBotsUserId() throws Exception {
+    String token = tokensAt(NOW).mintBot("helper", Duration.ofHours(1));
+
+    assertThat(tokensAt(NOW).verify(token)).contains("bot:helper");
+    assertThat(SignedJWT.parse(token).getJWTClaimsSet().getBooleanClaim("bot")).isTrue();
+  }
+
+  @Test
+  void aPersonsTokenCannotCarryABotUserId() {
+    assertThat(tokensAt(NOW).verify(tokensAt(NOW).mint("bot:helper", Duration.ofHours(1)))).isEmpty();
+  }
+
+  @Test
+  void aBotClaimWithAPersonsUserIdIsRefused() throws Exception {
+    JWTClaimsSet claims =
+        new JWTClaimsSet.Builder()
+            .subject("alice")
+            .claim("bot", true)
+            .expirationTime(java.util.Date.from(NOW.plus(Duration.ofHours(1))))
+            .build();
+    SignedJWT jwt = new SignedJWT(new com.nimbusds.jose.JWSHeader(com.nimbusds.jose.JWSAlgorithm.HS256), claims);
+    jwt.sign(new com.nimbusds.jose.crypto.MACSigner(SECRET.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+
+    assertThat(tokensAt(NOW).verify(jwt.serialize())).isEmpty();
+  }
 }

@@ -27,13 +27,17 @@ class BenchSmokeIT {
 
   @BeforeAll
   static void startNode() throws Exception {
+    // Layered under the unresolved application.conf (not over ConfigFactory.load(), which has already
+    // resolved the remoting port to 25520 from parley.cluster.port): parallel builds on one machine
+    // must not fight over 25520, 8558 or 8080.
+    ConfigFactory.invalidateCaches();
     node =
         Node.start(
-            ConfigFactory.parseString(
-                    // management.port=0 too: nodes of parallel builds must not fight over 8558.
-                    "parley.http.port=0, parley.cluster.port=0, parley.management.port=0, parley.http.interface=127.0.0.1, "
-                        + "parley.data-dir=\"" + dataDir + "\", parley.jwt.secret=\"" + SECRET + "\"")
-                .withFallback(ConfigFactory.load()));
+            ConfigFactory.load(
+                ConfigFactory.parseString(
+                        "parley.http.port=0, parley.cluster.port=0, parley.management.port=0, parley.http.interface=127.0.0.1, "
+                            + "parley.data-dir=\"" + dataDir + "\", parley.jwt.secret=\"" + SECRET + "\"")
+                    .withFallback(ConfigFactory.defaultApplication())));
   }
 
   @AfterAll

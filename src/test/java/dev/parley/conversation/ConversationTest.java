@@ -314,6 +314,30 @@ class ConversationTest {
   }
 
   @Test
+  void handoffPersistsAHandedOffEventOnceForTheSameKey() {
+    create("alice", "bot:helper");
+    send("alice", "m1", "I need a person");
+
+    var handoff = conversation.<Reply>runCommand(replyTo -> new Conversation.Handoff("bot:helper", "h2-0", "requested", replyTo));
+    var again = conversation.<Reply>runCommand(replyTo -> new Conversation.Handoff("bot:helper", "h2-0", "requested", replyTo));
+
+    assertThat(handoff.reply()).isEqualTo(new Accepted(3));
+    assertThat(handoff.events()).containsExactly(new TimelineEvent.HandedOff(3, TS, "bot:helper", "requested", "h2-0"));
+    assertThat(again.reply()).isEqualTo(new Accepted(3));
+    assertThat(again.hasNoEvents()).isTrue();
+  }
+
+  @Test
+  void handoffByANonMemberIsForbidden() {
+    create("alice");
+
+    var handoff = conversation.<Reply>runCommand(replyTo -> new Conversation.Handoff("bot:helper", "h1-0", "requested", replyTo));
+
+    assertThat(handoff.reply()).isEqualTo(new Rejected(ErrorCode.FORBIDDEN, "not a member of this conversation"));
+    assertThat(handoff.hasNoEvents()).isTrue();
+  }
+
+  @Test
   void sameClientMsgIdFromAnotherSenderIsANewMessage() {
     create("alice", "bob");
     send("alice", "m1", "hello");

@@ -696,6 +696,12 @@ class FramesTest {
   }
 
   @Test
+  void handoffIsEncodedWithWhoAndWhyButNotItsIdempotencyKey() {
+    assertThat(Frames.write(Frames.event("c", new TimelineEvent.HandedOff(7, 1007, "bot:helper", "requested", "h6-0"))))
+        .isEqualTo("{\"type\":\"handoff\",\"conversation\":\"c\",\"seq\":7,\"by\":\"bot:helper\",\"reason\":\"requested\",\"ts\":1007}");
+  }
+
+  @Test
   void eventsAreEncodedInOrder() {
     var array =
         Frames.events(

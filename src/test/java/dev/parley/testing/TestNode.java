@@ -224,6 +224,12 @@ public final class TestNode implements AutoCloseable {
     return tokens.mint(user, Duration.ofHours(1));
   }
 
+  /** The running node itself, for tests that look inside (e.g. a bot's stored progress). */
+  public Node node() {
+    if (node == null) throw new IllegalStateException("the node is not running");
+    return node;
+  }
+
   public Tokens tokens() {
     return tokens;
   }

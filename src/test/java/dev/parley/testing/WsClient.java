@@ -41,7 +41,7 @@ public final class WsClient implements AutoCloseable {
   public static final ObjectMapper JSON = new ObjectMapper();
   /** Frame types that are timeline events (they carry {@code conversation} and {@code seq}). */
   public static final Set<String> TIMELINE_TYPES =
-      Set.of("conversation_created", "member_joined", "member_left", "message", "message_edited", "message_deleted");
+      Set.of("conversation_created", "member_joined", "member_left", "message", "message_edited", "message_deleted", "handoff");
 
   private static final HttpClient HTTP =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(TIMEOUT).build();

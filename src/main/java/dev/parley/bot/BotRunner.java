@@ -1,0 +1,420 @@
+package dev.parley.bot;
+
+import dev.parley.CborSerializable;
+import dev.parley.ErrorCode;
+import dev.parley.ParleyConfig;
+import dev.parley.conversation.Conversation;
+import dev.parley.conversation.Conversations;
+import dev.parley.conversation.TimelineEvent;
+import dev.parley.gateway.Frames;
+import io.github.bucket4j.ConsumptionProbe;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One bot in one conversation: a sharded entity (id {@code <bot>|<conversation>}) that moves with
+ * rolling deploys. Not event-sourced: its durable offset (the last seq it handled) and the bot's
+ * state are the bot_progress row, read when it starts and written after each event.
+ *
+ * <p>Guarantees: events reach the bot one at a time, strictly in seq order, with no gap, read from
+ * the journal from the offset on. An event counts as handled only after the bot returned, its
+ * replies were acknowledged by the conversation and the offset was stored; a crash in between
+ * hands the same event again, and its replies, sent with clientMsgId {@code r<seq>-<n>}, are
+ * deduplicated by the conversation: no missed and no duplicated reply. The bot runs on its own
+ * threads with a processing timeout; a failed attempt is retried with exponential backoff, and
+ * after the bot's last attempt the event goes to bot_dead_letter and the bot moves on. Failures
+ * that are not the bot's (database or conversation unavailable) are retried without a bound.
+ *
+ * <p>Bounded: a runner holds at most one chunk of events; wakes carry only a seq and coalesce.
+ * The conversation never waits for it: the runner is woken by the projection, not by the
+ * conversation, and its replies are ordinary sends.
+ */
+public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
+
+  private static final Logger log = LoggerFactory.getLogger(BotRunner.class);
+
+  // ---- protocol -------------------------------------------------------------------------------
+
+  public sealed interface Command extends CborSerializable {}
+
+  /** Events up to {@code lastSeen} exist in the conversation; sent by the projection and the sweeper. */
+  public record Wake(long lastSeen) implements Command {}
+
+  private record Loaded(Optional<BotStore.Progress> progress, Throwable failure) implements Command {}
+
+  private record Read(List<TimelineEvent> events, Throwable failure) implements Command {}
+
+  /** An attempt at event {@code seq} ended; {@code moved}: the offset was stored past it. */
+  private record Attempted(long seq, Map<String, String> state, boolean moved, boolean deadLettered, Throwable failure)
+      implements Command {}
+
+  private enum Retry implements Command {
+    INSTANCE
+  }
+
+  private enum IdleCheck implements Command {
+    INSTANCE
+  }
+
+  /** The bot itself failed (threw, timed out): counts towards its attempts, unlike infrastructure failures. */
+  private static final class BotFailure extends RuntimeException {
+    BotFailure(Throwable cause) {
+      super(cause);
+    }
+  }
+
+  // ---- wiring ---------------------------------------------------------------------------------
+
+  public static final EntityTypeKey<Command> ENTITY_TYPE_KEY = EntityTypeKey.create(Command.class, "BotRunner");
+
+  public static String entityId(String bot, String conversation) {
+    return bot + "|" + conversation;
+  }
+
+  static Behavior<Command> create(
+      String entityId,
+      Bots bots,
+      BotStore store,
+      Executor blocking,
+      Conversations conversations,
+      ParleyConfig.BotRunnerSettings settings,
+      ActorRef<ClusterSharding.ShardCommand> shard) {
+    int bar = entityId.indexOf('|');
+    String bot = entityId.substring(0, bar);
+    String conversation = entityId.substring(bar + 1);
+    Optional<Bots.Registered> registered = bots.enabled(bot);
+    if (registered.isEmpty()) return Behaviors.stopped();
+    Behavior<Command> runner =
+        Behaviors.setup(
+            ctx ->
+                Behaviors.withTimers(
+                    timers ->
+                        new BotRunner(ctx, timers, registered.get(), conversation, store, blocking, conversations, settings, shard)));
+    // Anything unexpected in the runner itself: start again (from the stored offset) after a pause.
+    return Behaviors.supervise(runner)
+        .onFailure(SupervisorStrategy.restartWithBackoff(settings.minBackoff(), settings.maxBackoff(), 0.2));
+  }
+
+  private final TimerScheduler<Command> timers;
+  private final Bots.Registered bot;
+  private final String conversation;
+  private final BotStore store;
+  private final Executor blocking;
+  private final Conversations conversations;
+  private final ParleyConfig.BotRunnerSettings settings;
+  private final ActorRef<ClusterSharding.ShardCommand> shard;
+  private final BotMetrics metrics;
+
+  // ---- state ----------------------------------------------------------------------------------
+
+  /** Null until loaded from bot_progress. */
+  private BotStore.Progress progress;
+  /** The newest seq known to exist. */
+  private long target;
+  /** Read from the journal, not handled yet: seqs lastHandled+1, +2, ... without gap. */
+  private final Deque<TimelineEvent> pending = new ArrayDeque<>();
+  /** An asynchronous step (load, read, attempt) is under way; its answer continues the work. */
+  private boolean busy;
+  /** Failed attempts of the bot at the current event. */
+  private int attempts;
+  /** Consecutive failures that are not the bot's (database, conversation): they only space retries. */
+  private int stalls;
+  private long lastActivity = System.currentTimeMillis();
+
+  private BotRunner(
+      ActorContext<Command> ctx,
+      TimerScheduler<Command> timers,
+      Bots.Registered bot,
+      String conversation,
+      BotStore store,
+      Executor blocking,
+      Conversations conversations,
+      ParleyConfig.BotRunnerSettings settings,
+      ActorRef<ClusterSharding.ShardCommand> shard) {
+    super(ctx);
+    this.timers = timers;
+    this.bot = bot;
+    this.conversation = conversation;
+    this.store = store;
+    this.blocking = blocking;
+    this.conversations = conversations;
+    this.settings = settings;
+    this.shard = shard;
+    this.metrics = BotMetrics.get(ctx.getSystem());
+    timers.startTimerWithFixedDelay(IdleCheck.INSTANCE, settings.idleTimeout().dividedBy(2));
+    load();
+  }
+
+  // ---- behaviour ------------------------------------------------------------------------------
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Wake.class, this::onWake)
+        .onMessage(Loaded.class, this::onLoaded)
+        .onMessage(Read.class, this::onRead)
+        .onMessage(Attempted.class, this::onAttempted)
+        .onMessageEquals(Retry.INSTANCE, this::onRetry)
+        .onMessageEquals(IdleCheck.INSTANCE, this::onIdleCheck)
+        .onSignal(PostStop.class, signal -> {
+          metrics.forget(bot.name(), conversation);
+          return this;
+        })
+        .build();
+  }
+
+  private Behavior<Command> onWake(Wake wake) {
+    lastActivity = System.currentTimeMillis();
+    target = Math.max(target, wake.lastSeen());
+    step();
+    return this;
+  }
+
+  private void load() {
+    busy = true;
+    getContext().pipeToSelf(CompletableFuture.supplyAsync(() -> store.progress(bot.name(), conversation), blocking), Loaded::new);
+  }
+
+  private Behavior<Command> onLoaded(Loaded loaded) {
+    busy = false;
+    if (loaded.failure() != null) {
+      log.warn("bot {} in {}: cannot read its progress: {}", bot.name(), conversation, loaded.failure().toString());
+      retryLater(false);
+      return this;
+    }
+    if (loaded.progress().isEmpty()) return Behaviors.stopped(); // not (or no longer) a member
+    progress = loaded.progress().get();
+    target = Math.max(target, progress.lastSeen());
+    step();
+    return this;
+  }
+
+  /** Does the next thing, unless something is under way: handle a read event, or read more. */
+  private void step() {
+    if (busy || progress == null || timers.isTimerActive(Retry.INSTANCE)) return;
+    metrics.lag(bot.name(), conversation, target - progress.lastHandled());
+    if (!pending.isEmpty()) {
+      attempt(pending.peek());
+    } else if (progress.lastHandled() < target) {
+      long from = progress.lastHandled() + 1;
+      long to = Math.min(target, progress.lastHandled() + settings.chunk());
+      busy = true;
+      getContext().pipeToSelf(conversations.readJournal(conversation, from, to), Read::new);
+    }
+  }
+
+  private Behavior<Command> onRead(Read read) {
+    busy = false;
+    if (read.failure() != null) {
+      log.warn("bot {} in {}: cannot read the journal: {}", bot.name(), conversation, read.failure().toString());
+      retryLater(false);
+      return this;
+    }
+    long expected = progress.lastHandled() + 1;
+    for (TimelineEvent event : read.events()) {
+      if (event.seq() == expected) {
+        pending.add(event);
+        expected++;
+      }
+    }
+    if (pending.isEmpty()) retryLater(false); // not readable yet: never skip ahead
+    else step();
+    return this;
+  }
+
+  // ---- one attempt at one event ----------------------------------------------------------------
+
+  private void attempt(TimelineEvent event) {
+    busy = true;
+    lastActivity = System.currentTimeMillis();
+    long seq = event.seq();
+    BotContext context = new BotContext(conversation, bot.user(), seq, settings.maxReplyLength(), progress.state());
+    CompletionStage<Attempted> attempt =
+        callBot(context, event)
+            .thenCompose(this::perform)
+            .thenApplyAsync(done -> store.handled(bot.name(), conversation, seq, context.state()), blocking)
+            .handle((moved, failure) -> new Attempted(seq, context.state(), moved != null && moved, false, unwrap(failure)));
+    getContext().pipeToSelf(attempt, (attempted, impossible) -> attempted);
+  }
+
+  /**
+   * The bot, on its own threads, within its processing timeout; anything it does wrong is a
+   * {@link BotFailure}. A call that times out is interrupted, so that a bot waiting on I/O or a lock
+   * gives its thread back instead of holding one of its few threads forever.
+   */
+  private CompletableFuture<BotContext> callBot(BotContext context, TimelineEvent event) {
+    CompletableFuture<BotContext> call = new CompletableFuture<>();
+    Future<?> task;
+    try {
+      task =
+          bot.executor()
+              .submit(
+                  () -> {
+                    try {
+                      bot.bot().onEvent(context, event);
+                      call.complete(context);
+                    } catch (Throwable e) {
+                      call.completeExceptionally(new BotFailure(e));
+                    }
+                  });
+    } catch (RuntimeException rejected) {
+      return CompletableFuture.failedFuture(rejected);
+    }
+    return call.orTimeout(bot.processingTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .handle(
+            (done, failure) -> {
+              if (failure == null) return done;
+              task.cancel(true);
+              Throwable cause = unwrap(failure);
+              throw cause instanceof BotFailure f ? f : new BotFailure(cause);
+            });
+  }
+
+  /** Carries out the bot's actions one after the other; each is idempotent when the event is handled again. */
+  private CompletableFuture<Void> perform(BotContext context) {
+    CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+    long seq = context.seq();
+    int replies = 0;
+    int handoffs = 0;
+    for (BotContext.Action action : context.actions()) {
+      if (action instanceof BotContext.Action.Reply reply) {
+        String clientMsgId = "r" + seq + "-" + replies++;
+        chain =
+            chain.thenCompose(v -> replyPermit())
+                .thenCompose(v -> conversations.send(conversation, bot.user(), clientMsgId, reply.text()))
+                .thenAccept(answer -> {
+                  if (accepted(answer, "reply")) metrics.replied(bot.name());
+                });
+      } else if (action instanceof BotContext.Action.Handoff handoff) {
+        String key = "h" + seq + "-" + handoffs++;
+        chain = chain.thenCompose(v -> conversations.handoff(conversation, bot.user(), key, handoff.reason()))
+            .thenAccept(answer -> accepted(answer, "handoff"));
+      } else if (action instanceof BotContext.Action.Invite invite) {
+        chain = chain.thenCompose(v -> conversations.invite(conversation, bot.user(), invite.user()))
+            .thenAccept(answer -> accepted(answer, "invite"));
+      }
+    }
+    return chain;
+  }
+
+  /**
+   * True when the conversation took it. Unavailable is thrown (the event is attempted again, the
+   * action deduplicated); any other refusal (the bot was removed, the text is refused) is final:
+   * logged and not retried, or the bot would be stuck on it.
+   */
+  private boolean accepted(Conversation.Reply answer, String what) {
+    if (answer instanceof Conversation.Rejected rejected) {
+      if (rejected.code() == ErrorCode.UNAVAILABLE) throw new IllegalStateException("conversation unavailable for a bot " + what);
+      log.warn("bot {} in {}: {} refused: {} {}", bot.name(), conversation, what, rejected.code(), rejected.reason());
+      return false;
+    }
+    return true;
+  }
+
+  /** Over the bot's reply rate, a reply waits for the bucket (never dropped). */
+  private CompletableFuture<Void> replyPermit() {
+    ConsumptionProbe probe = bot.replies().tryConsumeAndReturnRemaining(1);
+    if (probe.isConsumed()) return CompletableFuture.completedFuture(null);
+    Executor later = CompletableFuture.delayedExecutor(probe.getNanosToWaitForRefill(), TimeUnit.NANOSECONDS, Runnable::run);
+    return CompletableFuture.runAsync(() -> {}, later).thenCompose(v -> replyPermit());
+  }
+
+  private Behavior<Command> onAttempted(Attempted attempted) {
+    busy = false;
+    if (attempted.failure() == null) {
+      if (!attempted.moved()) {
+        // The row is gone (the bot left) or another runner already moved it: this one is stale.
+        return Behaviors.stopped();
+      }
+      pending.poll();
+      attempts = 0;
+      stalls = 0;
+      if (attempted.deadLettered()) metrics.deadLettered(bot.name());
+      else metrics.handled(bot.name());
+      progress =
+          new BotStore.Progress(bot.name(), conversation, Math.max(progress.lastSeen(), target), attempted.seq(), attempted.state());
+      step();
+      return this;
+    }
+    boolean botsFault = attempted.failure() instanceof BotFailure;
+    attempts++;
+    metrics.failed(bot.name());
+    Throwable cause = botsFault ? attempted.failure().getCause() : attempted.failure();
+    log.warn(
+        "bot {} in {}: attempt {} at seq {} failed: {}",
+        bot.name(), conversation, attempts, attempted.seq(), cause == null ? "?" : cause.toString());
+    if (botsFault && attempts >= bot.maxAttempts()) {
+      deadLetter(pending.peek(), String.valueOf(cause));
+    } else {
+      retryLater(botsFault);
+    }
+    return this;
+  }
+
+  /** The bot gave up on this event for the last time: record it and move past it, in one transaction. */
+  private void deadLetter(TimelineEvent event, String error) {
+    busy = true;
+    BotStore.DeadLetter letter =
+        new BotStore.DeadLetter(bot.name(), conversation, event.seq(), attempts, error, Frames.write(Frames.event(conversation, event)));
+    Map<String, String> state = progress.state();
+    getContext()
+        .pipeToSelf(
+            CompletableFuture.supplyAsync(() -> store.deadLetter(letter, state, System.currentTimeMillis()), blocking),
+            (moved, failure) -> new Attempted(event.seq(), state, moved != null && moved, true, unwrap(failure)));
+  }
+
+  private void retryLater(boolean botsFault) {
+    if (!botsFault) stalls++;
+    int exponent = Math.min(Math.max(botsFault ? attempts : stalls, 1) - 1, 20);
+    long cap = Math.min(bot.maxBackoff().toMillis(), bot.minBackoff().toMillis() << exponent);
+    // Jitter: runners that failed together (a database outage) do not retry together.
+    long delay = cap / 2 + ThreadLocalRandom.current().nextLong(cap / 2 + 1);
+    timers.startSingleTimer(Retry.INSTANCE, Retry.INSTANCE, Duration.ofMillis(Math.max(1, delay)));
+  }
+
+  private Behavior<Command> onRetry() {
+    if (progress == null) load();
+    else step();
+    return this;
+  }
+
+  private Behavior<Command> onIdleCheck() {
+    boolean idle =
+        !busy && progress != null && pending.isEmpty() && progress.lastHandled() >= target
+            && System.currentTimeMillis() - lastActivity >= settings.idleTimeout().toMillis();
+    if (idle) shard.tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
+    return this;
+  }
+
+  private static Throwable unwrap(Throwable failure) {
+    Throwable t = failure;
+    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) t = t.getCause();
+    return t;
+  }
+}

@@ -1,0 +1,183 @@
+package dev.parley.bot;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueType;
+import dev.parley.ParleyConfig;
+import dev.parley.conversation.Conversations;
+import dev.parley.storage.Storage;
+import io.github.bucket4j.Bandwidth;
+import io.github.bucket4j.Bucket;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The bots registered in configuration ({@code parley.bots.<name>}), read once at start-up, and the
+ * wiring of everything that drives them: the runner entity, the projection, the sweeper. Every
+ * node must register the same bots (the projection of a tag runs on any node).
+ */
+public final class Bots {
+
+  private static final Logger log = LoggerFactory.getLogger(Bots.class);
+
+  public static final String USER_PREFIX = "bot:";
+  private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
+
+  /**
+   * One registered bot and what contains it: its own threads (a bot that hangs blocks only them),
+   * its processing timeout and retry bound, and its reply rate limit on this node.
+   */
+  public record Registered(
+      String name,
+      boolean enabled,
+      Bot bot,
+      Duration processingTimeout,
+      int maxAttempts,
+      Duration minBackoff,
+      Duration maxBackoff,
+      Bucket replies,
+      ExecutorService executor) {
+    public String user() {
+      return USER_PREFIX + name;
+    }
+  }
+
+  private final Map<String, Registered> registered;
+  private final BotStore store;
+  private final ClusterSharding sharding;
+
+  private Bots(Map<String, Registered> registered, BotStore store, ClusterSharding sharding) {
+    this.registered = registered;
+    this.store = store;
+    this.sharding = sharding;
+  }
+
+  /** Registers the bots of {@code botsConfig} and starts driving the enabled ones on this node. */
+  public static Bots start(
+      ActorSystem<?> system,
+      Config botsConfig,
+      ParleyConfig.BotRunnerSettings settings,
+      Storage storage,
+      Duration connectionTimeout,
+      Conversations conversations) {
+    Map<String, Registered> registered = new LinkedHashMap<>();
+    for (String name : botsConfig.root().keySet()) {
+      if (botsConfig.root().get(name).valueType() != ConfigValueType.OBJECT) continue;
+      registered.put(name, register(name, botsConfig.getConfig(name), settings));
+    }
+    BotStore store = BotStore.open(storage, settings.poolSize(), connectionTimeout);
+    system.getWhenTerminated().thenRun(() -> {
+      registered.values().forEach(r -> r.executor().shutdownNow());
+      store.close();
+    });
+    ClusterSharding sharding = ClusterSharding.get(system);
+    Bots bots = new Bots(Map.copyOf(registered), store, sharding);
+    var blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("parley.bot-runner.dispatcher"));
+    sharding.init(
+        Entity.of(
+            BotRunner.ENTITY_TYPE_KEY,
+            entity -> BotRunner.create(entity.getEntityId(), bots, store, blocking, conversations, settings, entity.getShard())));
+    BotProjection.init(system, store, blocking, bots, settings);
+    BotSweeper.init(system, store, blocking, bots, settings.sweepInterval());
+    log.info("bots registered: {} (enabled: {})", registered.keySet(), bots.enabledNames());
+    return bots;
+  }
+
+  private static Registered register(String name, Config c, ParleyConfig.BotRunnerSettings defaults) {
+    if (!NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException("parley.bots." + name + ": a bot name is lowercase letters, digits, - and _");
+    }
+    String type = c.getString("type");
+    Bot bot =
+        switch (type) {
+          case "echo" -> new EchoBot();
+          case "first-response" -> FirstResponseBot.fromConfig(c);
+          case "webhook" -> WebhookBot.fromConfig(name, c);
+          case "class" -> instantiate(name, c.getString("class"));
+          default -> throw new IllegalArgumentException(
+              "parley.bots." + name + ".type must be echo, first-response, webhook or class, not " + type);
+        };
+    double perSecond = c.hasPath("replies-per-second") ? c.getDouble("replies-per-second") : defaults.repliesPerSecond();
+    long burst = c.hasPath("replies-burst") ? c.getLong("replies-burst") : defaults.repliesBurst();
+    Bucket replies =
+        Bucket.builder()
+            .addLimit(
+                Bandwidth.builder()
+                    .capacity(Math.max(1, burst))
+                    .refillGreedy(1, Duration.ofNanos(Math.max(1, (long) (1_000_000_000L / perSecond))))
+                    .build())
+            .build();
+    int threads = c.hasPath("threads") ? c.getInt("threads") : defaults.threadsPerBot();
+    AtomicInteger counter = new AtomicInteger();
+    ExecutorService executor =
+        Executors.newFixedThreadPool(
+            threads,
+            runnable -> {
+              Thread t = new Thread(runnable, "parley-bot-" + name + "-" + counter.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
+    return new Registered(
+        name,
+        c.hasPath("enabled") && c.getBoolean("enabled"),
+        bot,
+        c.hasPath("processing-timeout") ? c.getDuration("processing-timeout") : defaults.processingTimeout(),
+        c.hasPath("max-attempts") ? c.getInt("max-attempts") : defaults.maxAttempts(),
+        c.hasPath("min-backoff") ? c.getDuration("min-backoff") : defaults.minBackoff(),
+        c.hasPath("max-backoff") ? c.getDuration("max-backoff") : defaults.maxBackoff(),
+        replies,
+        executor);
+  }
+
+  private static Bot instantiate(String name, String className) {
+    try {
+      return (Bot) Class.forName(className).getDeclaredConstructor().newInstance();
+    } catch (ReflectiveOperationException | ClassCastException e) {
+      throw new IllegalArgumentException(
+          "parley.bots." + name + ".class: " + className + " is not a dev.parley.bot.Bot with a public no-argument constructor", e);
+    }
+  }
+
+  /** The bot name of a user id {@code bot:<name>}. */
+  public static Optional<String> nameOf(String user) {
+    return user != null && user.startsWith(USER_PREFIX) ? Optional.of(user.substring(USER_PREFIX.length())) : Optional.empty();
+  }
+
+  public Optional<Registered> enabled(String name) {
+    return Optional.ofNullable(registered.get(name)).filter(Registered::enabled);
+  }
+
+  /** Every registered bot: the projection keeps offsets for disabled ones too, so they resume when enabled. */
+  public Set<String> registeredNames() {
+    return registered.keySet();
+  }
+
+  public Set<String> enabledNames() {
+    return registered.values().stream().filter(Registered::enabled).map(Registered::name).collect(Collectors.toUnmodifiableSet());
+  }
+
+  public BotStore store() {
+    return store;
+  }
+
+  /** Tells the runner of (bot, conversation) that events up to {@code lastSeen} exist; ignored for bots not enabled. */
+  void wake(BotStore.Wake wake) {
+    if (enabled(wake.bot()).isEmpty()) return;
+    sharding
+        .entityRefFor(BotRunner.ENTITY_TYPE_KEY, BotRunner.entityId(wake.bot(), wake.conversation()))
+        .tell(new BotRunner.Wake(wake.lastSeen()));
+  }
+}

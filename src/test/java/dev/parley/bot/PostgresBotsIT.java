@@ -1,0 +1,12 @@
+package dev.parley.bot;
+
+import dev.parley.testing.TestNode;
+import java.util.Map;
+
+/** The bot scenarios on PostgreSQL (a fresh database on 127.0.0.1:5432). */
+class PostgresBotsIT extends BotScenarios {
+  @Override
+  protected TestNode startNode(Map<String, Object> settings) throws Exception {
+    return TestNode.onPostgres(settings);
+  }
+}
