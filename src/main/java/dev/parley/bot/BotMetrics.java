@@ -1,5 +1,10 @@
 package dev.parley.bot;
 
+import dev.parley.ops.Metrics;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Map;
@@ -10,9 +15,12 @@ import org.apache.pekko.actor.typed.Extension;
 import org.apache.pekko.actor.typed.ExtensionId;
 
 /**
- * Per-bot counters of this node (until the ops branch brings Micrometer): events handled, replies
- * sent, failed attempts, dead letters, and the lag in seq of the runners on this node (last seen
- * minus last handled, summed over conversations). Shown by GET /parley/status under "bots".
+ * Per-bot counters of this node: events handled, replies sent, failed attempts, dead letters, and
+ * the lag in seq of the runners on this node (last seen minus last handled, summed over
+ * conversations). Shown by GET /parley/status under "bots", and exported to Prometheus as
+ * {@code parley_bot_events_handled_total}, {@code parley_bot_replies_total},
+ * {@code parley_bot_failures_total}, {@code parley_bot_dead_letters_total} and
+ * {@code parley_bot_lag_events}, each tagged with {@code bot}.
  */
 public final class BotMetrics implements Extension {
 
@@ -23,13 +31,35 @@ public final class BotMetrics implements Extension {
   }
 
   private final Map<String, Counters> byBot = new ConcurrentHashMap<>();
+  private final MeterRegistry registry;
+
+  private BotMetrics(MeterRegistry registry) {
+    this.registry = registry;
+  }
 
   public static BotMetrics get(ActorSystem<?> system) {
     return Id.INSTANCE.apply(system);
   }
 
   private Counters of(String bot) {
-    return byBot.computeIfAbsent(bot, b -> new Counters());
+    return byBot.computeIfAbsent(bot, this::registered);
+  }
+
+  /** A bot's counters, registered with the node's Prometheus registry the first time the bot does anything. */
+  private Counters registered(String bot) {
+    Counters c = new Counters();
+    Tags tags = Tags.of("bot", bot);
+    FunctionCounter.builder("parley_bot_events_handled", c.handled(), LongAdder::sum)
+        .description("timeline events the bot handled on this node").tags(tags).register(registry);
+    FunctionCounter.builder("parley_bot_replies", c.replies(), LongAdder::sum)
+        .description("replies the bot posted from this node").tags(tags).register(registry);
+    FunctionCounter.builder("parley_bot_failures", c.failures(), LongAdder::sum)
+        .description("failed or timed-out attempts of the bot on this node").tags(tags).register(registry);
+    FunctionCounter.builder("parley_bot_dead_letters", c.deadLetters(), LongAdder::sum)
+        .description("events given up on after the last attempt").tags(tags).register(registry);
+    Gauge.builder("parley_bot_lag_events", c.lag(), lag -> lag.values().stream().mapToLong(Long::longValue).sum())
+        .description("events the bot's runners on this node are behind their conversations").tags(tags).register(registry);
+    return c;
   }
 
   void handled(String bot) {
@@ -76,7 +106,7 @@ public final class BotMetrics implements Extension {
 
     @Override
     public BotMetrics createExtension(ActorSystem<?> system) {
-      return new BotMetrics();
+      return new BotMetrics(Metrics.get(system).registry());
     }
   }
 }

@@ -129,6 +129,22 @@ abstract class BotScenarios {
     JsonNode echo = status().path("bots").path("echo");
     assertThat(echo.path("handled").asLong()).as("%s", echo).isGreaterThanOrEqualTo(4);
     assertThat(echo.path("replies").asLong()).as("%s", echo).isGreaterThanOrEqualTo(3);
+    // The same counters in Prometheus, as an operator scrapes them (no token on /metrics).
+    String metrics =
+        HttpClient.newHttpClient()
+            .send(HttpRequest.newBuilder(URI.create(node.managementUri() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString())
+            .body();
+    assertThat(sample(metrics, "parley_bot_replies_total{bot=\"echo\"")).isGreaterThanOrEqualTo(3);
+    assertThat(sample(metrics, "parley_bot_events_handled_total{bot=\"echo\"")).isGreaterThanOrEqualTo(4);
+    assertThat(sample(metrics, "parley_bot_lag_events{bot=\"echo\"")).isGreaterThanOrEqualTo(0);
+  }
+
+  private static double sample(String metrics, String prefix) {
+    return metrics.lines()
+        .filter(line -> line.startsWith(prefix))
+        .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no " + prefix + " in /metrics:\n" + metrics));
   }
 
   @Test
