@@ -23,6 +23,7 @@ import dev.parley.gateway.HttpApi;
 import dev.parley.inbox.Inbox;
 import dev.parley.inbox.InboxProjection;
 import dev.parley.inbox.InboxStore;
+import dev.parley.ops.Metrics;
 import dev.parley.gateway.HttpErrors;
 import dev.parley.gateway.WebSocketRoute;
 import dev.parley.ops.NodeAgent;
@@ -121,6 +122,7 @@ public final class Node implements AutoCloseable {
       Conversations conversations = Conversations.init(system, settings.conversation(), storageBreaker);
       InboxStore inboxStore = InboxStore.open(storage, settings.inbox().poolSize(), settings.db().connectionTimeout());
       system.getWhenTerminated().thenRun(inboxStore::close);
+      inboxStore.bindMetrics(Metrics.get(system).registry());
       Executor inboxDispatcher = system.dispatchers().lookup(DispatcherSelector.fromConfig("parley.inbox.dispatcher"));
       ActorRef<Topic.Command<Inbox.Change>> inboxChanges =
           system.systemActorOf(Topic.create(Inbox.Change.class, Inbox.TOPIC), "inbox-changes", Props.empty());

@@ -26,6 +26,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.LongAdder;
 import javax.sql.DataSource;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import net.ttddyy.dsproxy.ExecutionInfo;
 import net.ttddyy.dsproxy.QueryInfo;
 import net.ttddyy.dsproxy.listener.QueryExecutionListener;
@@ -94,6 +97,28 @@ public final class InboxStore implements AutoCloseable {
   @Override
   public void close() {
     pool.close();
+  }
+
+  /**
+   * Exports the read model's pool and statement count: {@code parley_inbox_pool_connections{state}}
+   * (active, idle, total, pending) and {@code parley_inbox_statements_total}.
+   */
+  public void bindMetrics(MeterRegistry registry) {
+    Map<String, java.util.function.ToDoubleFunction<HikariDataSource>> states =
+        Map.of(
+            "active", p -> p.getHikariPoolMXBean() == null ? Double.NaN : p.getHikariPoolMXBean().getActiveConnections(),
+            "idle", p -> p.getHikariPoolMXBean() == null ? Double.NaN : p.getHikariPoolMXBean().getIdleConnections(),
+            "total", p -> p.getHikariPoolMXBean() == null ? Double.NaN : p.getHikariPoolMXBean().getTotalConnections(),
+            "pending", p -> p.getHikariPoolMXBean() == null ? Double.NaN : p.getHikariPoolMXBean().getThreadsAwaitingConnection());
+    states.forEach(
+        (state, value) ->
+            Gauge.builder("parley_inbox_pool_connections", pool, value)
+                .description("the inbox read model's own connection pool")
+                .tag("state", state)
+                .register(registry));
+    FunctionCounter.builder("parley_inbox_statements", statements, LongAdder::sum)
+        .description("statements the inbox read model executed (a batch counts once)")
+        .register(registry);
   }
 
   // ---- queries --------------------------------------------------------------------------------
