@@ -47,6 +47,7 @@ for cur in samples[1:]:
     if cur["ts"] - anchor["ts"] >= 0.9:
         pairs.append((anchor, cur))
         anchor = cur
+rec_peak = {p: {n: 0 for n in range(3)} for p in PHASES}
 tx_series = []  # (phase, tx/s) in time order, for the moving average
 for prev, cur in pairs:
     p = cur["phase"]
@@ -65,6 +66,11 @@ for prev, cur in pairs:
         rejected[p][n] += delta(counter(a, "connections", "rejected"), counter(b, "connections", "rejected"))
         resume_rej[p][n] += delta(counter(a, "resumes", "rejected"), counter(b, "resumes", "rejected"))
     conns_end[p] = [nd["connections"] if nd else None for nd in cur["nodes"]]
+    # recoveriesPeak is reset by each read of /parley/status: the peak since the previous sample.
+    for n in range(3):
+        nd = cur["nodes"][n]
+        if nd and nd.get("recoveriesPeak") is not None:
+            rec_peak[p][n] = max(rec_peak[p][n], nd["recoveriesPeak"])
 
 # Transactions/s averaged over 5 consecutive intervals (PostgreSQL publishes a backend's counters
 # about once a second, so 1-second rates jitter even at a constant load).
@@ -109,6 +115,7 @@ for p in PHASES:
         "connectionsRejected": rejected[p],
         "resumesRejected": resume_rej[p],
         "recoveryShapedReadsPeak": max(reads[p]) if reads[p] else None,
+        "concurrentRecoveriesPeakPerNode": [rec_peak[p][n] for n in range(3)],
         "connectionsAtEnd": conns_end.get(p),
     }
 json.dump(summary, open(f"{out}/summary.json", "w"), indent=2)
@@ -128,4 +135,5 @@ for p in PHASES:
           f"5s {fmt(s['tx5sPeak'], 0)} (x{fmt(s['tx5sPeakOverSteady'], 2)})  "
           f"new conn/s peak per node {s['newConnectionsPerSecondPeak']}  rejected {s['connectionsRejected']}  "
           f"resumes rejected {s['resumesRejected']}  recovery-shaped reads peak {s['recoveryShapedReadsPeak']}  "
+          f"concurrent recoveries peak per node {s['concurrentRecoveriesPeakPerNode']}  "
           f"reconnects {s['reconnects']}  errors {s['errors']}  connections at end {s['connectionsAtEnd']}")

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.ErrorCode;
 import dev.parley.gateway.Frames;
 import dev.parley.gateway.HttpErrors;
+import dev.parley.inbox.InboxProjection;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Optional;
@@ -71,6 +72,12 @@ public final class AdminRoutes implements ManagementRouteProvider {
     body.put("appVersion", cluster.selfMember().appVersion().toString());
     body.put("draining", lifecycle.isDraining());
     body.put("connections", lifecycle.openConnections());
+    body.put("recoveriesInFlight", lifecycle.recoveriesInFlight());
+    body.put("recoveriesPeak", lifecycle.takeRecoveriesPeak());
+    body.put("recoveriesCompleted", lifecycle.recoveriesCompleted());
+    InboxProjection.Progress inbox = InboxProjection.Progress.get(Adapter.toTyped(system));
+    body.put("inboxLagMs", inbox.lagMillis());
+    body.put("inboxTags", inbox.runningTags());
     ObjectNode admission = body.putObject("admission");
     admission.putObject("connections")
         .put("admitted", lifecycle.connectionAdmission().admittedCount())

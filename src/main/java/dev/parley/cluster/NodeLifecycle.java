@@ -2,6 +2,7 @@ package dev.parley.cluster;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
 import org.apache.pekko.actor.typed.ExtensionId;
@@ -40,6 +41,37 @@ public final class NodeLifecycle implements Extension {
 
   public int openConnections() {
     return connections.get();
+  }
+
+  private final AtomicInteger recoveriesInFlight = new AtomicInteger();
+  private final AtomicInteger recoveriesPeak = new AtomicInteger();
+  private final AtomicLong recoveriesCompleted = new AtomicLong();
+
+  /**
+   * A conversation started recovering (replaying its snapshot and events). How many recover at once
+   * is what pekko.persistence.max-concurrent-recoveries bounds; operators watch it during deploys.
+   */
+  public void recoveryStarted() {
+    int now = recoveriesInFlight.incrementAndGet();
+    recoveriesPeak.accumulateAndGet(now, Math::max);
+  }
+
+  public void recoveryEnded() {
+    recoveriesInFlight.decrementAndGet();
+    recoveriesCompleted.incrementAndGet();
+  }
+
+  public int recoveriesInFlight() {
+    return recoveriesInFlight.get();
+  }
+
+  /** The most recoveries in flight at once since the last call (reset by reading). */
+  public int takeRecoveriesPeak() {
+    return recoveriesPeak.getAndSet(recoveriesInFlight.get());
+  }
+
+  public long recoveriesCompleted() {
+    return recoveriesCompleted.get();
   }
 
   /** The node's admission controls, so operators can read what they admitted and refused. */

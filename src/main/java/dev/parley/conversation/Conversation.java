@@ -3,6 +3,7 @@ package dev.parley.conversation;
 import dev.parley.CborSerializable;
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
+import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.ConversationState.Limits;
 import dev.parley.conversation.TimelineEvent.Created;
 import dev.parley.conversation.TimelineEvent.MemberJoined;
@@ -24,7 +25,11 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.RecoveryFailed;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
@@ -209,6 +214,9 @@ public final class Conversation
   private final Map<ActorRef<Update>, String> subscribers = new HashMap<>();
   private long lastActivity;
   private final Set<String> projectionTags;
+  private final NodeLifecycle lifecycle;
+  /** From construction (recovery starts right after) until RecoveryCompleted, RecoveryFailed or stop. */
+  private boolean recovering = true;
 
   private Conversation(
       ActorContext<Command> ctx,
@@ -225,6 +233,8 @@ public final class Conversation
     this.passivate = passivate;
     this.lastActivity = clock.millis();
     this.projectionTags = Set.of(projectionTagOf(conversationId));
+    this.lifecycle = NodeLifecycle.get(ctx.getSystem());
+    lifecycle.recoveryStarted();
   }
 
   @Override
@@ -477,6 +487,25 @@ public final class Conversation
   @Override
   public Set<String> tagsFor(TimelineEvent event) {
     return projectionTags;
+  }
+
+  // ---- recovery -------------------------------------------------------------------------------
+
+  /** Counts recoveries in flight on this node (NodeLifecycle): the herd a restart causes, measured. */
+  @Override
+  public SignalHandler<ConversationState> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> recoveryEnded())
+        .onSignal(RecoveryFailed.class, (state, failed) -> recoveryEnded())
+        .onSignal(PostStop.instance(), state -> recoveryEnded())
+        .build();
+  }
+
+  private void recoveryEnded() {
+    if (recovering) {
+      recovering = false;
+      lifecycle.recoveryEnded();
+    }
   }
 
   // ---- retention and snapshots ----------------------------------------------------------------

@@ -110,6 +110,7 @@ public final class InboxProjection {
                   .viaMat(KillSwitches.single(), Keep.right())
                   .toMat(Sink.ignore(), Keep.left())
                   .run(system);
+          progress.started(tag);
           log.info("inbox projection of {} started", tag);
           return Behaviors.receive(Command.class)
               .onMessageEquals(Command.STOP, Behaviors::stopped)
@@ -153,6 +154,10 @@ public final class InboxProjection {
       byTag.put(tag, new long[] {clock.millis() - oldestEventTimestamp, newestEventTimestamp});
     }
 
+    void started(String tag) {
+      byTag.putIfAbsent(tag, new long[] {0, 0});
+    }
+
     void forget(String tag) {
       byTag.remove(tag);
     }
@@ -162,7 +167,7 @@ public final class InboxProjection {
       return byTag.values().stream().mapToLong(v -> v[0]).max().orElse(0);
     }
 
-    /** How many projection tags run on this node. */
+    /** How many projection consumers (tags) run on this node. */
     public int runningTags() {
       return byTag.size();
     }

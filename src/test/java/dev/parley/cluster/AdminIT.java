@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.cli.ParleyCommand;
 import dev.parley.testing.TestNode;
 import dev.parley.testing.WsClient;
@@ -53,6 +54,23 @@ class AdminIT {
       assertThat(status.path("status").asText()).isEqualTo("Up");
       assertThat(status.path("admission").path("connections").path("admitted").asLong()).isGreaterThanOrEqualTo(1);
     }
+  }
+
+  @Test
+  void statusCountsConversationRecoveries() throws Exception {
+    JsonNode before = WsClient.JSON.readTree(call("GET", "/parley/status", TestNode.ADMIN_TOKEN).body());
+    try (WsClient client = node.connect("alice")) {
+      // Each new conversation entity recovers (from an empty journal) before it answers.
+      for (int i = 0; i < 3; i++) {
+        ObjectNode create = WsClient.frame("create").put("conversation", "recovering-" + i + "-" + System.nanoTime());
+        create.putArray("members");
+        assertThat(client.request(create).path("type").asText()).isEqualTo("created");
+      }
+    }
+    JsonNode after = WsClient.JSON.readTree(call("GET", "/parley/status", TestNode.ADMIN_TOKEN).body());
+    assertThat(after.path("recoveriesCompleted").asLong() - before.path("recoveriesCompleted").asLong()).isGreaterThanOrEqualTo(3);
+    assertThat(after.path("recoveriesInFlight").asInt()).isZero();
+    assertThat(after.path("recoveriesPeak").asInt()).isGreaterThanOrEqualTo(1);
   }
 
   @Test
