@@ -119,7 +119,7 @@ public final class InboxBench {
     if (!settings.seedOnly()) {
       rows.addAll(pages());
       if (settings.connects() > 0) rows.addAll(connects());
-      if (settings.fanoutSends() > 0) for (int k : settings.fanoutMembers()) rows.add(fanout(k));
+      if (settings.fanoutSends() > 0) for (int k : settings.fanoutMembers()) rows.addAll(fanout(k));
     }
     List<InboxReport.Row> withRatios = InboxReport.withRatios(rows);
     Map<String, Long> errorCounts = new TreeMap<>();
@@ -360,13 +360,15 @@ public final class InboxBench {
     }
   }
 
-  private InboxReport.Row fanout(int members) throws Exception {
+  /** Two rows: send to the last member's inbox_update, and send to ack (the persist alone) of the same sends. */
+  private List<InboxReport.Row> fanout(int members) throws Exception {
     long deadline = System.nanoTime() + settings.seedTimeout().toNanos();
     String conversation = settings.prefix() + "-" + runId + "-f" + members;
     FanoutProbe probe = new FanoutProbe(conversation, members);
     probe.expect(1); // the conversation_created event: every member's inbox gets the conversation
     List<ProtocolSocket> sockets = new ArrayList<>();
     LatencyRecorder latency = new LatencyRecorder();
+    LatencyRecorder acks = new LatencyRecorder();
     try {
       for (int from = 0; from < members; from += CONNECT_BATCH) {
         List<CompletableFuture<ProtocolSocket>> batch = new ArrayList<>();
@@ -389,6 +391,7 @@ public final class InboxBench {
         ObjectNode send = ProtocolSocket.frame("send").put("conversation", conversation).put("clientMsgId", runId + "-" + i)
             .put("text", "fan-out " + i);
         Received ack = await(retrying(sockets.get(0), () -> send, ATTEMPTS), deadline, "sending");
+        acks.record(ack.arrivedNanos() - probe.sentNanos);
         long seq = ack.frame().path("seq").asLong();
         if (seq != 1 + i) throw new IllegalStateException("expected seq " + (1 + i) + " in the bench's own conversation, got " + seq);
         try {
@@ -401,7 +404,9 @@ public final class InboxBench {
     } finally {
       sockets.forEach(ProtocolSocket::close);
     }
-    return new InboxReport.Row("fanout", members, "send -> inbox_update at every member", latency.total(), 1, 1);
+    return List.of(
+        new InboxReport.Row("fanout", members, "send -> inbox_update at every member", latency.total(), 1, 1),
+        new InboxReport.Row("fanout-ack", members, "send -> ack, same sends (persisted)", acks.total(), 1, 1));
   }
 
   // ---- helpers --------------------------------------------------------------------------------
