@@ -6,6 +6,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
 import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
 
 import com.typesafe.config.Config;
+import dev.parley.auth.Revocations;
 import dev.parley.auth.Tokens;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.Drain;
@@ -106,15 +107,18 @@ public final class Node implements AutoCloseable {
           system.systemActorOf(Topic.create(Inbox.Change.class, Inbox.TOPIC), "inbox-changes", Props.empty());
       Inbox inbox = new Inbox(inboxStore, inboxDispatcher, conversations, inboxChanges);
       InboxProjection.init(system, inboxStore, inboxDispatcher, inboxChanges, settings.inbox());
+      ActorRef<Topic.Command<Revocations.Revoked>> revocationTopic =
+          system.systemActorOf(Topic.create(Revocations.Revoked.class, Revocations.TOPIC), "revocations", Props.empty());
+      Revocations.get(system).start(storage, revocationTopic);
       ActorRef<ConnectedUsers.Command> connectedUsers =
-          system.systemActorOf(ConnectedUsers.create(inboxChanges), "connected-users", Props.empty());
+          system.systemActorOf(ConnectedUsers.create(inboxChanges, revocationTopic), "connected-users", Props.empty());
       AdmissionControl connections = new AdmissionControl(settings.admission().connections());
       AdmissionControl resumes = new AdmissionControl(settings.admission().resumes());
       NodeLifecycle.get(system).registerAdmission(connections, resumes);
       Route routes =
           concat(
               new WebSocketRoute(system, tokens, conversations, inbox, connectedUsers, settings, connections, resumes).route(),
-              new HttpApi(tokens, conversations, inbox, settings).route());
+              new HttpApi(tokens, Revocations.get(system), conversations, inbox, settings).route());
       ServerBinding binding =
           Http.get(system)
               .newServerAt(settings.http().host(), settings.http().port())

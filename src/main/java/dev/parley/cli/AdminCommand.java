@@ -22,7 +22,7 @@ import picocli.CommandLine.ParentCommand;
     name = "admin",
     mixinStandardHelpOptions = true,
     description = "Operate a running node through its management port.",
-    subcommands = {AdminCommand.Drain.class, AdminCommand.Status.class})
+    subcommands = {AdminCommand.Drain.class, AdminCommand.Status.class, AdminCommand.Revoke.class})
 public final class AdminCommand {
 
   @Option(
@@ -60,7 +60,27 @@ public final class AdminCommand {
     }
   }
 
+  @Command(
+      name = "revoke",
+      mixinStandardHelpOptions = true,
+      description = "Revoke every token of a user issued until now, on every node: open connections close, new ones get 401.")
+  static final class Revoke implements Callable<Integer> {
+    @ParentCommand AdminCommand admin;
+
+    @picocli.CommandLine.Parameters(index = "0", paramLabel = "USER", description = "The user id (the tokens' sub).")
+    String user;
+
+    @Override
+    public Integer call() throws Exception {
+      return admin.call("POST", "/parley/revoke", Frames.write(Frames.JSON.createObjectNode().put("user", user)));
+    }
+  }
+
   int call(String method, String path) throws Exception {
+    return call(method, path, null);
+  }
+
+  int call(String method, String path, String jsonBody) throws Exception {
     if (token == null || token.isBlank()) {
       System.err.println("no admin token: pass --token or set PARLEY_ADMIN_TOKEN");
       return 2;
@@ -69,7 +89,10 @@ public final class AdminCommand {
         HttpRequest.newBuilder(management.resolve(path))
             .timeout(Duration.ofSeconds(10))
             .header("Authorization", "Bearer " + token)
-            .method(method, HttpRequest.BodyPublishers.noBody())
+            .header("Content-Type", "application/json")
+            .method(
+                method,
+                jsonBody == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(jsonBody))
             .build();
     HttpResponse<String> response;
     try {

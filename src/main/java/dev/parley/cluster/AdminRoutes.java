@@ -2,6 +2,7 @@ package dev.parley.cluster;
 
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.entity;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
@@ -9,11 +10,14 @@ import static org.apache.pekko.http.javadsl.server.Directives.post;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.ErrorCode;
+import dev.parley.auth.Revocations;
 import dev.parley.gateway.Frames;
+import dev.parley.gateway.ProtocolException;
 import dev.parley.gateway.HttpErrors;
 import dev.parley.inbox.InboxProjection;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.sql.SQLException;
 import java.util.Optional;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -22,6 +26,7 @@ import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.cluster.Cluster;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 import org.apache.pekko.management.javadsl.ManagementRouteProvider;
 import org.apache.pekko.management.javadsl.ManagementRouteProviderSettings;
 import org.slf4j.Logger;
@@ -54,7 +59,32 @@ public final class AdminRoutes implements ManagementRouteProvider {
   public Route routes(ManagementRouteProviderSettings settings) {
     return concat(
         path(PathMatchers.segment("parley").slash("drain"), () -> post(() -> authorized(this::drain))),
-        path(PathMatchers.segment("parley").slash("status"), () -> get(() -> authorized(this::status))));
+        path(PathMatchers.segment("parley").slash("status"), () -> get(() -> authorized(this::status))),
+        path(
+            PathMatchers.segment("parley").slash("revoke"),
+            () -> post(() -> authorized(() -> entity(Unmarshaller.entityToString(), this::revoke)))));
+  }
+
+  /** {"user": "..."}: every token of the user issued until now stops working on every node. */
+  private Route revoke(String body) {
+    String user;
+    try {
+      user = Frames.parseObject(body).path("user").asText("");
+    } catch (ProtocolException e) {
+      return complete(HttpErrors.response(ErrorCode.BAD_REQUEST, "body must be {\"user\": \"...\"}"));
+    }
+    if (user.isBlank() || user.length() > 128) {
+      return complete(HttpErrors.response(ErrorCode.BAD_REQUEST, "user must be 1 to 128 characters"));
+    }
+    try {
+      Revocations.Revoked revoked = Revocations.get(Adapter.toTyped(system)).revoke(user);
+      log.info("tokens of a user revoked through the admin API");
+      return complete(
+          HttpErrors.json(200, Frames.JSON.createObjectNode().put("user", user).put("revokedAt", revoked.revokedAt())));
+    } catch (SQLException | IllegalStateException e) {
+      log.warn("revocation failed: {}", e.toString());
+      return complete(HttpErrors.response(ErrorCode.UNAVAILABLE, "revocation could not be stored, retry"));
+    }
   }
 
   private Route drain() {

@@ -106,6 +106,17 @@ public final class Conversation
 
   private record SubscriberGone(ActorRef<Update> subscriber) implements Command {}
 
+  /**
+   * What Cluster Sharding sends to stop the entity for a handoff (a rolling deploy, a rebalance) or
+   * a passivation. Without it the entity is stopped at once and the commands already in its
+   * mailbox (sends in flight) are dropped, each costing its client an ask timeout and a retry; with
+   * it they are processed first, in order, and new ones wait in the shard's buffer for the next
+   * incarnation.
+   */
+  public enum Stop implements Command {
+    INSTANCE
+  }
+
   private enum IdleCheck implements Command {
     INSTANCE
   }
@@ -276,7 +287,8 @@ public final class Conversation
         .forAnyState()
         .onCommand(Unsubscribe.class, (state, cmd) -> removeSubscriber(cmd.subscriber()))
         .onCommand(SubscriberGone.class, (state, cmd) -> removeSubscriber(cmd.subscriber()))
-        .onCommand(IdleCheck.class, (state, cmd) -> onIdleCheck());
+        .onCommand(IdleCheck.class, (state, cmd) -> onIdleCheck())
+        .onCommand(Stop.class, (state, cmd) -> Effect().stop().thenNoReply());
     CommandHandlerWithReply<Command, TimelineEvent, ConversationState> handlers = builder.build();
     return (state, command) -> {
       if (!(command instanceof IdleCheck)) lastActivity = clock.millis();

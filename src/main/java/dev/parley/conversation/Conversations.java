@@ -48,7 +48,8 @@ public final class Conversations {
                     entity.getEntityId(),
                     settings,
                     clock,
-                    self -> entity.getShard().tell(new ClusterSharding.Passivate<>(self)))));
+                    self -> entity.getShard().tell(new ClusterSharding.Passivate<>(self))))
+            .withStopMessage(Conversation.Stop.INSTANCE));
     return new Conversations(sharding, new History(system), settings.askTimeout());
   }
 

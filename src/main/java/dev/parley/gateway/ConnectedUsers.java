@@ -1,5 +1,6 @@
 package dev.parley.gateway;
 
+import dev.parley.auth.Revocations;
 import dev.parley.inbox.Inbox;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -11,7 +12,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 
 /**
- * The users connected to this node and their sessions (one per device). Inbox changes are
+ * The users connected to this node and their sessions (one per device). Revocations close the
+ * user's sessions on every node. Inbox changes are
  * published once per node ({@link Inbox#TOPIC}); this actor hands each to the sessions of the
  * users it concerns, so a connection hears about activity in all of its user's conversations
  * without subscribing to any of them. Connecting costs one map entry, whatever the user's number
@@ -27,12 +29,17 @@ public final class ConnectedUsers {
 
   private record Changed(Inbox.Change change) implements Command {}
 
+  private record Revoked(Revocations.Revoked revoked) implements Command {}
+
   private ConnectedUsers() {}
 
-  public static Behavior<Command> create(ActorRef<Topic.Command<Inbox.Change>> changes) {
+  public static Behavior<Command> create(
+      ActorRef<Topic.Command<Inbox.Change>> changes, ActorRef<Topic.Command<Revocations.Revoked>> revocations) {
     return Behaviors.setup(
         ctx -> {
           changes.tell(Topic.subscribe(ctx.messageAdapter(Inbox.Change.class, Changed::new)));
+          revocations.tell(Topic.subscribe(ctx.messageAdapter(Revocations.Revoked.class, Revoked::new)));
+          Revocations revoked = Revocations.get(ctx.getSystem());
           Map<String, Set<ActorRef<Session.Command>>> sessions = new HashMap<>();
           return Behaviors.receive(Command.class)
               .onMessage(
@@ -48,6 +55,14 @@ public final class ConnectedUsers {
                   m -> {
                     Set<ActorRef<Session.Command>> ofUser = sessions.get(m.user());
                     if (ofUser != null && ofUser.remove(m.session()) && ofUser.isEmpty()) sessions.remove(m.user());
+                    return Behaviors.same();
+                  })
+              .onMessage(
+                  Revoked.class,
+                  m -> {
+                    // Every open connection of the user was opened with a token issued before now.
+                    revoked.apply(m.revoked());
+                    sessions.getOrDefault(m.revoked().user(), Set.of()).forEach(s -> s.tell(Session.Revoke.INSTANCE));
                     return Behaviors.same();
                   })
               .onMessage(

@@ -15,6 +15,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
+import dev.parley.auth.Revocations;
 import dev.parley.auth.Tokens;
 import dev.parley.conversation.Conversation;
 import dev.parley.conversation.Conversations;
@@ -40,14 +41,16 @@ import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 public final class HttpApi {
 
   private final Tokens tokens;
+  private final Revocations revocations;
   private final Conversations conversations;
   private final ParleyConfig.GatewaySettings settings;
   private final Frames frames;
   private final Inbox inbox;
   private final int inboxMaxPage;
 
-  public HttpApi(Tokens tokens, Conversations conversations, Inbox inbox, ParleyConfig config) {
+  public HttpApi(Tokens tokens, Revocations revocations, Conversations conversations, Inbox inbox, ParleyConfig config) {
     this.tokens = tokens;
+    this.revocations = revocations;
     this.conversations = conversations;
     this.inbox = inbox;
     this.inboxMaxPage = config.inbox().maxPage();
@@ -184,9 +187,13 @@ public final class HttpApi {
     return optionalHeaderValueByName(
         "Authorization",
         header -> {
-          Optional<String> user = tokens.verify(WebSocketRoute.bearer(Optional.empty(), header));
+          String token = WebSocketRoute.bearer(Optional.empty(), header);
+          Optional<String> user = tokens.verify(token);
           if (user.isEmpty()) {
             return complete(HttpErrors.response(ErrorCode.UNAUTHORIZED, "missing, invalid or expired bearer token"));
+          }
+          if (revocations.isRevoked(user.get(), Revocations.issuedAt(token))) {
+            return complete(HttpErrors.response(ErrorCode.UNAUTHORIZED, "token revoked"));
           }
           return inner.apply(user.get());
         });

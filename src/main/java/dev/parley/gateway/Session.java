@@ -81,6 +81,11 @@ public final class Session extends AbstractBehavior<Session.Command> {
   /** From {@link ConnectedUsers}: {@code item} changed, or the user left {@code removedConversation}. */
   public record InboxUpdated(Inbox.Item item, String removedConversation) implements Command {}
 
+  /** The user's tokens were revoked (dev.parley.auth.Revocations): the connection ends, with the reason. */
+  public enum Revoke implements Command {
+    INSTANCE
+  }
+
   /** A request not answered by a conversation (inbox pages, read markers): its reply frame, built. */
   private record Answered(ObjectNode frame) implements Command {}
 
@@ -198,6 +203,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
         .onMessage(SubscribeTimedOut.class, m -> handled(() -> subscriptions.onSubscribeTimedOut(m)))
         .onMessage(ReplayMore.class, m -> handled(() -> subscriptions.onReplayMore(m)))
         .onMessage(InboxUpdated.class, this::onInboxUpdated)
+        .onMessageEquals(Revoke.INSTANCE, this::onRevoke)
         .onMessage(Answered.class, this::onAnswered)
         .onMessage(DrainRequested.class, this::onDrainRequested)
         .onMessageEquals(CloseForDrain.INSTANCE, this::onCloseForDrain)
@@ -335,6 +341,12 @@ public final class Session extends AbstractBehavior<Session.Command> {
   private Behavior<Command> onAnswered(Answered answered) {
     push(answered.frame());
     requestDone();
+    return next();
+  }
+
+  private Behavior<Command> onRevoke() {
+    push(Frames.error(null, ErrorCode.UNAUTHORIZED, "token revoked: sign in again"));
+    completeOutbound();
     return next();
   }
 

@@ -9,6 +9,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.path;
 
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
+import dev.parley.auth.Revocations;
 import dev.parley.auth.Tokens;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.NodeLifecycle;
@@ -57,6 +58,7 @@ public final class WebSocketRoute {
   private final AdmissionControl connections;
   private final AdmissionControl resumes;
   private final NodeLifecycle lifecycle;
+  private final Revocations revocations;
   private final OriginPolicy origins;
 
   public WebSocketRoute(
@@ -75,6 +77,7 @@ public final class WebSocketRoute {
     this.connections = connections;
     this.resumes = resumes;
     this.lifecycle = NodeLifecycle.get(system);
+    this.revocations = Revocations.get(system);
     this.origins = new OriginPolicy(config.http().allowedOrigins());
     this.tokens = tokens;
     this.conversations = conversations;
@@ -94,10 +97,14 @@ public final class WebSocketRoute {
                             optionalHeaderValueByName(
                                 "Authorization",
                                 header -> allowedOrigin(() -> {
-                                  Optional<String> user = tokens.verify(bearer(queryToken, header));
+                                  String token = bearer(queryToken, header);
+                                  Optional<String> user = tokens.verify(token);
                                   if (user.isEmpty()) {
                                     return complete(
                                         HttpErrors.response(ErrorCode.UNAUTHORIZED, "missing, invalid or expired token"));
+                                  }
+                                  if (revocations.isRevoked(user.get(), Revocations.issuedAt(token))) {
+                                    return complete(HttpErrors.response(ErrorCode.UNAUTHORIZED, "token revoked"));
                                   }
                                   return admitted(() -> handleWebSocketMessages(connection(user.get())));
                                 })))));

@@ -242,11 +242,21 @@ public final class InboxStore implements AutoCloseable {
       c.setAutoCommit(false);
       try {
         Map<String, List<String>> changed = new LinkedHashMap<>();
+        Map<String, List<TimelineEvent.MessagePosted>> runs = new LinkedHashMap<>();
         for (EventEnvelope envelope : batch) {
           String conversation = conversationIdOf(envelope.persistenceId());
-          if (envelope.event() instanceof TimelineEvent event && applyEvent(c, conversation, event, changed)) {
+          if (!(envelope.event() instanceof TimelineEvent event)) continue;
+          // Members' rows see a run of messages as one update, applied before anything else of
+          // the same conversation, so the order of events is what the rows reflect.
+          if (!(event instanceof TimelineEvent.MessagePosted)) flushRun(c, conversation, runs.remove(conversation));
+          if (applyEvent(c, conversation, event, changed, runs)) {
             changed.computeIfAbsent(conversation, k -> new ArrayList<>());
           }
+          List<TimelineEvent.MessagePosted> run = runs.get(conversation);
+          if (run != null && run.size() >= MAX_RUN) flushRun(c, conversation, runs.remove(conversation));
+        }
+        for (Map.Entry<String, List<TimelineEvent.MessagePosted>> run : runs.entrySet()) {
+          flushRun(c, run.getKey(), run.getValue());
         }
         EventEnvelope last = batch.get(batch.size() - 1);
         saveOffset(c, tag, ((Sequence) last.offset()).value(), last.timestamp());
@@ -271,7 +281,12 @@ public final class InboxStore implements AutoCloseable {
   }
 
   /** False when the event had been applied already (or its conversation is unknown here). */
-  private boolean applyEvent(Connection c, String conversation, TimelineEvent event, Map<String, List<String>> changed)
+  private boolean applyEvent(
+      Connection c,
+      String conversation,
+      TimelineEvent event,
+      Map<String, List<String>> changed,
+      Map<String, List<TimelineEvent.MessagePosted>> runs)
       throws SQLException {
     if (event instanceof TimelineEvent.Created created) {
       int inserted =
@@ -307,15 +322,7 @@ public final class InboxStore implements AutoCloseable {
           c,
           "INSERT INTO inbox_message (conversation_id, seq, sender) VALUES (?, ?, ?)",
           conversation, posted.seq(), posted.sender());
-      // The sender has read up to their own message; a member whose marker is already past it
-      // (marked read before the projection got here) does not count it.
-      update(
-          c,
-          "UPDATE inbox_entry SET last_activity = ?,"
-              + " unread = CASE WHEN user_id = ? THEN 0 WHEN read_seq >= ? THEN unread ELSE unread + 1 END,"
-              + " read_seq = CASE WHEN user_id = ? AND read_seq < ? THEN ? ELSE read_seq END"
-              + " WHERE conversation_id = ?",
-          posted.ts(), posted.sender(), posted.seq(), posted.sender(), posted.seq(), posted.seq(), conversation);
+      runs.computeIfAbsent(conversation, k -> new ArrayList<>()).add(posted);
       return true;
     }
     if (event instanceof TimelineEvent.MemberJoined joined) {
@@ -363,6 +370,49 @@ public final class InboxStore implements AutoCloseable {
       return true;
     }
     return false;
+  }
+
+  /** Longest run of messages folded into one update of the members' rows. */
+  private static final int MAX_RUN = 32;
+
+  /**
+   * Updates every member's row for a run of consecutive messages of one conversation with a single
+   * statement: one row write per member per batch instead of per message, so a busy large group
+   * costs less per message the further the projection is behind. A sender has read up to their
+   * last message of the run (unread: the others' messages after it); everyone else counts the run's
+   * messages after their read position (a member who marked read ahead of the projection counts
+   * only those beyond their marker).
+   */
+  private void flushRun(Connection c, String conversation, List<TimelineEvent.MessagePosted> run) throws SQLException {
+    if (run == null || run.isEmpty()) return;
+    Map<String, Long> lastOwnSeq = new LinkedHashMap<>();
+    run.forEach(m -> lastOwnSeq.put(m.sender(), m.seq()));
+    List<Object> parameters = new ArrayList<>();
+    StringBuilder sql = new StringBuilder("UPDATE inbox_entry SET last_activity = ?, unread = CASE");
+    parameters.add(run.get(run.size() - 1).ts());
+    for (Map.Entry<String, Long> sender : lastOwnSeq.entrySet()) {
+      long othersAfter =
+          run.stream().filter(m -> m.seq() > sender.getValue() && !m.sender().equals(sender.getKey())).count();
+      sql.append(" WHEN user_id = ? THEN ?");
+      parameters.add(sender.getKey());
+      parameters.add(othersAfter);
+    }
+    // Not a sender of the run: every message of the run after the member's read position.
+    for (int i = 0; i < run.size(); i++) {
+      sql.append(" WHEN read_seq < ? THEN unread + ?");
+      parameters.add(run.get(i).seq());
+      parameters.add((long) (run.size() - i));
+    }
+    sql.append(" ELSE unread END, read_seq = CASE");
+    for (Map.Entry<String, Long> sender : lastOwnSeq.entrySet()) {
+      sql.append(" WHEN user_id = ? AND read_seq < ? THEN ?");
+      parameters.add(sender.getKey());
+      parameters.add(sender.getValue());
+      parameters.add(sender.getValue());
+    }
+    sql.append(" ELSE read_seq END WHERE conversation_id = ?");
+    parameters.add(conversation);
+    update(c, sql.toString(), parameters.toArray());
   }
 
   /** Moves the conversation's last seq; false when this event was applied already. */

@@ -59,6 +59,25 @@ class ConversationPassivationTest {
     assertThat(shard.expectMessageClass(ActorRef.class, Duration.ofSeconds(5))).isEqualTo(conversation);
   }
 
+  @Test
+  void theStopMessageOfHandoffAndPassivationLetsQueuedSendsFinishFirst() {
+    TestProbe<ActorRef<Conversation.Command>> shard = testKit.createTestProbe();
+    ActorRef<Conversation.Command> conversation = start(shard);
+    create(conversation);
+    TestProbe<Conversation.Reply> replies = testKit.createTestProbe();
+    for (int i = 0; i < 5; i++) {
+      conversation.tell(new Conversation.Send("alice", "m" + i, "queued " + i, replies.ref()));
+    }
+    conversation.tell(Conversation.Stop.INSTANCE);
+
+    for (int i = 0; i < 5; i++) {
+      Conversation.Sent sent = replies.expectMessageClass(Conversation.Sent.class);
+      assertThat(sent.seq()).isEqualTo(2 + i);
+      assertThat(sent.clientMsgId()).isEqualTo("m" + i);
+    }
+    replies.expectTerminated(conversation);
+  }
+
   private static ActorRef<Conversation.Command> start(TestProbe<ActorRef<Conversation.Command>> shard) {
     return testKit.spawn(
         Conversation.create("p-" + UUID.randomUUID(), SETTINGS, Clock.systemUTC(), self -> shard.ref().tell(self)));

@@ -1,0 +1,221 @@
+package dev.parley.inbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.ParleyConfig;
+import dev.parley.conversation.Conversation;
+import dev.parley.conversation.TimelineEvent;
+import dev.parley.storage.Storage;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.apache.pekko.persistence.query.EventEnvelope;
+import org.apache.pekko.persistence.query.Offset;
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The projection's SQL against an independent model of the inbox rules, on H2 and PostgreSQL:
+ * random timelines of several conversations (messages by random members, joins, leaves, edits,
+ * deletions) applied one event per transaction, and in large batches where runs of messages are
+ * folded into one update of the members' rows. Both must end with exactly the read positions and
+ * unread counts the model computes, and a batch applied a second time must change nothing.
+ */
+class InboxProjectionBatchTest {
+
+  static Stream<Arguments> vendors() {
+    return Stream.of(Arguments.of("h2"), Arguments.of("postgresql"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("vendors")
+  void batchedAndOneByOneAgreeWithTheModel(String vendor) throws Exception {
+    for (long seed = 1; seed <= 3; seed++) {
+      Scenario scenario = Scenario.random(new Random(seed), 3, 60);
+      try (Db oneByOne = Db.create(vendor);
+          Db batched = Db.create(vendor);
+          InboxStore single = oneByOne.store();
+          InboxStore batch = batched.store()) {
+        for (EventEnvelope e : scenario.envelopes) single.apply("t", List.of(e));
+        batch.apply("t", scenario.envelopes.subList(0, 50));
+        batch.apply("t", scenario.envelopes.subList(50, scenario.envelopes.size()));
+
+        assertThat(oneByOne.entries()).as("one event per transaction, seed %d", seed).isEqualTo(scenario.expected);
+        assertThat(batched.entries()).as("batched, seed %d", seed).isEqualTo(scenario.expected);
+
+        // Applied again (two consumers for a moment): the conversation's last seq guards every event.
+        batch.apply("t", scenario.envelopes);
+        assertThat(batched.entries()).as("re-applied, seed %d", seed).isEqualTo(scenario.expected);
+        assertThat(batch.offset("t")).isEqualTo(scenario.envelopes.size());
+      }
+    }
+  }
+
+  /** Events of several conversations, interleaved, and what every member's row must say afterwards. */
+  record Scenario(List<EventEnvelope> envelopes, Map<String, String> expected) {
+
+    static Scenario random(Random random, int conversations, int eventsEach) {
+      List<String> people = List.of("ann", "ben", "cat", "dan", "eve", "fay");
+      Map<String, Model> models = new LinkedHashMap<>();
+      Map<String, List<TimelineEvent>> timelines = new LinkedHashMap<>();
+      for (int i = 0; i < conversations; i++) {
+        String id = "conv-" + i;
+        Model model = new Model();
+        List<TimelineEvent> timeline = new ArrayList<>();
+        List<String> members = List.of("ann", "ben", "cat");
+        TimelineEvent.Created created = new TimelineEvent.Created(1, 1000, "ann", "t" + i, members);
+        model.apply(created);
+        timeline.add(created);
+        for (long seq = 2; seq <= eventsEach; seq++) {
+          TimelineEvent event = model.randomNext(random, seq, people);
+          model.apply(event);
+          timeline.add(event);
+        }
+        models.put(id, model);
+        timelines.put(id, timeline);
+      }
+      // Interleave the conversations in runs of random length, each conversation in seq order.
+      List<EventEnvelope> envelopes = new ArrayList<>();
+      Map<String, Integer> next = new HashMap<>();
+      long ordering = 0;
+      while (envelopes.size() < conversations * eventsEach) {
+        String id = "conv-" + random.nextInt(conversations);
+        int from = next.getOrDefault(id, 0);
+        int to = Math.min(eventsEach, from + 1 + random.nextInt(12));
+        for (int k = from; k < to; k++) {
+          TimelineEvent event = timelines.get(id).get(k);
+          ordering++;
+          envelopes.add(
+              EventEnvelope.apply(
+                  Offset.sequence(ordering), Conversation.persistenceId(id).id(), event.seq(), event, event.ts()));
+        }
+        next.put(id, to);
+      }
+      Map<String, String> expected = new TreeMap<>();
+      models.forEach((id, model) -> model.rows.forEach((user, row) -> expected.put(user + "@" + id, row.toString())));
+      return new Scenario(envelopes, expected);
+    }
+  }
+
+  /** The inbox rules, written plainly: the oracle the SQL is checked against. */
+  static final class Model {
+    record Row(long readSeq, int unread) {}
+
+    final Map<String, Row> rows = new TreeMap<>();
+    final Map<Long, String> liveMessages = new TreeMap<>();
+
+    TimelineEvent randomNext(Random random, long seq, List<String> people) {
+      long ts = 1000 + seq;
+      List<String> members = new ArrayList<>(rows.keySet());
+      int dice = random.nextInt(20);
+      if (dice == 0) {
+        String outsider = people.stream().filter(p -> !rows.containsKey(p)).findFirst().orElse(null);
+        if (outsider != null) return new TimelineEvent.MemberJoined(seq, ts, outsider, members.get(0));
+      }
+      if (dice == 1 && members.size() > 2) return new TimelineEvent.MemberLeft(seq, ts, members.get(members.size() - 1));
+      if (dice == 2 && !liveMessages.isEmpty()) {
+        List<Long> targets = new ArrayList<>(liveMessages.keySet());
+        long target = targets.get(random.nextInt(targets.size()));
+        return new TimelineEvent.MessageDeleted(seq, ts, liveMessages.get(target), target);
+      }
+      if (dice == 3 && !liveMessages.isEmpty()) {
+        long target = liveMessages.keySet().iterator().next();
+        return new TimelineEvent.MessageEdited(seq, ts, liveMessages.get(target), target, "edited " + seq);
+      }
+      String sender = members.get(random.nextInt(members.size()));
+      return new TimelineEvent.MessagePosted(seq, ts, sender, "m" + seq, "text " + seq);
+    }
+
+    void apply(TimelineEvent event) {
+      if (event instanceof TimelineEvent.Created c) {
+        c.members().forEach(m -> rows.put(m, new Row(m.equals(c.createdBy()) ? c.seq() : 0, 0)));
+      } else if (event instanceof TimelineEvent.MessagePosted m) {
+        liveMessages.put(m.seq(), m.sender());
+        rows.replaceAll(
+            (user, row) -> {
+              if (user.equals(m.sender())) return new Row(Math.max(row.readSeq(), m.seq()), 0);
+              return row.readSeq() < m.seq() ? new Row(row.readSeq(), row.unread() + 1) : row;
+            });
+      } else if (event instanceof TimelineEvent.MemberJoined j) {
+        rows.put(j.user(), new Row(j.seq(), 0));
+      } else if (event instanceof TimelineEvent.MemberLeft l) {
+        rows.remove(l.user());
+      } else if (event instanceof TimelineEvent.MessageDeleted d) {
+        String sender = liveMessages.remove(d.target());
+        rows.replaceAll(
+            (user, row) ->
+                row.readSeq() < d.target() && row.unread() > 0 && !user.equals(sender)
+                    ? new Row(row.readSeq(), row.unread() - 1)
+                    : row);
+      }
+    }
+  }
+
+  /** A fresh, migrated database of one vendor, dropped afterwards. */
+  record Db(String vendor, String url, String user, String database) implements AutoCloseable {
+    static final String POSTGRES_ADMIN = "jdbc:postgresql://127.0.0.1:5432/test";
+
+    static Db create(String vendor) throws Exception {
+      String name = "parley_inbox_" + UUID.randomUUID().toString().replace("-", "");
+      Db db;
+      if (vendor.equals("h2")) {
+        db = new Db(vendor, "jdbc:h2:mem:" + name + ";DB_CLOSE_DELAY=-1", "sa", name);
+      } else {
+        try (Connection admin = DriverManager.getConnection(POSTGRES_ADMIN, "postgres", "");
+            Statement s = admin.createStatement()) {
+          s.execute("CREATE DATABASE " + name);
+        }
+        db = new Db(vendor, "jdbc:postgresql://127.0.0.1:5432/" + name, "postgres", name);
+      }
+      Flyway.configure().dataSource(db.url, db.user, "").locations("classpath:db/migration/" + vendor).load().migrate();
+      return db;
+    }
+
+    InboxStore store() {
+      Storage.Vendor v = vendor.equals("h2") ? Storage.Vendor.H2 : Storage.Vendor.POSTGRESQL;
+      ParleyConfig.Db settings = new ParleyConfig.Db(url, user, "", 2, Duration.ofSeconds(5));
+      return InboxStore.open(new Storage(v, url, user, "", settings), 2, Duration.ofSeconds(5));
+    }
+
+    /** user@conversation → Row(readSeq=…, unread=…), as the model prints it. */
+    Map<String, String> entries() throws Exception {
+      Map<String, String> rows = new TreeMap<>();
+      try (Connection c = DriverManager.getConnection(url, user, "");
+          Statement s = c.createStatement();
+          ResultSet r = s.executeQuery("SELECT user_id, conversation_id, read_seq, unread FROM inbox_entry")) {
+        while (r.next()) {
+          rows.put(r.getString(1) + "@" + r.getString(2), new Model.Row(r.getLong(3), r.getInt(4)).toString());
+        }
+      }
+      return rows;
+    }
+
+    @Override
+    public void close() throws Exception {
+      if (vendor.equals("h2")) {
+        try (Connection c = DriverManager.getConnection(url, user, "");
+            Statement s = c.createStatement()) {
+          s.execute("SHUTDOWN");
+        }
+        return;
+      }
+      try (Connection admin = DriverManager.getConnection(POSTGRES_ADMIN, "postgres", "");
+          Statement s = admin.createStatement()) {
+        s.execute("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
+      }
+    }
+  }
+}
