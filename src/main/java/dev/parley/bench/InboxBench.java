@@ -249,9 +249,11 @@ public final class InboxBench {
         InboxSeedPlan plan = new InboxSeedPlan(settings.prefix(), size, settings.messageEvery());
         ProtocolSocket socket = connect(plan.user(), r -> {});
         sockets.add(socket);
-        probes.add(new PageProbe("page-first", size, "first page (" + settings.pageLimit() + " items)", socket, null, new LatencyRecorder()));
+        probes.add(new PageProbe("page-first", size, "first page (" + itemsOn(socket, null, deadline) + " items)", socket, null,
+            new LatencyRecorder()));
         Deep deep = deepCursor(socket, plan, deadline);
-        probes.add(new PageProbe("page-deep", size, deep.detail(), socket, deep.cursor(), new LatencyRecorder()));
+        probes.add(new PageProbe("page-deep", size, deep.detail() + ", " + itemsOn(socket, deep.cursor(), deadline) + " items", socket,
+            deep.cursor(), new LatencyRecorder()));
       }
       progress.printf(Locale.ROOT, "[inbox] pages: %d warm-up + %d measured requests per row, %d rows interleaved%n",
           settings.warmupRequests(), settings.requests(), probes.size());
@@ -268,6 +270,11 @@ public final class InboxBench {
       sockets.forEach(ProtocolSocket::close);
     }
     return probes.stream().map(p -> new InboxReport.Row(p.group(), p.size(), p.detail(), p.latency().total(), 1, 1)).toList();
+  }
+
+  /** How many items the measured page has: a row's detail says it, since a small inbox's pages are shorter. */
+  private int itemsOn(ProtocolSocket socket, String cursor, long deadline) throws Exception {
+    return await(retrying(socket, inboxFrame(settings.pageLimit(), cursor), ATTEMPTS), deadline, "fetching a page").frame().path("items").size();
   }
 
   private record Deep(String cursor, String detail) {}

@@ -54,8 +54,10 @@ class InboxBenchSmokeIT {
     assertThat(report.rows().stream().filter(r -> r.group().startsWith("page-"))).allSatisfy(r -> assertThat(r.latency().count()).isEqualTo(20));
     assertThat(report.rows().stream().filter(r -> r.group().startsWith("fanout"))).allSatisfy(r -> assertThat(r.latency().count()).isEqualTo(3));
     // 23 conversations in pages of 5: page 3 starts after 10 items; 3 conversations fit one page.
-    assertThat(report.rows().get(3).detail()).isEqualTo("page 3 (after 10 items)");
-    assertThat(report.rows().get(1).detail()).isEqualTo("page after item 1 (only one page)");
+    assertThat(report.rows().get(0).detail()).isEqualTo("first page (3 items)");
+    assertThat(report.rows().get(1).detail()).isEqualTo("page after item 1 (only one page), 2 items");
+    assertThat(report.rows().get(2).detail()).isEqualTo("first page (5 items)");
+    assertThat(report.rows().get(3).detail()).isEqualTo("page 3 (after 10 items), 5 items");
     assertThat(report.rows().get(0).p50Ratio()).isEqualTo(1.0);
     assertThat(report.missedUpdates()).isZero();
     assertThat(report.errorsByCode()).isEmpty();
