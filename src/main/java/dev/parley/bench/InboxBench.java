@@ -313,8 +313,19 @@ public final class InboxBench {
     for (int i = 0; i < settings.connects(); i++) {
       for (int size : settings.users()) {
         String token = tokens.mint(new InboxSeedPlan(settings.prefix(), size, settings.messageEvery()).user(), ttl);
-        long start = System.nanoTime();
-        ProtocolSocket socket = await(ProtocolSocket.open(http, settings.url(), token, r -> {}), deadline, "connecting");
+        long start = 0;
+        ProtocolSocket socket = null;
+        for (int attempt = 1; socket == null; attempt++) {
+          start = System.nanoTime();
+          try {
+            socket = await(ProtocolSocket.open(http, settings.url(), token, r -> {}), deadline, "connecting");
+          } catch (IllegalStateException refused) {
+            // Refused (admission) or failed: not a sample of connect-to-first-page; counted, paused, tried again.
+            errors.computeIfAbsent("connect_refused", c -> new LongAdder()).increment();
+            if (attempt >= ATTEMPTS) throw refused;
+            TimeUnit.MILLISECONDS.sleep(250 + ThreadLocalRandom.current().nextLong(750));
+          }
+        }
         try {
           Received reply = await(socket.request(inboxFrame(settings.pageLimit(), null).get(), settings.requestTimeout()), deadline, "first page");
           bySize.get(size).record(reply.arrivedNanos() - start);
@@ -381,8 +392,7 @@ public final class InboxBench {
         List<CompletableFuture<ProtocolSocket>> batch = new ArrayList<>();
         for (int m = from; m < Math.min(from + CONNECT_BATCH, members); m++) {
           int member = m;
-          batch.add(ProtocolSocket.open(http, settings.url(), tokens.mint(conversation + "-m" + member, Duration.ofHours(2)),
-              r -> probe.onPush(member, r)));
+          batch.add(openRetrying(tokens.mint(conversation + "-m" + member, Duration.ofHours(2)), r -> probe.onPush(member, r), ATTEMPTS));
         }
         for (CompletableFuture<ProtocolSocket> f : batch) sockets.add(await(f, deadline, "connecting the members"));
       }
@@ -419,8 +429,24 @@ public final class InboxBench {
   // ---- helpers --------------------------------------------------------------------------------
 
   private ProtocolSocket connect(String user, java.util.function.Consumer<Received> pushes) throws Exception {
-    return await(ProtocolSocket.open(http, settings.url(), tokens.mint(user, Duration.ofHours(2)), pushes),
-        System.nanoTime() + TimeUnit.SECONDS.toNanos(30), "connecting as " + user);
+    return await(openRetrying(tokens.mint(user, Duration.ofHours(2)), pushes, ATTEMPTS),
+        System.nanoTime() + TimeUnit.SECONDS.toNanos(60), "connecting as " + user);
+  }
+
+  /**
+   * Opens a websocket, retrying after a jittered 0.25-1 s pause when the node refuses it (HTTP 503
+   * from connection admission, {@code parley.admission.connections-per-second}): opening 1,000
+   * member connections at once is over the default burst of 400.
+   */
+  private CompletableFuture<ProtocolSocket> openRetrying(String token, java.util.function.Consumer<Received> pushes, int attemptsLeft) {
+    return ProtocolSocket.open(http, settings.url(), token, pushes).handle((socket, error) -> {
+      if (error == null) return CompletableFuture.completedFuture(socket);
+      errors.computeIfAbsent("connect_refused", c -> new LongAdder()).increment();
+      if (attemptsLeft <= 1) return CompletableFuture.<ProtocolSocket>failedFuture(error);
+      long pauseMs = 250 + ThreadLocalRandom.current().nextLong(750);
+      return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(pauseMs, TimeUnit.MILLISECONDS))
+          .thenCompose(ignored -> openRetrying(token, pushes, attemptsLeft - 1));
+    }).thenCompose(f -> f);
   }
 
   private static <T> T await(CompletableFuture<T> future, long deadlineNanos, String what) throws Exception {
