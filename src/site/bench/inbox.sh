@@ -30,6 +30,10 @@ if [[ -z $(psql -qXtA -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 
   psql -qX -d postgres -c "CREATE DATABASE $db" >/dev/null
 fi
 
+# Per-user abuse limits (on main since the security work: 30 conversations created per user per
+# minute, 20 sends/s per connection) would make seeding 100,000 conversations for one user take
+# days; 0 switches them off for this node only. Nodes without these settings ignore the variables.
+PARLEY_LIMIT_CONVERSATIONS_PER_MINUTE=0 PARLEY_LIMIT_SENDS_PER_SECOND=0 \
 PARLEY_HTTP_PORT="$http_port" PARLEY_CLUSTER_PORT="${CLUSTER_PORT:-18592}" PARLEY_MANAGEMENT_PORT="${MANAGEMENT_PORT:-18593}" \
   PARLEY_HTTP_INTERFACE=127.0.0.1 PARLEY_DATA_DIR="$out/data" \
   PARLEY_DB_URL="jdbc:postgresql://$PGHOST:5432/$db" PARLEY_DB_USER="$PGUSER" \
