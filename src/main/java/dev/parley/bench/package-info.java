@@ -10,5 +10,11 @@
  * subscriber); {@link Report} prints and writes the result. Connections that drop come back with
  * {@link Backoff} (full jitter), resume with {@code subscribe ... since}, and retry unacknowledged
  * sends with the same {@code clientMsgId}.
+ *
+ * <p>{@code parley bench inbox} (issue 4) is a run of its own: {@link InboxBench} seeds users with
+ * many conversations through the protocol ({@link InboxSeedPlan}: deterministic names, so seeding is
+ * done once and reused), then times inbox pages, connect-to-first-page and the fan-out of
+ * {@code inbox_update} over plain request/reply websockets ({@link ProtocolSocket}), reported with
+ * ratios to the smallest inbox ({@link InboxReport}).
  */
 package dev.parley.bench;

@@ -27,10 +27,12 @@ import picocli.CommandLine.Option;
     name = "bench",
     mixinStandardHelpOptions = true,
     sortOptions = false,
+    subcommands = InboxBenchCommand.class,
     description = {
       "Load-test running nodes over the websocket protocol, like real clients (loopback addresses only).",
       "Sends are scheduled by the clock (open model); latency counts from each send's intended time.",
-      "--idle holds authenticated connections that send nothing, to measure what an idle connection costs."
+      "--idle holds authenticated connections that send nothing, to measure what an idle connection costs.",
+      "`bench inbox` seeds large inboxes and measures inbox pages and inbox_update fan-out (see its --help)."
     })
 public final class BenchCommand implements Callable<Integer> {
 
