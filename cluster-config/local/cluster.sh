@@ -4,8 +4,8 @@
 #
 #   cluster-config/local/cluster.sh start            start the nodes not running, wait until all are ready
 #   cluster-config/local/cluster.sh status           pid, /ready of each node, and the cluster's members
-#   cluster-config/local/cluster.sh rolling-restart  one node after another: SIGTERM (drain, handoff,
-#                                                    leave), wait for its exit, start it, wait for /ready
+#   cluster-config/local/cluster.sh rolling-restart  one node after another, youngest first: SIGTERM (drain,
+#                                                    handoff, leave), wait for its exit, start it, wait for /ready
 #   cluster-config/local/cluster.sh stop             SIGTERM one node at a time (node3 first), wait for each exit
 #
 # Environment:
@@ -160,10 +160,27 @@ cmd_status() {
   fi
 }
 
+# The nodes, youngest first: by how long each process has run (a node that is not running first),
+# ties broken by the higher node number (node3 joins after node1 and node2, its seeds).
+youngest_first() {
+  local n pid
+  for n in "${NODES[@]}"; do
+    pid="$(running_pid "$n")"
+    echo "$([[ -n "$pid" ]] && ps -o etimes= -p "$pid" | tr -d ' ' || echo -1) $n"
+  done | sort -k1,1n -k2,2nr | awk '{ print $2 }'
+}
+
+# Youngest node first, as a Kubernetes ReplicaSet deletes pods: the shard coordinator and the other
+# cluster singletons live on the oldest node, so restarting oldest first would move them with every
+# node (each move leaves the shards being handed off without a coordinator for 1-3 s); youngest
+# first moves them once, with the last node.
 cmd_rolling_restart() {
   [[ -f "$JAR" ]] || die "no jar at $JAR: build it (mvn -DskipTests package) or set PARLEY_JAR"
   mkdir -p "$RUN_DIR"
-  for n in "${NODES[@]}"; do
+  local order
+  order="$(youngest_first | tr '\n' ' ')"
+  log "rolling restart, youngest first: $order"
+  for n in $order; do
     stop_node "$n"
     await_exit "$n"
     start_node "$n"

@@ -17,6 +17,12 @@
 #        (what stays on because no setting removes it: remember-entities off, passivation, the recent
 #        window that serves resumes from memory, bounded queues and ask deadlines)
 #
+# ROLLOUT [deploy]: deploy restarts each node with a newer pekko.cluster.app-version (the patch
+# number of the running version plus one), as a release would: Cluster Sharding then allocates
+# shards to the new nodes first and does not rebalance while versions differ, so a conversation
+# moves once or twice instead of on every join. restart keeps the version (a plain restart: each
+# node that comes back gets shards rebalanced to it while the next one is already leaving).
+#
 # Each run uses a fresh PostgreSQL database (dropped at the end), its own run directory, a random
 # admin token and JWT secret; loopback only (HTTP 8081-8083, remoting 25521-25523, management
 # 8561-8563). Everything it starts is stopped on exit, also on failure or Ctrl-C.
@@ -50,6 +56,8 @@ BEFORE="${BEFORE:-35}"
 AFTER="${AFTER:-40}"
 MAX_DURATION="${MAX_DURATION:-420}"
 RESTART_TIMEOUT="${RESTART_TIMEOUT:-480}"
+ROLLOUT="${ROLLOUT:-deploy}"
+[[ "$ROLLOUT" == "deploy" || "$ROLLOUT" == "restart" ]] || { echo "ROLLOUT must be deploy or restart" >&2; exit 2; }
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
 BENCH_JAVA_OPTS="${BENCH_JAVA_OPTS:--Xmx1g}"
 
@@ -95,7 +103,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log "mode $MODE, database $DB, out $OUT"
+log "mode $MODE, rollout $ROLLOUT, database $DB, out $OUT"
 log "JAVA_OPTS=$JAVA_OPTS; admission=${PARLEY_ADMISSION_CONNECTIONS_PER_SECOND:-default}/${PARLEY_ADMISSION_RESUMES_PER_SECOND:-default}, drain window=${PARLEY_DRAIN_WINDOW:-default}"
 { date -u +%FT%TZ; nproc; uptime; java -version 2>&1 | head -1; psql -d postgres -tAc 'select version()'; } >"$OUT/machine.txt"
 
@@ -153,8 +161,16 @@ phase before
 sleep "$BEFORE"
 phase during
 restart_rc=0
+RESTART_JAVA_OPTS="$JAVA_OPTS"
+if [[ "$ROLLOUT" == "deploy" ]]; then
+  running=$(curl -s --max-time 3 -H "Authorization: Bearer $PARLEY_ADMIN_TOKEN" http://127.0.0.1:8561/parley/status |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["appVersion"])')
+  next=$(python3 -c 'import re,sys; m=re.match(r"(\d+)\.(\d+)\.(\d+)(.*)", sys.argv[1]); print(f"{m[1]}.{m[2]}.{int(m[3])+1}{m[4]}")' "$running")
+  RESTART_JAVA_OPTS="$JAVA_OPTS -Dpekko.cluster.app-version=$next"
+  log "deploy: app-version $running -> $next"
+fi
 # In the background and waited for, so that Ctrl-C/SIGTERM reach the trap at once.
-timeout "$RESTART_TIMEOUT" "$CLUSTER" rolling-restart >>"$OUT/restart.log" 2>&1 &
+JAVA_OPTS="$RESTART_JAVA_OPTS" timeout "$RESTART_TIMEOUT" "$CLUSTER" rolling-restart >>"$OUT/restart.log" 2>&1 &
 RESTART_PID=$!
 wait "$RESTART_PID" || restart_rc=$?
 RESTART_PID=""
@@ -170,4 +186,4 @@ kill "$SAMPLER_PID" 2>/dev/null || true
 wait "$SAMPLER_PID" 2>/dev/null || true
 SAMPLER_PID=""
 
-python3 "$HERE/rolling-summary.py" "$OUT" "$MODE" "$restart_rc" "$bench_rc" | tee "$OUT/summary.txt"
+ROLLOUT="$ROLLOUT" python3 "$HERE/rolling-summary.py" "$OUT" "$MODE" "$restart_rc" "$bench_rc" | tee "$OUT/summary.txt"

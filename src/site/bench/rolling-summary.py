@@ -7,6 +7,7 @@ Sources: OUT_DIR/bench.json (the bench's per-phase totals and per-second timelin
 the script through --phase-file) and OUT_DIR/samples.jsonl (one line a second: pg_stat_database
 transactions of the run's database, pg_stat_activity, each node's GET /parley/status).
 """
+import os
 import json
 import statistics
 import sys
@@ -83,7 +84,7 @@ steady = statistics.median(tx["before"]) if tx["before"] else None
 steady5 = statistics.median(tx5["before"]) if tx5["before"] else None
 phases = bench.get("phases", {})
 corr = bench["correctness"]
-summary = {"mode": mode, "restartExit": restart_rc, "benchExit": bench_rc, "steadyTxPerSecondMedian": steady,
+summary = {"mode": mode, "rollout": os.environ.get("ROLLOUT", "restart"), "restartExit": restart_rc, "benchExit": bench_rc, "steadyTxPerSecondMedian": steady,
            "connectionLimitPerNode": LIMIT,
            "wholeRun": {"acked": corr["ackedMessages"], "lost": corr["lostMessages"],
                         "missingDeliveries": corr["missingDeliveries"], "duplicates": corr["duplicateDeliveries"],
@@ -121,7 +122,7 @@ for p in PHASES:
 json.dump(summary, open(f"{out}/summary.json", "w"), indent=2)
 
 w = summary["wholeRun"]
-print(f"rolling restart, herd controls {mode.upper()}: restart exit {restart_rc}, bench exit {bench_rc}")
+print(f"rolling {os.environ.get('ROLLOUT', 'restart')}, herd controls {mode.upper()}: restart exit {restart_rc}, bench exit {bench_rc}")
 print(f"whole run: acked {w['acked']}, lost {w['lost']} (missing deliveries {w['missingDeliveries']}), duplicates {w['duplicates']}, "
       f"gap seqs {w['gapSeqs']}, duplicate posts {w['duplicatePosts']}, unrecovered resumes {w['unrecoveredResumes']}, "
       f"reconnects {w['reconnects']}, resent {w['resentSends']}, retried {w['retriedSends']}, errors {w['errorsByCode']}")

@@ -49,9 +49,11 @@ public record ParleyConfig(
       int idempotencyWindow,
       int snapshotEvery,
       Duration idleTimeout,
-      Duration askTimeout) {
+      Duration askTimeout,
+      Duration resendAfter) {
     public ConversationSettings {
       require(recentWindow >= 1, "parley.conversation.recent-window must be at least 1");
+      require(!resendAfter.isNegative(), "parley.conversation.resend-after must not be negative");
       require(idempotencyWindow >= 1, "parley.conversation.idempotency-window must be at least 1");
       require(snapshotEvery >= 1, "parley.conversation.snapshot-every must be at least 1");
     }
@@ -179,7 +181,8 @@ public record ParleyConfig(
             c.getInt("conversation.idempotency-window"),
             c.getInt("conversation.snapshot-every"),
             c.getDuration("conversation.idle-timeout"),
-            c.getDuration("conversation.ask-timeout")),
+            c.getDuration("conversation.ask-timeout"),
+            c.getDuration("conversation.resend-after")),
         new GatewaySettings(
             c.getInt("gateway.max-frame-bytes"),
             c.getInt("gateway.max-text-length"),

@@ -23,7 +23,7 @@ import java.util.function.LongUnaryOperator;
 /**
  * One simulated client: a websocket to a node, as one user, subscribed to that user's
  * conversations. It behaves as the protocol asks real clients to: when the connection drops it
- * reconnects after a full-jitter backoff (to the next URL, for clusters), resubscribes each
+ * reconnects after a full-jitter backoff (to another URL chosen at random, for clusters), resubscribes each
  * conversation with {@code since} = the last seq it has, and sends again every message whose ack it
  * did not get, with the same {@code clientMsgId}, so a lost ack is not a lost message.
  */
@@ -65,6 +65,8 @@ final class BenchConnection {
   private WebSocket socket;
   private int generation;
   private int failedAttempts;
+  /** Index in {@code urls} of the node this connection is on, or last tried. */
+  private int urlIndex;
   private long serverAskedDelayMs = -1;
   private boolean stopping;
 
@@ -102,8 +104,9 @@ final class BenchConnection {
     int gen;
     synchronized (this) {
       gen = generation;
+      urlIndex = index % urls.size();
     }
-    return open(urls.get(index % urls.size()), gen).thenAccept(ws -> {});
+    return open(urls.get(urlIndex), gen).thenAccept(ws -> {});
   }
 
   private CompletableFuture<WebSocket> open(URI url, int gen) {
@@ -158,7 +161,13 @@ final class BenchConnection {
       if (stopping) return;
       gen = generation;
       failedAttempts++;
-      url = urls.get((index + failedAttempts) % urls.size()); // rotate: another node may be up
+      // As a load balancer in front of the nodes would: any node but the one that just dropped or
+      // refused us (a draining node is unready, so a balancer stops routing to it), chosen at random
+      // so that one node's clients spread over the others instead of all moving to its neighbour.
+      if (urls.size() > 1) {
+        urlIndex = (urlIndex + 1 + java.util.concurrent.ThreadLocalRandom.current().nextInt(urls.size() - 1)) % urls.size();
+      }
+      url = urls.get(urlIndex);
     }
     open(url, gen)
         .whenComplete(

@@ -2,6 +2,8 @@ package dev.parley.conversation;
 
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
+import dev.parley.ops.Metrics;
+import io.micrometer.core.instrument.Counter;
 import dev.parley.storage.StorageBreaker;
 import java.time.Clock;
 import java.time.Duration;
@@ -23,6 +25,14 @@ import org.slf4j.LoggerFactory;
  * {@link Conversation} entity with Cluster Sharding and turns its asks into answers with a
  * deadline. A conversation that does not answer in time (its node is moving, the database is
  * down) yields {@link ErrorCode#UNAVAILABLE}: the client retries with the same clientMsgId.
+ *
+ * <p>Commands that are safe to deliver twice are sent again when they have had no answer after
+ * {@code resend-after} (then after twice as long, and so on, inside the same deadline): Cluster
+ * Sharding drops the messages a region buffered for a shard that is being handed off ("Dropping
+ * [n] buffered messages to shard [..] during hand off to avoid re-ordering"), so during a rolling
+ * restart a few sends in every leaving node's last second would otherwise wait out the whole ask
+ * timeout, and five of them in a row would open the {@link StorageBreaker} although the database
+ * is fine. The first answer wins; later ones are ignored.
  */
 public final class Conversations {
 
@@ -31,13 +41,23 @@ public final class Conversations {
   private final ClusterSharding sharding;
   private final History history;
   private final Duration askTimeout;
+  private final Duration resendAfter;
   private final StorageBreaker writes;
+  private final ResendingAsk resending;
+  private final Counter resends;
 
-  private Conversations(ClusterSharding sharding, History history, Duration askTimeout, StorageBreaker writes) {
+  private Conversations(
+      ActorSystem<?> system, ClusterSharding sharding, History history, ParleyConfig.ConversationSettings settings, StorageBreaker writes) {
     this.writes = writes;
     this.sharding = sharding;
     this.history = history;
-    this.askTimeout = askTimeout;
+    this.askTimeout = settings.askTimeout();
+    this.resendAfter = settings.resendAfter();
+    this.resending = new ResendingAsk(system.scheduler(), system.executionContext());
+    this.resends =
+        Counter.builder("parley.conversation.resends")
+            .description("commands sent to a conversation again because the first had no answer in time (e.g. dropped in a shard handoff)")
+            .register(Metrics.get(system).registry());
   }
 
   public static Conversations init(ActorSystem<?> system, ParleyConfig.ConversationSettings settings) {
@@ -59,46 +79,48 @@ public final class Conversations {
                     clock,
                     self -> entity.getShard().tell(new ClusterSharding.Passivate<>(self))))
             .withStopMessage(Conversation.Stop.INSTANCE));
-    return new Conversations(sharding, new History(system), settings.askTimeout(), writes);
+    return new Conversations(system, sharding, new History(system), settings, writes);
   }
 
   public EntityRef<Conversation.Command> entity(String conversationId) {
     return sharding.entityRefFor(Conversation.ENTITY_TYPE_KEY, conversationId);
   }
 
+  /** Idempotent for its creator: a resend answers like the first. */
   public CompletionStage<Conversation.Reply> create(String id, String creator, List<String> members, String title) {
-    return write(id, replyTo -> new Conversation.Create(creator, members, title, replyTo));
+    return write(id, replyTo -> new Conversation.Create(creator, members, title, replyTo), RESEND);
   }
 
   public CompletionStage<Conversation.Reply> invite(String id, String by, String user) {
-    return write(id, replyTo -> new Conversation.Invite(by, user, replyTo));
+    return write(id, replyTo -> new Conversation.Invite(by, user, replyTo), ONCE);
   }
 
   public CompletionStage<Conversation.Reply> leave(String id, String user) {
-    return write(id, replyTo -> new Conversation.Leave(user, replyTo));
+    return write(id, replyTo -> new Conversation.Leave(user, replyTo), ONCE);
   }
 
+  /** Idempotent per (sender, clientMsgId): a resend answers the seq of the first. */
   public CompletionStage<Conversation.Reply> send(String id, String sender, String clientMsgId, String text) {
     long deadline = System.currentTimeMillis() + askTimeout.toMillis();
-    return write(id, replyTo -> new Conversation.Send(sender, clientMsgId, text, replyTo, deadline));
+    return write(id, replyTo -> new Conversation.Send(sender, clientMsgId, text, replyTo, deadline), RESEND);
   }
 
   public CompletionStage<Conversation.Reply> edit(String id, String user, long target, String text) {
-    return write(id, replyTo -> new Conversation.Edit(user, target, text, replyTo));
+    return write(id, replyTo -> new Conversation.Edit(user, target, text, replyTo), ONCE);
   }
 
   public CompletionStage<Conversation.Reply> delete(String id, String user, long target) {
-    return write(id, replyTo -> new Conversation.Delete(user, target, replyTo));
+    return write(id, replyTo -> new Conversation.Delete(user, target, replyTo), ONCE);
   }
 
   /** A bot hands the conversation to people: {@link Conversation.Accepted} with the handoff's seq, or rejected. */
   public CompletionStage<Conversation.Reply> handoff(String id, String user, String key, String reason) {
-    return ask(id, replyTo -> new Conversation.Handoff(user, key, reason, replyTo));
+    return ask(id, replyTo -> new Conversation.Handoff(user, key, reason, replyTo), RESEND);
   }
 
   /** A read marker: {@link Conversation.Accepted} with the seq clamped to the conversation's, or rejected. */
   public CompletionStage<Conversation.Reply> markRead(String id, String user, long seq) {
-    return ask(id, replyTo -> new Conversation.MarkRead(user, seq, replyTo));
+    return ask(id, replyTo -> new Conversation.MarkRead(user, seq, replyTo), RESEND);
   }
 
   /**
@@ -107,7 +129,7 @@ public final class Conversations {
    * whose events are filled, or a {@link Conversation.Rejected}.
    */
   public CompletionStage<Conversation.Reply> history(String id, String user, long before, int limit) {
-    return ask(id, replyTo -> new Conversation.GetHistory(user, before, limit, replyTo))
+    return ask(id, replyTo -> new Conversation.GetHistory(user, before, limit, replyTo), RESEND)
         .thenComposeAsync(
             reply -> {
               if (reply instanceof Conversation.HistoryPage page && page.needsJournal()) {
@@ -130,17 +152,21 @@ public final class Conversations {
   }
 
   private CompletionStage<Conversation.Reply> write(
-      String id, Function<ActorRef<Conversation.Reply>, Conversation.Command> command) {
+      String id, Function<ActorRef<Conversation.Reply>, Conversation.Command> command, boolean resend) {
     return writes.call(
-        () -> ask(id, command),
+        () -> ask(id, command, resend),
         reply -> reply instanceof Conversation.Rejected rejected && rejected.code() == ErrorCode.UNAVAILABLE,
         () -> new Conversation.Rejected(ErrorCode.UNAVAILABLE, "storage is unavailable, retry shortly"));
   }
 
+  private static final boolean RESEND = true;
+  private static final boolean ONCE = false;
+
   private CompletionStage<Conversation.Reply> ask(
-      String id, Function<ActorRef<Conversation.Reply>, Conversation.Command> command) {
-    return entity(id)
-        .ask(command::apply, askTimeout)
+      String id, Function<ActorRef<Conversation.Reply>, Conversation.Command> command, boolean resend) {
+    EntityRef<Conversation.Command> entity = entity(id);
+    Function<Duration, CompletionStage<Conversation.Reply>> once = timeout -> entity.ask(command::apply, timeout);
+    return (resend ? resending.ask(once, askTimeout, resendAfter, resends::increment) : once.apply(askTimeout))
         .handleAsync((reply, failure) -> failure == null ? reply : unavailable(id, failure), ON_COMPLETING_THREAD);
   }
 

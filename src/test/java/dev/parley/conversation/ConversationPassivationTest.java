@@ -26,7 +26,7 @@ class ConversationPassivationTest {
 
   private static final Duration IDLE = Duration.ofMillis(300);
   private static final ParleyConfig.ConversationSettings SETTINGS =
-      new ParleyConfig.ConversationSettings(8, 8, 100, IDLE, Duration.ofSeconds(3));
+      new ParleyConfig.ConversationSettings(8, 8, 100, IDLE, Duration.ofSeconds(3), Duration.ZERO);
 
   @AfterAll
   static void shutdown() {

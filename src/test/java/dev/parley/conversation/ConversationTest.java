@@ -65,7 +65,7 @@ class ConversationTest {
   private static final int SNAPSHOT_EVERY = 3;
   private static final ParleyConfig.ConversationSettings SETTINGS =
       new ParleyConfig.ConversationSettings(
-          RECENT_WINDOW, IDEMPOTENCY_WINDOW, SNAPSHOT_EVERY, Duration.ofHours(1), Duration.ofSeconds(3));
+          RECENT_WINDOW, IDEMPOTENCY_WINDOW, SNAPSHOT_EVERY, Duration.ofHours(1), Duration.ofSeconds(3), Duration.ZERO);
   private static final Instant NOW = Instant.parse("2025-03-01T12:00:00Z");
   private static final long TS = NOW.toEpochMilli();
 

@@ -54,6 +54,7 @@ class MetricsIT {
       assertThat(after.value("parley_shards")).isGreaterThanOrEqualTo(1);
       assertThat(after.value("parley_conversation_recoveries_total")).isGreaterThanOrEqualTo(1);
       assertThat(after.value("parley_conversations_recovering")).isZero();
+      assertThat(after.value("parley_conversation_resends_total")).isGreaterThanOrEqualTo(0);
       assertThat(after.value("parley_inbox_lag_seconds")).isGreaterThanOrEqualTo(0);
       // The journal's pool (HikariCP MBean): the test node's pool-size is 4, all kept open.
       assertThat(after.value("parley_db_pool_connections{state=\"total\"}")).isEqualTo(4);
