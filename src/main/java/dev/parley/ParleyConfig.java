@@ -170,7 +170,8 @@ public record ParleyConfig(
                 .filter(s -> !s.isEmpty())
                 .toList(),
             c.getBoolean("cluster.bootstrap")),
-        new Drain.Settings(c.getDuration("drain.readiness-delay"), c.getDuration("drain.window")),
+        new Drain.Settings(
+            c.getDuration("drain.readiness-delay"), c.getDuration("drain.window"), c.getDuration("drain.coordinator-grace")),
         new Admission(
             new AdmissionControl.Settings(
                 c.getDouble("admission.connections-per-second"), c.getLong("admission.connections-burst")),

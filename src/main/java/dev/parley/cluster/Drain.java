@@ -9,6 +9,9 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.eventstream.EventStream;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,14 +25,21 @@ import org.slf4j.LoggerFactory;
  *   <li>service-requests-done: every connection is closed at its own random moment inside the
  *       drain window, after its requests in flight are answered and a {@code reconnect} frame, so
  *       the other nodes see a ramp of reconnects instead of a wall;
- *   <li>then Pekko hands the shards off (cluster-sharding-shutdown-region) and the node leaves.
+ *   <li>then Pekko hands the shards off (cluster-sharding-shutdown-region);
+ *   <li>parley-coordinator-grace: on the oldest node, which hosts the shard coordinators, wait
+ *       {@code coordinator-grace} before leaving. Its coordinator has just deallocated the shards
+ *       handed off; while it still runs it gives each a new home as soon as a message for it
+ *       arrives. Once the node is Leaving, those requests go to the next oldest node, whose
+ *       coordinator needs 2 to 3 s (gossip, hand-over, reading its replicated state) before it
+ *       answers: every conversation of the leaving node would wait that long;
+ *   <li>the node leaves (cluster-leave, cluster-exiting).
  * </ol>
  */
 public final class Drain {
 
   private static final Logger log = LoggerFactory.getLogger(Drain.class);
 
-  public record Settings(Duration readinessDelay, Duration window) {}
+  public record Settings(Duration readinessDelay, Duration window, Duration coordinatorGrace) {}
 
   /** Published on the event stream; every session closes itself within {@code window}. */
   public record DrainConnections(Duration window) {}
@@ -56,6 +66,33 @@ public final class Drain {
           long deadline = System.nanoTime() + settings.window().plusSeconds(2).toNanos();
           return untilNoConnections(lifecycle, deadline);
         });
+    shutdown.addTask(
+        "parley-coordinator-grace",
+        "parley-coordinator-grace",
+        () -> {
+          Cluster cluster = Cluster.get(system);
+          if (settings.coordinatorGrace().isZero() || !hostsSingletonsForOthers(cluster)) {
+            return CompletableFuture.completedFuture(Done.getInstance());
+          }
+          log.info("draining: shards handed off; staying {} ms so the shard coordinators here re-home them", settings.coordinatorGrace().toMillis());
+          return after(settings.coordinatorGrace());
+        });
+  }
+
+  /**
+   * Whether this node is the oldest Up member, where cluster singletons such as the shard
+   * coordinators run (Pekko places them on the oldest member of the data center), and another Up
+   * member is there to take its shards over.
+   */
+  static boolean hostsSingletonsForOthers(Cluster cluster) {
+    Member self = cluster.selfMember();
+    boolean others = false;
+    for (Member member : cluster.state().getMembers()) {
+      if (member.equals(self) || member.status() != MemberStatus.up() || !member.dataCenter().equals(self.dataCenter())) continue;
+      if (member.isOlderThan(self)) return false;
+      others = true;
+    }
+    return others;
   }
 
   private static CompletionStage<Done> untilNoConnections(NodeLifecycle lifecycle, long deadlineNanos) {

@@ -1,0 +1,63 @@
+package dev.parley.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.parley.Node;
+import dev.parley.testing.TestCluster;
+import java.time.Duration;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Which node waits {@code parley.drain.coordinator-grace} before leaving: only the oldest member
+ * (where Pekko runs the shard coordinators), and only while another member is up to take its
+ * shards. A node alone, or any younger node, leaves at once.
+ */
+class CoordinatorGraceIT {
+
+  private TestCluster cluster;
+
+  @BeforeEach
+  void startCluster() throws Exception {
+    cluster = TestCluster.onPostgres();
+  }
+
+  @AfterEach
+  void stopCluster() throws Exception {
+    cluster.close();
+  }
+
+  @Test
+  void onlyTheOldestNodeWithOthersUpHostsTheCoordinators() throws Exception {
+    Node oldest = cluster.startNode();
+    assertThat(Drain.hostsSingletonsForOthers(Cluster.get(oldest.system())))
+        .as("alone: nobody to re-home the shards to")
+        .isFalse();
+
+    Node younger = cluster.startNode();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> upMembers(oldest) == 2 && upMembers(younger) == 2);
+
+    assertThat(Drain.hostsSingletonsForOthers(Cluster.get(oldest.system()))).isTrue();
+    assertThat(Drain.hostsSingletonsForOthers(Cluster.get(younger.system()))).isFalse();
+
+    cluster.leave(oldest);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> upMembers(younger) == 1);
+    assertThat(Drain.hostsSingletonsForOthers(Cluster.get(younger.system())))
+        .as("the survivor is now the oldest, but alone")
+        .isFalse();
+  }
+
+  private static long upMembers(Node node) {
+    return Cluster.get(node.system()).state().getMembers().stream()
+        .filter(m -> m.status() == MemberStatus.up())
+        .count();
+  }
+}
