@@ -56,7 +56,7 @@ class CoordinatorGraceIT {
   }
 
   private static long upMembers(Node node) {
-    return Cluster.get(node.system()).state().getMembers().stream()
+    return java.util.stream.StreamSupport.stream(Cluster.get(node.system()).state().getMembers().spliterator(), false)
         .filter(m -> m.status() == MemberStatus.up())
         .count();
   }
