@@ -17,6 +17,7 @@
 #   READY_TIMEOUT     seconds a node may take to become ready (default: 120)
 #   STOP_TIMEOUT      seconds a node may take to leave before it is killed (default: 90; it must
 #                     exceed drain readiness-delay + window + shard handoff, like Kubernetes' grace)
+#   ROLLING_ORDER     youngest-first (default, as a Kubernetes ReplicaSet) or oldest-first
 # Any other PARLEY_* variable (e.g. PARLEY_JWT_SECRET) is passed to the nodes.
 set -euo pipefail
 
@@ -178,8 +179,12 @@ cmd_rolling_restart() {
   [[ -f "$JAR" ]] || die "no jar at $JAR: build it (mvn -DskipTests package) or set PARLEY_JAR"
   mkdir -p "$RUN_DIR"
   local order
-  order="$(youngest_first | tr '\n' ' ')"
-  log "rolling restart, youngest first: $order"
+  case "${ROLLING_ORDER:-youngest-first}" in
+    youngest-first) order="$(youngest_first | tr '\n' ' ')" ;;
+    oldest-first) order="$(youngest_first | tac | tr '\n' ' ')" ;;
+    *) die "ROLLING_ORDER must be youngest-first or oldest-first" ;;
+  esac
+  log "rolling restart, ${ROLLING_ORDER:-youngest-first}: $order"
   for n in $order; do
     stop_node "$n"
     await_exit "$n"

@@ -60,6 +60,9 @@ final class BenchConnection {
   private final Map<String, CompletableFuture<ServerFrame>> requests = new ConcurrentHashMap<>();
   private final Outbox outbox = new Outbox(this::liveSocket);
   private final AtomicLong nextRequestId = new AtomicLong();
+  /** Subscribe frames built per conversation since the current socket opened (for the duplicate log). */
+  private final Map<String, Integer> subscribesOnSocket = new java.util.HashMap<>();
+  private static final AtomicLong LOGGED_DUPLICATES = new AtomicLong();
 
   // Connection state, guarded by this.
   private WebSocket socket;
@@ -124,6 +127,7 @@ final class BenchConnection {
                 // Frames queued for the dead socket are stale: a stale subscribe would rewind the
                 // server's cursor and replay events twice. Unacked sends are resent by resume().
                 outbox.clear();
+                subscribesOnSocket.clear();
                 socket = ws;
                 failedAttempts = 0;
                 serverAskedDelayMs = -1;
@@ -222,6 +226,9 @@ final class BenchConnection {
   }
 
   private ObjectNode subscribeFrame(String conversation) {
+    synchronized (this) {
+      subscribesOnSocket.merge(conversation, 1, Integer::sum);
+    }
     return JSON.createObjectNode()
         .put("type", "subscribe")
         .put("conversation", conversation)
@@ -358,7 +365,18 @@ final class BenchConnection {
   }
 
   private void onEvent(ServerFrame event, long now) {
-    tracker.delivered(index, event.conversation(), event.seq());
+    if (tracker.delivered(index, event.conversation(), event.seq()) == DeliveryTracker.Delivery.DUPLICATE
+        && LOGGED_DUPLICATES.incrementAndGet() <= 20) {
+      // The counters say that a duplicate happened; these lines say where, for whoever looks into it.
+      int socketNumber, subscribes;
+      synchronized (this) {
+        socketNumber = generation;
+        subscribes = subscribesOnSocket.getOrDefault(event.conversation(), 0);
+      }
+      System.err.printf(
+          "duplicate delivery: connection %d, conversation %s, seq %d, on its socket #%d after %d subscribe(s) to it on that socket%n",
+          index, event.conversation(), event.seq(), socketNumber, subscribes);
+    }
     if (!"message".equals(event.type())) return;
     counters.delivered.increment();
     if (counters.inWindow(now)) counters.deliveredInWindow.increment();

@@ -171,6 +171,8 @@ public final class BenchRun {
       if (pendingSends(connections) == 0 && tracker.undeliveredMessages() == 0) return;
       TimeUnit.MILLISECONDS.sleep(100);
     }
+    // Whoever looks into a failed run needs to know where: which subscriber stopped receiving what.
+    tracker.undeliveredDetails(20).forEach(line -> System.err.println("undelivered: " + line));
   }
 
   private Report report(OpenLoopPacer pacer, List<BenchConnection> connections, double setupSeconds) {

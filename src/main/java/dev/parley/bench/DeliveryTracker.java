@@ -129,6 +129,29 @@ public final class DeliveryTracker {
     return new Counts(acked, lost, missing, duplicates, gaps, duplicatePosts, unrecovered);
   }
 
+  /**
+   * For the log, when {@link #counts()} reports messages some subscriber lacks: up to {@code max}
+   * lines naming the conversation, the subscriber short of messages, its cursor and the last
+   * acknowledged seq.
+   */
+  public java.util.List<String> undeliveredDetails(int max) {
+    java.util.List<String> lines = new java.util.ArrayList<>();
+    for (Map.Entry<String, Ledger> entry : ledgers.entrySet()) {
+      Ledger ledger = entry.getValue();
+      synchronized (ledger) {
+        int lastAcked = ledger.acked.length() - 1;
+        if (lastAcked < 1) continue;
+        for (int subscriber : ledger.subscribers) {
+          long cursor = ledger.cursors.getOrDefault(subscriber, 0L);
+          if (cursor < lastAcked && lines.size() < max) {
+            lines.add("conversation " + entry.getKey() + ": subscriber " + subscriber + " has up to seq " + cursor + ", last acknowledged seq " + lastAcked);
+          }
+        }
+      }
+    }
+    return lines;
+  }
+
   private Ledger ledger(String conversation) {
     return ledgers.computeIfAbsent(conversation, c -> new Ledger());
   }
