@@ -51,7 +51,7 @@ def phase_rows(runs, phase):
 LABELS = [
     ("length", "length (median)"),
     ("acked", "acknowledged sends"),
-    ("lost", "acknowledged sends lost (total)"),
+    ("lost", "acknowledged messages some subscriber never received (total)"),
     ("dup", "duplicate deliveries (total)"),
     ("gaps", "seq gaps (total)"),
     ("dupPosts", "duplicate posts (total)"),
