@@ -192,7 +192,9 @@ final class BenchConnection {
 
   /** Subscribes again from where each conversation stands, then retries every unacked send. */
   private void resume() {
-    subscribeAll();
+    // Unlike the setup, a resume never gives up while the run goes on: a real client keeps trying,
+    // and a subscription abandoned here would show as messages the server never delivered.
+    subscribeAll(Integer.MAX_VALUE);
     List<PendingSend> retries = new ArrayList<>(pending.values());
     retries.sort(Comparator.comparingLong(PendingSend::sendIndex));
     for (PendingSend retry : retries) {
@@ -220,8 +222,12 @@ final class BenchConnection {
 
   /** Subscribes to every conversation of this user from its cursor; completes when all answered. */
   CompletableFuture<Void> subscribeAll() {
+    return subscribeAll(SETUP_ATTEMPTS);
+  }
+
+  private CompletableFuture<Void> subscribeAll(int attempts) {
     List<CompletableFuture<ServerFrame>> answers = new ArrayList<>();
-    for (String conversation : conversations) answers.add(requestRetrying(() -> subscribeFrame(conversation), SETUP_ATTEMPTS));
+    for (String conversation : conversations) answers.add(requestRetrying(() -> subscribeFrame(conversation), attempts));
     return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new));
   }
 
@@ -254,6 +260,10 @@ final class BenchConnection {
    */
   private CompletableFuture<ServerFrame> requestRetrying(java.util.function.Supplier<ObjectNode> frame, int attemptsLeft) {
     CompletableFuture<ServerFrame> result = new CompletableFuture<>();
+    int socketGeneration;
+    synchronized (this) {
+      socketGeneration = generation;
+    }
     request(frame.get()).whenComplete((answer, error) -> {
       if (error == null) {
         result.complete(answer);
@@ -267,10 +277,20 @@ final class BenchConnection {
       }
       long delayMs = 250 + java.util.concurrent.ThreadLocalRandom.current().nextLong(750);
       timers.schedule(
-          () -> requestRetrying(frame, attemptsLeft - 1).whenComplete((a, e) -> {
-            if (e == null) result.complete(a);
-            else result.completeExceptionally(e);
-          }),
+          () -> {
+            synchronized (this) {
+              if (generation != socketGeneration) {
+                // The socket was replaced meanwhile and its resume subscribes afresh: a retry from
+                // the old socket would be a second subscribe in flight on the new one.
+                result.completeExceptionally(new IllegalStateException("connection replaced"));
+                return;
+              }
+            }
+            requestRetrying(frame, attemptsLeft - 1).whenComplete((a, e) -> {
+              if (e == null) result.complete(a);
+              else result.completeExceptionally(e);
+            });
+          },
           delayMs,
           TimeUnit.MILLISECONDS);
     });
@@ -389,8 +409,11 @@ final class BenchConnection {
 
   private void onError(ServerFrame error) {
     counters.error(error.code());
-    if (error.conversation() != null && "unavailable".equals(error.code())) {
-      // The server gave up on a subscription (protocol.md: "should subscribe again later").
+    if (error.conversation() != null && error.id() == null && "unavailable".equals(error.code())) {
+      // The server gave up on a subscription it was re-establishing by itself (protocol.md: "should
+      // subscribe again later"). An error that answers one of our subscribe requests (it has an id)
+      // is retried by requestRetrying; subscribing here as well would put two subscribes in flight,
+      // and the later one, with an older since, would replay events already on their way.
       resubscribeLater(error.conversation());
     }
     if (error.id() == null) return;
