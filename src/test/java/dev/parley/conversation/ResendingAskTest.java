@@ -49,6 +49,14 @@ class ResendingAskTest {
     return timeout -> AskPattern.ask(target, replyTo -> new Ping(attempts.incrementAndGet(), replyTo), timeout, testKit.scheduler());
   }
 
+  /** The answer of a resending ask with a 20 s deadline (never reached when the test passes). */
+  private static Integer answer(ActorRef<Ping> target, AtomicInteger attempts, Duration resendAfter, AtomicInteger resends) throws Exception {
+    return resending
+        .ask(asking(target, attempts), Duration.ofSeconds(20), resendAfter, resends::incrementAndGet)
+        .toCompletableFuture()
+        .get(20, TimeUnit.SECONDS);
+  }
+
   @Test
   void aLostDeliveryIsResentAndAnsweredBeforeTheDeadline() throws Exception {
     AtomicInteger received = new AtomicInteger();
@@ -56,11 +64,7 @@ class ResendingAskTest {
     AtomicInteger resends = new AtomicInteger();
     ActorRef<Ping> target = testKit.spawn(losesFirst(2, received));
 
-    Integer answer =
-        resending
-            .ask(asking(target, attempts), Duration.ofSeconds(20), Duration.ofMillis(50), resends::incrementAndGet)
-            .toCompletableFuture()
-            .get(20, TimeUnit.SECONDS);
+    Integer answer = answer(target, attempts, Duration.ofMillis(50), resends);
 
     // Deliveries 1 and 2 were lost; the third (sent 50 + 100 ms after the first) answered.
     assertThat(answer).isEqualTo(3);
@@ -75,11 +79,7 @@ class ResendingAskTest {
     AtomicInteger resends = new AtomicInteger();
     ActorRef<Ping> target = testKit.spawn(losesFirst(0, received));
 
-    Integer answer =
-        resending
-            .ask(asking(target, attempts), Duration.ofSeconds(20), Duration.ofSeconds(10), resends::incrementAndGet)
-            .toCompletableFuture()
-            .get(20, TimeUnit.SECONDS);
+    Integer answer = answer(target, attempts, Duration.ofSeconds(10), resends);
 
     assertThat(answer).isEqualTo(1);
     assertThat(resends).hasValue(0);
@@ -126,11 +126,7 @@ class ResendingAskTest {
                       });
                 }));
 
-    Integer answer =
-        resending
-            .ask(asking(target, attempts), Duration.ofSeconds(20), Duration.ofMillis(50), resends::incrementAndGet)
-            .toCompletableFuture()
-            .get(20, TimeUnit.SECONDS);
+    Integer answer = answer(target, attempts, Duration.ofMillis(50), resends);
 
     assertThat(answer).isEqualTo(1);
     assertThat(resends).hasValue(1);
