@@ -171,7 +171,10 @@ public record ParleyConfig(
                 .toList(),
             c.getBoolean("cluster.bootstrap")),
         new Drain.Settings(
-            c.getDuration("drain.readiness-delay"), c.getDuration("drain.window"), c.getDuration("drain.coordinator-grace")),
+            c.getDuration("drain.readiness-delay"),
+            c.getDuration("drain.window"),
+            c.getDuration("drain.handover"),
+            c.getDuration("drain.coordinator-grace")),
         new Admission(
             new AdmissionControl.Settings(
                 c.getDouble("admission.connections-per-second"), c.getLong("admission.connections-burst")),

@@ -71,6 +71,8 @@ final class BenchConnection {
   /** Index in {@code urls} of the node this connection is on, or last tried. */
   private int urlIndex;
   private long serverAskedDelayMs = -1;
+  /** Opening the next socket on a reconnect hint while the current one still works. */
+  private boolean handoverInFlight;
   private boolean stopping;
 
   BenchConnection(
@@ -109,22 +111,36 @@ final class BenchConnection {
       gen = generation;
       urlIndex = index % urls.size();
     }
-    return open(urls.get(urlIndex), gen).thenAccept(ws -> {});
+    return open(urls.get(urlIndex), gen, false).thenAccept(ws -> {});
   }
 
-  private CompletableFuture<WebSocket> open(URI url, int gen) {
+  /**
+   * Opens a socket whose link carries generation {@code gen}. A plain (re)connect installs it if
+   * nothing happened meanwhile ({@code gen} is still current, no socket). A handover installs it
+   * over the live socket it replaces ({@code gen} is the next generation), or in its place if that
+   * one dropped meanwhile; the replaced socket is retired: only its acks still count.
+   */
+  private CompletableFuture<WebSocket> open(URI url, int gen, boolean handover) {
     URI withToken = URI.create(url + (url.getQuery() == null ? "?" : "&") + "token=" + token);
     return http.newWebSocketBuilder()
         .connectTimeout(Duration.ofSeconds(10))
         .buildAsync(withToken, new Link(gen))
         .thenApply(
             ws -> {
+              WebSocket retired = null;
               synchronized (this) {
-                if (stopping || gen != generation) {
+                if (handover) handoverInFlight = false;
+                if (!stopping && handover && gen == generation + 1 && socket != null) {
+                  retired = socket;
+                  generation = gen;
+                  socket = null;
+                  counters.connected.decrementAndGet();
+                }
+                if (stopping || gen != generation || socket != null) {
                   ws.abort();
                   return null; // stale: this connection moved on (or stopped) while it opened
                 }
-                // Frames queued for the dead socket are stale: a stale subscribe would rewind the
+                // Frames queued for the old socket are stale: a stale subscribe would rewind the
                 // server's cursor and replay events twice. Unacked sends are resent by resume().
                 outbox.clear();
                 subscribesOnSocket.clear();
@@ -133,6 +149,13 @@ final class BenchConnection {
                 serverAskedDelayMs = -1;
               }
               counters.connected.incrementAndGet();
+              if (retired != null) {
+                // The old socket's requests in flight are answered there or not at all: resume()
+                // asks again on this one.
+                failRequests("connection replaced");
+                WebSocket old = retired;
+                old.sendClose(WebSocket.NORMAL_CLOSURE, "moved").orTimeout(2, TimeUnit.SECONDS).whenComplete((w, e) -> old.abort());
+              }
               outbox.pump();
               return ws;
             });
@@ -141,6 +164,7 @@ final class BenchConnection {
   /** Called once per dropped socket (the link's generation says which). */
   private void dropped(int gen) {
     long delayMs;
+    boolean handoverWillReplaceIt;
     synchronized (this) {
       if (gen != generation || stopping) return;
       generation++;
@@ -148,32 +172,44 @@ final class BenchConnection {
       socket = null;
       delayMs = serverAskedDelayMs >= 0 ? serverAskedDelayMs : backoff.delay(failedAttempts).toMillis();
       serverAskedDelayMs = -1;
+      handoverWillReplaceIt = handoverInFlight;
     }
-    requests.values().forEach(r -> r.completeExceptionally(new IllegalStateException("connection dropped")));
+    failRequests("connection dropped");
+    // A handover already opening the next socket installs it in place of this one (or, failing,
+    // schedules the reconnect).
+    if (!handoverWillReplaceIt) scheduleReconnect(delayMs);
+  }
+
+  private void failRequests(String why) {
+    requests.values().forEach(r -> r.completeExceptionally(new IllegalStateException(why)));
     requests.clear();
-    scheduleReconnect(delayMs);
   }
 
   private void scheduleReconnect(long delayMs) {
     timers.schedule(this::reconnect, delayMs, TimeUnit.MILLISECONDS);
   }
 
+  /** Any node but the one that just dropped, refused or drains us, chosen at random. Holds the lock. */
+  private URI nextUrl() {
+    // As a load balancer in front of the nodes would: a draining node is unready, so a balancer
+    // stops routing to it; at random, so that one node's clients spread over the others instead of
+    // all moving to its neighbour.
+    if (urls.size() > 1) {
+      urlIndex = (urlIndex + 1 + java.util.concurrent.ThreadLocalRandom.current().nextInt(urls.size() - 1)) % urls.size();
+    }
+    return urls.get(urlIndex);
+  }
+
   private void reconnect() {
     int gen;
     URI url;
     synchronized (this) {
-      if (stopping) return;
+      if (stopping || socket != null) return;
       gen = generation;
       failedAttempts++;
-      // As a load balancer in front of the nodes would: any node but the one that just dropped or
-      // refused us (a draining node is unready, so a balancer stops routing to it), chosen at random
-      // so that one node's clients spread over the others instead of all moving to its neighbour.
-      if (urls.size() > 1) {
-        urlIndex = (urlIndex + 1 + java.util.concurrent.ThreadLocalRandom.current().nextInt(urls.size() - 1)) % urls.size();
-      }
-      url = urls.get(urlIndex);
+      url = nextUrl();
     }
-    open(url, gen)
+    open(url, gen, false)
         .whenComplete(
             (ws, failure) -> {
               if (failure != null) {
@@ -185,6 +221,44 @@ final class BenchConnection {
                 scheduleReconnect(delayMs);
               } else if (ws != null) {
                 counters.reconnects.increment();
+                resume();
+              }
+            });
+  }
+
+  /**
+   * The server drains this socket's node but keeps the socket working for {@code closeInMs}: open
+   * the next socket first, move over to it, then close this one, so no send waits for a
+   * connection. If the next socket cannot be opened yet (admission), try again while the old one
+   * works; once it is gone, this is an ordinary reconnect.
+   */
+  private void handover(int fromGeneration) {
+    int gen;
+    URI url;
+    synchronized (this) {
+      if (stopping || socket == null || generation != fromGeneration || handoverInFlight) return;
+      handoverInFlight = true;
+      gen = generation + 1;
+      url = nextUrl();
+    }
+    open(url, gen, true)
+        .whenComplete(
+            (ws, failure) -> {
+              if (failure != null) {
+                long delayMs;
+                boolean oldSocketGone;
+                synchronized (this) {
+                  handoverInFlight = false;
+                  if (stopping) return;
+                  failedAttempts++;
+                  delayMs = backoff.delay(failedAttempts).toMillis();
+                  oldSocketGone = socket == null;
+                }
+                if (oldSocketGone) scheduleReconnect(delayMs);
+                else timers.schedule(() -> handover(fromGeneration), delayMs, TimeUnit.MILLISECONDS);
+              } else if (ws != null) {
+                counters.reconnects.increment();
+                counters.handovers.increment();
                 resume();
               }
             });
@@ -344,7 +418,8 @@ final class BenchConnection {
 
   // ---- inbound --------------------------------------------------------------------------------
 
-  private void onFrame(String text) {
+  /** A frame read from the socket of generation {@code linkGeneration} (the current one, or one replaced since). */
+  private void onFrame(String text, int linkGeneration) {
     ServerFrame frame;
     try {
       frame = JSON.readValue(text, ServerFrame.class);
@@ -354,9 +429,17 @@ final class BenchConnection {
     }
     long now = System.nanoTime();
     if ("ack".equals(frame.type())) {
+      // Whichever socket it comes on, an ack means the message is stored.
       onAck(frame, now);
-    } else if (frame.isTimelineEvent()) {
-      onEvent(frame, now);
+      return;
+    }
+    synchronized (this) {
+      // A replaced socket's events, errors and answers belong to subscriptions and requests made
+      // again on the new socket.
+      if (linkGeneration != generation) return;
+    }
+    if (frame.isTimelineEvent()) {
+      onEvent(frame, now, linkGeneration);
     } else if ("error".equals(frame.type())) {
       onError(frame);
     } else if ("subscribed".equals(frame.type())) {
@@ -365,8 +448,13 @@ final class BenchConnection {
       }
       answer(frame);
     } else if ("reconnect".equals(frame.type())) {
-      synchronized (this) {
-        serverAskedDelayMs = frame.afterMs() == null ? -1 : frame.afterMs();
+      long afterMs = frame.afterMs() == null ? 0 : frame.afterMs();
+      if (frame.closeInMs() != null && frame.closeInMs() > 0) {
+        timers.schedule(() -> handover(linkGeneration), afterMs, TimeUnit.MILLISECONDS);
+      } else {
+        synchronized (this) {
+          serverAskedDelayMs = frame.afterMs() == null ? -1 : afterMs;
+        }
       }
     } else {
       answer(frame);
@@ -384,9 +472,15 @@ final class BenchConnection {
     if (counters.inWindow(intended)) ackLatency.record(now - intended);
   }
 
-  private void onEvent(ServerFrame event, long now) {
-    if (tracker.delivered(index, event.conversation(), event.seq()) == DeliveryTracker.Delivery.DUPLICATE
-        && LOGGED_DUPLICATES.incrementAndGet() <= 20) {
+  private void onEvent(ServerFrame event, long now, int linkGeneration) {
+    DeliveryTracker.Delivery delivery;
+    synchronized (this) {
+      // Under the lock a handover takes: once the socket is replaced (and the new one subscribes
+      // from the cursors as they stand), the old one moves no cursor.
+      if (linkGeneration != generation) return;
+      delivery = tracker.delivered(index, event.conversation(), event.seq());
+    }
+    if (delivery == DeliveryTracker.Delivery.DUPLICATE && LOGGED_DUPLICATES.incrementAndGet() <= 20) {
       // The counters say that a duplicate happened; these lines say where, for whoever looks into it.
       int socketNumber, subscribes;
       synchronized (this) {
@@ -432,10 +526,15 @@ final class BenchConnection {
   }
 
   private void resubscribeLater(String conversation) {
+    int socketGeneration;
+    synchronized (this) {
+      socketGeneration = generation;
+    }
     timers.schedule(
         () -> {
           synchronized (this) {
-            if (stopping || socket == null) return; // a reconnect resubscribes everything anyway
+            // A new socket (reconnect or handover) resubscribes everything anyway.
+            if (stopping || socket == null || generation != socketGeneration) return;
           }
           request(subscribeFrame(conversation));
         },
@@ -475,10 +574,10 @@ final class BenchConnection {
       if (!last) {
         partial.append(data);
       } else if (partial.length() > 0) {
-        onFrame(partial.append(data).toString());
+        onFrame(partial.append(data).toString(), generation);
         partial.setLength(0);
       } else {
-        onFrame(data.toString());
+        onFrame(data.toString(), generation);
       }
       ws.request(1);
       return null;

@@ -18,6 +18,8 @@ public final class BenchCounters {
   final LongAdder delivered = new LongAdder();
   final LongAdder deliveredInWindow = new LongAdder();
   final LongAdder reconnects = new LongAdder();
+  /** Reconnects made on a {@code reconnect} hint while the old socket still worked (make before break). */
+  final LongAdder handovers = new LongAdder();
   final LongAdder resentSends = new LongAdder();
   final LongAdder retriedSends = new LongAdder();
   final LongAdder failedSends = new LongAdder();

@@ -51,6 +51,11 @@ public final class BenchRun {
     this.timeline = new Timeline(phaseFile);
   }
 
+  /** setup, warm-up, measure or drain: what the run is doing now. */
+  String phase() {
+    return phase;
+  }
+
   public Report run() throws Exception {
     Workload workload = Workload.plan(settings, UUID.randomUUID().toString().substring(0, 8));
     String text = "x".repeat(settings.messageBytes());
@@ -201,6 +206,7 @@ public final class BenchRun {
         schedulerLag.total(),
         counters.errorsByCode(),
         counters.reconnects.sum(),
+        counters.handovers.sum(),
         counters.resentSends.sum(),
         counters.retriedSends.sum(),
         counters.failedSends.sum(),

@@ -29,6 +29,7 @@ public record Report(
     LatencySummary schedulerLag,
     Map<String, Long> errorsByCode,
     long reconnects,
+    long handovers,
     long resentSends,
     long retriedSends,
     long failedSends,
@@ -71,7 +72,7 @@ public record Report(
         send->delivery ms %s
         scheduler lag  ms %s   (how late this client sent: its own stalls, included above)
         errors            %s
-        reconnects %d, resent after reconnect %d, retried after refusal %d, failed sends %d, unacked at end %d
+        reconnects %d (made before the old socket closed: %d), resent after reconnect %d, retried after refusal %d, failed sends %d, unacked at end %d
         correctness       acked %d, lost %d (missing deliveries %d), duplicates %d, gap seqs %d, duplicate posts %d, unrecovered resumes %d: %s
         """,
         setup.connections(), setup.conversations(), setup.members(), setup.targetRate(), setup.messageBytes(),
@@ -82,7 +83,7 @@ public record Report(
         percentiles(sendToDelivery),
         percentiles(schedulerLag),
         errors,
-        reconnects, resentSends, retriedSends, failedSends, unackedSends,
+        reconnects, handovers, resentSends, retriedSends, failedSends, unackedSends,
         c.ackedMessages(), c.lostMessages(), c.missingDeliveries(), c.duplicateDeliveries(), c.gapSeqs(),
         c.duplicatePosts(), c.unrecoveredResumes(), c.clean() ? "OK" : "VIOLATED")
         + phasesText();

@@ -16,7 +16,8 @@ public record ServerFrame(
     String code,
     Long lastSeq,
     Boolean recovered,
-    Long afterMs) {
+    Long afterMs,
+    Long closeInMs) {
 
   /** A timeline event (message, member_joined, ...): anything with a seq that is not a reply. */
   public boolean isTimelineEvent() {

@@ -22,9 +22,11 @@ import org.slf4j.LoggerFactory;
  *   <li>before-service-unbind: readiness turns false, so load balancers stop sending new clients;
  *       wait {@code readiness-delay} for them to notice;
  *   <li>service-unbind: stop accepting connections; open ones keep working;
- *   <li>service-requests-done: every connection is closed at its own random moment inside the
- *       drain window, after its requests in flight are answered and a {@code reconnect} frame, so
- *       the other nodes see a ramp of reconnects instead of a wall;
+ *   <li>service-requests-done: every connection gets a {@code reconnect} frame at its own random
+ *       moment inside the drain window, so the other nodes see a ramp of reconnects instead of a
+ *       wall, and keeps working for {@code handover} more, so its client can open its new
+ *       connection before this one goes (make before break: no moment without a connection); then
+ *       it is closed, after its requests in flight are answered;
  *   <li>then Pekko hands the shards off (cluster-sharding-shutdown-region);
  *   <li>parley-coordinator-grace: on the oldest node, which hosts the shard coordinators, wait
  *       {@code coordinator-grace} before leaving. Its coordinator has just deallocated the shards
@@ -39,10 +41,24 @@ public final class Drain {
 
   private static final Logger log = LoggerFactory.getLogger(Drain.class);
 
-  public record Settings(Duration readinessDelay, Duration window, Duration coordinatorGrace) {}
+  public record Settings(Duration readinessDelay, Duration window, Duration handover, Duration coordinatorGrace) {}
 
-  /** Published on the event stream; every session closes itself within {@code window}. */
-  public record DrainConnections(Duration window) {}
+  /**
+   * Published on the event stream; every session hints a reconnect at a random moment of the
+   * window and closes itself {@link #handover()} later, within the window.
+   */
+  public record DrainConnections(Duration window, Duration requestedHandover) {
+    /** At most half the window, so that the hints still spread over the other half. */
+    public Duration handover() {
+      Duration half = window.dividedBy(2);
+      return requestedHandover.compareTo(half) > 0 ? half : requestedHandover;
+    }
+
+    /** The span over which the hints are spread: what is left of the window after the handover. */
+    public Duration hintSpread() {
+      return window.minus(handover());
+    }
+  }
 
   private Drain() {}
 
@@ -62,7 +78,7 @@ public final class Drain {
         CoordinatedShutdown.PhaseServiceRequestsDone(),
         "parley-drain-connections",
         () -> {
-          system.eventStream().tell(new EventStream.Publish<>(new DrainConnections(settings.window())));
+          system.eventStream().tell(new EventStream.Publish<>(new DrainConnections(settings.window(), settings.handover())));
           long deadline = System.nanoTime() + settings.window().plusSeconds(2).toNanos();
           return untilNoConnections(lifecycle, deadline);
         });

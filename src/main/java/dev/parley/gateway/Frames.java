@@ -280,8 +280,12 @@ public final class Frames {
     return node.put("readSeq", item.readSeq()).put("unread", item.unread());
   }
 
-  public static ObjectNode reconnect(long afterMs) {
-    return reply("reconnect", null).put("afterMs", afterMs);
+  /**
+   * The node is draining: open a new connection (to another node) after {@code afterMs}; this one
+   * keeps working for {@code closeInMs} (0: it closes right after this frame).
+   */
+  public static ObjectNode reconnect(long afterMs, long closeInMs) {
+    return reply("reconnect", null).put("afterMs", afterMs).put("closeInMs", closeInMs);
   }
 
   /** A timeline event as a client sees it: its own {@code type}, the conversation and the seq. */

@@ -92,6 +92,11 @@ public final class Session extends AbstractBehavior<Session.Command> {
   /** A request not answered by a conversation (inbox pages, read markers): its reply frame, built. */
   private record Answered(ObjectNode frame) implements Command {}
 
+  /** The node is draining and this connection's moment to hint a reconnect has come. */
+  private enum HintReconnect implements Command {
+    INSTANCE
+  }
+
   private enum CloseForDrain implements Command {
     INSTANCE
   }
@@ -167,6 +172,10 @@ public final class Session extends AbstractBehavior<Session.Command> {
   private final ActorRef<Drain.DrainConnections> drainListener;
   /** The node is draining and this connection's turn to close has come. */
   private boolean closingForDrain;
+  /** The client was told to reconnect (the node is draining); the connection still works until it closes. */
+  private boolean reconnectHinted;
+  /** How long the connection keeps working after its reconnect hint (Drain.DrainConnections#handover). */
+  private Duration drainHandover = Duration.ZERO;
   private final UserLimits userLimits;
   private final ParleyConfig.Limits limits;
   /** Per connection: send, edit and delete frames; typing frames. */
@@ -258,6 +267,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
         .onMessageEquals(Revoke.INSTANCE, this::onRevoke)
         .onMessage(Answered.class, this::onAnswered)
         .onMessage(DrainRequested.class, this::onDrainRequested)
+        .onMessageEquals(HintReconnect.INSTANCE, this::onHintReconnect)
         .onMessageEquals(CloseForDrain.INSTANCE, this::onCloseForDrain)
         .onMessageEquals(TokenExpired.INSTANCE, this::onTokenExpired)
         .onMessageEquals(ClientGone.INSTANCE, this::onClientGone)
@@ -543,17 +553,29 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   // ---- drain ----------------------------------------------------------------------------------
 
-  /** This connection closes at its own random moment in the window, so reconnects form a ramp. */
+  /**
+   * This connection is told to reconnect at its own random moment of the window, so reconnects form
+   * a ramp, and keeps working for the handover after that, so its client can open the new
+   * connection before this one closes (make before break).
+   */
   private Behavior<Command> onDrainRequested(DrainRequested request) {
-    long windowMs = Math.max(1, request.drain().window().toMillis());
-    timers.startSingleTimer(CloseForDrain.INSTANCE, Duration.ofMillis(ThreadLocalRandom.current().nextLong(windowMs)));
+    drainHandover = request.drain().handover();
+    long spreadMs = Math.max(1, request.drain().hintSpread().toMillis());
+    timers.startSingleTimer(HintReconnect.INSTANCE, Duration.ofMillis(ThreadLocalRandom.current().nextLong(spreadMs)));
+    return next();
+  }
+
+  private Behavior<Command> onHintReconnect() {
+    if (drainHandover.isZero()) return onCloseForDrain();
+    hintReconnect(drainHandover.toMillis());
+    timers.startSingleTimer(CloseForDrain.INSTANCE, drainHandover);
     return next();
   }
 
   /**
-   * Stop reading requests; once those in flight are answered, hint a reconnect and close. The
-   * second firing of the timer is the deadline: requests still unanswered 2 s later are left to
-   * the client's retry (same clientMsgId: no loss, no duplicate).
+   * Stop reading requests; once those in flight are answered, close (after a reconnect hint, unless
+   * the client already has one). The second firing of the timer is the deadline: requests still
+   * unanswered 2 s later are left to the client's retry (same clientMsgId: no loss, no duplicate).
    */
   private Behavior<Command> onCloseForDrain() {
     if (closingForDrain) {
@@ -566,12 +588,21 @@ public final class Session extends AbstractBehavior<Session.Command> {
     return next();
   }
 
-  private void closeWithReconnectHint() {
-    // The close itself is already spread over the window; a little jitter on top breaks up
-    // clients that reconnect on the same tick.
-    if (closing) return;
+  /**
+   * {@code afterMs}: the hints are already spread over the window; a little jitter on top breaks up
+   * clients that act on the same tick. {@code closeInMs}: how long this connection goes on working.
+   */
+  private void hintReconnect(long closeInMs) {
+    if (reconnectHinted || closing) return;
+    reconnectHinted = true;
     metrics.connectionDrained();
-    push(Frames.reconnect(ThreadLocalRandom.current().nextLong(1000)));
+    long jitterMs = closeInMs == 0 ? 1000 : Math.min(1000, closeInMs / 3);
+    push(Frames.reconnect(ThreadLocalRandom.current().nextLong(jitterMs + 1), closeInMs));
+  }
+
+  private void closeWithReconnectHint() {
+    if (closing) return;
+    hintReconnect(0);
     completeOutbound();
   }
 

@@ -1,0 +1,90 @@
+package dev.parley.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.parley.Node;
+import dev.parley.testing.TestCluster;
+import dev.parley.testing.TestNode;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * `parley bench` on two nodes while one of them leaves: the clients of the leaving node move to the
+ * other one on its reconnect hints, each opening its new connection while the old one still works
+ * (make before break), and the run stays exact: nothing lost, duplicated or skipped.
+ */
+class BenchHandoverIT {
+
+  private TestCluster cluster;
+
+  @BeforeEach
+  void startCluster() throws Exception {
+    cluster = TestCluster.onPostgres();
+  }
+
+  @AfterEach
+  void stopCluster() throws Exception {
+    cluster.close();
+  }
+
+  @Test
+  void everyClientOfALeavingNodeMovesBeforeItsConnectionCloses() throws Exception {
+    Map<String, Object> drain = Map.of("parley.drain.window", "3s", "parley.drain.handover", "1500ms");
+    Node staying = cluster.startNode(drain);
+    Node leaving = cluster.startNode(drain);
+    int connections = 16;
+    BenchSettings settings =
+        new BenchSettings(
+            List.of(wsUrl(staying), wsUrl(leaving)),
+            TestNode.JWT_SECRET,
+            connections,
+            8,
+            2,
+            40,
+            32,
+            Duration.ZERO,
+            Duration.ofSeconds(10),
+            Duration.ofSeconds(30),
+            Duration.ofSeconds(60),
+            null);
+    BenchRun run = new BenchRun(settings, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    CompletableFuture<Report> running =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return run.run();
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              }
+            });
+
+    await("the bench measures").atMost(Duration.ofSeconds(60)).until(() -> run.phase().equals("measure"));
+    cluster.leave(leaving);
+    Report report = running.get(2, TimeUnit.MINUTES);
+
+    assertThat(report.correctness().ackedMessages()).isPositive();
+    assertThat(report.correctness().lostMessages()).as("acked but never delivered").isZero();
+    assertThat(report.correctness().gapSeqs()).as("seq gaps").isZero();
+    assertThat(report.correctness().duplicateDeliveries()).as("duplicate deliveries").isZero();
+    assertThat(report.correctness().duplicatePosts()).as("duplicate posts").isZero();
+    assertThat(report.unackedSends()).as("sends never acked").isZero();
+    // Half the clients started on the leaving node (connection i on URL i % 2).
+    assertThat(report.handovers()).as("clients that moved before their old connection closed").isEqualTo(connections / 2);
+    assertThat(report.reconnects()).as("every move was a handover, none a reconnect after a drop").isEqualTo(report.handovers());
+  }
+
+  private static URI wsUrl(Node node) {
+    return URI.create("ws://127.0.0.1:" + node.httpPort() + "/v1/ws");
+  }
+}
