@@ -6,11 +6,14 @@
 #   PARLEY_JAR=/tmp/build-rolling/parley.jar src/site/bench/rolling-restart.sh on|off [OUT_DIR]
 #
 #   on   the herd controls as shipped (application.conf defaults: admission 200 connections/s burst
-#        400 and 1000 resumes/s burst 2000 per node, drain window 10 s, max-concurrent-recoveries 50,
+#        400 and 1000 resumes/s burst 2000 per node, drain window 10 s with a 3 s connection handover,
+#        resubscribe spread 3 s, max-concurrent-recoveries 50,
 #        rebalance limits 10 shards / 10% per round)
 #   off  every herd control that a setting can switch off, switched off:
 #          PARLEY_ADMISSION_CONNECTIONS_PER_SECOND=0, PARLEY_ADMISSION_RESUMES_PER_SECOND=0 (0 = no bucket),
-#          PARLEY_DRAIN_WINDOW=0s (every connection closed at once, reconnect hint jitter 0-1 s only),
+#          PARLEY_DRAIN_WINDOW=0s (every connection closed at once, reconnect hint jitter 0-1 s only,
+#          hence no connection handover either: it is at most half the window),
+#          PARLEY_RESUBSCRIBE_SPREAD=0s (subscribers of moved conversations come back at once),
 #          -Dpekko.persistence.max-concurrent-recoveries=100000,
 #          -Dpekko.cluster.sharding.least-shard-allocation-strategy.rebalance-absolute-limit=1000,
 #          -Dpekko.cluster.sharding.least-shard-allocation-strategy.rebalance-relative-limit=1.0
@@ -75,7 +78,7 @@ export PARLEY_ADMIN_TOKEN="rolling-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n'
 export PARLEY_JWT_SECRET="rolling-restart-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 JAVA_OPTS="${JAVA_OPTS:--Xmx512m}"
 if [[ "$MODE" == "off" ]]; then
-  export PARLEY_ADMISSION_CONNECTIONS_PER_SECOND=0 PARLEY_ADMISSION_RESUMES_PER_SECOND=0 PARLEY_DRAIN_WINDOW=0s
+  export PARLEY_ADMISSION_CONNECTIONS_PER_SECOND=0 PARLEY_ADMISSION_RESUMES_PER_SECOND=0 PARLEY_DRAIN_WINDOW=0s PARLEY_RESUBSCRIBE_SPREAD=0s
   JAVA_OPTS="$JAVA_OPTS -Dpekko.persistence.max-concurrent-recoveries=100000"
   JAVA_OPTS="$JAVA_OPTS -Dpekko.cluster.sharding.least-shard-allocation-strategy.rebalance-absolute-limit=1000"
   JAVA_OPTS="$JAVA_OPTS -Dpekko.cluster.sharding.least-shard-allocation-strategy.rebalance-relative-limit=1.0"
@@ -104,7 +107,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log "mode $MODE, rollout $ROLLOUT, database $DB, out $OUT"
-log "JAVA_OPTS=$JAVA_OPTS; admission=${PARLEY_ADMISSION_CONNECTIONS_PER_SECOND:-default}/${PARLEY_ADMISSION_RESUMES_PER_SECOND:-default}, drain window=${PARLEY_DRAIN_WINDOW:-default}"
+log "JAVA_OPTS=$JAVA_OPTS; admission=${PARLEY_ADMISSION_CONNECTIONS_PER_SECOND:-default}/${PARLEY_ADMISSION_RESUMES_PER_SECOND:-default}, drain window=${PARLEY_DRAIN_WINDOW:-default}, resubscribe spread=${PARLEY_RESUBSCRIBE_SPREAD:-default}"
 { date -u +%FT%TZ; nproc; uptime; java -version 2>&1 | head -1; psql -d postgres -tAc 'select version()'; } >"$OUT/machine.txt"
 
 CLUSTER_STARTED=1

@@ -15,6 +15,7 @@ import dev.parley.gateway.ServerTls;
 import dev.parley.gateway.UserLimits;
 import dev.parley.storage.StorageBreaker;
 import dev.parley.cluster.AdmissionControl;
+import dev.parley.cluster.DatabaseHealthCheck;
 import dev.parley.cluster.Drain;
 import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversations;
@@ -117,7 +118,8 @@ public final class Node implements AutoCloseable {
       if (hs256 && Tokens.usesDevelopmentSecret(jwt.secret())) jwt = jwt.withSecret(Tokens.DEVELOPMENT_SECRET);
       Tokens tokens = new Tokens(jwt, Clock.systemUTC());
       UserLimits userLimits = new UserLimits(settings.limits());
-      StorageBreaker storageBreaker = new StorageBreaker(settings.storageBreaker());
+      StorageBreaker storageBreaker =
+          new StorageBreaker(settings.storageBreaker(), new DatabaseHealthCheck(system.classicSystem()));
       NodeLifecycle.get(system).registerStorageBreaker(storageBreaker);
       Conversations conversations = Conversations.init(system, settings.conversation(), storageBreaker);
       InboxStore inboxStore = InboxStore.open(storage, settings.inbox().poolSize(), settings.db().connectionTimeout());

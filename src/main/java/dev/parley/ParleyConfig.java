@@ -65,7 +65,8 @@ public record ParleyConfig(
       int outboundBuffer,
       int maxInFlight,
       int maxReplay,
-      int historyMaxLimit) {
+      int historyMaxLimit,
+      Duration resubscribeSpread) {
     public GatewaySettings {
       require(maxFrameBytes >= 256, "parley.gateway.max-frame-bytes must be at least 256");
       require(maxTextLength >= 1, "parley.gateway.max-text-length must be at least 1");
@@ -193,7 +194,8 @@ public record ParleyConfig(
             c.getInt("gateway.outbound-buffer"),
             c.getInt("gateway.max-in-flight"),
             c.getInt("gateway.max-replay"),
-            c.getInt("gateway.history-max-limit")),
+            c.getInt("gateway.history-max-limit"),
+            c.getDuration("gateway.resubscribe-spread")),
         new InboxSettings(
             c.getInt("inbox.pool-size"),
             c.getInt("inbox.max-page"),

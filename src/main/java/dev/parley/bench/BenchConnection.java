@@ -73,6 +73,9 @@ final class BenchConnection {
   private long serverAskedDelayMs = -1;
   /** Opening the next socket on a reconnect hint while the current one still works. */
   private boolean handoverInFlight;
+  /** When the current socket got its reconnect hint (System.nanoTime), or 0. */
+  private long hintedAtNanos;
+  private static final AtomicLong LOGGED_DROPS = new AtomicLong();
   private boolean stopping;
 
   BenchConnection(
@@ -145,6 +148,7 @@ final class BenchConnection {
                 outbox.clear();
                 subscribesOnSocket.clear();
                 socket = ws;
+                hintedAtNanos = 0;
                 failedAttempts = 0;
                 serverAskedDelayMs = -1;
               }
@@ -173,11 +177,24 @@ final class BenchConnection {
       delayMs = serverAskedDelayMs >= 0 ? serverAskedDelayMs : backoff.delay(failedAttempts).toMillis();
       serverAskedDelayMs = -1;
       handoverWillReplaceIt = handoverInFlight;
+      if (hintedAtNanos != 0 && LOGGED_DROPS.incrementAndGet() <= 20) {
+        // A socket the server asked us to leave closed before we had moved: say how late we were.
+        System.err.printf(
+            "dropped before the handover: connection %d, %d ms after its reconnect hint, %s%n",
+            index, (System.nanoTime() - hintedAtNanos) / 1_000_000, handoverInFlight ? "new socket still opening" : "no new socket opening");
+      }
+      hintedAtNanos = 0;
     }
     failRequests("connection dropped");
     // A handover already opening the next socket installs it in place of this one (or, failing,
     // schedules the reconnect).
     if (!handoverWillReplaceIt) scheduleReconnect(delayMs);
+  }
+
+  private static String rootCause(Throwable failure) {
+    Throwable cause = failure;
+    while (cause.getCause() != null && cause.getCause() != cause) cause = cause.getCause();
+    return cause.getClass().getSimpleName() + ": " + cause.getMessage();
   }
 
   private void failRequests(String why) {
@@ -213,6 +230,7 @@ final class BenchConnection {
         .whenComplete(
             (ws, failure) -> {
               if (failure != null) {
+                counters.error("connect_failed");
                 long delayMs;
                 synchronized (this) {
                   if (stopping) return;
@@ -247,6 +265,10 @@ final class BenchConnection {
               if (failure != null) {
                 long delayMs;
                 boolean oldSocketGone;
+                counters.error("connect_failed");
+                if (LOGGED_DROPS.incrementAndGet() <= 20) {
+                  System.err.printf("handover failed: connection %d to %s: %s%n", index, url, rootCause(failure));
+                }
                 synchronized (this) {
                   handoverInFlight = false;
                   if (stopping) return;
@@ -450,6 +472,9 @@ final class BenchConnection {
     } else if ("reconnect".equals(frame.type())) {
       long afterMs = frame.afterMs() == null ? 0 : frame.afterMs();
       if (frame.closeInMs() != null && frame.closeInMs() > 0) {
+        synchronized (this) {
+          hintedAtNanos = System.nanoTime();
+        }
         timers.schedule(() -> handover(linkGeneration), afterMs, TimeUnit.MILLISECONDS);
       } else {
         synchronized (this) {

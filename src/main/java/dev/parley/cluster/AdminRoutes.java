@@ -123,7 +123,8 @@ public final class AdminRoutes implements ManagementRouteProvider {
           .put("state", breaker.state().name().toLowerCase(java.util.Locale.ROOT))
           .put("opened", breaker.openedCount())
           .put("closed", breaker.closedCount())
-          .put("refused", breaker.refusedCount());
+          .put("refused", breaker.refusedCount())
+          .put("notOpened", breaker.notOpenedCount());
     }
     return complete(HttpErrors.json(200, body));
   }

@@ -277,9 +277,15 @@ final class Subscriptions {
     Subscription sub = active.get(stopped.conversation());
     if (sub != null && stopped.entity().equals(sub.entity)) {
       // The conversation passivated, moved to another node or failed: subscribe again from
-      // where this client is, after a jittered pause so its subscribers do not return at once.
+      // where this client is, at a random moment of the spread. A handoff stops all conversations
+      // of a shard together; resubscribed at once, they would all queue for recovery on their new
+      // node (max-concurrent-recoveries), and a send to any of them would wait behind all.
       sub.entity = null;
-      retryLater(sub);
+      sub.phase = Subscription.Phase.PENDING;
+      sub.tag = ++nextTag;
+      long spreadMs = settings.resubscribeSpread().toMillis();
+      long delayMs = ThreadLocalRandom.current().nextLong(spreadMs + 1);
+      timers.startSingleTimer(sub.conversation, new Resubscribe(sub.conversation, sub.tag), Duration.ofMillis(delayMs));
     }
   }
 

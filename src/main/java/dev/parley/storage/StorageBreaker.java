@@ -3,6 +3,7 @@ package dev.parley.storage;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -23,6 +24,13 @@ import org.slf4j.LoggerFactory;
  * its failure opens it again for twice as long, up to {@code max-reset-timeout}. A write that got
  * any answer from its conversation (even a rejection) counts as a success.
  *
+ * <p>Writes also go unanswered while the database is fine: during a rolling deploy a send can wait
+ * the whole ask timeout for its conversation's shard to find a new home or for its recovery. An
+ * open breaker then refuses every write of the node for seconds and turns a hiccup of a few
+ * conversations into an outage of all of them. So before opening, the breaker asks the database
+ * itself ({@code storageAnswers}: a fresh connection, as the readiness check does) and opens only
+ * if that fails too.
+ *
  * <p>Pekko's own {@code CircuitBreaker} is not used here because its CompletionStage variant
  * hands callbacks to the JDK's async executor (see Conversations: ON_COMPLETING_THREAD).
  */
@@ -38,6 +46,9 @@ public final class StorageBreaker {
     }
   }
 
+  /** A database that has not answered the probe by then counts as not answering. */
+  private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(3);
+
   public enum State {
     CLOSED,
     OPEN,
@@ -45,6 +56,9 @@ public final class StorageBreaker {
   }
 
   private final Settings settings;
+  private final Supplier<CompletionStage<Boolean>> storageAnswers;
+  private final AtomicBoolean probeInFlight = new AtomicBoolean();
+  private final LongAdder notOpened = new LongAdder();
   private final AtomicInteger consecutiveFailures = new AtomicInteger();
   private final AtomicBoolean trialInFlight = new AtomicBoolean();
   private volatile boolean open;
@@ -54,14 +68,19 @@ public final class StorageBreaker {
   private final LongAdder closed = new LongAdder();
   private final LongAdder refused = new LongAdder();
 
-  public StorageBreaker(Settings settings) {
+  /**
+   * @param storageAnswers asked once {@code max-failures} writes in a row went unanswered: whether
+   *     the database answers (a failed or late stage counts as no); the breaker opens only on no
+   */
+  public StorageBreaker(Settings settings, Supplier<CompletionStage<Boolean>> storageAnswers) {
     this.settings = settings;
+    this.storageAnswers = storageAnswers;
     this.currentResetNanos = settings.resetTimeout().toNanos();
   }
 
   /** A breaker that never opens. */
   public static StorageBreaker disabled() {
-    return new StorageBreaker(new Settings(0, Duration.ofSeconds(1), Duration.ofSeconds(1)));
+    return new StorageBreaker(new Settings(0, Duration.ofSeconds(1), Duration.ofSeconds(1)), () -> CompletableFuture.completedFuture(true));
   }
 
   /**
@@ -95,15 +114,40 @@ public final class StorageBreaker {
       currentResetNanos = Math.min(currentResetNanos * 2, settings.maxResetTimeout().toNanos());
       openUntilNanos = System.nanoTime() + currentResetNanos;
       log.warn("storage breaker trial write failed: open for another {} ms", currentResetNanos / 1_000_000);
-    } else if (consecutiveFailures.incrementAndGet() >= settings.maxFailures() && !open) {
-      openUntilNanos = System.nanoTime() + currentResetNanos;
-      open = true;
-      opened.increment();
-      log.warn(
-          "storage breaker open after {} writes without an answer: writes are answered unavailable for {} ms",
-          settings.maxFailures(), currentResetNanos / 1_000_000);
+    } else if (consecutiveFailures.incrementAndGet() >= settings.maxFailures() && !open && probeInFlight.compareAndSet(false, true)) {
+      CompletionStage<Boolean> probe;
+      try {
+        probe = storageAnswers.get();
+      } catch (RuntimeException e) {
+        probe = CompletableFuture.completedFuture(false);
+      }
+      probe
+          .toCompletableFuture()
+          .completeOnTimeout(false, PROBE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+          .handle((answers, error) -> error == null && Boolean.TRUE.equals(answers))
+          .thenAccept(this::afterProbe);
     }
     if (trial) trialInFlight.set(false);
+  }
+
+  private void afterProbe(boolean databaseAnswers) {
+    try {
+      if (databaseAnswers) {
+        // The writes waited for something else (a shard moving, a recovery queue): not the storage.
+        consecutiveFailures.set(0);
+        notOpened.increment();
+        log.info("{} writes in a row got no answer, but the database answers: breaker stays closed", settings.maxFailures());
+      } else if (!open) {
+        openUntilNanos = System.nanoTime() + currentResetNanos;
+        open = true;
+        opened.increment();
+        log.warn(
+            "storage breaker open after {} writes without an answer and a database that does not answer: writes are answered unavailable for {} ms",
+            settings.maxFailures(), currentResetNanos / 1_000_000);
+      }
+    } finally {
+      probeInFlight.set(false);
+    }
   }
 
   public State state() {
@@ -121,5 +165,10 @@ public final class StorageBreaker {
 
   public long refusedCount() {
     return refused.sum();
+  }
+
+  /** Times the writes went unanswered but the database answered, so the breaker stayed closed. */
+  public long notOpenedCount() {
+    return notOpened.sum();
   }
 }

@@ -1,0 +1,114 @@
+package dev.parley.storage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+
+class StorageBreakerTest {
+
+  private static final StorageBreaker.Settings SETTINGS = new StorageBreaker.Settings(3, Duration.ofMillis(200), Duration.ofSeconds(1));
+
+  /** A write's answer: "ok" from its conversation, or "timeout" when none came. */
+  private static final String OK = "ok";
+  private static final String NO_ANSWER = "timeout";
+  private static final String REFUSED = "refused by the open breaker";
+
+  private final AtomicInteger writesReachingConversations = new AtomicInteger();
+
+  private String write(StorageBreaker breaker, String answer) {
+    return breaker
+        .call(
+            () -> {
+              writesReachingConversations.incrementAndGet();
+              return CompletableFuture.completedFuture(answer);
+            },
+            NO_ANSWER::equals,
+            () -> REFUSED)
+        .toCompletableFuture()
+        .join();
+  }
+
+  private static Supplier<CompletionStage<Boolean>> database(boolean answers) {
+    return () -> CompletableFuture.completedFuture(answers);
+  }
+
+  @Test
+  void unansweredWritesWhileTheDatabaseAnswersDoNotOpenTheBreaker() {
+    StorageBreaker breaker = new StorageBreaker(SETTINGS, database(true));
+    for (int i = 0; i < 10; i++) assertThat(write(breaker, NO_ANSWER)).isEqualTo(NO_ANSWER);
+
+    assertThat(breaker.state()).isEqualTo(StorageBreaker.State.CLOSED);
+    assertThat(breaker.openedCount()).isZero();
+    assertThat(breaker.notOpenedCount()).as("asked the database after 3 and after 6 and 9 failures").isEqualTo(3);
+    assertThat(write(breaker, OK)).as("writes still reach their conversations").isEqualTo(OK);
+    assertThat(writesReachingConversations).hasValue(11);
+  }
+
+  @Test
+  void unansweredWritesAndADatabaseThatDoesNotAnswerOpenIt() {
+    StorageBreaker breaker = new StorageBreaker(SETTINGS, database(false));
+    write(breaker, NO_ANSWER);
+    write(breaker, NO_ANSWER);
+    assertThat(breaker.state()).as("below max-failures").isEqualTo(StorageBreaker.State.CLOSED);
+    write(breaker, NO_ANSWER);
+
+    assertThat(breaker.state()).isEqualTo(StorageBreaker.State.OPEN);
+    assertThat(write(breaker, OK)).as("answered at once, without reaching a conversation").isEqualTo(REFUSED);
+    assertThat(writesReachingConversations).hasValue(3);
+    assertThat(breaker.refusedCount()).isEqualTo(1);
+    assertThat(breaker.openedCount()).isEqualTo(1);
+  }
+
+  @Test
+  void anAnswerInBetweenStartsTheCountAgain() {
+    StorageBreaker breaker = new StorageBreaker(SETTINGS, database(false));
+    write(breaker, NO_ANSWER);
+    write(breaker, NO_ANSWER);
+    write(breaker, OK);
+    write(breaker, NO_ANSWER);
+    write(breaker, NO_ANSWER);
+    assertThat(breaker.state()).isEqualTo(StorageBreaker.State.CLOSED);
+  }
+
+  @Test
+  void aDatabaseCheckThatFailsOrNeverAnswersCountsAsNoAnswer() {
+    StorageBreaker failing =
+        new StorageBreaker(SETTINGS, () -> CompletableFuture.failedFuture(new IllegalStateException("connection refused")));
+    for (int i = 0; i < 3; i++) write(failing, NO_ANSWER);
+    assertThat(failing.state()).isEqualTo(StorageBreaker.State.OPEN);
+
+    StorageBreaker hanging = new StorageBreaker(SETTINGS, CompletableFuture::new);
+    for (int i = 0; i < 3; i++) write(hanging, NO_ANSWER);
+    assertThat(hanging.state()).as("while the check is still out").isEqualTo(StorageBreaker.State.CLOSED);
+    await("opened when the check times out").atMost(Duration.ofSeconds(10)).until(() -> hanging.state() != StorageBreaker.State.CLOSED);
+    assertThat(hanging.openedCount()).isEqualTo(1);
+  }
+
+  @Test
+  void aTrialWriteAnsweredAfterTheResetTimeoutClosesIt() {
+    StorageBreaker breaker = new StorageBreaker(SETTINGS, database(false));
+    for (int i = 0; i < 3; i++) write(breaker, NO_ANSWER);
+    assertThat(breaker.state()).isEqualTo(StorageBreaker.State.OPEN);
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> breaker.state() == StorageBreaker.State.HALF_OPEN);
+    assertThat(write(breaker, OK)).as("the trial write reaches its conversation").isEqualTo(OK);
+    assertThat(breaker.state()).isEqualTo(StorageBreaker.State.CLOSED);
+    assertThat(breaker.closedCount()).isEqualTo(1);
+  }
+
+  @Test
+  void aFailedTrialKeepsItOpenForLonger() {
+    StorageBreaker breaker = new StorageBreaker(SETTINGS, database(false));
+    for (int i = 0; i < 3; i++) write(breaker, NO_ANSWER);
+    await().atMost(Duration.ofSeconds(5)).until(() -> breaker.state() == StorageBreaker.State.HALF_OPEN);
+    assertThat(write(breaker, NO_ANSWER)).isEqualTo(NO_ANSWER);
+    assertThat(breaker.state()).as("open again after the failed trial").isEqualTo(StorageBreaker.State.OPEN);
+    assertThat(write(breaker, OK)).isEqualTo(REFUSED);
+  }
+}
