@@ -561,7 +561,14 @@ final class BenchConnection {
             // A new socket (reconnect or handover) resubscribes everything anyway.
             if (stopping || socket == null || generation != socketGeneration) return;
           }
-          request(subscribeFrame(conversation));
+          // Retried like a resume, until the run ends: one refused attempt must not leave this
+          // subscriber without its conversation.
+          requestRetrying(() -> subscribeFrame(conversation), Integer.MAX_VALUE)
+              .whenComplete((answer, error) -> {
+                if (error != null && !stopping && LOGGED_DROPS.incrementAndGet() <= 20) {
+                  System.err.printf("resubscribe ended: connection %d, conversation %s: %s%n", index, conversation, error.getMessage());
+                }
+              });
         },
         backoff.delay(2).toMillis(),
         TimeUnit.MILLISECONDS);

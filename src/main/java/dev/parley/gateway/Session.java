@@ -467,6 +467,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   private Behavior<Command> onInboxUpdated(InboxUpdated update) {
     push(update.item() != null ? Frames.inboxUpdate(update.item()) : Frames.inboxRemoved(update.removedConversation()));
+    if (update.item() != null) subscriptions.onActivity(update.item().conversation(), update.item().summary().lastSeq());
     return next();
   }
 

@@ -39,6 +39,13 @@ final class Subscription {
   final List<TimelineEvent> buffered = new ArrayList<>();
   boolean bufferOverflowed;
   int failedAttempts;
+  /**
+   * The conversation stopped under this subscription (it moved or failed) and the session waits
+   * for its moment in the resubscribe spread; activity in the conversation ends the wait early.
+   */
+  boolean waitingToResubscribe;
+  /** The highest seq the inbox has reported for this conversation (its activity), or 0. */
+  long newestKnownSeq;
 
   Subscription(String conversation) {
     this.conversation = conversation;

@@ -127,6 +127,7 @@ final class Subscriptions {
 
   private void sendSubscribe(Subscription sub) {
     sub.tag = ++nextTag;
+    sub.waitingToResubscribe = false;
     conversations.entity(sub.conversation).tell(new Conversation.Subscribe(user, sub.lastDelivered, updates, sub.tag));
     timers.startSingleTimer(sub.conversation, new SubscribeTimedOut(sub.conversation, sub.tag), askTimeout);
   }
@@ -283,7 +284,10 @@ final class Subscriptions {
       sub.entity = null;
       sub.phase = Subscription.Phase.PENDING;
       sub.tag = ++nextTag;
-      long spreadMs = settings.resubscribeSpread().toMillis();
+      sub.waitingToResubscribe = true;
+      // Unless the conversation is known to have moved on already (the inbox reported newer
+      // events: whoever wrote them restarted it): then at once, as nothing is left to spread.
+      long spreadMs = sub.newestKnownSeq > sub.lastDelivered ? 0 : settings.resubscribeSpread().toMillis();
       long delayMs = ThreadLocalRandom.current().nextLong(spreadMs + 1);
       timers.startSingleTimer(sub.conversation, new Resubscribe(sub.conversation, sub.tag), Duration.ofMillis(delayMs));
     }
@@ -305,9 +309,28 @@ final class Subscriptions {
     timers.startSingleTimer(sub.conversation, new Resubscribe(sub.conversation, sub.tag), Duration.ofMillis(delayMs));
   }
 
+  /**
+   * The inbox says {@code conversation} has events up to {@code lastSeq}. A subscription waiting
+   * out the resubscribe spread comes back now if that is news: the conversation is live again
+   * (whoever wrote to it started it), so resubscribing costs no recovery, and its subscriber
+   * gets the message within the inbox's lag instead of at a random moment of the spread. Quiet
+   * conversations keep their place in the spread. The inbox's update travels apart from the
+   * conversation's own events: on a live subscription it is usually late news and changes nothing.
+   */
+  void onActivity(String conversation, long lastSeq) {
+    Subscription sub = active.get(conversation);
+    if (sub == null) return;
+    // Remembered also while the subscription still looks live: the news that its conversation
+    // stopped (a remote watch) can arrive after the first message of its next incarnation.
+    sub.newestKnownSeq = Math.max(sub.newestKnownSeq, lastSeq);
+    if (!sub.waitingToResubscribe || lastSeq <= sub.lastDelivered) return;
+    onResubscribe(new Resubscribe(conversation, sub.tag));
+  }
+
   void onResubscribe(Resubscribe resubscribe) {
     Subscription sub = active.get(resubscribe.conversation());
     if (sub == null || sub.tag != resubscribe.tag()) return;
+    sub.waitingToResubscribe = false;
     OptionalLong retryAfterMs = sub.lastDelivered >= 0 ? resumes.tryAdmit() : OptionalLong.empty();
     if (retryAfterMs.isPresent()) {
       // Over the node's resume rate: wait the bucket's time (jittered), without counting a failure.

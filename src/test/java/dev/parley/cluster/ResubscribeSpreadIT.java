@@ -89,4 +89,35 @@ class ResubscribeSpreadIT {
       }
     }
   }
+
+  @Test
+  void aMessageInAMovedConversationBringsItsSubscriberBackBeforeItsMomentInTheSpread() throws Exception {
+    // A spread far longer than any wait below: only the activity can bring the subscription back.
+    Map<String, Object> spread = Map.of("parley.gateway.resubscribe-spread", "10m");
+    Node staying = cluster.startNode(spread);
+    Node leaving = cluster.startNode(spread);
+
+    try (WsClient alice = cluster.connect(staying, "alice");
+        WsClient bob = cluster.connect(staying, "bob")) {
+      String moving = null;
+      for (int i = 0; moving == null; i++) {
+        assertThat(i).as("a conversation on the leaving node among the first 40").isLessThan(40);
+        String id = "active-" + i;
+        ObjectNode created = alice.request(WsClient.frame("create").put("conversation", id).set("members", WsClient.JSON.createArrayNode().add("bob")));
+        assertThat(created.path("type").asText()).isEqualTo("created");
+        if (AcknowledgedSends.conversationsOn(leaving).contains(id)) moving = id;
+      }
+      assertThat(alice.request(WsClient.frame("subscribe").put("conversation", moving).put("since", 1L)).path("type").asText())
+          .isEqualTo("subscribed");
+
+      cluster.leave(leaving);
+      ObjectNode ack =
+          bob.request(WsClient.frame("send").put("conversation", moving).put("clientMsgId", "after-the-move").put("text", "still there?"));
+      assertThat(ack.path("type").asText()).as("%s", ack).isEqualTo("ack");
+
+      ObjectNode delivered = alice.expectEvent(moving);
+      assertThat(delivered.path("seq").asLong()).isEqualTo(ack.path("seq").asLong());
+      assertThat(delivered.path("text").asText()).isEqualTo("still there?");
+    }
+  }
 }
