@@ -90,6 +90,7 @@ summary = {"mode": mode, "rollout": os.environ.get("ROLLOUT", "restart"), "resta
                         "missingDeliveries": corr["missingDeliveries"], "duplicates": corr["duplicateDeliveries"],
                         "gapSeqs": corr["gapSeqs"], "duplicatePosts": corr["duplicatePosts"],
                         "unrecoveredResumes": corr["unrecoveredResumes"], "reconnects": bench["reconnects"],
+                        "handovers": bench.get("handovers", 0),
                         "resentSends": bench["resentSends"], "retriedSends": bench["retriedSends"],
                         "errorsByCode": bench["errorsByCode"], "sendToAck": bench["sendToAck"]},
            "phases": {}}
@@ -125,7 +126,7 @@ w = summary["wholeRun"]
 print(f"rolling {os.environ.get('ROLLOUT', 'restart')}, herd controls {mode.upper()}: restart exit {restart_rc}, bench exit {bench_rc}")
 print(f"whole run: acked {w['acked']}, lost {w['lost']} (missing deliveries {w['missingDeliveries']}), duplicates {w['duplicates']}, "
       f"gap seqs {w['gapSeqs']}, duplicate posts {w['duplicatePosts']}, unrecovered resumes {w['unrecoveredResumes']}, "
-      f"reconnects {w['reconnects']}, resent {w['resentSends']}, retried {w['retriedSends']}, errors {w['errorsByCode']}")
+      f"reconnects {w['reconnects']} (handovers {w['handovers']}), resent {w['resentSends']}, retried {w['retriedSends']}, errors {w['errorsByCode']}")
 print(f"steady DB transactions/s (median of 'before'): {steady if steady is None else round(steady)}; connection limit per node: {LIMIT}")
 for p in PHASES:
     s = summary["phases"][p]

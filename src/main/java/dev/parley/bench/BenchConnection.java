@@ -68,14 +68,17 @@ final class BenchConnection {
   private WebSocket socket;
   private int generation;
   private int failedAttempts;
-  /** Index in {@code urls} of the node this connection is on, or last tried. */
+  /** Index in {@code urls} of the node this connection last tried. */
   private int urlIndex;
+  /** Index in {@code urls} of the node the current (or last) socket is connected to. */
+  private int socketUrlIndex = -1;
   private long serverAskedDelayMs = -1;
   /** Opening the next socket on a reconnect hint while the current one still works. */
   private boolean handoverInFlight;
   /** When the current socket got its reconnect hint (System.nanoTime), or 0. */
   private long hintedAtNanos;
   private static final AtomicLong LOGGED_DROPS = new AtomicLong();
+  private static final AtomicLong LOGGED_CONNECT_FAILURES = new AtomicLong();
   private boolean stopping;
 
   BenchConnection(
@@ -148,6 +151,7 @@ final class BenchConnection {
                 outbox.clear();
                 subscribesOnSocket.clear();
                 socket = ws;
+                socketUrlIndex = urls.indexOf(url);
                 hintedAtNanos = 0;
                 failedAttempts = 0;
                 serverAskedDelayMs = -1;
@@ -191,10 +195,14 @@ final class BenchConnection {
     if (!handoverWillReplaceIt) scheduleReconnect(delayMs);
   }
 
+  /** The exception chain of a failed connection attempt, outermost first, for the log. */
   private static String rootCause(Throwable failure) {
-    Throwable cause = failure;
-    while (cause.getCause() != null && cause.getCause() != cause) cause = cause.getCause();
-    return cause.getClass().getSimpleName() + ": " + cause.getMessage();
+    StringBuilder chain = new StringBuilder();
+    for (Throwable cause = failure; cause != null; cause = cause.getCause() == cause ? null : cause.getCause()) {
+      if (chain.length() > 0) chain.append(" <- ");
+      chain.append(cause.getClass().getSimpleName()).append(": ").append(cause.getMessage());
+    }
+    return chain.toString();
   }
 
   private void failRequests(String why) {
@@ -206,14 +214,19 @@ final class BenchConnection {
     timers.schedule(this::reconnect, delayMs, TimeUnit.MILLISECONDS);
   }
 
-  /** Any node but the one that just dropped, refused or drains us, chosen at random. Holds the lock. */
+  /**
+   * Any node but the one this connection is (or was last) on, which is draining or dropped it, and
+   * but the one it last tried, chosen at random: what a load balancer in front of the nodes does
+   * (a draining node is unready, so the balancer stops routing to it; at random, so one node's
+   * clients spread over the others instead of all moving to its neighbour). Holds the lock.
+   */
   private URI nextUrl() {
-    // As a load balancer in front of the nodes would: a draining node is unready, so a balancer
-    // stops routing to it; at random, so that one node's clients spread over the others instead of
-    // all moving to its neighbour.
-    if (urls.size() > 1) {
-      urlIndex = (urlIndex + 1 + java.util.concurrent.ThreadLocalRandom.current().nextInt(urls.size() - 1)) % urls.size();
+    List<Integer> candidates = new ArrayList<>();
+    for (int i = 0; i < urls.size(); i++) if (i != socketUrlIndex && i != urlIndex) candidates.add(i);
+    if (candidates.isEmpty()) {
+      for (int i = 0; i < urls.size(); i++) if (i != socketUrlIndex) candidates.add(i);
     }
+    if (!candidates.isEmpty()) urlIndex = candidates.get(java.util.concurrent.ThreadLocalRandom.current().nextInt(candidates.size()));
     return urls.get(urlIndex);
   }
 
@@ -231,6 +244,9 @@ final class BenchConnection {
             (ws, failure) -> {
               if (failure != null) {
                 counters.error("connect_failed");
+                if (LOGGED_CONNECT_FAILURES.incrementAndGet() <= 10) {
+                  System.err.printf("reconnect failed: connection %d to %s: %s%n", index, url, rootCause(failure));
+                }
                 long delayMs;
                 synchronized (this) {
                   if (stopping) return;
@@ -266,7 +282,7 @@ final class BenchConnection {
                 long delayMs;
                 boolean oldSocketGone;
                 counters.error("connect_failed");
-                if (LOGGED_DROPS.incrementAndGet() <= 20) {
+                if (LOGGED_CONNECT_FAILURES.incrementAndGet() <= 10) {
                   System.err.printf("handover failed: connection %d to %s: %s%n", index, url, rootCause(failure));
                 }
                 synchronized (this) {

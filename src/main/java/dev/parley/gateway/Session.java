@@ -597,7 +597,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
     if (reconnectHinted || closing) return;
     reconnectHinted = true;
     metrics.connectionDrained();
-    long jitterMs = closeInMs == 0 ? 1000 : Math.min(1000, closeInMs / 3);
+    // With a handover the client has closeInMs to move; the jitter only breaks up ties.
+    long jitterMs = closeInMs == 0 ? 1000 : Math.min(1000, closeInMs / 10);
     push(Frames.reconnect(ThreadLocalRandom.current().nextLong(jitterMs + 1), closeInMs));
   }
 

@@ -15,9 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * `parley bench` on two nodes while one of them leaves: the clients of the leaving node move to the
@@ -26,17 +25,7 @@ import org.junit.jupiter.api.Test;
  */
 class BenchHandoverIT {
 
-  private TestCluster cluster;
-
-  @BeforeEach
-  void startCluster() throws Exception {
-    cluster = TestCluster.onPostgres();
-  }
-
-  @AfterEach
-  void stopCluster() throws Exception {
-    cluster.close();
-  }
+  @RegisterExtension final TestCluster cluster = TestCluster.perTest();
 
   @Test
   void everyClientOfALeavingNodeMovesBeforeItsConnectionCloses() throws Exception {

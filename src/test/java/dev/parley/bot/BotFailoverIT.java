@@ -26,9 +26,8 @@ import org.apache.pekko.cluster.sharding.ShardRegion;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
 import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Three nodes on one PostgreSQL database; bots in a dozen conversations. The node holding some of
@@ -40,17 +39,7 @@ class BotFailoverIT {
 
   private static final int CONVERSATIONS = 12;
 
-  private TestCluster cluster;
-
-  @BeforeEach
-  void startCluster() throws Exception {
-    cluster = TestCluster.onPostgres();
-  }
-
-  @AfterEach
-  void stopCluster() throws Exception {
-    cluster.close();
-  }
+  @RegisterExtension final TestCluster cluster = TestCluster.perTest();
 
   @Test
   void whenANodeHoldingBotRunnersLeavesTheBotsResumeElsewhereWithNoMissedAndNoDuplicatedReply() throws Exception {

@@ -12,24 +12,13 @@ import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** New connections past a node's rate are turned away at once with 503 and Retry-After, never queued. */
 class AdmissionControlIT {
 
-  private TestCluster cluster;
-
-  @BeforeEach
-  void startCluster() throws Exception {
-    cluster = TestCluster.onPostgres();
-  }
-
-  @AfterEach
-  void stopCluster() throws Exception {
-    cluster.close();
-  }
+  @RegisterExtension final TestCluster cluster = TestCluster.perTest();
 
   @Test
   void upgradesPastTheConnectionRateAreRefusedWith503AndRetryAfter() throws Exception {

@@ -21,9 +21,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.pekko.cluster.typed.Cluster;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@code parley admin} driven as an operator would (the real command line, in process) against a
@@ -33,13 +33,12 @@ class ClusterAdminIT {
 
   private static final String TOKEN = TestNode.ADMIN_TOKEN;
 
-  private TestCluster cluster;
+  @RegisterExtension final TestCluster cluster = TestCluster.perTest();
   private Node first;
   private Node second;
 
   @BeforeEach
-  void startCluster() throws Exception {
-    cluster = TestCluster.onPostgres();
+  void startNodes() throws Exception {
     first = cluster.startNode(Map.of("parley.admin.token", TOKEN));
     second = cluster.startNode(Map.of("parley.admin.token", TOKEN));
     await().atMost(Duration.ofSeconds(30)).until(() -> upMembers(first) == 2 && upMembers(second) == 2);
@@ -48,11 +47,6 @@ class ClusterAdminIT {
     await()
         .atMost(Duration.ofSeconds(30))
         .until(() -> json(admin(first, "connections", "--json")).path("nodes").size() == 2);
-  }
-
-  @AfterEach
-  void stopCluster() throws Exception {
-    cluster.close();
   }
 
   @Test

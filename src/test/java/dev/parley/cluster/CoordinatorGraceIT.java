@@ -8,9 +8,8 @@ import dev.parley.testing.TestCluster;
 import java.time.Duration;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Which node waits {@code parley.drain.coordinator-grace} before leaving: only the oldest member
@@ -19,17 +18,7 @@ import org.junit.jupiter.api.Test;
  */
 class CoordinatorGraceIT {
 
-  private TestCluster cluster;
-
-  @BeforeEach
-  void startCluster() throws Exception {
-    cluster = TestCluster.onPostgres();
-  }
-
-  @AfterEach
-  void stopCluster() throws Exception {
-    cluster.close();
-  }
+  @RegisterExtension final TestCluster cluster = TestCluster.perTest();
 
   @Test
   void onlyTheOldestNodeWithOthersUpHostsTheCoordinators() throws Exception {

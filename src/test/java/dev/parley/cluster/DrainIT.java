@@ -20,26 +20,15 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** How a leaving node lets go of its clients: readiness off first, then reconnect hints spread over the window. */
 class DrainIT {
 
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
-  private TestCluster cluster;
-
-  @BeforeEach
-  void startCluster() throws Exception {
-    cluster = TestCluster.onPostgres();
-  }
-
-  @AfterEach
-  void stopCluster() throws Exception {
-    cluster.close();
-  }
+  @RegisterExtension final TestCluster cluster = TestCluster.perTest();
 
   /**
    * What one client saw: when its reconnect hint arrived, the hint, whether the connection still
@@ -80,7 +69,7 @@ class DrainIT {
       assertThat(seen)
           .allSatisfy(
               d -> {
-                assertThat(d.reconnect().path("afterMs").asLong(-1)).as("afterMs").isBetween(0L, 1000L);
+                assertThat(d.reconnect().path("afterMs").asLong(-1)).as("afterMs: jitter of a tenth of the handover").isBetween(0L, 200L);
                 assertThat(d.reconnect().path("closeInMs").asLong(-1)).as("closeInMs: the handover").isEqualTo(2000);
                 assertThat(d.answeredAfterHint()).as("the connection keeps working after the hint").isTrue();
                 // A lower bound only: a busy machine can make the close later, never earlier.
@@ -121,14 +110,7 @@ class DrainIT {
     await("ready once up").atMost(Duration.ofSeconds(10)).until(() -> status(ready) == 200);
 
     CompletableFuture<Void> leaving =
-        CompletableFuture.runAsync(
-            () -> {
-              try {
-                cluster.leave(node);
-              } catch (Exception e) {
-                throw new IllegalStateException(e);
-              }
-            });
+        cluster.leaveInBackground(node);
     // During the readiness delay the node still serves: readiness says 503 and new websockets are
     // turned away (to another node, by the load balancer or the client's retry).
     int whileDraining =

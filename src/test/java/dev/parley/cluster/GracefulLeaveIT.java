@@ -10,9 +10,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A node leaves the way a rolling deploy makes it leave (CoordinatedShutdown: drain, shard handoff,
@@ -20,17 +19,7 @@ import org.junit.jupiter.api.Test;
  */
 class GracefulLeaveIT {
 
-  private TestCluster cluster;
-
-  @BeforeEach
-  void startCluster() throws Exception {
-    cluster = TestCluster.onPostgres();
-  }
-
-  @AfterEach
-  void stopCluster() throws Exception {
-    cluster.close();
-  }
+  @RegisterExtension final TestCluster cluster = TestCluster.perTest();
 
   @Test
   void conversationsOfALeavingNodeContinueElsewhereWithoutLossOrDuplicate() throws Exception {
@@ -49,14 +38,7 @@ class GracefulLeaveIT {
       for (; n < 3 * targets.size(); n++) sends.send(targets.get(n % targets.size()), "before-" + n);
 
       CompletableFuture<Void> left =
-          CompletableFuture.runAsync(
-              () -> {
-                try {
-                  cluster.leave(leaving);
-                } catch (Exception e) {
-                  throw new IllegalStateException(e);
-                }
-              });
+          cluster.leaveInBackground(leaving);
       // Under traffic: keep sending while the node drains, hands its shards off and leaves...
       int during = 0;
       for (; !left.isDone(); n++, during++) sends.send(targets.get(n % targets.size()), "during-" + n);

@@ -13,9 +13,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * When a node leaves, the conversations it hosted stop together (one handoff per shard); their
@@ -24,17 +23,7 @@ import org.junit.jupiter.api.Test;
  */
 class ResubscribeSpreadIT {
 
-  private TestCluster cluster;
-
-  @BeforeEach
-  void startCluster() throws Exception {
-    cluster = TestCluster.onPostgres();
-  }
-
-  @AfterEach
-  void stopCluster() throws Exception {
-    cluster.close();
-  }
+  @RegisterExtension final TestCluster cluster = TestCluster.perTest();
 
   @Test
   void subscribersOfALeavingNodesConversationsComeBackSpreadOverTheWindow() throws Exception {
@@ -56,14 +45,7 @@ class ResubscribeSpreadIT {
       NodeLifecycle receiving = NodeLifecycle.get(staying.system());
       long before = receiving.recoveriesCompleted();
       CompletableFuture<Void> left =
-          CompletableFuture.runAsync(
-              () -> {
-                try {
-                  cluster.leave(leaving);
-                } catch (Exception e) {
-                  throw new IllegalStateException(e);
-                }
-              });
+          cluster.leaveInBackground(leaving);
       long[] firstRecovery = {0};
       await("every moved conversation recovered on the staying node")
           .atMost(Duration.ofSeconds(60))

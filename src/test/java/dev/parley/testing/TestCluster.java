@@ -24,8 +24,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.awaitility.Awaitility;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * Several real Parley nodes in this JVM forming one Pekko cluster on one fresh PostgreSQL database
@@ -34,7 +38,7 @@ import org.awaitility.Awaitility;
  * is the seed of all of them. Failure detection and the Split Brain Resolver are tuned to decide in
  * seconds, not the production tens of seconds.
  */
-public final class TestCluster implements AutoCloseable {
+public final class TestCluster implements AutoCloseable, BeforeEachCallback, AfterEachCallback {
 
   private final String database;
   private final Tokens tokens = new Tokens(TestNode.JWT_SECRET, Clock.systemUTC());
@@ -45,14 +49,29 @@ public final class TestCluster implements AutoCloseable {
     this.database = database;
   }
 
-  /** A cluster with no node yet, on a new database. */
-  public static TestCluster onPostgres() throws Exception {
-    String database = "parley_it_" + UUID.randomUUID().toString().replace("-", "");
+  /**
+   * For {@code @RegisterExtension}: a cluster per test, on its own database, created before the
+   * test and stopped (nodes and database) after it, also when the test fails.
+   */
+  public static TestCluster perTest() {
+    return new TestCluster("parley_it_" + UUID.randomUUID().toString().replace("-", ""));
+  }
+
+  @Override
+  public void beforeEach(ExtensionContext context) throws Exception {
+    createDatabase();
+  }
+
+  @Override
+  public void afterEach(ExtensionContext context) throws Exception {
+    close();
+  }
+
+  private void createDatabase() throws Exception {
     try (Connection admin = DriverManager.getConnection(TestNode.POSTGRES_ADMIN_URL, TestNode.POSTGRES_USER, "");
         Statement statement = admin.createStatement()) {
       statement.execute("CREATE DATABASE " + database);
     }
-    return new TestCluster(database);
   }
 
   /** Starts a node that joins the first one (or forms the cluster, when it is the first). */
@@ -139,6 +158,18 @@ public final class TestCluster implements AutoCloseable {
   public void leave(Node node) throws Exception {
     running.remove(node);
     node.close();
+  }
+
+  /** Leaves as {@link #leave} does, on another thread: for tests that act while the node drains. */
+  public CompletableFuture<Void> leaveInBackground(Node node) {
+    return CompletableFuture.runAsync(
+        () -> {
+          try {
+            leave(node);
+          } catch (Exception e) {
+            throw new IllegalStateException("leaving " + node, e);
+          }
+        });
   }
 
   /** Forgets a node the test stopped in its own way (e.g. killed). */

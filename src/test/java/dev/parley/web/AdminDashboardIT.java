@@ -16,6 +16,7 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The operator dashboard on the management port, in a real Chromium, against a real two-node
@@ -26,22 +27,17 @@ class AdminDashboardIT {
 
   private static final Map<String, Object> ADMIN = Map.of("parley.admin.token", TestNode.ADMIN_TOKEN);
 
-  private TestCluster cluster;
+  @RegisterExtension final TestCluster cluster = TestCluster.perTest();
   private Chromium chromium;
 
   @BeforeEach
   void start() throws Exception {
-    cluster = TestCluster.onPostgres();
     chromium = Chromium.launch();
   }
 
   @AfterEach
   void stop() throws Exception {
-    try {
-      chromium.close();
-    } finally {
-      cluster.close();
-    }
+    chromium.close();
   }
 
   @Test
