@@ -43,6 +43,20 @@ final class BenchConnection {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /**
+   * How long a request (or a send) may go unanswered before it is asked again, as the browser
+   * client does: the server answers within its ask timeout, so silence means the frame was lost
+   * on the way (written to a socket that was being replaced, for one).
+   */
+  private static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(10);
+
+  /** A request the server did not answer within {@link #ANSWER_TIMEOUT}: retried like a refusal. */
+  private static final class NoAnswer extends IllegalStateException {
+    NoAnswer() {
+      super("no answer in time");
+    }
+  }
+
   final int index;
   private final String token;
   private final List<URI> urls;
@@ -78,6 +92,9 @@ final class BenchConnection {
   /** When the current socket got its reconnect hint (System.nanoTime), or 0. */
   private long hintedAtNanos;
   private static final AtomicLong LOGGED_DROPS = new AtomicLong();
+  private static final long T0 = System.nanoTime();
+  /** The last lifecycle steps of this connection (sockets, hints, subscribes and their answers), for a failed run's log. */
+  private final java.util.ArrayDeque<String> history = new java.util.ArrayDeque<>();
   private static final AtomicLong LOGGED_CONNECT_FAILURES = new AtomicLong();
   private boolean stopping;
 
@@ -157,6 +174,7 @@ final class BenchConnection {
                 serverAskedDelayMs = -1;
               }
               counters.connected.incrementAndGet();
+              note("socket #" + gen + " to " + url + (retired != null ? " (handover)" : ""));
               if (retired != null) {
                 // The old socket's requests in flight are answered there or not at all: resume()
                 // asks again on this one.
@@ -189,6 +207,7 @@ final class BenchConnection {
       }
       hintedAtNanos = 0;
     }
+    note("socket #" + gen + " dropped" + (handoverWillReplaceIt ? ", handover opening" : ""));
     failRequests("connection dropped");
     // A handover already opening the next socket installs it in place of this one (or, failing,
     // schedules the reconnect).
@@ -347,10 +366,12 @@ final class BenchConnection {
     synchronized (this) {
       subscribesOnSocket.merge(conversation, 1, Integer::sum);
     }
+    long since = tracker.cursor(index, conversation);
+    note("subscribe " + conversation + " since " + since + " on #" + generation);
     return JSON.createObjectNode()
         .put("type", "subscribe")
         .put("conversation", conversation)
-        .put("since", tracker.cursor(index, conversation));
+        .put("since", since);
   }
 
   CompletableFuture<ServerFrame> create(String conversation, List<String> otherMembers) {
@@ -382,7 +403,7 @@ final class BenchConnection {
         return;
       }
       String message = String.valueOf(error.getMessage());
-      boolean retryable = RETRYABLE.stream().anyMatch(code -> message.endsWith("answered " + code));
+      boolean retryable = error instanceof NoAnswer || RETRYABLE.stream().anyMatch(code -> message.endsWith("answered " + code));
       if (!retryable || attemptsLeft <= 1 || stopping) {
         result.completeExceptionally(error);
         return;
@@ -414,6 +435,12 @@ final class BenchConnection {
     CompletableFuture<ServerFrame> answer = new CompletableFuture<>();
     requests.put(id, answer);
     enqueue(write(frame.put("id", id)));
+    timers.schedule(
+        () -> {
+          if (requests.remove(id, answer)) answer.completeExceptionally(new NoAnswer());
+        },
+        ANSWER_TIMEOUT.toMillis(),
+        TimeUnit.MILLISECONDS);
     return answer;
   }
 
@@ -430,10 +457,39 @@ final class BenchConnection {
     pending.put(clientMsgId, new PendingSend(sendIndex, conversation, frame, 0));
     counters.sent.increment();
     enqueue(frame);
+    resendWhileUnanswered(clientMsgId);
+  }
+
+  /** Sends again, with the same clientMsgId, every {@link #ANSWER_TIMEOUT} until acknowledged. */
+  private void resendWhileUnanswered(String clientMsgId) {
+    timers.schedule(
+        () -> {
+          PendingSend unanswered = pending.get(clientMsgId);
+          if (unanswered == null || stopping) return;
+          counters.resentSends.increment();
+          note("resend " + clientMsgId + " after " + ANSWER_TIMEOUT.toSeconds() + " s without an answer");
+          enqueue(unanswered.frame());
+          resendWhileUnanswered(clientMsgId);
+        },
+        ANSWER_TIMEOUT.toMillis(),
+        TimeUnit.MILLISECONDS);
   }
 
   int pendingSends() {
     return pending.size();
+  }
+
+  private void note(String step) {
+    synchronized (history) {
+      if (history.size() == 120) history.removeFirst();
+      history.addLast(String.format("%.3fs %s", (System.nanoTime() - T0) / 1e9, step));
+    }
+  }
+
+  List<String> history() {
+    synchronized (history) {
+      return List.copyOf(history);
+    }
   }
 
   // ---- outbound -------------------------------------------------------------------------------
@@ -481,6 +537,7 @@ final class BenchConnection {
     } else if ("error".equals(frame.type())) {
       onError(frame);
     } else if ("subscribed".equals(frame.type())) {
+      note("subscribed " + frame.conversation() + " lastSeq " + frame.lastSeq() + " recovered " + frame.recovered() + " on #" + linkGeneration);
       if (Boolean.FALSE.equals(frame.recovered())) {
         tracker.resumeNotRecovered(index, frame.conversation(), frame.lastSeq());
       }
@@ -491,6 +548,7 @@ final class BenchConnection {
         synchronized (this) {
           hintedAtNanos = System.nanoTime();
         }
+        note("reconnect hint on #" + linkGeneration + ": afterMs " + afterMs + ", closeInMs " + frame.closeInMs());
         timers.schedule(() -> handover(linkGeneration), afterMs, TimeUnit.MILLISECONDS);
       } else {
         synchronized (this) {
@@ -521,6 +579,7 @@ final class BenchConnection {
       if (linkGeneration != generation) return;
       delivery = tracker.delivered(index, event.conversation(), event.seq());
     }
+    note(event.type() + " " + event.conversation() + " seq " + event.seq() + " on #" + linkGeneration + (delivery == DeliveryTracker.Delivery.DUPLICATE ? " (duplicate)" : ""));
     if (delivery == DeliveryTracker.Delivery.DUPLICATE && LOGGED_DUPLICATES.incrementAndGet() <= 20) {
       // The counters say that a duplicate happened; these lines say where, for whoever looks into it.
       int socketNumber, subscribes;
@@ -544,6 +603,9 @@ final class BenchConnection {
 
   private void onError(ServerFrame error) {
     counters.error(error.code());
+    if (error.conversation() != null && !pending.containsKey(String.valueOf(error.id()))) {
+      note("error " + error.code() + " for " + error.conversation() + " id " + error.id());
+    }
     if (error.conversation() != null && error.id() == null && "unavailable".equals(error.code())) {
       // The server gave up on a subscription it was re-establishing by itself (protocol.md: "should
       // subscribe again later"). An error that answers one of our subscribe requests (it has an id)

@@ -177,7 +177,15 @@ public final class BenchRun {
       TimeUnit.MILLISECONDS.sleep(100);
     }
     // Whoever looks into a failed run needs to know where: which subscriber stopped receiving what.
-    tracker.undeliveredDetails(20).forEach(line -> System.err.println("undelivered: " + line));
+    java.util.regex.Pattern subscriber = java.util.regex.Pattern.compile("subscriber (\\d+) ");
+    for (String line : tracker.undeliveredDetails(20)) {
+      System.err.println("undelivered: " + line);
+      java.util.regex.Matcher m = subscriber.matcher(line);
+      if (!m.find()) continue;
+      int index = Integer.parseInt(m.group(1));
+      connections.stream().filter(c -> c.index == index).findFirst()
+          .ifPresent(c -> c.history().forEach(step -> System.err.println("  " + step)));
+    }
   }
 
   private Report report(OpenLoopPacer pacer, List<BenchConnection> connections, double setupSeconds) {

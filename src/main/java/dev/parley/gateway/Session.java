@@ -42,7 +42,8 @@ import org.apache.pekko.stream.BoundedSourceQueue;
  * unbounded work. Outbound frames go into a bounded queue; a client that falls
  * {@code outbound-buffer} frames behind is told so and disconnected, and resumes with
  * {@code subscribe ... since}. Its {@link Subscriptions} deliver, per conversation, every event
- * once, in seq order, with no gap. On drain it closes at its own moment, after a reconnect hint.
+ * once, in seq order, with no gap. On drain it hints a reconnect at its own moment and keeps
+ * working for the handover, so the client moves before it closes.
  */
 public final class Session extends AbstractBehavior<Session.Command> {
 
