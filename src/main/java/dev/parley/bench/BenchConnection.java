@@ -80,7 +80,11 @@ final class BenchConnection {
 
   // Connection state, guarded by this.
   private WebSocket socket;
+  /** The listener of {@link #socket}; frames and closes of any other link are of a socket replaced or never used. */
+  private Link currentLink;
+  /** Bumped whenever the current socket changes (installed or dropped): requests of an older one are void. */
   private int generation;
+  private static final AtomicLong NEXT_LINK = new AtomicLong();
   private int failedAttempts;
   /** Index in {@code urls} of the node this connection last tried. */
   private int urlIndex;
@@ -129,40 +133,47 @@ final class BenchConnection {
 
   /** The first connection; fails rather than retries, so a wrong URL or secret fails the run fast. */
   CompletableFuture<Void> connect() {
-    int gen;
     synchronized (this) {
-      gen = generation;
       urlIndex = index % urls.size();
     }
-    return open(urls.get(urlIndex), gen, false).thenAccept(ws -> {});
+    return open(urls.get(urlIndex), false).thenAccept(ws -> {});
   }
 
   /**
-   * Opens a socket whose link carries generation {@code gen}. A plain (re)connect installs it if
-   * nothing happened meanwhile ({@code gen} is still current, no socket). A handover installs it
-   * over the live socket it replaces ({@code gen} is the next generation), or in its place if that
-   * one dropped meanwhile; the replaced socket is retired: only its acks still count.
+   * Opens a socket and installs it as this connection's current one. A plain (re)connect installs
+   * it if no other socket was installed meanwhile. A handover installs it over the live socket it
+   * replaces, or in its place if that one dropped meanwhile; the replaced socket is retired: only
+   * its acks still count. A socket that closed before it could be installed fails the future, so
+   * the caller tries again.
    */
-  private CompletableFuture<WebSocket> open(URI url, int gen, boolean handover) {
+  private CompletableFuture<WebSocket> open(URI url, boolean handover) {
     URI withToken = URI.create(url + (url.getQuery() == null ? "?" : "&") + "token=" + token);
+    Link link = new Link(NEXT_LINK.incrementAndGet());
     return http.newWebSocketBuilder()
         .connectTimeout(Duration.ofSeconds(10))
-        .buildAsync(withToken, new Link(gen))
+        .buildAsync(withToken, link)
         .thenApply(
             ws -> {
               WebSocket retired = null;
               synchronized (this) {
                 if (handover) handoverInFlight = false;
-                if (!stopping && handover && gen == generation + 1 && socket != null) {
+                if (stopping) {
+                  ws.abort();
+                  return null;
+                }
+                if (link.closed) {
+                  throw new java.util.concurrent.CompletionException(new java.io.IOException("socket closed before it could be used"));
+                }
+                if (socket != null && !handover) {
+                  ws.abort();
+                  return null; // another attempt installed a socket meanwhile
+                }
+                if (socket != null) {
                   retired = socket;
-                  generation = gen;
-                  socket = null;
                   counters.connected.decrementAndGet();
                 }
-                if (stopping || gen != generation || socket != null) {
-                  ws.abort();
-                  return null; // stale: this connection moved on (or stopped) while it opened
-                }
+                generation++;
+                currentLink = link;
                 // Frames queued for the old socket are stale: a stale subscribe would rewind the
                 // server's cursor and replay events twice. Unacked sends are resent by resume().
                 outbox.clear();
@@ -174,7 +185,7 @@ final class BenchConnection {
                 serverAskedDelayMs = -1;
               }
               counters.connected.incrementAndGet();
-              note("socket #" + gen + " to " + url + (retired != null ? " (handover)" : ""));
+              note("socket #" + link.number + " to " + url + (retired != null ? " (handover)" : ""));
               if (retired != null) {
                 // The old socket's requests in flight are answered there or not at all: resume()
                 // asks again on this one.
@@ -187,12 +198,13 @@ final class BenchConnection {
             });
   }
 
-  /** Called once per dropped socket (the link's generation says which). */
-  private void dropped(int gen) {
+  /** Called when a socket closes or fails; only the current one matters. */
+  private void dropped(Link link) {
     long delayMs;
     boolean handoverWillReplaceIt;
     synchronized (this) {
-      if (gen != generation || stopping) return;
+      if (link != currentLink || stopping) return;
+      currentLink = null;
       generation++;
       if (socket != null) counters.connected.decrementAndGet();
       socket = null;
@@ -207,7 +219,7 @@ final class BenchConnection {
       }
       hintedAtNanos = 0;
     }
-    note("socket #" + gen + " dropped" + (handoverWillReplaceIt ? ", handover opening" : ""));
+    note("socket #" + link.number + " dropped" + (handoverWillReplaceIt ? ", handover opening" : ""));
     failRequests("connection dropped");
     // A handover already opening the next socket installs it in place of this one (or, failing,
     // schedules the reconnect).
@@ -250,15 +262,13 @@ final class BenchConnection {
   }
 
   private void reconnect() {
-    int gen;
     URI url;
     synchronized (this) {
       if (stopping || socket != null) return;
-      gen = generation;
       failedAttempts++;
       url = nextUrl();
     }
-    open(url, gen, false)
+    open(url, false)
         .whenComplete(
             (ws, failure) -> {
               if (failure != null) {
@@ -285,16 +295,14 @@ final class BenchConnection {
    * connection. If the next socket cannot be opened yet (admission), try again while the old one
    * works; once it is gone, this is an ordinary reconnect.
    */
-  private void handover(int fromGeneration) {
-    int gen;
+  private void handover(Link from) {
     URI url;
     synchronized (this) {
-      if (stopping || socket == null || generation != fromGeneration || handoverInFlight) return;
+      if (stopping || socket == null || currentLink != from || handoverInFlight) return;
       handoverInFlight = true;
-      gen = generation + 1;
       url = nextUrl();
     }
-    open(url, gen, true)
+    open(url, true)
         .whenComplete(
             (ws, failure) -> {
               if (failure != null) {
@@ -312,7 +320,7 @@ final class BenchConnection {
                   oldSocketGone = socket == null;
                 }
                 if (oldSocketGone) scheduleReconnect(delayMs);
-                else timers.schedule(() -> handover(fromGeneration), delayMs, TimeUnit.MILLISECONDS);
+                else timers.schedule(() -> handover(from), delayMs, TimeUnit.MILLISECONDS);
               } else if (ws != null) {
                 counters.reconnects.increment();
                 counters.handovers.increment();
@@ -512,8 +520,8 @@ final class BenchConnection {
 
   // ---- inbound --------------------------------------------------------------------------------
 
-  /** A frame read from the socket of generation {@code linkGeneration} (the current one, or one replaced since). */
-  private void onFrame(String text, int linkGeneration) {
+  /** A frame read from the socket of {@code link} (the current one, or one replaced since). */
+  private void onFrame(String text, Link link) {
     ServerFrame frame;
     try {
       frame = JSON.readValue(text, ServerFrame.class);
@@ -530,14 +538,14 @@ final class BenchConnection {
     synchronized (this) {
       // A replaced socket's events, errors and answers belong to subscriptions and requests made
       // again on the new socket.
-      if (linkGeneration != generation) return;
+      if (link != currentLink) return;
     }
     if (frame.isTimelineEvent()) {
-      onEvent(frame, now, linkGeneration);
+      onEvent(frame, now, link);
     } else if ("error".equals(frame.type())) {
       onError(frame);
     } else if ("subscribed".equals(frame.type())) {
-      note("subscribed " + frame.conversation() + " lastSeq " + frame.lastSeq() + " recovered " + frame.recovered() + " on #" + linkGeneration);
+      note("subscribed " + frame.conversation() + " lastSeq " + frame.lastSeq() + " recovered " + frame.recovered() + " on #" + link.number);
       if (Boolean.FALSE.equals(frame.recovered())) {
         tracker.resumeNotRecovered(index, frame.conversation(), frame.lastSeq());
       }
@@ -548,8 +556,8 @@ final class BenchConnection {
         synchronized (this) {
           hintedAtNanos = System.nanoTime();
         }
-        note("reconnect hint on #" + linkGeneration + ": afterMs " + afterMs + ", closeInMs " + frame.closeInMs());
-        timers.schedule(() -> handover(linkGeneration), afterMs, TimeUnit.MILLISECONDS);
+        note("reconnect hint on #" + link.number + ": afterMs " + afterMs + ", closeInMs " + frame.closeInMs());
+        timers.schedule(() -> handover(link), afterMs, TimeUnit.MILLISECONDS);
       } else {
         synchronized (this) {
           serverAskedDelayMs = frame.afterMs() == null ? -1 : afterMs;
@@ -571,15 +579,15 @@ final class BenchConnection {
     if (counters.inWindow(intended)) ackLatency.record(now - intended);
   }
 
-  private void onEvent(ServerFrame event, long now, int linkGeneration) {
+  private void onEvent(ServerFrame event, long now, Link link) {
     DeliveryTracker.Delivery delivery;
     synchronized (this) {
       // Under the lock a handover takes: once the socket is replaced (and the new one subscribes
       // from the cursors as they stand), the old one moves no cursor.
-      if (linkGeneration != generation) return;
+      if (link != currentLink) return;
       delivery = tracker.delivered(index, event.conversation(), event.seq());
     }
-    note(event.type() + " " + event.conversation() + " seq " + event.seq() + " on #" + linkGeneration + (delivery == DeliveryTracker.Delivery.DUPLICATE ? " (duplicate)" : ""));
+    note(event.type() + " " + event.conversation() + " seq " + event.seq() + " on #" + link.number + (delivery == DeliveryTracker.Delivery.DUPLICATE ? " (duplicate)" : ""));
     if (delivery == DeliveryTracker.Delivery.DUPLICATE && LOGGED_DUPLICATES.incrementAndGet() <= 20) {
       // The counters say that a duplicate happened; these lines say where, for whoever looks into it.
       int socketNumber, subscribes;
@@ -670,13 +678,15 @@ final class BenchConnection {
     if (waiting != null) waiting.complete(reply);
   }
 
-  /** The listener of one socket; events of a socket that was already replaced are ignored. */
+  /** The listener of one socket; frames of a socket that is not (or no longer) the current one are ignored. */
   private final class Link implements WebSocket.Listener {
-    private final int generation;
+    final long number;
+    /** Closed or failed; set before {@link #dropped}, read when the socket is installed. */
+    volatile boolean closed;
     private final StringBuilder partial = new StringBuilder();
 
-    Link(int generation) {
-      this.generation = generation;
+    Link(long number) {
+      this.number = number;
     }
 
     @Override
@@ -684,10 +694,10 @@ final class BenchConnection {
       if (!last) {
         partial.append(data);
       } else if (partial.length() > 0) {
-        onFrame(partial.append(data).toString(), generation);
+        onFrame(partial.append(data).toString(), this);
         partial.setLength(0);
       } else {
-        onFrame(data.toString(), generation);
+        onFrame(data.toString(), this);
       }
       ws.request(1);
       return null;
@@ -695,13 +705,15 @@ final class BenchConnection {
 
     @Override
     public CompletionStage<?> onClose(WebSocket ws, int statusCode, String reason) {
-      dropped(generation);
+      closed = true;
+      dropped(this);
       return null;
     }
 
     @Override
     public void onError(WebSocket ws, Throwable error) {
-      dropped(generation);
+      closed = true;
+      dropped(this);
     }
   }
 }
