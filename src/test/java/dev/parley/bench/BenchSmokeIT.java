@@ -67,12 +67,7 @@ class BenchSmokeIT {
     Report report = new BenchRun(settings, new PrintStream(progress, true, StandardCharsets.UTF_8)).run();
     report.writeJson(json);
 
-    assertThat(report.correctness().ackedMessages()).isPositive();
-    assertThat(report.correctness().lostMessages()).as("acked but never delivered").isZero();
-    assertThat(report.correctness().gapSeqs()).as("seq gaps").isZero();
-    assertThat(report.correctness().duplicateDeliveries()).as("duplicate deliveries").isZero();
-    assertThat(report.correctness().duplicatePosts()).as("duplicate posts").isZero();
-    assertThat(report.unackedSends()).as("sends never acked").isZero();
+    ExactRuns.assertExact(report);
     assertThat(report.errorsByCode()).isEmpty();
     assertThat(report.sendToAck().count()).isPositive();
     assertThat(progress.toString(StandardCharsets.UTF_8)).contains("acked");
