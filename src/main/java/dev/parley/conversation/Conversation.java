@@ -96,7 +96,16 @@ public final class Conversation
    */
   public record Subscribe(String user, long since, ActorRef<Update> subscriber, long tag) implements Command {}
 
-  public record Unsubscribe(ActorRef<Update> subscriber) implements Command {}
+  /**
+   * Ends {@code subscriber}'s subscription if it was made with a tag up to {@code upToTag}. A session
+   * reuses one subscriber ref for every subscribe it sends (tags grow per session), and an
+   * unsubscribe for an abandoned attempt can overtake a newer subscribe (one goes to the entity's
+   * ref, the other through the shard region): the tag keeps it from ending the newer one.
+   * {@link #ALL}: whatever the tag (the session is closing).
+   */
+  public record Unsubscribe(ActorRef<Update> subscriber, long upToTag) implements Command {
+    public static final long ALL = Long.MAX_VALUE;
+  }
 
   /** A page of at most {@code limit} events with seq below {@code before} (0: the newest page). */
   public record GetHistory(String user, long before, int limit, ActorRef<Reply> replyTo) implements Command {}
@@ -246,6 +255,8 @@ public final class Conversation
   private final Consumer<ActorRef<Command>> passivate;
   /** Live subscribers and the user each one reads for; transient, rebuilt by re-subscription. */
   private final Map<ActorRef<Update>, String> subscribers = new HashMap<>();
+  /** The newest tag each subscriber subscribed with; see {@link Unsubscribe}. */
+  private final Map<ActorRef<Update>, Long> subscriptionTags = new HashMap<>();
   private long lastActivity;
   /** Looked up on the first persist: creating the registry is not on the path of a first command. */
   private Metrics metrics;
@@ -312,7 +323,7 @@ public final class Conversation
         .onCommand(MarkRead.class, this::onMarkRead);
     builder
         .forAnyState()
-        .onCommand(Unsubscribe.class, (state, cmd) -> removeSubscriber(cmd.subscriber()))
+        .onCommand(Unsubscribe.class, (state, cmd) -> unsubscribe(cmd))
         .onCommand(SubscriberGone.class, (state, cmd) -> removeSubscriber(cmd.subscriber()))
         .onCommand(IdleCheck.class, (state, cmd) -> onIdleCheck())
         .onCommand(Stop.class, (state, cmd) -> Effect().stop().thenNoReply());
@@ -454,6 +465,7 @@ public final class Conversation
     if (subscribers.put(cmd.subscriber(), cmd.user()) == null) {
       ctx.watchWith(cmd.subscriber(), new SubscriberGone(cmd.subscriber()));
     }
+    subscriptionTags.merge(cmd.subscriber(), cmd.tag(), Math::max);
     long lastSeq = state.lastSeq();
     if (cmd.since() < 0 || cmd.since() >= lastSeq) {
       return Effect()
@@ -498,7 +510,13 @@ public final class Conversation
     return Effect().reply(cmd.replyTo(), new Accepted(seq));
   }
 
+  private ReplyEffect<TimelineEvent, ConversationState> unsubscribe(Unsubscribe cmd) {
+    if (subscriptionTags.getOrDefault(cmd.subscriber(), Long.MIN_VALUE) > cmd.upToTag()) return Effect().noReply();
+    return removeSubscriber(cmd.subscriber());
+  }
+
   private ReplyEffect<TimelineEvent, ConversationState> removeSubscriber(ActorRef<Update> subscriber) {
+    subscriptionTags.remove(subscriber);
     if (subscribers.remove(subscriber) != null) ctx.unwatch(subscriber);
     return Effect().noReply();
   }
@@ -518,6 +536,7 @@ public final class Conversation
 
   private boolean unwatch(ActorRef<Update> subscriber) {
     ctx.unwatch(subscriber);
+    subscriptionTags.remove(subscriber);
     return true;
   }
 

@@ -89,7 +89,7 @@ final class Subscriptions {
 
   /** The connection is closing: the conversations forget this subscriber now, not at their next event. */
   void unsubscribeAll() {
-    active.keySet().forEach(c -> conversations.entity(c).tell(new Conversation.Unsubscribe(updates)));
+    active.keySet().forEach(c -> conversations.entity(c).tell(new Conversation.Unsubscribe(updates, Conversation.Unsubscribe.ALL)));
   }
 
   int count() {
@@ -137,7 +137,9 @@ final class Subscriptions {
     if (update instanceof Conversation.Published published) {
       if (sub != null) onPublished(sub, published.event());
     } else if (update instanceof Conversation.Subscribed subscribed) {
-      if (sub == null) subscribed.entity().tell(new Conversation.Unsubscribe(updates));
+      // An answer to an attempt given up: undo that attempt only, not a newer subscribe that the
+      // entity may already have (or may yet) register under the same subscriber ref.
+      if (sub == null) subscribed.entity().tell(new Conversation.Unsubscribe(updates, subscribed.tag()));
       else if (subscribed.tag() == sub.tag) onSubscribed(sub, subscribed);
     } else if (update instanceof Conversation.SubscribeRejected rejected) {
       if (sub != null && rejected.tag() == sub.tag) {
@@ -357,7 +359,7 @@ final class Subscriptions {
   void drop(String conversation) {
     Subscription sub = active.get(conversation);
     if (sub == null) return;
-    conversations.entity(conversation).tell(new Conversation.Unsubscribe(updates));
+    conversations.entity(conversation).tell(new Conversation.Unsubscribe(updates, sub.tag));
     forget(sub);
   }
 

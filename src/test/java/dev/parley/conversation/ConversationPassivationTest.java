@@ -55,7 +55,7 @@ class ConversationPassivationTest {
     // Several idle timeouts pass with a subscriber: no passivation.
     shard.expectNoMessage(IDLE.multipliedBy(5));
 
-    conversation.tell(new Conversation.Unsubscribe(subscriber.ref()));
+    conversation.tell(new Conversation.Unsubscribe(subscriber.ref(), Conversation.Unsubscribe.ALL));
     assertThat(shard.expectMessageClass(ActorRef.class, Duration.ofSeconds(5))).isEqualTo(conversation);
   }
 

@@ -731,11 +731,31 @@ class ConversationTest {
     TestProbe<Update> bob = subscriber();
     subscribe("bob", -1, bob, Subscribed.class);
 
-    conversation.runCommand(new Unsubscribe(bob.ref()));
+    conversation.runCommand(new Unsubscribe(bob.ref(), Unsubscribe.ALL));
     send("alice", "m1", "hello");
 
     // Subscribing again answers Subscribed with lastSeq 2; the message at seq 2 was never published to bob.
     assertThat(subscribe("bob", -1, bob, Subscribed.class).lastSeq()).isEqualTo(2);
+  }
+
+  @Test
+  void anUnsubscribeForAnOlderAttemptLeavesANewerSubscriptionInPlace() {
+    create("alice", "bob");
+    TestProbe<Update> bob = subscriber();
+    conversation.runCommand(new Subscribe("bob", -1, bob.ref(), 5));
+    bob.expectMessageClass(Subscribed.class);
+    conversation.runCommand(new Subscribe("bob", -1, bob.ref(), 6));
+    bob.expectMessageClass(Subscribed.class);
+
+    // The session gave up on attempt 5 and its unsubscribe arrives after attempt 6 was registered.
+    conversation.runCommand(new Unsubscribe(bob.ref(), 5));
+    send("alice", "m1", "still subscribed");
+    assertThat(bob.expectMessageClass(Published.class).event().seq()).isEqualTo(2);
+
+    // An unsubscribe covering attempt 6 ends it.
+    conversation.runCommand(new Unsubscribe(bob.ref(), 6));
+    send("alice", "m2", "gone");
+    assertThat(subscribe("bob", -1, bob, Subscribed.class).lastSeq()).as("seq 3 was not published to bob").isEqualTo(3);
   }
 
   @Test
