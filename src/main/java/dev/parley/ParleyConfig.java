@@ -175,7 +175,8 @@ public record ParleyConfig(
             c.getDuration("drain.readiness-delay"),
             c.getDuration("drain.window"),
             c.getDuration("drain.handover"),
-            c.getDuration("drain.coordinator-grace")),
+            c.getDuration("drain.coordinator-grace"),
+            c.getBoolean("drain.move-shards-early")),
         new Admission(
             new AdmissionControl.Settings(
                 c.getDouble("admission.connections-per-second"), c.getLong("admission.connections-burst")),

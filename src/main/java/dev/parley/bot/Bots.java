@@ -3,6 +3,7 @@ package dev.parley.bot;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueType;
 import dev.parley.ParleyConfig;
+import dev.parley.cluster.DrainAwareAllocationStrategy;
 import dev.parley.conversation.Conversations;
 import dev.parley.storage.Storage;
 import io.github.bucket4j.Bandwidth;
@@ -89,7 +90,8 @@ public final class Bots {
     sharding.init(
         Entity.of(
             BotRunner.ENTITY_TYPE_KEY,
-            entity -> BotRunner.create(entity.getEntityId(), bots, store, blocking, conversations, settings, entity.getShard())));
+            entity -> BotRunner.create(entity.getEntityId(), bots, store, blocking, conversations, settings, entity.getShard()))
+            .withAllocationStrategy(DrainAwareAllocationStrategy.create(system, BotRunner.ENTITY_TYPE_KEY.name())));
     BotProjection.init(system, store, blocking, bots, settings);
     BotSweeper.init(system, store, blocking, bots, settings.sweepInterval());
     log.info("bots registered: {} (enabled: {})", registered.keySet(), bots.enabledNames());

@@ -1,6 +1,7 @@
 package dev.parley.cluster;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -27,7 +28,11 @@ import org.slf4j.LoggerFactory;
  *       wall, and keeps working for {@code handover} more, so its client can open its new
  *       connection before this one goes (make before break: no moment without a connection); then
  *       it is closed, after its requests in flight are answered;
- *   <li>then Pekko hands the shards off (cluster-sharding-shutdown-region);
+ *   <li>meanwhile the shard coordinators move this node's shards to the other nodes, a few per
+ *       rebalance round ({@link DrainAwareAllocationStrategy}, told by {@link DrainingMembers} at
+ *       the first step), so their conversations recover as a ramp; the phase also waits for that,
+ *       within the window;
+ *   <li>then Pekko hands off what is left (cluster-sharding-shutdown-region);
  *   <li>parley-coordinator-grace: on the oldest node, which hosts the shard coordinators, wait
  *       {@code coordinator-grace} before leaving. Its coordinator has just deallocated the shards
  *       handed off; while it still runs it gives each a new home as soon as a message for it
@@ -41,7 +46,8 @@ public final class Drain {
 
   private static final Logger log = LoggerFactory.getLogger(Drain.class);
 
-  public record Settings(Duration readinessDelay, Duration window, Duration handover, Duration coordinatorGrace) {}
+  public record Settings(
+      Duration readinessDelay, Duration window, Duration handover, Duration coordinatorGrace, boolean moveShardsEarly) {}
 
   /**
    * Published on the event stream; every session hints a reconnect at a random moment of the
@@ -71,6 +77,9 @@ public final class Drain {
         () -> {
           lifecycle.startDraining();
           log.info("draining: readiness is now false; {} connections open", lifecycle.openConnections());
+          if (settings.moveShardsEarly() && !settings.window().isZero()) {
+            DrainingMembers.get(system).announce(Instant.now().plus(settings.readinessDelay()).plus(settings.window()));
+          }
           return after(settings.readinessDelay());
         });
     shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "parley-stop-accepting", stopAccepting);
@@ -80,7 +89,8 @@ public final class Drain {
         () -> {
           system.eventStream().tell(new EventStream.Publish<>(new DrainConnections(settings.window(), settings.handover())));
           long deadline = System.nanoTime() + settings.window().plusSeconds(2).toNanos();
-          return untilNoConnections(lifecycle, deadline);
+          return untilNoConnections(lifecycle, deadline)
+              .thenCompose(done -> settings.moveShardsEarly() ? untilShardsMoved(system, deadline) : done());
         });
     shutdown.addTask(
         "parley-coordinator-grace",
@@ -121,6 +131,44 @@ public final class Drain {
       return CompletableFuture.completedFuture(Done.getInstance());
     }
     return after(Duration.ofMillis(100)).thenCompose(done -> untilNoConnections(lifecycle, deadlineNanos));
+  }
+
+  /**
+   * Until the shard coordinators have moved this node's shards elsewhere (see
+   * {@link DrainAwareAllocationStrategy}) or the deadline: what is left then moves at the handoff,
+   * all at once. Not when no other member can take them (a lone node, the last of a shutdown).
+   */
+  private static CompletionStage<Done> untilShardsMoved(ActorSystem<?> system, long deadlineNanos) {
+    if (!anotherMemberCanHostShards(system)) return done();
+    return LocalShards.count(system, DrainingMembers.get(system).movedEarlyTypes())
+        // A region that does not answer (stopping already): nothing more to wait for here.
+        .exceptionally(failure -> 0)
+        .thenCompose(
+            held -> {
+              if (held == 0) {
+                log.info("draining: every shard moved to other nodes");
+                return done();
+              }
+              if (System.nanoTime() > deadlineNanos) {
+                log.warn("draining: window over with {} shards still here; they move at the handoff", held);
+                return done();
+              }
+              return after(Duration.ofMillis(200)).thenCompose(d -> untilShardsMoved(system, deadlineNanos));
+            });
+  }
+
+  private static boolean anotherMemberCanHostShards(ActorSystem<?> system) {
+    Cluster cluster = Cluster.get(system);
+    var draining = DrainingMembers.get(system).deadlines();
+    for (Member member : cluster.state().getMembers()) {
+      if (member.equals(cluster.selfMember()) || member.status() != MemberStatus.up()) continue;
+      if (!draining.containsKey(DrainingMembers.keyOf(member.uniqueAddress()))) return true;
+    }
+    return false;
+  }
+
+  private static CompletionStage<Done> done() {
+    return CompletableFuture.completedFuture(Done.getInstance());
   }
 
   private static CompletionStage<Done> after(Duration delay) {

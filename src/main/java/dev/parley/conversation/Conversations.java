@@ -2,6 +2,7 @@ package dev.parley.conversation;
 
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
+import dev.parley.cluster.DrainAwareAllocationStrategy;
 import dev.parley.ops.Metrics;
 import io.micrometer.core.instrument.Counter;
 import dev.parley.storage.StorageBreaker;
@@ -78,7 +79,8 @@ public final class Conversations {
                     settings,
                     clock,
                     self -> entity.getShard().tell(new ClusterSharding.Passivate<>(self))))
-            .withStopMessage(Conversation.Stop.INSTANCE));
+            .withStopMessage(Conversation.Stop.INSTANCE)
+            .withAllocationStrategy(DrainAwareAllocationStrategy.create(system, Conversation.ENTITY_TYPE_KEY.name())));
     return new Conversations(system, sharding, new History(system), settings, writes);
   }
 

@@ -1,0 +1,189 @@
+package dev.parley.cluster;
+
+import com.typesafe.config.Config;
+import io.micrometer.core.instrument.Counter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.LongSupplier;
+import dev.parley.ops.Metrics;
+import org.apache.pekko.actor.ActorRef;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.cluster.Cluster;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.sharding.ShardCoordinator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.collection.immutable.IndexedSeq;
+import scala.concurrent.Future;
+import scala.jdk.javaapi.CollectionConverters;
+
+/**
+ * Pekko's least-shard allocation, plus: the shards of a draining node move away during its drain
+ * window, a few per rebalance round, instead of all at once when its region hands off.
+ *
+ * <p>Why: a node that hands off a third of the shards at once makes the next node recover a third
+ * of all conversations at once, and every send to any of them waits for the whole batch (the tail
+ * of the rolling-restart test). Spread over the window, each round moves a handful of shards and
+ * their conversations recover while the rest keep working where they are. The handoff at the end
+ * of the drain then finds (almost) nothing left to move.
+ *
+ * <p>Draining members come from {@link DrainingMembers} with the moment by which they want their
+ * shards gone: each round moves an equal share of what is left over the rounds left before it. New
+ * shards are never allocated to a draining node while another node can take them. Balancing (a node
+ * joined) is Pekko's, run at most every {@code balanceInterval}: the coordinator's rebalance-interval
+ * is short for the drain's sake, and balancing that often would move shards in bursts.
+ */
+public final class DrainAwareAllocationStrategy
+    implements ShardCoordinator.ShardAllocationStrategy, ShardCoordinator.StartableAllocationStrategy {
+
+  private static final Logger log = LoggerFactory.getLogger(DrainAwareAllocationStrategy.class);
+
+  private final ActorSystem<?> system;
+  private final String typeName;
+  private final ShardCoordinator.ShardAllocationStrategy leastShards;
+  private final Duration roundInterval;
+  private final Duration balanceInterval;
+  private final LongSupplier clock;
+  private volatile Cluster cluster;
+  private volatile Counter movedEarly;
+  private long lastBalanceNanos = Long.MIN_VALUE;
+
+  DrainAwareAllocationStrategy(
+      ActorSystem<?> system, String typeName, ShardCoordinator.ShardAllocationStrategy leastShards,
+      Duration roundInterval, Duration balanceInterval, LongSupplier clock) {
+    this.system = system;
+    this.typeName = typeName;
+    this.leastShards = leastShards;
+    this.roundInterval = roundInterval;
+    this.balanceInterval = balanceInterval;
+    this.clock = clock;
+  }
+
+  /** For the entity type {@code typeName}, with the limits of pekko.cluster.sharding's least-shard strategy. */
+  public static DrainAwareAllocationStrategy create(ActorSystem<?> system, String typeName) {
+    Config sharding = system.settings().config().getConfig("pekko.cluster.sharding");
+    Config parley = system.settings().config().getConfig("parley.sharding");
+    DrainingMembers.get(system).registerMovedEarly(typeName);
+    return new DrainAwareAllocationStrategy(
+        system,
+        typeName,
+        ShardCoordinator.ShardAllocationStrategy$.MODULE$.leastShardAllocationStrategy(
+            sharding.getInt("least-shard-allocation-strategy.rebalance-absolute-limit"),
+            sharding.getDouble("least-shard-allocation-strategy.rebalance-relative-limit")),
+        sharding.getDuration("rebalance-interval"),
+        parley.getDuration("balance-interval"),
+        System::currentTimeMillis);
+  }
+
+  @Override
+  public void start() {
+    cluster = Cluster.get(Adapter.toClassic(system));
+    movedEarly =
+        Counter.builder("parley.drain.shards.moved.early")
+            .description("shards of draining nodes moved during their drain window (by this node's shard coordinators)")
+            .tag("type", typeName)
+            .register(Metrics.get(system).registry());
+    // Pekko's strategy needs the actor system (cluster state) before its first call: the
+    // coordinator would hand it over itself if it were not wrapped.
+    if (leastShards instanceof ShardCoordinator.ActorSystemDependentAllocationStrategy dependent) {
+      dependent.start(Adapter.toClassic(system));
+    } else if (leastShards instanceof ShardCoordinator.StartableAllocationStrategy startable) {
+      startable.start();
+    }
+  }
+
+  @Override
+  public Future<ActorRef> allocateShard(
+      ActorRef requester, String shardId, scala.collection.immutable.Map<ActorRef, IndexedSeq<String>> allocations) {
+    Set<ActorRef> draining = drainingRegions(allocations).keySet();
+    if (draining.isEmpty() || draining.size() == allocations.size()) {
+      return leastShards.allocateShard(requester, shardId, allocations);
+    }
+    return leastShards.allocateShard(requester, shardId, allocations.removedAll(CollectionConverters.asScala(draining)));
+  }
+
+  @Override
+  public Future<scala.collection.immutable.Set<String>> rebalance(
+      scala.collection.immutable.Map<ActorRef, IndexedSeq<String>> allocations,
+      scala.collection.immutable.Set<String> inProgress) {
+    Map<ActorRef, Long> draining = drainingRegions(allocations);
+    if (!draining.isEmpty()) {
+      Set<String> moving = CollectionConverters.asJava(inProgress);
+      Set<String> move = new HashSet<>();
+      boolean anotherHome = draining.size() < allocations.size();
+      if (anotherHome && !anyUnreachable()) {
+        draining.forEach(
+            (region, deadline) ->
+                move.addAll(
+                    nextBatch(
+                        CollectionConverters.asJava(allocations.apply(region)), moving, deadline, clock.getAsLong(), roundInterval)));
+      }
+      if (!move.isEmpty()) {
+        movedEarly.increment(move.size());
+        log.info("{}: moving {} shards of draining nodes ({} already moving)", typeName, move.size(), moving.size());
+      }
+      // While a node drains, no balancing: the moved shards would be balanced again a moment later.
+      return scala.concurrent.Future$.MODULE$.successful(scala.collection.immutable.Set$.MODULE$.from(CollectionConverters.asScala(move)));
+    }
+    long now = System.nanoTime();
+    if (lastBalanceNanos != Long.MIN_VALUE && now - lastBalanceNanos < balanceInterval.toNanos()) {
+      return scala.concurrent.Future$.MODULE$.successful(scala.collection.immutable.Set$.MODULE$.empty());
+    }
+    lastBalanceNanos = now;
+    return leastShards.rebalance(allocations, inProgress);
+  }
+
+  /**
+   * The shards of one draining region to start moving this round: an equal share of what it still
+   * holds over the rounds left before {@code deadline} (one round kept in reserve), minus those
+   * already moving; all of them once the deadline has passed.
+   */
+  static List<String> nextBatch(List<String> held, Set<String> moving, long deadlineMillis, long nowMillis, Duration round) {
+    List<String> waiting = new ArrayList<>();
+    int alreadyMoving = 0;
+    for (String shard : held) {
+      if (moving.contains(shard)) alreadyMoving++;
+      else waiting.add(shard);
+    }
+    long roundsLeft = (deadlineMillis - nowMillis) / Math.max(1, round.toMillis()) - 1;
+    int share = roundsLeft <= 0 ? held.size() : (int) Math.ceil(held.size() / (double) roundsLeft);
+    int quota = Math.max(0, Math.min(waiting.size(), share - alreadyMoving));
+    return waiting.subList(0, quota);
+  }
+
+  /** Regions of draining members (ones still in the cluster), each with its member's deadline. */
+  private Map<ActorRef, Long> drainingRegions(scala.collection.immutable.Map<ActorRef, IndexedSeq<String>> allocations) {
+    Map<String, Long> deadlines = DrainingMembers.get(system).deadlines();
+    if (deadlines.isEmpty()) return Map.of();
+    Map<Address, Member> members = new HashMap<>();
+    cluster.state().getMembers().forEach(m -> members.put(m.address(), m));
+    Map<ActorRef, Long> draining = new LinkedHashMap<>();
+    for (ActorRef region : CollectionConverters.asJava(allocations.keySet())) {
+      Address address = region.path().address().hasLocalScope() ? cluster.selfAddress() : region.path().address();
+      Member member = members.get(address);
+      if (member == null || member.status() != MemberStatus.up()) continue;
+      Long deadline = deadlines.get(DrainingMembers.keyOf(member.uniqueAddress()));
+      if (deadline != null) draining.put(region, deadline);
+    }
+    return draining;
+  }
+
+  /** A move needs every region's acknowledgement: with a member unreachable it would only wait. */
+  private boolean anyUnreachable() {
+    return !cluster.state().getUnreachable().isEmpty();
+  }
+
+  @Override
+  public String toString() {
+    return "DrainAwareAllocationStrategy(" + leastShards + ")";
+  }
+}
