@@ -18,6 +18,9 @@
 #   STOP_TIMEOUT      seconds a node may take to leave before it is killed (default: 90; it must
 #                     exceed drain readiness-delay + window + shard handoff, like Kubernetes' grace)
 #   ROLLING_ORDER     youngest-first (default, as a Kubernetes ReplicaSet) or oldest-first
+#   MIN_READY_SECONDS how long a restarted node stays ready before the next one is stopped (default:
+#                     15, as minReadySeconds in kubernetes/deployment.yaml): its JVM start, reconnects
+#                     and shard moves settle before the next node drains onto it
 # Any other PARLEY_* variable (e.g. PARLEY_JWT_SECRET) is passed to the nodes.
 set -euo pipefail
 
@@ -185,7 +188,13 @@ cmd_rolling_restart() {
     *) die "ROLLING_ORDER must be youngest-first or oldest-first" ;;
   esac
   log "rolling restart, ${ROLLING_ORDER:-youngest-first}: $order"
+  local min_ready="${MIN_READY_SECONDS:-15}" first=1
   for n in $order; do
+    if [[ -z "$first" && "$min_ready" -gt 0 ]]; then
+      log "waiting ${min_ready}s (MIN_READY_SECONDS) before the next node"
+      sleep "$min_ready"
+    fi
+    first=""
     stop_node "$n"
     await_exit "$n"
     start_node "$n"

@@ -28,6 +28,9 @@
 # moves once or twice instead of on every join. restart keeps the version (a plain restart: each
 # node that comes back gets shards rebalanced to it while the next one is already leaving).
 #
+# The restart waits MIN_READY_SECONDS [15] after each restarted node is ready before stopping the
+# next, as minReadySeconds in cluster-config/kubernetes/deployment.yaml (cluster.sh rolling-restart).
+#
 # Each run uses a fresh PostgreSQL database (dropped at the end), its own run directory, a random
 # admin token and JWT secret; loopback only (HTTP 8081-8083, remoting 25521-25523, management
 # 8561-8563). Everything it starts is stopped on exit, also on failure or Ctrl-C.
@@ -40,8 +43,8 @@
 #
 # Output in OUT_DIR (default /tmp/parley-rolling/MODE-TIMESTAMP): bench.json (report with the
 # per-second timeline and per-phase totals), bench.log (progress), samples.jsonl (one line a second:
-# phase, pg_stat_database transactions, pg_stat_activity recovery-shaped reads, each node's
-# /parley/status), restart.log, cluster/nodeN.log, summary.json and summary.txt.
+# phase, pg_stat_database transactions, pg_stat_activity recovery-shaped reads, the kernel's
+# listen queue overflows, each node's /parley/status), restart.log, cluster/nodeN.log, summary.json and summary.txt.
 set -euo pipefail
 
 MODE="${1:-}"
@@ -117,7 +120,7 @@ timeout 300 "$CLUSTER" start >>"$OUT/restart.log" 2>&1
 
 # One line a second: what the database did, and what each node says about its connections.
 sample() {
-  local next status n s q
+  local next status n s q overflows
   next=$(date +%s)
   while :; do
     q=$(psql -d postgres -tAF' ' -c "SELECT coalesce((SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$DB'), -1),
@@ -131,8 +134,10 @@ sample() {
       [[ "$s" == \{* ]] || s=null
       status+="${status:+,}$s"
     done
-    printf '{"ts":%s,"phase":"%s","xacts":%s,"recoveryReads":%s,"backends":%s,"nodes":[%s]}\n' \
-      "$(date +%s.%N)" "$(head -c 40 "$PHASE_FILE" | tr -d '\n"')" "${xacts:-null}" "${reads:-null}" "${backends:-null}" "$status" >>"$SAMPLES"
+    # The kernel's count of connections dropped because a listen queue was full (machine-wide).
+    overflows=$(awk '/^TcpExt:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "ListenOverflows") c = i; h = 1 } else print $c }' /proc/net/netstat 2>/dev/null)
+    printf '{"ts":%s,"phase":"%s","xacts":%s,"recoveryReads":%s,"backends":%s,"listenOverflows":%s,"nodes":[%s]}\n' \
+      "$(date +%s.%N)" "$(head -c 40 "$PHASE_FILE" | tr -d '\n"')" "${xacts:-null}" "${reads:-null}" "${backends:-null}" "${overflows:-null}" "$status" >>"$SAMPLES"
     next=$((next + 1))
     sleep "$(awk -v n="$next" -v now="$(date +%s.%N)" 'BEGIN { d = n - now; print (d > 0 ? d : 0) }')"
   done

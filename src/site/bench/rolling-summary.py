@@ -49,6 +49,7 @@ for cur in samples[1:]:
         pairs.append((anchor, cur))
         anchor = cur
 rec_peak = {p: {n: 0 for n in range(3)} for p in PHASES}
+overflows = {p: 0 for p in PHASES}
 tx_series = []  # (phase, tx/s) in time order, for the moving average
 for prev, cur in pairs:
     p = cur["phase"]
@@ -58,6 +59,8 @@ for prev, cur in pairs:
     if prev["xacts"] is not None and cur["xacts"] is not None and prev["xacts"] >= 0 and cur["xacts"] >= prev["xacts"]:
         tx[p].append((cur["xacts"] - prev["xacts"]) / dt)
         tx_series.append((p, prev["ts"], cur["ts"], cur["xacts"] - prev["xacts"]))
+    if prev.get("listenOverflows") is not None and cur.get("listenOverflows") is not None:
+        overflows[p] += max(0, cur["listenOverflows"] - prev["listenOverflows"])
     if cur["recoveryReads"] is not None:
         reads[p].append(cur["recoveryReads"])
     for n in range(3):
@@ -119,6 +122,7 @@ for p in PHASES:
         "recoveryShapedReadsPeak": max(reads[p]) if reads[p] else None,
         "concurrentRecoveriesPeakPerNode": [rec_peak[p][n] for n in range(3)],
         "connectionsAtEnd": conns_end.get(p),
+        "listenQueueOverflows": overflows[p],
     }
 json.dump(summary, open(f"{out}/summary.json", "w"), indent=2)
 
@@ -138,4 +142,5 @@ for p in PHASES:
           f"new conn/s peak per node {s['newConnectionsPerSecondPeak']}  rejected {s['connectionsRejected']}  "
           f"resumes rejected {s['resumesRejected']}  recovery-shaped reads peak {s['recoveryShapedReadsPeak']}  "
           f"concurrent recoveries peak per node {s['concurrentRecoveriesPeakPerNode']}  "
-          f"reconnects {s['reconnects']}  errors {s['errors']}  connections at end {s['connectionsAtEnd']}")
+          f"reconnects {s['reconnects']}  errors {s['errors']}  connections at end {s['connectionsAtEnd']}  "
+          f"listen queue overflows {s['listenQueueOverflows']}")

@@ -47,6 +47,7 @@ def phase_rows(runs, phase):
         "tx": f"{fmt(steady)} / {fmt(med([p['txPerSecondPeak'] for p in ps]))} / {fmt(med([p['tx5sPeak'] for p in ps]))}",
         "txRatio": f"{fmt(med([p['txPeakOverSteady'] for p in ps]), 2)} / {fmt(med([p['tx5sPeakOverSteady'] for p in ps]), 2)}",
         "recoveries": fmt(med([max(p["concurrentRecoveriesPeakPerNode"]) for p in ps])),
+        "overflows": fmt(med([p.get("listenQueueOverflows", 0) for p in ps])),
     }
 
 
@@ -67,6 +68,7 @@ LABELS = [
     ("tx", "DB transactions/s: steady / peak 1 s / peak 5 s"),
     ("txRatio", "DB peak ÷ steady, 1 s / 5 s"),
     ("recoveries", "conversations recovering at once, peak on one node"),
+    ("overflows", "connections the kernel dropped, listen queue full (machine)"),
 ]
 
 

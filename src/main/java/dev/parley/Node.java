@@ -155,6 +155,7 @@ public final class Node implements AutoCloseable {
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);
       Drain.install(system, settings.drain(), () -> binding.unbind());
+      NodeLifecycle.get(system).startedServing();
       log.info(
           "Parley node up: http {}, management {}, {} storage", binding.localAddress(), management, storage.vendor());
       return new Node(system, binding, management, inboxStore, bots);

@@ -16,6 +16,7 @@ import org.apache.pekko.actor.typed.ExtensionId;
 public final class NodeLifecycle implements Extension {
 
   private final AtomicBoolean draining = new AtomicBoolean();
+  private volatile boolean serving;
   private final AtomicInteger connections = new AtomicInteger();
   // Websocket frames since start, for throughput over time (the dashboard differentiates them).
   private final LongAdder framesReceived = new LongAdder();
@@ -30,6 +31,15 @@ public final class NodeLifecycle implements Extension {
 
   public boolean isDraining() {
     return draining.get();
+  }
+
+  /** Whether the node has bound its client port (and so may be ready). */
+  public boolean isServing() {
+    return serving;
+  }
+
+  public void startedServing() {
+    serving = true;
   }
 
   /** True the first time only. */
