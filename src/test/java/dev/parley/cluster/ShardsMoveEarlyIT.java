@@ -34,8 +34,9 @@ class ShardsMoveEarlyIT {
   @Test
   void aDrainingNodesShardsMoveDuringItsWindowWhileItsConversationsKeepWorking() throws Exception {
     Node first = cluster.startNode();
-    // A window long enough for several rounds (pekko.cluster.sharding.rebalance-interval = 1s).
-    Node leaving = cluster.startNode(Map.of("parley.drain.window", "10s"));
+    // A window of many rounds (pekko.cluster.sharding.rebalance-interval = 1s), so that a slow
+    // machine still moves every shard early; the drain ends as soon as they have moved.
+    Node leaving = cluster.startNode(Map.of("parley.drain.window", "20s"));
 
     try (WsClient alice = cluster.connect(first, "alice")) {
       List<String> conversations = AcknowledgedSends.createConversations(alice, "early", 40);
