@@ -125,16 +125,19 @@ final class AcknowledgedSends {
 
   /** The conversations that live on {@code node} right now (its shard region's entities). */
   static Set<String> conversationsOn(Node node) throws Exception {
-    ShardRegion.CurrentShardRegionState state =
-        AskPattern.<ClusterShardingQuery, ShardRegion.CurrentShardRegionState>ask(
-                ClusterSharding.get(node.system()).shardState(),
-                replyTo -> new GetShardRegionState(Conversation.ENTITY_TYPE_KEY, replyTo),
-                Duration.ofSeconds(5),
-                node.system().scheduler())
-            .toCompletableFuture()
-            .get(10, TimeUnit.SECONDS);
     Set<String> ids = new HashSet<>();
-    state.getShards().forEach(shard -> ids.addAll(shard.getEntityIds()));
+    conversationRegionOn(node).getShards().forEach(shard -> ids.addAll(shard.getEntityIds()));
     return ids;
+  }
+
+  /** The conversation shards {@code node} hosts, with their live conversations. */
+  static ShardRegion.CurrentShardRegionState conversationRegionOn(Node node) throws Exception {
+    return AskPattern.<ClusterShardingQuery, ShardRegion.CurrentShardRegionState>ask(
+            ClusterSharding.get(node.system()).shardState(),
+            replyTo -> new GetShardRegionState(Conversation.ENTITY_TYPE_KEY, replyTo),
+            Duration.ofSeconds(5),
+            node.system().scheduler())
+        .toCompletableFuture()
+        .get(10, TimeUnit.SECONDS);
   }
 }

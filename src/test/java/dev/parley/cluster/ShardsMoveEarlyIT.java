@@ -8,18 +8,12 @@ import dev.parley.ops.Metrics;
 import dev.parley.testing.TestCluster;
 import dev.parley.testing.WsClient;
 import io.micrometer.core.instrument.Counter;
-import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.apache.pekko.cluster.sharding.ShardRegion;
-import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
-import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -72,16 +66,8 @@ class ShardsMoveEarlyIT {
   }
 
   private static Set<String> conversationShardsOn(Node node) throws Exception {
-    ShardRegion.CurrentShardRegionState state =
-        AskPattern.<ClusterShardingQuery, ShardRegion.CurrentShardRegionState>ask(
-                ClusterSharding.get(node.system()).shardState(),
-                replyTo -> new GetShardRegionState(Conversation.ENTITY_TYPE_KEY, replyTo),
-                Duration.ofSeconds(5),
-                node.system().scheduler())
-            .toCompletableFuture()
-            .get(10, TimeUnit.SECONDS);
     Set<String> ids = new HashSet<>();
-    state.getShards().forEach(shard -> ids.add(shard.shardId()));
+    AcknowledgedSends.conversationRegionOn(node).getShards().forEach(shard -> ids.add(shard.shardId()));
     return ids;
   }
 }
