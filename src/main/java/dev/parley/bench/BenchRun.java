@@ -23,6 +23,7 @@ public final class BenchRun {
 
   /** Connections opened at once during setup: enough to be quick, few enough not to look like a herd. */
   private static final int CONNECT_BATCH = 200;
+  private static final int CONNECTIONS_PER_CLIENT = 250;
 
   private final BenchSettings settings;
   private final PrintStream progress;
@@ -74,7 +75,13 @@ public final class BenchRun {
             });
 
     ScheduledExecutorService timers = Executors.newScheduledThreadPool(2, daemon("bench-timer"));
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    // One HttpClient per CONNECTIONS_PER_CLIENT connections: a JDK HttpClient runs all its sockets
+    // through one selector thread, so a single client for thousands of websockets would make the
+    // load generator a single queue that no fleet of real devices has (each has its own I/O).
+    List<HttpClient> clients = new ArrayList<>();
+    for (int i = 0; i < Math.max(1, (workload.connections() + CONNECTIONS_PER_CLIENT - 1) / CONNECTIONS_PER_CLIENT); i++) {
+      clients.add(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build());
+    }
     try {
       long setupStart = System.nanoTime();
       Tokens tokens = Tokens.fromConfigured(settings.secret());
@@ -88,7 +95,7 @@ public final class BenchRun {
                 tokens.mint(workload.user(i), tokenTtl),
                 settings.urls(),
                 workload.conversationsOf(i),
-                http,
+                clients.get(i % clients.size()),
                 timers,
                 backoff,
                 tracker,
