@@ -1,6 +1,7 @@
 package dev.parley.cluster;
 
 import com.typesafe.config.Config;
+import dev.parley.ops.Metrics;
 import io.micrometer.core.instrument.Counter;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -11,7 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.LongSupplier;
-import dev.parley.ops.Metrics;
 import org.apache.pekko.actor.ActorRef;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorSystem;
