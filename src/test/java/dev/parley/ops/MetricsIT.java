@@ -61,7 +61,10 @@ class MetricsIT {
       assertThat(after.value("parley_db_pool_connections{state=\"active\"}")).isBetween(0.0, 4.0);
       // The inbox read model's own pool, and its statements (the projection applied the sends).
       assertThat(after.value("parley_inbox_pool_connections{state=\"total\"}")).isPositive();
-      assertThat(after.value("parley_inbox_statements_total")).isPositive();
+      // The inbox projection applies the sends asynchronously (it polls the journal): wait for it.
+      await("inbox projection statements")
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> PrometheusScrape.of(node.managementUri()).value("parley_inbox_statements_total") > 0);
       assertThat(after.value("jvm_threads_live_threads")).isPositive();
       assertThat(after.text()).contains("jvm_memory_used_bytes{", "jvm_gc_", "system_cpu_count", "parley_send_ack_seconds_bucket{le=");
       // Counts only: no user, conversation id or text is ever a label or a value.
