@@ -31,7 +31,6 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.http.javadsl.model.ws.Message;
-import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.stream.BoundedSourceQueue;
 
 /**
@@ -155,7 +154,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   private final TimerScheduler<Command> timers;
   private final String user;
-  private final BoundedSourceQueue<Message> outbound;
+  private final OutboundQueue outbound;
   private final Conversations conversations;
   private final Inbox inbox;
   private final int inboxMaxPage;
@@ -213,7 +212,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     ctx.getSystem().eventStream().tell(new EventStream.Subscribe<>(Drain.DrainConnections.class, drainListener));
     this.timers = timers;
     this.user = user;
-    this.outbound = outbound;
+    this.outbound = new OutboundQueue(outbound);
     this.conversations = conversations;
     this.settings = settings;
     this.frames = new Frames(settings);
@@ -514,14 +513,11 @@ public final class Session extends AbstractBehavior<Session.Command> {
   private void push(ObjectNode frame) {
     if (closing) return;
     if (outbound.size() >= settings.outboundBuffer()) {
-      outbound.offer(
-          TextMessage.create(
-              Frames.write(
-                  Frames.error(null, ErrorCode.UNAVAILABLE, "slow consumer: too many frames queued; reconnect and subscribe with since"))));
+      outbound.offer(Frames.error(null, ErrorCode.UNAVAILABLE, "slow consumer: too many frames queued; reconnect and subscribe with since"));
       completeOutbound();
       return;
     }
-    outbound.offer(TextMessage.create(Frames.write(frame)));
+    outbound.offer(frame);
   }
 
   /**
@@ -614,13 +610,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     userLimits.connectionClosed(user);
     getContext().getSystem().eventStream().tell(new EventStream.Unsubscribe<>(drainListener));
     subscriptions.unsubscribeAll();
-    // When the client went first, its side of the stream already completed the queue, and a
-    // second complete() throws: that is a normal disconnect, not an error to log.
-    try {
-      outbound.complete();
-    } catch (IllegalStateException alreadyCompleted) {
-      // nothing left to close
-    }
+    outbound.complete();
     return this;
   }
 }
