@@ -13,7 +13,11 @@
 #   PARLEY_RUN_DIR    pid files and logs (default: ${TMPDIR:-/tmp}/parley-local-cluster)
 #   PARLEY_DB_URL     jdbc:postgresql://HOST:PORT/DB (default jdbc:postgresql://127.0.0.1:5432/parley);
 #                     the database is created with psql if missing (PGUSER defaults to postgres)
-#   JAVA_OPTS         JVM options of every node (default: -Xmx512m)
+#   JAVA_OPTS         JVM options of every node (default: -Xmx512m -XX:TieredStopAtLevel=1). The JIT's
+#                     second tier (C2) is left out because three nodes share one machine's cores:
+#                     each JVM that starts spends minutes of CPU compiling with C2, which the other
+#                     nodes need during a rolling restart (see benchmarks.md, "Rolling restart").
+#                     One node per machine or pod: leave it out (JAVA_OPTS=-Xmx512m).
 #   READY_TIMEOUT     seconds a node may take to become ready (default: 120)
 #   STOP_TIMEOUT      seconds a node may take to leave before it is killed (default: 90; it must
 #                     exceed drain readiness-delay + window + shard handoff, like Kubernetes' grace)
@@ -28,7 +32,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 JAR="${PARLEY_JAR:-$ROOT/target/parley.jar}"
 RUN_DIR="${PARLEY_RUN_DIR:-${TMPDIR:-/tmp}/parley-local-cluster}"
-JAVA_OPTS="${JAVA_OPTS:--Xmx512m}"
+JAVA_OPTS="${JAVA_OPTS:--Xmx512m -XX:TieredStopAtLevel=1}"
 READY_TIMEOUT="${READY_TIMEOUT:-120}"
 STOP_TIMEOUT="${STOP_TIMEOUT:-90}"
 export PARLEY_DB_URL="${PARLEY_DB_URL:-jdbc:postgresql://127.0.0.1:5432/parley}"

@@ -40,12 +40,14 @@
 # RATE [100] sends/s, BEFORE [35] s steady before the restart, AFTER [40] s steady after it,
 # MAX_DURATION [420] s (bench's --duration; the script ends the measured time after AFTER through
 # the phase file), RESTART_TIMEOUT [480] s, PGHOST [127.0.0.1], PGPORT [5432], PGUSER [postgres],
-# JAVA_OPTS [-Xmx512m] for the nodes, BENCH_JAVA_OPTS [-Xmx1g].
+# JAVA_OPTS [-Xmx512m -XX:TieredStopAtLevel=1, as cluster.sh] for the nodes, BENCH_JAVA_OPTS [-Xmx1g].
 #
 # Output in OUT_DIR (default /tmp/parley-rolling/MODE-TIMESTAMP): bench.json (report with the
 # per-second timeline and per-phase totals), bench.log (progress), samples.jsonl (one line a second:
 # phase, pg_stat_database transactions, pg_stat_activity recovery-shaped reads, the kernel's
-# listen queue overflows, each node's /parley/status), restart.log, cluster/nodeN.log, summary.json and summary.txt.
+# listen queue overflows, each node's /parley/status), cpu.jsonl (once a second: the machine's busy and
+# idle time, each JVM's CPU by JIT, GC and application threads: cpu-sampler.py), restart.log,
+# cluster/nodeN.log, summary.json and summary.txt.
 set -euo pipefail
 
 MODE="${1:-}"
@@ -82,7 +84,7 @@ export PARLEY_RUN_DIR="$OUT/cluster"
 export PARLEY_DB_URL="jdbc:postgresql://$PGHOST:$PGPORT/$DB"
 export PARLEY_ADMIN_TOKEN="rolling-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 export PARLEY_JWT_SECRET="rolling-restart-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
-JAVA_OPTS="${JAVA_OPTS:--Xmx512m}"
+JAVA_OPTS="${JAVA_OPTS:--Xmx512m -XX:TieredStopAtLevel=1}"
 if [[ "$MODE" == "off" ]]; then
   export PARLEY_ADMISSION_CONNECTIONS_PER_SECOND=0 PARLEY_ADMISSION_RESUMES_PER_SECOND=0 PARLEY_DRAIN_WINDOW=0s PARLEY_RESUBSCRIBE_SPREAD=0s PARLEY_DRAIN_MOVE_SHARDS_EARLY=off
   JAVA_OPTS="$JAVA_OPTS -Dpekko.persistence.max-concurrent-recoveries=100000"
@@ -94,13 +96,14 @@ export JAVA_OPTS
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" | tee -a "$OUT/run.log" >&2; }
 phase() { echo "$1" >"$PHASE_FILE"; log "phase: $1"; }
 
-BENCH_PID="" SAMPLER_PID="" RESTART_PID="" CLUSTER_STARTED=""
+BENCH_PID="" SAMPLER_PID="" CPU_SAMPLER_PID="" RESTART_PID="" CLUSTER_STARTED=""
 cleanup() {
   local rc=$?
   set +e
   [[ -n "$RESTART_PID" ]] && kill "$RESTART_PID" 2>/dev/null && wait "$RESTART_PID" 2>/dev/null
   [[ -n "$BENCH_PID" ]] && kill "$BENCH_PID" 2>/dev/null && wait "$BENCH_PID" 2>/dev/null
   [[ -n "$SAMPLER_PID" ]] && kill "$SAMPLER_PID" 2>/dev/null && wait "$SAMPLER_PID" 2>/dev/null
+  [[ -n "$CPU_SAMPLER_PID" ]] && kill "$CPU_SAMPLER_PID" 2>/dev/null && wait "$CPU_SAMPLER_PID" 2>/dev/null
   if [[ -n "$CLUSTER_STARTED" ]]; then
     log "stopping the cluster"
     STOP_TIMEOUT=60 timeout 300 "$CLUSTER" stop >>"$OUT/restart.log" 2>&1
@@ -145,6 +148,9 @@ sample() {
 }
 sample &
 SAMPLER_PID=$!
+# Where the CPU goes, by JVM and by kind of thread (JIT, GC, application): cpu.jsonl.
+python3 "$HERE/cpu-sampler.py" "$OUT/cpu.jsonl" &
+CPU_SAMPLER_PID=$!
 
 urls=()
 for n in 1 2 3; do urls+=(--url "ws://127.0.0.1:808$n/v1/ws"); done
@@ -193,8 +199,8 @@ bench_rc=0
 wait "$BENCH_PID" || bench_rc=$?
 BENCH_PID=""
 log "bench ended (exit $bench_rc: 0 clean, 1 correctness violated)"
-kill "$SAMPLER_PID" 2>/dev/null || true
-wait "$SAMPLER_PID" 2>/dev/null || true
-SAMPLER_PID=""
+kill "$SAMPLER_PID" "$CPU_SAMPLER_PID" 2>/dev/null || true
+wait "$SAMPLER_PID" "$CPU_SAMPLER_PID" 2>/dev/null || true
+SAMPLER_PID="" CPU_SAMPLER_PID=""
 
 ROLLOUT="$ROLLOUT" python3 "$HERE/rolling-summary.py" "$OUT" "$MODE" "$restart_rc" "$bench_rc" | tee "$OUT/summary.txt"

@@ -5,7 +5,8 @@ usage: rolling-summary.py OUT_DIR MODE RESTART_RC BENCH_RC   (writes OUT_DIR/sum
 
 Sources: OUT_DIR/bench.json (the bench's per-phase totals and per-second timeline, phases marked by
 the script through --phase-file) and OUT_DIR/samples.jsonl (one line a second: pg_stat_database
-transactions of the run's database, pg_stat_activity, each node's GET /parley/status).
+transactions of the run's database, pg_stat_activity, each node's GET /parley/status) and
+OUT_DIR/cpu.jsonl (cpu-sampler.py: the machine's CPU, the JVMs' CPU by JIT, GC and application).
 """
 import os
 import json
@@ -83,6 +84,33 @@ for i in range(len(tx_series) - 4):
     window = tx_series[i:i + 5]
     tx5[window[-1][0]].append(sum(w[3] for w in window) / (window[-1][2] - window[0][1]))
 
+# CPU: the machine's busy share (of all cores) per second, and the nodes' CPU-seconds by kind of
+# thread, each second attributed to the phase the other sampler saw last.
+cpu_busy = {p: [] for p in PHASES}
+cpu_kind = {p: {"app": 0.0, "jit": 0.0, "gc": 0.0} for p in PHASES}
+cpu_other = {p: {"bench": 0.0, "postgres": 0.0} for p in PHASES}
+if os.path.exists(f"{out}/cpu.jsonl"):
+    cpu = [json.loads(l) for l in open(f"{out}/cpu.jsonl") if l.strip()]
+    phase_at, i = [], 0
+    for prev, cur in zip(cpu, cpu[1:]):
+        while i + 1 < len(samples) and samples[i + 1]["ts"] <= cur["ts"]:
+            i += 1
+        p = samples[i]["phase"] if samples and samples[i]["ts"] <= cur["ts"] else ""
+        if p not in PHASES:
+            continue
+        total = (cur["busy"] - prev["busy"]) + (cur["idle"] - prev["idle"])
+        if total > 0:
+            cpu_busy[p].append((cur["busy"] - prev["busy"]) / total)
+        for process, ticks in cur["processes"].items():
+            before = prev["processes"].get(process)
+            if not before:
+                continue
+            if process.startswith("node"):
+                for k in cpu_kind[p]:
+                    cpu_kind[p][k] += max(0, ticks[k] - before[k]) / 100.0
+            else:
+                cpu_other[p][process.split("/")[0]] += sum(max(0, ticks[k] - before[k]) for k in ticks) / 100.0
+
 steady = statistics.median(tx["before"]) if tx["before"] else None
 steady5 = statistics.median(tx5["before"]) if tx5["before"] else None
 phases = bench.get("phases", {})
@@ -123,6 +151,11 @@ for p in PHASES:
         "concurrentRecoveriesPeakPerNode": [rec_peak[p][n] for n in range(3)],
         "connectionsAtEnd": conns_end.get(p),
         "listenQueueOverflows": overflows[p],
+        "machineBusyMedian": statistics.median(cpu_busy[p]) if cpu_busy[p] else None,
+        "machineBusySecondsOver95": sum(1 for b in cpu_busy[p] if b > 0.95),
+        "nodesCpuSeconds": {k: round(v, 1) for k, v in cpu_kind[p].items()},
+        "benchCpuSeconds": round(cpu_other[p]["bench"], 1),
+        "postgresCpuSeconds": round(cpu_other[p]["postgres"], 1),
     }
 json.dump(summary, open(f"{out}/summary.json", "w"), indent=2)
 
@@ -143,4 +176,8 @@ for p in PHASES:
           f"resumes rejected {s['resumesRejected']}  recovery-shaped reads peak {s['recoveryShapedReadsPeak']}  "
           f"concurrent recoveries peak per node {s['concurrentRecoveriesPeakPerNode']}  "
           f"reconnects {s['reconnects']}  errors {s['errors']}  connections at end {s['connectionsAtEnd']}  "
-          f"listen queue overflows {s['listenQueueOverflows']}")
+          f"listen queue overflows {s['listenQueueOverflows']}  "
+          f"machine busy median {fmt(None if s['machineBusyMedian'] is None else 100 * s['machineBusyMedian'], 0)}% "
+          f"(seconds over 95%: {s['machineBusySecondsOver95']})  nodes' CPU s app/jit/gc "
+          f"{s['nodesCpuSeconds']['app']}/{s['nodesCpuSeconds']['jit']}/{s['nodesCpuSeconds']['gc']}  "
+          f"bench CPU s {s['benchCpuSeconds']}  PostgreSQL CPU s {s['postgresCpuSeconds']}")
