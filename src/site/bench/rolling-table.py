@@ -48,6 +48,12 @@ def phase_rows(runs, phase):
         "txRatio": f"{fmt(med([p['txPeakOverSteady'] for p in ps]), 2)} / {fmt(med([p['tx5sPeakOverSteady'] for p in ps]), 2)}",
         "recoveries": fmt(med([max(p["concurrentRecoveriesPeakPerNode"]) for p in ps])),
         "overflows": fmt(med([p.get("listenQueueOverflows", 0) for p in ps])),
+        # Runs before cpu-sampler.py have no CPU figures: "-".
+        "busy": fmt(med([None if p.get("machineBusyMedian") is None else 100 * p["machineBusyMedian"] for p in ps])) + " %",
+        "cpu": " / ".join(
+            fmt(med([p["nodesCpuSeconds"][k] / p["seconds"] if p.get("nodesCpuSeconds") and p["seconds"] else None for p in ps]), 2)
+            for k in ("app", "jit", "gc")),
+        "pgCpu": fmt(med([p["postgresCpuSeconds"] / p["seconds"] if "postgresCpuSeconds" in p and p["seconds"] else None for p in ps]), 2),
     }
 
 
@@ -69,6 +75,9 @@ LABELS = [
     ("txRatio", "DB peak ÷ steady, 1 s / 5 s"),
     ("recoveries", "conversations recovering at once, peak on one node"),
     ("overflows", "connections the kernel dropped, listen queue full (machine)"),
+    ("busy", "machine busy, median second (of 2 cores)"),
+    ("cpu", "nodes' CPU in cores, application / JIT / GC (all three nodes)"),
+    ("pgCpu", "PostgreSQL's CPU in cores"),
 ]
 
 

@@ -264,6 +264,8 @@ public final class Conversation
   private final NodeLifecycle lifecycle;
   /** From construction (recovery starts right after) until RecoveryCompleted, RecoveryFailed or stop. */
   private boolean recovering = true;
+  /** For the recovery histogram (parley_conversation_recovery_seconds). */
+  private final long recoveryStartedNanos;
 
   private Conversation(
       ActorContext<Command> ctx,
@@ -282,6 +284,7 @@ public final class Conversation
     this.projectionTags = Set.of(projectionTagOf(conversationId));
     this.lifecycle = NodeLifecycle.get(ctx.getSystem());
     lifecycle.recoveryStarted();
+    this.recoveryStartedNanos = System.nanoTime();
   }
 
   @Override
@@ -571,7 +574,12 @@ public final class Conversation
   @Override
   public SignalHandler<ConversationState> signalHandler() {
     return newSignalHandlerBuilder()
-        .onSignal(RecoveryCompleted.instance(), state -> recoveryEnded())
+        .onSignal(
+            RecoveryCompleted.instance(),
+            state -> {
+              metrics().recovered(recoveryStartedNanos);
+              recoveryEnded();
+            })
         .onSignal(RecoveryFailed.class, (state, failed) -> recoveryEnded())
         .onSignal(PostStop.instance(), state -> recoveryEnded())
         .build();

@@ -37,6 +37,7 @@ public final class Metrics implements Extension {
   private final Counter sends;
   private final Timer sendAck;
   private final Timer persist;
+  private final Timer recovery;
   private final Counter drained;
   private final AtomicLong activeEntities = new AtomicLong();
   private final AtomicLong shards = new AtomicLong();
@@ -48,6 +49,10 @@ public final class Metrics implements Extension {
     sends = Counter.builder("parley.sends").description("send frames received from clients").register(registry);
     sendAck = latency("parley.send.ack", "from a send frame received to its ack queued for the client");
     persist = latency("parley.persist", "from a conversation persisting a message to the journal confirming it");
+    recovery =
+        latency(
+            "parley.conversation.recovery",
+            "from a conversation entity starting to its recovery completing: waiting for a recovery permit, then reading its snapshot and events");
     drained =
         Counter.builder("parley.drained.connections")
             .description("connections closed with a reconnect hint while this node drained")
@@ -127,6 +132,11 @@ public final class Metrics implements Extension {
 
   public void persisted(long startedNanos) {
     persist.record(System.nanoTime() - startedNanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** A conversation recovered; how long a moved or restarted conversation keeps its senders waiting. */
+  public void recovered(long startedNanos) {
+    recovery.record(System.nanoTime() - startedNanos, TimeUnit.NANOSECONDS);
   }
 
   public void connectionDrained() {

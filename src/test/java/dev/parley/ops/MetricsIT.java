@@ -53,6 +53,8 @@ class MetricsIT {
       assertThat(after.value("parley_conversations_active")).isGreaterThanOrEqualTo(1);
       assertThat(after.value("parley_shards")).isGreaterThanOrEqualTo(1);
       assertThat(after.value("parley_conversation_recoveries_total")).isGreaterThanOrEqualTo(1);
+      assertThat(after.value("parley_conversation_recovery_seconds_count"))
+          .isEqualTo(after.value("parley_conversation_recoveries_total"));
       assertThat(after.value("parley_conversations_recovering")).isZero();
       assertThat(after.value("parley_conversation_resends_total")).isGreaterThanOrEqualTo(0);
       assertThat(after.value("parley_inbox_lag_seconds")).isGreaterThanOrEqualTo(0);
