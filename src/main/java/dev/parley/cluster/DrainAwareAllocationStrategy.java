@@ -20,6 +20,7 @@ import org.apache.pekko.cluster.Cluster;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.ShardCoordinator;
+import org.apache.pekko.util.Version;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.collection.immutable.IndexedSeq;
@@ -38,7 +39,8 @@ import scala.jdk.javaapi.CollectionConverters;
  *
  * <p>Draining members come from {@link DrainingMembers} with the moment by which they want their
  * shards gone: each round moves an equal share of what is left over the rounds left before it. New
- * shards are never allocated to a draining node while another node can take them. Balancing (a node
+ * shards are never allocated to a draining node while another node can take them, and while a
+ * node drains its shards are spread over the nodes of the newest version ({@link #spreadTarget}). Balancing (a node
  * joined) is Pekko's, run at most every {@code balanceInterval}: the coordinator's rebalance-interval
  * is short for the drain's sake, and balancing that often would move shards in bursts.
  */
@@ -57,6 +59,8 @@ public final class DrainAwareAllocationStrategy
   private volatile Cluster cluster;
   private volatile Counter movedEarly;
   private long lastBalanceNanos = Long.MIN_VALUE;
+  /** Shards allocated to each region while some node drains (the coordinator's thread only); see {@link #spreadTarget}. */
+  private final Map<ActorRef, Integer> takenDuringDrain = new HashMap<>();
 
   DrainAwareAllocationStrategy(
       ActorSystem<?> system, String typeName, ShardCoordinator.ShardAllocationStrategy leastShards,
@@ -109,9 +113,67 @@ public final class DrainAwareAllocationStrategy
       ActorRef requester, String shardId, scala.collection.immutable.Map<ActorRef, IndexedSeq<String>> allocations) {
     Set<ActorRef> draining = drainingRegions(allocations).keySet();
     if (draining.isEmpty() || draining.size() == allocations.size()) {
+      takenDuringDrain.clear();
       return leastShards.allocateShard(requester, shardId, allocations);
     }
-    return leastShards.allocateShard(requester, shardId, allocations.removedAll(CollectionConverters.asScala(draining)));
+    ActorRef target = spreadTarget(receivers(allocations, draining), takenDuringDrain);
+    if (target == null) {
+      return leastShards.allocateShard(requester, shardId, allocations.removedAll(CollectionConverters.asScala(draining)));
+    }
+    takenDuringDrain.merge(target, 1, Integer::sum);
+    return scala.concurrent.Future$.MODULE$.successful(target);
+  }
+
+  /** A region that can take a draining node's shard: its member's app version and its shard count. */
+  record Receiver<R>(R region, Version appVersion, int shards) {}
+
+  /**
+   * Where a shard goes while a node drains: among the regions of the newest app version (as
+   * Pekko's least-shard allocation, so a rolling update does not move a shard onto a node that is
+   * about to be replaced), the one that has taken the fewest shards during this drain, then the
+   * one with the fewest shards. Why not simply the fewest shards: that is the node restarted just
+   * before, and it took every shard of the draining node — in the rolling-restart test the oldest
+   * node's ~55 shards in 20 s, 260 conversations recovering at once, recovery p50 3.6 s, while the
+   * other new node took none. Null when no region qualifies (members not up yet): Pekko decides.
+   */
+  static <R> R spreadTarget(List<Receiver<R>> receivers, Map<R, Integer> taken) {
+    Version newest = null;
+    for (Receiver<R> receiver : receivers) {
+      if (newest == null || receiver.appVersion().compareTo(newest) > 0) newest = receiver.appVersion();
+    }
+    Receiver<R> best = null;
+    for (Receiver<R> receiver : receivers) {
+      if (receiver.appVersion().compareTo(newest) != 0) continue;
+      if (best == null || compare(receiver, best, taken) < 0) best = receiver;
+    }
+    return best == null ? null : best.region();
+  }
+
+  private static <R> int compare(Receiver<R> a, Receiver<R> b, Map<R, Integer> taken) {
+    int byTaken = Integer.compare(taken.getOrDefault(a.region(), 0), taken.getOrDefault(b.region(), 0));
+    return byTaken != 0 ? byTaken : Integer.compare(a.shards(), b.shards());
+  }
+
+  /** The regions not draining, each with its (Up) member's app version; regions of other members are left out. */
+  private List<Receiver<ActorRef>> receivers(
+      scala.collection.immutable.Map<ActorRef, IndexedSeq<String>> allocations, Set<ActorRef> draining) {
+    Map<Address, Member> members = new HashMap<>();
+    cluster.state().getMembers().forEach(m -> members.put(m.address(), m));
+    List<Receiver<ActorRef>> receivers = new ArrayList<>();
+    CollectionConverters.asJava(allocations)
+        .forEach(
+            (region, shards) -> {
+              if (draining.contains(region)) return;
+              Member member = members.get(addressOf(region));
+              if (member != null && member.status() == MemberStatus.up()) {
+                receivers.add(new Receiver<>(region, member.appVersion(), shards.size()));
+              }
+            });
+    return receivers;
+  }
+
+  private Address addressOf(ActorRef region) {
+    return region.path().address().hasLocalScope() ? cluster.selfAddress() : region.path().address();
   }
 
   @Override
@@ -137,6 +199,7 @@ public final class DrainAwareAllocationStrategy
       // While a node drains, no balancing: the moved shards would be balanced again a moment later.
       return scala.concurrent.Future$.MODULE$.successful(scala.collection.immutable.Set$.MODULE$.from(CollectionConverters.asScala(move)));
     }
+    takenDuringDrain.clear();
     long now = System.nanoTime();
     if (lastBalanceNanos != Long.MIN_VALUE && now - lastBalanceNanos < balanceInterval.toNanos()) {
       return scala.concurrent.Future$.MODULE$.successful(scala.collection.immutable.Set$.MODULE$.empty());
@@ -177,8 +240,7 @@ public final class DrainAwareAllocationStrategy
     cluster.state().getMembers().forEach(m -> members.put(m.address(), m));
     Map<ActorRef, Long> draining = new LinkedHashMap<>();
     for (ActorRef region : CollectionConverters.asJava(allocations.keySet())) {
-      Address address = region.path().address().hasLocalScope() ? cluster.selfAddress() : region.path().address();
-      Member member = members.get(address);
+      Member member = members.get(addressOf(region));
       if (member == null || member.status() != MemberStatus.up()) continue;
       Long deadline = deadlines.get(DrainingMembers.keyOf(member.uniqueAddress()));
       if (deadline != null) draining.put(region, deadline);

@@ -3,12 +3,15 @@ package dev.parley.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.IntStream;
+import org.apache.pekko.util.Version;
 import org.junit.jupiter.api.Test;
 
-/** How many shards of a draining node start moving in one rebalance round. */
+/** How many shards of a draining node start moving in one rebalance round, and where they go. */
 class DrainAwareAllocationStrategyTest {
 
   private static final Duration ROUND = Duration.ofSeconds(1);
@@ -55,5 +58,53 @@ class DrainAwareAllocationStrategyTest {
   void aRegionWithNothingLeftMovesNothing() {
     assertThat(batch(List.of(), Set.of(), NOW + 10_000, NO_CAP)).isEmpty();
     assertThat(batch(shards(2), Set.of("0", "1"), NOW + 10_000, NO_CAP)).isEmpty();
+  }
+
+  // ---- where a draining node's shards go ---------------------------------------------------------
+
+  private static final Version OLD = new Version("1.0.0");
+  private static final Version NEW = new Version("1.0.1");
+
+  private static DrainAwareAllocationStrategy.Receiver<String> receiver(String region, Version version, int shards) {
+    return new DrainAwareAllocationStrategy.Receiver<>(region, version, shards);
+  }
+
+  @Test
+  void aDrainingNodesShardsAlternateBetweenTheNodesOfTheNewestVersion() {
+    // The third node of a rolling deploy drains: node 2 (just restarted, few shards) and node 3
+    // (restarted first, many) run the new version. Least shards alone would send every shard to
+    // node 2; spread, they alternate, and a shard never goes to the old version.
+    Map<String, Integer> taken = new HashMap<>();
+    List<String> targets = new java.util.ArrayList<>();
+    int node2 = 2, node3 = 45;
+    for (int i = 0; i < 6; i++) {
+      String target =
+          DrainAwareAllocationStrategy.spreadTarget(
+              List.of(receiver("node1-old", OLD, 0), receiver("node2", NEW, node2), receiver("node3", NEW, node3)), taken);
+      taken.merge(target, 1, Integer::sum);
+      if (target.equals("node2")) node2++;
+      else node3++;
+      targets.add(target);
+    }
+    assertThat(targets).containsExactly("node2", "node3", "node2", "node3", "node2", "node3");
+  }
+
+  @Test
+  void withOneNodeOfTheNewestVersionItTakesThemAll() {
+    // The second drain of a rolling deploy: only the node restarted first runs the new version.
+    Map<String, Integer> taken = new HashMap<>(Map.of("node3", 20));
+    assertThat(
+            DrainAwareAllocationStrategy.spreadTarget(
+                List.of(receiver("node1", OLD, 30), receiver("node3", NEW, 50)), taken))
+        .isEqualTo("node3");
+  }
+
+  @Test
+  void betweenEqualTakersTheFewestShardsWinAndNoReceiverMeansPekkoDecides() {
+    assertThat(
+            DrainAwareAllocationStrategy.spreadTarget(
+                List.of(receiver("a", NEW, 30), receiver("b", NEW, 10), receiver("c", NEW, 20)), Map.of()))
+        .isEqualTo("b");
+    assertThat(DrainAwareAllocationStrategy.<String>spreadTarget(List.of(), Map.of())).isNull();
   }
 }
