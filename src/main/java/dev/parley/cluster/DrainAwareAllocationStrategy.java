@@ -40,9 +40,10 @@ import scala.jdk.javaapi.CollectionConverters;
  * <p>Draining members come from {@link DrainingMembers} with the moment by which they want their
  * shards gone: each round moves an equal share of what is left over the rounds left before it. New
  * shards are never allocated to a draining node while another node can take them, and while a
- * node drains its shards are spread over the nodes of the newest version ({@link #spreadTarget}). Balancing (a node
- * joined) is Pekko's, run at most every {@code balanceInterval}: the coordinator's rebalance-interval
- * is short for the drain's sake, and balancing that often would move shards in bursts.
+ * node drains its shards are spread over the nodes of the newest version ({@link #spreadTarget}).
+ * Balancing (a node joined) is Pekko's, run at most every {@code balanceInterval}: the
+ * coordinator's rebalance-interval is short for the drain's sake, and balancing that often would
+ * move shards in bursts.
  */
 public final class DrainAwareAllocationStrategy
     implements ShardCoordinator.ShardAllocationStrategy, ShardCoordinator.StartableAllocationStrategy {
@@ -157,8 +158,7 @@ public final class DrainAwareAllocationStrategy
   /** The regions not draining, each with its (Up) member's app version; regions of other members are left out. */
   private List<Receiver<ActorRef>> receivers(
       scala.collection.immutable.Map<ActorRef, IndexedSeq<String>> allocations, Set<ActorRef> draining) {
-    Map<Address, Member> members = new HashMap<>();
-    cluster.state().getMembers().forEach(m -> members.put(m.address(), m));
+    Map<Address, Member> members = membersByAddress();
     List<Receiver<ActorRef>> receivers = new ArrayList<>();
     CollectionConverters.asJava(allocations)
         .forEach(
@@ -170,6 +170,12 @@ public final class DrainAwareAllocationStrategy
               }
             });
     return receivers;
+  }
+
+  private Map<Address, Member> membersByAddress() {
+    Map<Address, Member> members = new HashMap<>();
+    cluster.state().getMembers().forEach(m -> members.put(m.address(), m));
+    return members;
   }
 
   private Address addressOf(ActorRef region) {
@@ -236,8 +242,7 @@ public final class DrainAwareAllocationStrategy
   private Map<ActorRef, Long> drainingRegions(scala.collection.immutable.Map<ActorRef, IndexedSeq<String>> allocations) {
     Map<String, Long> deadlines = DrainingMembers.get(system).deadlines();
     if (deadlines.isEmpty()) return Map.of();
-    Map<Address, Member> members = new HashMap<>();
-    cluster.state().getMembers().forEach(m -> members.put(m.address(), m));
+    Map<Address, Member> members = membersByAddress();
     Map<ActorRef, Long> draining = new LinkedHashMap<>();
     for (ActorRef region : CollectionConverters.asJava(allocations.keySet())) {
       Member member = members.get(addressOf(region));
