@@ -37,7 +37,8 @@ public record ParleyConfig(
   /** {@code allowedOrigins}: browser origins, besides the node's own, that may open websockets. */
   public record Http(String host, int port, List<String> allowedOrigins) {}
 
-  public record Db(String url, String user, String password, int poolSize, Duration connectionTimeout) {}
+  public record Db(
+      String url, String user, String password, int poolSize, Duration connectionTimeout, String planCacheMode) {}
 
   public record Cluster(String host, int port, List<String> seedNodes, boolean bootstrap) {}
 
@@ -162,7 +163,8 @@ public record ParleyConfig(
             c.getString("db.user"),
             c.getString("db.password"),
             c.getInt("db.pool-size"),
-            c.getDuration("db.connection-timeout")),
+            c.getDuration("db.connection-timeout"),
+            c.getString("db.plan-cache-mode")),
         new Cluster(
             c.getString("cluster.host"),
             c.getInt("cluster.port"),

@@ -4,7 +4,6 @@ import com.nimbusds.jwt.SignedJWT;
 import dev.parley.CborSerializable;
 import dev.parley.storage.Storage;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -112,7 +111,7 @@ public final class Revocations implements Extension {
 
   /** Rare operator actions: a connection of their own, not one taken from the journal's pool. */
   private static Connection connect(Storage storage) throws SQLException {
-    return DriverManager.getConnection(storage.url(), storage.user(), storage.password());
+    return storage.connect();
   }
 
   private static final class Id extends ExtensionId<Revocations> {

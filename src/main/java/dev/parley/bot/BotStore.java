@@ -3,7 +3,6 @@ package dev.parley.bot;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.parley.conversation.Conversation;
 import dev.parley.conversation.TimelineEvent;
@@ -48,16 +47,7 @@ public final class BotStore implements AutoCloseable {
   }
 
   public static BotStore open(Storage storage, int poolSize, Duration connectionTimeout) {
-    HikariConfig config = new HikariConfig();
-    config.setPoolName("parley-bots");
-    config.setJdbcUrl(storage.url());
-    config.setUsername(storage.user());
-    config.setPassword(storage.password());
-    config.setMaximumPoolSize(poolSize);
-    config.setMinimumIdle(1);
-    config.setConnectionTimeout(Math.max(250, connectionTimeout.toMillis()));
-    config.setInitializationFailTimeout(-1);
-    return new BotStore(new HikariDataSource(config));
+    return new BotStore(storage.pool("parley-bots", poolSize, connectionTimeout));
   }
 
   @Override

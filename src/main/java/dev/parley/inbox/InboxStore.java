@@ -1,6 +1,5 @@
 package dev.parley.inbox;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.parley.conversation.Conversation;
 import dev.parley.conversation.TimelineEvent;
@@ -76,17 +75,7 @@ public final class InboxStore implements AutoCloseable {
 
   /** A pool of its own, so inbox pages never wait behind journal writes (and the reverse). */
   public static InboxStore open(Storage storage, int poolSize, Duration connectionTimeout) {
-    HikariConfig config = new HikariConfig();
-    config.setPoolName("parley-inbox");
-    config.setJdbcUrl(storage.url());
-    config.setUsername(storage.user());
-    config.setPassword(storage.password());
-    config.setMaximumPoolSize(poolSize);
-    config.setMinimumIdle(1);
-    config.setConnectionTimeout(Math.max(250, connectionTimeout.toMillis()));
-    // Do not fail start-up when the database is briefly away: queries fail (unavailable) until it is back.
-    config.setInitializationFailTimeout(-1);
-    return new InboxStore(new HikariDataSource(config), Clock.systemUTC());
+    return new InboxStore(storage.pool("parley-inbox", poolSize, connectionTimeout), Clock.systemUTC());
   }
 
   /** Statements executed so far (a batch counts once): a metric, and how tests prove there is no N+1. */

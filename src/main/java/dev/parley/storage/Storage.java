@@ -3,10 +3,17 @@ package dev.parley.storage;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import dev.parley.ParleyConfig;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Properties;
 import java.util.UUID;
 import org.flywaydb.core.Flyway;
 
@@ -61,6 +68,43 @@ public record Storage(Vendor vendor, String url, String user, String password, P
         .migrate();
   }
 
+  /**
+   * Properties of every connection Parley opens (the journal's pool, the inbox's and the bots'
+   * pools, single connections): the credentials and, on PostgreSQL, {@code parley.db.plan-cache-mode}
+   * as a startup option, so a long-lived connection never keeps a plan made for the tables it met
+   * when it opened.
+   */
+  public Properties connectionProperties() {
+    Properties properties = new Properties();
+    properties.setProperty("user", user);
+    properties.setProperty("password", password);
+    if (vendor == Vendor.POSTGRESQL && !settings.planCacheMode().isBlank()) {
+      properties.setProperty("options", "-c plan_cache_mode=" + settings.planCacheMode());
+    }
+    return properties;
+  }
+
+  /** A connection outside any pool, for rare operator actions. */
+  public Connection connect() throws SQLException {
+    return DriverManager.getConnection(url, connectionProperties());
+  }
+
+  /**
+   * A pool of its own for one part of Parley, so its queries never wait behind another part's.
+   * Start-up does not fail when the database is briefly away: queries fail until it is back.
+   */
+  public HikariDataSource pool(String name, int size, Duration connectionTimeout) {
+    HikariConfig config = new HikariConfig();
+    config.setPoolName(name);
+    config.setJdbcUrl(url);
+    config.setDataSourceProperties(connectionProperties());
+    config.setMaximumPoolSize(size);
+    config.setMinimumIdle(1);
+    config.setConnectionTimeout(Math.max(250, connectionTimeout.toMillis()));
+    config.setInitializationFailTimeout(-1);
+    return new HikariDataSource(config);
+  }
+
   /** The Slick database the journal, snapshot store and read journal share. */
   public Config pekkoConfig() {
     Map<String, Object> db = new HashMap<>();
@@ -79,6 +123,9 @@ public record Storage(Vendor vendor, String url, String user, String password, P
     // dev.parley.ops.DatabasePool reads the pool's usage: Slick creates the pool, not Parley.
     db.put("poolName", "parley-journal-" + UUID.randomUUID().toString().substring(0, 8));
     db.put("registerMbeans", true);
+    Map<String, Object> properties = new HashMap<>();
+    connectionProperties().forEach((key, value) -> properties.put((String) key, value));
+    db.put("properties", properties);
     Map<String, Object> slick = Map.of("profile", vendor.slickProfile, "db", db);
     return ConfigFactory.empty()
         .withValue("pekko-persistence-jdbc.shared-databases.slick", ConfigValueFactory.fromMap(slick));

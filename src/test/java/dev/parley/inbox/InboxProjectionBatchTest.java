@@ -230,7 +230,7 @@ class InboxProjectionBatchTest {
 
     InboxStore store() {
       Storage.Vendor v = vendor.equals("h2") ? Storage.Vendor.H2 : Storage.Vendor.POSTGRESQL;
-      ParleyConfig.Db settings = new ParleyConfig.Db(url, user, "", 2, Duration.ofSeconds(5));
+      ParleyConfig.Db settings = new ParleyConfig.Db(url, user, "", 2, Duration.ofSeconds(5), "force_custom_plan");
       return InboxStore.open(new Storage(v, url, user, "", settings), 2, Duration.ofSeconds(5));
     }
 

@@ -1,0 +1,112 @@
+package dev.parley.storage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.ParleyConfig;
+import dev.parley.testing.TestNode;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Map;
+import javax.sql.DataSource;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.persistence.jdbc.db.SlickExtension;
+import org.apache.pekko.persistence.jdbc.db.SlickExtensionImpl;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every connection Parley opens to PostgreSQL plans each statement with its parameters
+ * ({@code parley.db.plan-cache-mode}). With the server's default a node kept, for its whole life,
+ * the eventsByTag plan it made while the journal was nearly empty; that plan read the whole tag
+ * index per journal row, and the database's CPU grew with the table (benchmarks.md, fifth series).
+ * The journal's pool is Slick's, built from {@link Storage#pekkoConfig()}; the inbox's and the
+ * bots' pools and single connections come from {@link Storage#pool} and {@link Storage#connect()}.
+ */
+class PlanCacheModeIT {
+
+  @Test
+  void everyConnectionToPostgresPlansEachExecutionWithItsParameters() throws Exception {
+    try (TestNode node = TestNode.onPostgres()) {
+      ActorSystem<Void> system = node.node().system();
+      Storage storage = Storage.from(ParleyConfig.from(system.settings().config()));
+
+      assertThat(planCacheModeOf(journalPool(system))).isEqualTo("force_custom_plan");
+      try (var pool = storage.pool("plan-cache-mode-it", 1, Duration.ofSeconds(5))) {
+        assertThat(planCacheModeOf(pool)).isEqualTo("force_custom_plan");
+      }
+      try (Connection connection = storage.connect()) {
+        assertThat(planCacheModeOf(connection)).isEqualTo("force_custom_plan");
+      }
+    }
+  }
+
+  @Test
+  void anEmptySettingLeavesTheServersPlanCacheMode() throws Exception {
+    try (TestNode node = TestNode.onPostgres(Map.of("parley.db.plan-cache-mode", ""))) {
+      String serversDefault;
+      try (Connection plain = node.openDatabase()) {
+        serversDefault = planCacheModeOf(plain);
+      }
+      ActorSystem<Void> system = node.node().system();
+      Storage storage = Storage.from(ParleyConfig.from(system.settings().config()));
+
+      assertThat(serversDefault).isNotEqualTo("force_custom_plan");
+      assertThat(planCacheModeOf(journalPool(system))).isEqualTo(serversDefault);
+      try (Connection connection = storage.connect()) {
+        assertThat(planCacheModeOf(connection)).isEqualTo(serversDefault);
+      }
+    }
+  }
+
+  /** H2 has no such setting: the option must not reach its driver, which refuses unknown ones. */
+  @Test
+  void onH2TheSettingIsNotPassedOnAndEveryPoolAnswers() throws Exception {
+    try (TestNode node = TestNode.onH2()) {
+      ActorSystem<Void> system = node.node().system();
+      Storage storage = Storage.from(ParleyConfig.from(system.settings().config()));
+
+      assertThat(storage.connectionProperties()).doesNotContainKey("options");
+      assertThat(answersOne(journalPool(system))).isTrue();
+      try (var pool = storage.pool("plan-cache-mode-it", 1, Duration.ofSeconds(5))) {
+        assertThat(answersOne(pool)).isTrue();
+      }
+    }
+  }
+
+  /** The pool the running node's journal, snapshot store and read journal share. */
+  private static Connection journalPool(ActorSystem<Void> system) throws SQLException {
+    SlickExtensionImpl slick = (SlickExtensionImpl) SlickExtension.get(system);
+    return slick.database(system.settings().config().getConfig("jdbc-journal")).database().source().createConnection();
+  }
+
+  private static String planCacheModeOf(DataSource pool) throws SQLException {
+    try (Connection connection = pool.getConnection()) {
+      return planCacheModeOf(connection);
+    }
+  }
+
+  private static String planCacheModeOf(Connection connection) throws SQLException {
+    try (connection;
+        Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery("SELECT current_setting('plan_cache_mode')")) {
+      assertThat(rows.next()).isTrue();
+      return rows.getString(1);
+    }
+  }
+
+  private static boolean answersOne(DataSource pool) throws SQLException {
+    try (Connection connection = pool.getConnection()) {
+      return answersOne(connection);
+    }
+  }
+
+  private static boolean answersOne(Connection connection) throws SQLException {
+    try (connection;
+        Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery("SELECT 1")) {
+      return rows.next() && rows.getInt(1) == 1;
+    }
+  }
+}
