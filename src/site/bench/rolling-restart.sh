@@ -10,13 +10,14 @@
 #        4 s connection handover,
 #        a draining node's shards moved a few per second during its window,
 #        resubscribe spread 3 s, max-concurrent-recoveries 50,
-#        rebalance limits 10 shards / 10% per round)
+#        rebalance limits 10 shards / 10% per round, a restarted node's recovery warm-up of 200)
 #   off  every herd control that a setting can switch off, switched off:
 #          PARLEY_ADMISSION_CONNECTIONS_PER_SECOND=0, PARLEY_ADMISSION_RESUMES_PER_SECOND=0 (0 = no bucket),
 #          PARLEY_DRAIN_WINDOW=0s (every connection closed at once, reconnect hint jitter 0-1 s only,
 #          hence no connection handover either: it is at most half the window),
 #          PARLEY_DRAIN_MOVE_SHARDS_EARLY=off (a leaving node's shards all move at its handoff),
 #          PARLEY_RESUBSCRIBE_SPREAD=0s (subscribers of moved conversations come back at once),
+#          PARLEY_WARM_UP_CONVERSATIONS=0 (a restarted node is ready without warming its recovery code),
 #          -Dpekko.persistence.max-concurrent-recoveries=100000,
 #          -Dpekko.cluster.sharding.least-shard-allocation-strategy.rebalance-absolute-limit=1000,
 #          -Dpekko.cluster.sharding.least-shard-allocation-strategy.rebalance-relative-limit=1.0
@@ -86,7 +87,7 @@ export PARLEY_ADMIN_TOKEN="rolling-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n'
 export PARLEY_JWT_SECRET="rolling-restart-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 JAVA_OPTS="${JAVA_OPTS:--Xmx512m -XX:TieredStopAtLevel=1}"
 if [[ "$MODE" == "off" ]]; then
-  export PARLEY_ADMISSION_CONNECTIONS_PER_SECOND=0 PARLEY_ADMISSION_RESUMES_PER_SECOND=0 PARLEY_DRAIN_WINDOW=0s PARLEY_RESUBSCRIBE_SPREAD=0s PARLEY_DRAIN_MOVE_SHARDS_EARLY=off
+  export PARLEY_ADMISSION_CONNECTIONS_PER_SECOND=0 PARLEY_ADMISSION_RESUMES_PER_SECOND=0 PARLEY_DRAIN_WINDOW=0s PARLEY_RESUBSCRIBE_SPREAD=0s PARLEY_DRAIN_MOVE_SHARDS_EARLY=off PARLEY_WARM_UP_CONVERSATIONS=0
   JAVA_OPTS="$JAVA_OPTS -Dpekko.persistence.max-concurrent-recoveries=100000"
   JAVA_OPTS="$JAVA_OPTS -Dpekko.cluster.sharding.least-shard-allocation-strategy.rebalance-absolute-limit=1000"
   JAVA_OPTS="$JAVA_OPTS -Dpekko.cluster.sharding.least-shard-allocation-strategy.rebalance-relative-limit=1.0"

@@ -19,6 +19,7 @@ import dev.parley.cluster.DatabaseHealthCheck;
 import dev.parley.cluster.Drain;
 import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversations;
+import dev.parley.conversation.RecoveryWarmUp;
 import dev.parley.gateway.ConnectedUsers;
 import dev.parley.gateway.HttpApi;
 import dev.parley.inbox.Inbox;
@@ -104,6 +105,12 @@ public final class Node implements AutoCloseable {
       // cluster bootstrap needs its contact point.
       Uri management =
           PekkoManagement.get(Adapter.toClassic(system)).start().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      // Before joining (bounded by its own timeout): shards come to a member as soon as it is Up
+      // (the next draining node's, or a balancing round's), and its first recoveries then run
+      // compiled code instead of the interpreter's.
+      RecoveryWarmUp.run(system, storage, settings.warmUp(), settings.conversation())
+          .toCompletableFuture()
+          .get(settings.warmUp().timeout().toMillis() + 10_000, TimeUnit.MILLISECONDS);
       joinCluster(system, settings.cluster());
       awaitMemberUp(system, config.getDuration("pekko.cluster.shutdown-after-unsuccessful-join-seed-nodes"));
 

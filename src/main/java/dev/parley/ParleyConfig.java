@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import dev.parley.auth.TokenSettings;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.Drain;
+import dev.parley.conversation.RecoveryWarmUp;
 import dev.parley.gateway.ServerTls;
 import dev.parley.storage.StorageBreaker;
 import java.net.URI;
@@ -32,7 +33,8 @@ public record ParleyConfig(
     Limits limits,
     StorageBreaker.Settings storageBreaker,
     ServerTls.Settings tls,
-    BotRunnerSettings botRunner) {
+    BotRunnerSettings botRunner,
+    RecoveryWarmUp.Settings warmUp) {
 
   /** {@code allowedOrigins}: browser origins, besides the node's own, that may open websockets. */
   public record Http(String host, int port, List<String> allowedOrigins) {}
@@ -244,7 +246,9 @@ public record ParleyConfig(
             c.getDuration("bot-runner.sweep-interval"),
             c.getInt("gateway.max-text-length"),
             c.getInt("bot-runner.projection.batch-size"),
-            c.getDuration("bot-runner.projection.batch-window")));
+            c.getDuration("bot-runner.projection.batch-window")),
+        new RecoveryWarmUp.Settings(
+            c.getInt("warm-up.conversations"), c.getInt("warm-up.parallelism"), c.getDuration("warm-up.timeout")));
   }
 
   private static Optional<String> optional(String value) {

@@ -602,16 +602,20 @@ public final class Conversation
 
   @Override
   public SnapshotAdapter<ConversationState> snapshotAdapter() {
-    return new SnapshotAdapter<>() {
-      @Override
-      public Object toJournal(ConversationState state) {
-        return state.toSnapshot();
-      }
-
-      @Override
-      public ConversationState fromJournal(Object from) {
-        return ConversationState.fromSnapshot((ConversationState.Snapshot) from);
-      }
-    };
+    return SNAPSHOTS;
   }
+
+  /** Snapshots are {@link ConversationState.Snapshot} records; the warm-up's replicas read them too. */
+  static final SnapshotAdapter<ConversationState> SNAPSHOTS =
+      new SnapshotAdapter<>() {
+        @Override
+        public Object toJournal(ConversationState state) {
+          return state.toSnapshot();
+        }
+
+        @Override
+        public ConversationState fromJournal(Object from) {
+          return ConversationState.fromSnapshot((ConversationState.Snapshot) from);
+        }
+      };
 }
