@@ -248,7 +248,10 @@ public record ParleyConfig(
             c.getInt("bot-runner.projection.batch-size"),
             c.getDuration("bot-runner.projection.batch-window")),
         new RecoveryWarmUp.Settings(
-            c.getInt("warm-up.conversations"), c.getInt("warm-up.parallelism"), c.getDuration("warm-up.timeout")));
+            c.getInt("warm-up.conversations"),
+            c.getInt("warm-up.parallelism"),
+            c.getInt("warm-up.per-second"),
+            c.getDuration("warm-up.timeout")));
   }
 
   private static Optional<String> optional(String value) {

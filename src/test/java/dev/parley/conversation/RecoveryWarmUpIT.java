@@ -58,7 +58,7 @@ class RecoveryWarmUpIT {
       ConversationState busiest =
           RecoveryWarmUp.recover(system, conversations.get(2), limits).toCompletableFuture().get(15, TimeUnit.SECONDS);
       RecoveryWarmUp.Result result =
-          RecoveryWarmUp.run(system, Storage.from(settings), new RecoveryWarmUp.Settings(10, 2, Duration.ofSeconds(20)), settings.conversation())
+          RecoveryWarmUp.run(system, Storage.from(settings), new RecoveryWarmUp.Settings(10, 2, 100, Duration.ofSeconds(20)), settings.conversation())
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);
 
@@ -86,11 +86,11 @@ class RecoveryWarmUpIT {
           new Storage(Storage.Vendor.POSTGRESQL, "jdbc:postgresql://127.0.0.1:1/none?connectTimeout=2", "postgres", "", settings.db());
 
       RecoveryWarmUp.Result result =
-          RecoveryWarmUp.run(system, unreachable, new RecoveryWarmUp.Settings(10, 2, Duration.ofSeconds(5)), settings.conversation())
+          RecoveryWarmUp.run(system, unreachable, new RecoveryWarmUp.Settings(10, 2, 100, Duration.ofSeconds(5)), settings.conversation())
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);
       RecoveryWarmUp.Result off =
-          RecoveryWarmUp.run(system, unreachable, new RecoveryWarmUp.Settings(0, 2, Duration.ofSeconds(5)), settings.conversation())
+          RecoveryWarmUp.run(system, unreachable, new RecoveryWarmUp.Settings(0, 2, 100, Duration.ofSeconds(5)), settings.conversation())
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);
 
