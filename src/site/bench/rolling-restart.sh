@@ -6,7 +6,7 @@
 #   PARLEY_JAR=/tmp/build-rolling/parley.jar src/site/bench/rolling-restart.sh on|off [OUT_DIR]
 #
 #   on   the herd controls as shipped (application.conf defaults: admission 200 connections/s burst
-#        400 and 1000 resumes/s burst 2000 per node, drain window 20 s (cluster-config/local) with a
+#        400 and 1000 resumes/s burst 2000 per node, drain window 30 s (cluster-config/local) with a
 #        4 s connection handover,
 #        a draining node's shards moved a few per second during its window,
 #        resubscribe spread 3 s, max-concurrent-recoveries 50,
