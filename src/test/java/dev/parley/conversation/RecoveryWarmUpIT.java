@@ -15,11 +15,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -28,18 +26,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class RecoveryWarmUpIT {
 
-  interface NodeFactory {
-    TestNode start() throws Exception;
-  }
-
-  static Stream<Arguments> storages() {
-    return Stream.of(
-        Arguments.of("h2", (NodeFactory) TestNode::onH2), Arguments.of("postgresql", (NodeFactory) TestNode::onPostgres));
-  }
-
   @ParameterizedTest(name = "{0}")
-  @MethodSource("storages")
-  void recoversTheNewestConversationsAsTheirEntitiesWouldWithoutWritingAnything(String storage, NodeFactory factory) throws Exception {
+  @MethodSource("dev.parley.testing.TestNode#storages")
+  void recoversTheNewestConversationsAsTheirEntitiesWouldWithoutWritingAnything(String storage, TestNode.Factory factory) throws Exception {
     try (TestNode node = factory.start()) {
       ActorSystem<Void> system = node.node().system();
       ParleyConfig settings = ParleyConfig.from(system.settings().config());

@@ -9,9 +9,7 @@ import dev.parley.testing.TestNode;
 import dev.parley.testing.WsClient;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import picocli.CommandLine;
 
@@ -22,18 +20,9 @@ import picocli.CommandLine;
  */
 class RevocationIT {
 
-  interface NodeFactory {
-    TestNode start() throws Exception;
-  }
-
-  static Stream<Arguments> storages() {
-    return Stream.of(
-        Arguments.of("h2", (NodeFactory) TestNode::onH2), Arguments.of("postgresql", (NodeFactory) TestNode::onPostgres));
-  }
-
   @ParameterizedTest(name = "{0}")
-  @MethodSource("storages")
-  void revokingAUserEndsTheirConnectionsAndRefusesTheirOldTokens(String storage, NodeFactory factory) throws Exception {
+  @MethodSource("dev.parley.testing.TestNode#storages")
+  void revokingAUserEndsTheirConnectionsAndRefusesTheirOldTokens(String storage, TestNode.Factory factory) throws Exception {
     try (TestNode node = factory.start()) {
       String oldToken = node.token("mallory");
       WsClient mallory = WsClient.connect(node.wsUri(oldToken));
@@ -77,8 +66,8 @@ class RevocationIT {
   }
 
   @ParameterizedTest(name = "{0}")
-  @MethodSource("storages")
-  void revokeNeedsTheAdminTokenAndAUser(String storage, NodeFactory factory) throws Exception {
+  @MethodSource("dev.parley.testing.TestNode#storages")
+  void revokeNeedsTheAdminTokenAndAUser(String storage, TestNode.Factory factory) throws Exception {
     try (TestNode node = factory.start()) {
       String management = node.managementUri().toString();
       assertThat(new CommandLine(new ParleyCommand()).execute("admin", "--management", management, "--token", "wrong", "revoke", "bob"))

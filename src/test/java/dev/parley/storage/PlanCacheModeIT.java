@@ -82,31 +82,28 @@ class PlanCacheModeIT {
   }
 
   private static String planCacheModeOf(DataSource pool) throws SQLException {
-    try (Connection connection = pool.getConnection()) {
-      return planCacheModeOf(connection);
-    }
+    return planCacheModeOf(pool.getConnection());
   }
 
   private static String planCacheModeOf(Connection connection) throws SQLException {
-    try (connection;
-        Statement statement = connection.createStatement();
-        ResultSet rows = statement.executeQuery("SELECT current_setting('plan_cache_mode')")) {
-      assertThat(rows.next()).isTrue();
-      return rows.getString(1);
-    }
+    return firstValue(connection, "SELECT current_setting('plan_cache_mode')");
   }
 
   private static boolean answersOne(DataSource pool) throws SQLException {
-    try (Connection connection = pool.getConnection()) {
-      return answersOne(connection);
-    }
+    return answersOne(pool.getConnection());
   }
 
   private static boolean answersOne(Connection connection) throws SQLException {
+    return "1".equals(firstValue(connection, "SELECT 1"));
+  }
+
+  /** The first column of the first row of {@code sql}; closes the connection (back to its pool). */
+  private static String firstValue(Connection connection, String sql) throws SQLException {
     try (connection;
         Statement statement = connection.createStatement();
-        ResultSet rows = statement.executeQuery("SELECT 1")) {
-      return rows.next() && rows.getInt(1) == 1;
+        ResultSet rows = statement.executeQuery(sql)) {
+      assertThat(rows.next()).isTrue();
+      return rows.getString(1);
     }
   }
 }

@@ -70,6 +70,21 @@ public final class TestNode implements AutoCloseable {
   }
 
   /** A node on an embedded H2 database in a new temporary directory. */
+  /** Starts a node on storage of its own; see {@link #storages()}. */
+  public interface Factory {
+    TestNode start() throws Exception;
+  }
+
+  /**
+   * For {@code @MethodSource("dev.parley.testing.TestNode#storages")}: the same test on embedded H2
+   * and on PostgreSQL, named by the storage.
+   */
+  public static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> storages() {
+    return java.util.stream.Stream.of(
+        org.junit.jupiter.params.provider.Arguments.of("h2", (Factory) TestNode::onH2),
+        org.junit.jupiter.params.provider.Arguments.of("postgresql", (Factory) TestNode::onPostgres));
+  }
+
   public static TestNode onH2() throws Exception {
     return onH2(Map.of());
   }
