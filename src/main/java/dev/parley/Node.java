@@ -39,6 +39,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.AddressFromURIString;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -108,9 +109,14 @@ public final class Node implements AutoCloseable {
       // Before joining (bounded by its own timeout): shards come to a member as soon as it is Up
       // (the next draining node's, or a balancing round's), and its first recoveries then run
       // compiled code instead of the interpreter's.
-      RecoveryWarmUp.run(system, storage, settings.warmUp(), settings.conversation())
-          .toCompletableFuture()
-          .get(settings.warmUp().timeout().toMillis() + 10_000, TimeUnit.MILLISECONDS);
+      try {
+        RecoveryWarmUp.run(system, storage, settings.warmUp(), settings.conversation())
+            .toCompletableFuture()
+            .get(settings.warmUp().timeout().toMillis() + 10_000, TimeUnit.MILLISECONDS);
+      } catch (TimeoutException e) {
+        // A database that hangs the listing query: the node starts cold rather than not at all.
+        log.warn("recovery warm-up did not end within {}: joining without it", settings.warmUp().timeout());
+      }
       joinCluster(system, settings.cluster());
       awaitMemberUp(system, config.getDuration("pekko.cluster.shutdown-after-unsuccessful-join-seed-nodes"));
 
