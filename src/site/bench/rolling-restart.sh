@@ -30,6 +30,17 @@
 # moves once or twice instead of on every join. restart keeps the version (a plain restart: each
 # node that comes back gets shards rebalanced to it while the next one is already leaving).
 #
+# ROLLOUT=kill instead: node2 is killed with SIGKILL (no drain, no leave), left dead for
+# KILL_DOWN_SECONDS [30] (failure detection and the split-brain resolver remove it meanwhile) and
+# started again; the bot's reply gap is then bounded by failure detection + SBR + resume.
+#
+# BOT [echo]: every conversation has this bot as a member (enabled on every node through
+# PARLEY_BOT_<NAME>=on; BOT=none for humans only). The bench books the bot's replies (bot-gaps.csv:
+# each message, its server ts, its first reply's, and how many replies) and bot-gap-summary.py reports
+# per phase the reply gap p50/p99/max and the messages without exactly one reply (issue 17).
+# BENCH_JAR [PARLEY_JAR]: the jar whose `parley bench` drives the load (to measure an older
+# server build with a bench client that knows --bot).
+#
 # The restart waits MIN_READY_SECONDS [15] after each restarted node is ready before stopping the
 # next, as minReadySeconds in cluster-config/kubernetes/deployment.yaml (cluster.sh rolling-restart).
 #
@@ -38,7 +49,7 @@
 # 8561-8563). Everything it starts is stopped on exit, also on failure or Ctrl-C.
 #
 # Environment (defaults in brackets): CONNECTIONS [2000], CONVERSATIONS [1000], MEMBERS [2],
-# RATE [100] sends/s, BEFORE [35] s steady before the restart, AFTER [40] s steady after it,
+# RATE [100] sends/s, BOT [echo], BENCH_JAR [PARLEY_JAR], BEFORE [35] s steady before the restart, AFTER [40] s steady after it,
 # MAX_DURATION [420] s (bench's --duration; the script ends the measured time after AFTER through
 # the phase file), RESTART_TIMEOUT [480] s, PGHOST [127.0.0.1], PGPORT [5432], PGUSER [postgres],
 # JAVA_OPTS [-Xmx512m -XX:TieredStopAtLevel=1, as cluster.sh] for the nodes, BENCH_JAVA_OPTS [-Xmx1g].
@@ -69,7 +80,15 @@ AFTER="${AFTER:-40}"
 MAX_DURATION="${MAX_DURATION:-420}"
 RESTART_TIMEOUT="${RESTART_TIMEOUT:-480}"
 ROLLOUT="${ROLLOUT:-deploy}"
-[[ "$ROLLOUT" == "deploy" || "$ROLLOUT" == "restart" ]] || { echo "ROLLOUT must be deploy or restart" >&2; exit 2; }
+[[ "$ROLLOUT" == "deploy" || "$ROLLOUT" == "restart" || "$ROLLOUT" == "kill" ]] || { echo "ROLLOUT must be deploy, restart or kill" >&2; exit 2; }
+KILL_DOWN_SECONDS="${KILL_DOWN_SECONDS:-30}"
+BOT="${BOT:-echo}"
+BENCH_JAR="${BENCH_JAR:-$PARLEY_JAR}"
+BOT_ARGS=()
+if [[ "$BOT" != "none" ]]; then
+  export "PARLEY_BOT_$(echo "$BOT" | tr 'a-z-' 'A-Z_')=on"
+  BOT_ARGS=(--bot "$BOT")
+fi
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
 BENCH_JAVA_OPTS="${BENCH_JAVA_OPTS:--Xmx1g}"
 
@@ -116,7 +135,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log "mode $MODE, rollout $ROLLOUT, database $DB, out $OUT"
+log "mode $MODE, rollout $ROLLOUT, bot $BOT, database $DB, out $OUT"
 log "JAVA_OPTS=$JAVA_OPTS; admission=${PARLEY_ADMISSION_CONNECTIONS_PER_SECOND:-default}/${PARLEY_ADMISSION_RESUMES_PER_SECOND:-default}, drain window=${PARLEY_DRAIN_WINDOW:-default}, resubscribe spread=${PARLEY_RESUBSCRIBE_SPREAD:-default}"
 { date -u +%FT%TZ; nproc; uptime; java -version 2>&1 | head -1; psql -d postgres -tAc 'select version()'; } >"$OUT/machine.txt"
 
@@ -160,11 +179,12 @@ for n in 1 2 3; do urls+=(--url "ws://127.0.0.1:808$n/v1/ws"); done
 # three cold JVMs on two cores (it timed out with `unavailable` that way).
 log "warm-up bench (unmeasured)"
 # shellcheck disable=SC2086
-timeout 120 java $BENCH_JAVA_OPTS -jar "$PARLEY_JAR" bench "${urls[@]}" -c 300 -m 150 -k 2 -r 100 --warmup 2s -d 10s \
+timeout 120 java $BENCH_JAVA_OPTS -jar "$BENCH_JAR" bench "${urls[@]}" -c 300 -m 150 -k 2 -r 100 --warmup 2s -d 10s \
   --drain-timeout 20s --setup-timeout 60s >"$OUT/warmup.txt" 2>"$OUT/warmup.log" || log "warm-up bench exit $? (ignored)"
 # shellcheck disable=SC2086 # BENCH_JAVA_OPTS is a list of options
-java $BENCH_JAVA_OPTS -jar "$PARLEY_JAR" bench "${urls[@]}" -c "$CONNECTIONS" -m "$CONVERSATIONS" -k "$MEMBERS" \
+java $BENCH_JAVA_OPTS -jar "$BENCH_JAR" bench "${urls[@]}" -c "$CONNECTIONS" -m "$CONVERSATIONS" -k "$MEMBERS" \
   -r "$RATE" -s 100 --warmup 5s -d "${MAX_DURATION}s" --drain-timeout 90s --setup-timeout 180s \
+  "${BOT_ARGS[@]}" ${BOT_ARGS[0]:+--bot-gaps "$OUT/bot-gaps.csv"} \
   --phase-file "$PHASE_FILE" --json "$OUT/bench.json" >"$OUT/bench.txt" 2>"$OUT/bench.log" &
 BENCH_PID=$!
 
@@ -188,7 +208,14 @@ if [[ "$ROLLOUT" == "deploy" ]]; then
   log "deploy: app-version $running -> $next"
 fi
 # In the background and waited for, so that Ctrl-C/SIGTERM reach the trap at once.
-JAVA_OPTS="$RESTART_JAVA_OPTS" timeout "$RESTART_TIMEOUT" "$CLUSTER" rolling-restart >>"$OUT/restart.log" 2>&1 &
+if [[ "$ROLLOUT" == "kill" ]]; then
+  victim=$(cat "$PARLEY_RUN_DIR/node2.pid")
+  log "SIGKILL node2 (pid $victim); started again after $KILL_DOWN_SECONDS s"
+  kill -9 "$victim"
+  ( sleep "$KILL_DOWN_SECONDS"; timeout "$RESTART_TIMEOUT" "$CLUSTER" start ) >>"$OUT/restart.log" 2>&1 &
+else
+  JAVA_OPTS="$RESTART_JAVA_OPTS" timeout "$RESTART_TIMEOUT" "$CLUSTER" rolling-restart >>"$OUT/restart.log" 2>&1 &
+fi
 RESTART_PID=$!
 wait "$RESTART_PID" || restart_rc=$?
 RESTART_PID=""
@@ -205,3 +232,4 @@ wait "$SAMPLER_PID" "$CPU_SAMPLER_PID" 2>/dev/null || true
 SAMPLER_PID="" CPU_SAMPLER_PID=""
 
 ROLLOUT="$ROLLOUT" python3 "$HERE/rolling-summary.py" "$OUT" "$MODE" "$restart_rc" "$bench_rc" | tee "$OUT/summary.txt"
+if [[ -f "$OUT/bot-gaps.csv" ]]; then python3 "$HERE/bot-gap-summary.py" "$OUT" | tee -a "$OUT/summary.txt"; fi

@@ -131,18 +131,25 @@ public record ParleyConfig(
       int maxAttempts,
       double repliesPerSecond,
       int repliesBurst,
+      double conversationRepliesPerSecond,
+      int conversationRepliesBurst,
       int chunk,
       Duration idleTimeout,
       Duration sweepInterval,
       int maxReplyLength,
       int batchSize,
-      Duration batchWindow) {
+      Duration batchWindow,
+      Duration projectionKeepAlive,
+      Duration handoffRewake) {
     public BotRunnerSettings {
       require(poolSize >= 1, "parley.bot-runner.pool-size must be at least 1");
       require(threadsPerBot >= 1, "parley.bot-runner.threads-per-bot must be at least 1");
       require(maxAttempts >= 1, "parley.bot-runner.max-attempts must be at least 1");
       require(repliesPerSecond > 0, "parley.bot-runner.replies-per-second must be positive");
       require(repliesBurst >= 1, "parley.bot-runner.replies-burst must be at least 1");
+      require(conversationRepliesPerSecond > 0, "parley.bot-runner.conversation-replies-per-second must be positive");
+      require(conversationRepliesBurst >= 1, "parley.bot-runner.conversation-replies-burst must be at least 1");
+      require(projectionKeepAlive.toMillis() >= 100, "parley.bot-runner.projection.keep-alive-interval must be at least 100ms");
       require(chunk >= 1, "parley.bot-runner.chunk must be at least 1");
       require(batchSize >= 1, "parley.bot-runner.projection.batch-size must be at least 1");
     }
@@ -241,12 +248,16 @@ public record ParleyConfig(
             c.getInt("bot-runner.max-attempts"),
             c.getDouble("bot-runner.replies-per-second"),
             c.getInt("bot-runner.replies-burst"),
+            c.getDouble("bot-runner.conversation-replies-per-second"),
+            c.getInt("bot-runner.conversation-replies-burst"),
             c.getInt("bot-runner.chunk"),
             c.getDuration("bot-runner.idle-timeout"),
             c.getDuration("bot-runner.sweep-interval"),
             c.getInt("gateway.max-text-length"),
             c.getInt("bot-runner.projection.batch-size"),
-            c.getDuration("bot-runner.projection.batch-window")),
+            c.getDuration("bot-runner.projection.batch-window"),
+            c.getDuration("bot-runner.projection.keep-alive-interval"),
+            c.getDuration("bot-runner.handoff-rewake")),
         new RecoveryWarmUp.Settings(
             c.getInt("warm-up.conversations"),
             c.getInt("warm-up.parallelism"),

@@ -58,6 +58,8 @@ final class BenchConnection {
   }
 
   final int index;
+  /** Null unless the run has a bot in every conversation ({@code --bot}). */
+  private final BotReplies botReplies;
   private final String token;
   private final List<URI> urls;
   private final List<String> conversations;
@@ -114,8 +116,10 @@ final class BenchConnection {
       BenchCounters counters,
       LatencyRecorder ackLatency,
       LatencyRecorder deliveryLatency,
-      LongUnaryOperator intendedNanosOfSend) {
+      LongUnaryOperator intendedNanosOfSend,
+      BotReplies botReplies) {
     this.index = index;
+    this.botReplies = botReplies;
     this.token = token;
     this.urls = urls;
     this.conversations = conversations;
@@ -600,6 +604,9 @@ final class BenchConnection {
           index, event.conversation(), event.seq(), socketNumber, subscribes);
     }
     if (!"message".equals(event.type())) return;
+    if (botReplies != null && delivery != DeliveryTracker.Delivery.DUPLICATE) {
+      botReplies.message(event.conversation(), event.seq(), event.sender(), event.clientMsgId(), event.ts());
+    }
     counters.delivered.increment();
     if (counters.inWindow(now)) counters.deliveredInWindow.increment();
     String id = event.clientMsgId();

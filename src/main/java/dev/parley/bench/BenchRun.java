@@ -34,6 +34,8 @@ public final class BenchRun {
   private final LatencyRecorder schedulerLag = new LatencyRecorder();
   private volatile String phase = "setup";
   private final Timeline timeline;
+  /** With {@code --bot}: the bot's replies to the run's messages (issue 17); else null. */
+  private BotReplies botReplies;
   private ProgressLine line;
   private long measuredNanos = -1;
 
@@ -50,6 +52,12 @@ public final class BenchRun {
     this.settings = settings;
     this.progress = progress;
     this.timeline = new Timeline(phaseFile);
+  }
+
+  /** Adds the bot {@code bot:<name>} to every conversation and books its replies. */
+  public BenchRun withBot(BotReplies botReplies) {
+    this.botReplies = botReplies;
+    return this;
   }
 
   /** setup, warm-up, measure or drain: what the run is doing now. */
@@ -102,7 +110,8 @@ public final class BenchRun {
                 counters,
                 ackLatency,
                 deliveryLatency,
-                pacer::intendedNanos));
+                pacer::intendedNanos,
+                botReplies));
       }
       setUp(workload, connections);
       double setupSeconds = (System.nanoTime() - setupStart) / 1e9;
@@ -155,7 +164,8 @@ public final class BenchRun {
     }
     List<CompletableFuture<?>> created = new ArrayList<>();
     for (Workload.Conversation c : workload.conversations()) {
-      List<String> others = c.members().stream().skip(1).map(workload::user).toList();
+      List<String> others = new ArrayList<>(c.members().stream().skip(1).map(workload::user).toList());
+      if (botReplies != null) others.add(botReplies.botUser());
       created.add(connections.get(c.creator()).create(c.id(), others));
       tracker.expectSubscribers(c.id(), c.members());
     }
@@ -180,7 +190,8 @@ public final class BenchRun {
   private void drain(List<BenchConnection> connections) throws InterruptedException {
     long deadline = System.nanoTime() + settings.drainTimeout().toNanos();
     while (System.nanoTime() - deadline < 0) {
-      if (pendingSends(connections) == 0 && tracker.undeliveredMessages() == 0) return;
+      boolean repliesOwed = botReplies != null && botReplies.owed() > 0;
+      if (pendingSends(connections) == 0 && tracker.undeliveredMessages() == 0 && !repliesOwed) return;
       TimeUnit.MILLISECONDS.sleep(100);
     }
     // Whoever looks into a failed run needs to know where: which subscriber stopped receiving what.

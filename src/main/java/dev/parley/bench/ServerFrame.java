@@ -17,7 +17,9 @@ public record ServerFrame(
     Long lastSeq,
     Boolean recovered,
     Long afterMs,
-    Long closeInMs) {
+    Long closeInMs,
+    String sender,
+    Long ts) {
 
   /** A timeline event (message, member_joined, ...): anything with a seq that is not a reply. */
   public boolean isTimelineEvent() {

@@ -7,7 +7,12 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.distribution.HistogramSnapshot;
+import io.micrometer.core.instrument.distribution.ValueAtPercentile;
+import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -19,16 +24,16 @@ import org.apache.pekko.actor.typed.ExtensionId;
  * the lag in seq of the runners on this node (last seen minus last handled, summed over
  * conversations). Shown by GET /parley/status under "bots", and exported to Prometheus as
  * {@code parley_bot_events_handled_total}, {@code parley_bot_replies_total},
- * {@code parley_bot_failures_total}, {@code parley_bot_dead_letters_total} and
- * {@code parley_bot_lag_events}, each tagged with {@code bot}.
+ * {@code parley_bot_failures_total}, {@code parley_bot_dead_letters_total},
+ * {@code parley_bot_lag_events} and the reply gap {@code parley_bot_reply_gap_seconds} (a histogram:
+ * the time from a person's message, by its server timestamp, until the bot has handled it and its
+ * replies are acknowledged), each tagged with {@code bot}. The status shows the gap's p50, p99 and
+ * max over the last minute.
  */
 public final class BotMetrics implements Extension {
 
-  private record Counters(LongAdder handled, LongAdder replies, LongAdder failures, LongAdder deadLetters, Map<String, Long> lag) {
-    Counters() {
-      this(new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(), new ConcurrentHashMap<>());
-    }
-  }
+  private record Counters(
+      LongAdder handled, LongAdder replies, LongAdder failures, LongAdder deadLetters, Map<String, Long> lag, Timer replyGap) {}
 
   private final Map<String, Counters> byBot = new ConcurrentHashMap<>();
   private final MeterRegistry registry;
@@ -47,8 +52,19 @@ public final class BotMetrics implements Extension {
 
   /** A bot's counters, registered with the node's Prometheus registry the first time the bot does anything. */
   private Counters registered(String bot) {
-    Counters c = new Counters();
     Tags tags = Tags.of("bot", bot);
+    Timer replyGap =
+        Timer.builder("parley_bot_reply_gap")
+            .description("time from a person's message (server timestamp) until the bot handled it, replies acknowledged")
+            .tags(tags)
+            .publishPercentiles(0.5, 0.99)
+            .publishPercentileHistogram()
+            .minimumExpectedValue(Duration.ofMillis(5))
+            .maximumExpectedValue(Duration.ofMinutes(5))
+            .distributionStatisticExpiry(Duration.ofMinutes(1))
+            .distributionStatisticBufferLength(3)
+            .register(registry);
+    Counters c = new Counters(new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(), new ConcurrentHashMap<>(), replyGap);
     FunctionCounter.builder("parley_bot_events_handled", c.handled(), LongAdder::sum)
         .description("timeline events the bot handled on this node").tags(tags).register(registry);
     FunctionCounter.builder("parley_bot_replies", c.replies(), LongAdder::sum)
@@ -78,6 +94,11 @@ public final class BotMetrics implements Extension {
     of(bot).deadLetters().increment();
   }
 
+  /** A person's message was handled {@code millis} after its server timestamp. */
+  void replyGap(String bot, long millis) {
+    of(bot).replyGap().record(Math.max(0, millis), TimeUnit.MILLISECONDS);
+  }
+
   void lag(String bot, String conversation, long lag) {
     of(bot).lag().put(conversation, Math.max(0, lag));
   }
@@ -86,18 +107,30 @@ public final class BotMetrics implements Extension {
     of(bot).lag().remove(conversation);
   }
 
-  /** {@code {"echo": {"handled": .., "replies": .., "failures": .., "deadLetters": .., "lag": .., "runners": ..}}} */
+  /**
+   * {@code {"echo": {"handled": .., "replies": .., "failures": .., "deadLetters": .., "lag": ..,
+   * "runners": .., "replyGapMs": {"count": .., "p50": .., "p99": .., "max": ..}}}}; the reply gap
+   * over about the last minute on this node.
+   */
   public ObjectNode toJson() {
     ObjectNode json = JsonNodeFactory.instance.objectNode();
     byBot.forEach(
-        (bot, c) ->
-            json.putObject(bot)
-                .put("handled", c.handled().sum())
-                .put("replies", c.replies().sum())
-                .put("failures", c.failures().sum())
-                .put("deadLetters", c.deadLetters().sum())
-                .put("lag", c.lag().values().stream().mapToLong(Long::longValue).sum())
-                .put("runners", c.lag().size()));
+        (bot, c) -> {
+          ObjectNode node =
+              json.putObject(bot)
+                  .put("handled", c.handled().sum())
+                  .put("replies", c.replies().sum())
+                  .put("failures", c.failures().sum())
+                  .put("deadLetters", c.deadLetters().sum())
+                  .put("lag", c.lag().values().stream().mapToLong(Long::longValue).sum())
+                  .put("runners", c.lag().size());
+          HistogramSnapshot gap = c.replyGap().takeSnapshot();
+          ObjectNode gapJson = node.putObject("replyGapMs").put("count", gap.count());
+          for (ValueAtPercentile p : gap.percentileValues()) {
+            gapJson.put(p.percentile() == 0.5 ? "p50" : "p99", Math.round(p.value(TimeUnit.MILLISECONDS)));
+          }
+          gapJson.put("max", Math.round(gap.max(TimeUnit.MILLISECONDS)));
+        });
     return json;
   }
 

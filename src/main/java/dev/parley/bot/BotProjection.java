@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Sharded entities only run when messaged and remember-entities is off (a moved shard would
  * restart all of them at once), so something durable must wake runners: this projection after
- * every batch, and {@link BotSweeper} for a wake lost with a node. A batch's progress rows and the
+ * every batch, and {@link BotSweeper} for a wake lost with a node. The conversation's own push
+ * ({@link BotWakeUps}) is usually first; this is what makes the wake durable. A batch's progress rows and the
  * tag's offset are written in one transaction; wakes are sent after the commit.
  */
 public final class BotProjection {
@@ -60,7 +61,9 @@ public final class BotProjection {
             NAME,
             Conversation.PROJECTION_TAGS,
             i -> consumer(Conversation.projectionTag(i), store, blocking, bots, settings),
-            ShardedDaemonProcessSettings.create(system),
+            // Checked every keep-alive-interval: a consumer moved off a leaving node starts on its new
+            // node within it (Pekko's 10 s default was a large part of a deploy's bot silence, issue 17).
+            ShardedDaemonProcessSettings.create(system).withKeepAliveInterval(settings.projectionKeepAlive()),
             Optional.of(Command.STOP));
   }
 

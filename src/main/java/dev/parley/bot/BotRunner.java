@@ -7,6 +7,8 @@ import dev.parley.conversation.Conversation;
 import dev.parley.conversation.Conversations;
 import dev.parley.conversation.TimelineEvent;
 import dev.parley.gateway.Frames;
+import io.github.bucket4j.Bandwidth;
+import io.github.bucket4j.Bucket;
 import io.github.bucket4j.ConsumptionProbe;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -52,8 +54,13 @@ import org.slf4j.LoggerFactory;
  * that are not the bot's (database or conversation unavailable) are retried without a bound.
  *
  * <p>Bounded: a runner holds at most one chunk of events; wakes carry only a seq and coalesce.
- * The conversation never waits for it: the runner is woken by the projection, not by the
- * conversation, and its replies are ordinary sends.
+ * The conversation never waits for it: it is woken by a tell right after the conversation persisted
+ * (BotWakeUps, at-most-once) and by the projection and the sweeper (the durable backstop), and its
+ * replies are ordinary sends, paced by the bot's cluster-wide budget and a per-conversation limit.
+ * Any number of wakes, duplicates included, produce one handling per seq.
+ *
+ * <p>Handed off (a drain, a rebalance): it finishes the step under way, and when it has work left
+ * wakes itself on its new node after {@code handoff-rewake} instead of waiting for the next message.
  */
 public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
 
@@ -75,6 +82,11 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
       implements Command {}
 
   private enum Retry implements Command {
+    INSTANCE
+  }
+
+  /** Cluster Sharding's stop message for this entity (handoff, passivation). */
+  enum HandOff implements Command {
     INSTANCE
   }
 
@@ -115,7 +127,8 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
             ctx ->
                 Behaviors.withTimers(
                     timers ->
-                        new BotRunner(ctx, timers, registered.get(), conversation, store, blocking, conversations, settings, shard)));
+                        new BotRunner(
+                            ctx, timers, registered.get(), conversation, store, blocking, conversations, settings, shard, bots)));
     // Anything unexpected in the runner itself: start again (from the stored offset) after a pause.
     return Behaviors.supervise(runner)
         .onFailure(SupervisorStrategy.restartWithBackoff(settings.minBackoff(), settings.maxBackoff(), 0.2));
@@ -130,6 +143,9 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
   private final ParleyConfig.BotRunnerSettings settings;
   private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final BotMetrics metrics;
+  private final Bots bots;
+  /** The per-conversation reply limit: what protects the people of this conversation from a flood. */
+  private final Bucket conversationReplies;
 
   // ---- state ----------------------------------------------------------------------------------
 
@@ -146,6 +162,10 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
   /** Consecutive failures that are not the bot's (database, conversation): they only space retries. */
   private int stalls;
   private long lastActivity = System.currentTimeMillis();
+  /** Handed off while a step was under way: stop when it answers. */
+  private boolean stopping;
+  /** When a wait for a reply permit was last logged (the log says why a runner waits, not every time). */
+  private long lastWaitLogged;
 
   private BotRunner(
       ActorContext<Command> ctx,
@@ -156,7 +176,8 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
       Executor blocking,
       Conversations conversations,
       ParleyConfig.BotRunnerSettings settings,
-      ActorRef<ClusterSharding.ShardCommand> shard) {
+      ActorRef<ClusterSharding.ShardCommand> shard,
+      Bots bots) {
     super(ctx);
     this.timers = timers;
     this.bot = bot;
@@ -167,6 +188,15 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
     this.settings = settings;
     this.shard = shard;
     this.metrics = BotMetrics.get(ctx.getSystem());
+    this.bots = bots;
+    this.conversationReplies =
+        Bucket.builder()
+            .addLimit(
+                Bandwidth.builder()
+                    .capacity(bot.conversationRepliesBurst())
+                    .refillGreedy(1, Duration.ofNanos(Math.max(1, (long) (1_000_000_000L / bot.conversationRepliesPerSecond()))))
+                    .build())
+            .build();
     timers.startTimerWithFixedDelay(IdleCheck.INSTANCE, settings.idleTimeout().dividedBy(2));
     load();
   }
@@ -182,6 +212,7 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
         .onMessage(Attempted.class, this::onAttempted)
         .onMessageEquals(Retry.INSTANCE, this::onRetry)
         .onMessageEquals(IdleCheck.INSTANCE, this::onIdleCheck)
+        .onMessageEquals(HandOff.INSTANCE, this::onHandOff)
         .onSignal(PostStop.class, signal -> {
           metrics.forget(bot.name(), conversation);
           return this;
@@ -203,6 +234,7 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
 
   private Behavior<Command> onLoaded(Loaded loaded) {
     busy = false;
+    if (stopping) return handedOff();
     if (loaded.failure() != null) {
       log.warn("bot {} in {}: cannot read its progress: {}", bot.name(), conversation, loaded.failure().toString());
       retryLater(false);
@@ -231,6 +263,7 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
 
   private Behavior<Command> onRead(Read read) {
     busy = false;
+    if (stopping) return handedOff();
     if (read.failure() != null) {
       log.warn("bot {} in {}: cannot read the journal: {}", bot.name(), conversation, read.failure().toString());
       retryLater(false);
@@ -243,8 +276,13 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
         expected++;
       }
     }
-    if (pending.isEmpty()) retryLater(false); // not readable yet: never skip ahead
-    else step();
+    if (pending.isEmpty()) {
+      // Not readable yet (a wake can come before the write is visible to this node's reads): never skip ahead.
+      log.debug("bot {} in {}: seq {} not readable yet, reading again shortly", bot.name(), conversation, expected);
+      retryLater(false);
+    } else {
+      step();
+    }
     return this;
   }
 
@@ -337,12 +375,34 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
     return true;
   }
 
-  /** Over the bot's reply rate, a reply waits for the bucket (never dropped). */
+  /**
+   * Over the conversation's limit or the bot's budget, a reply waits (never dropped): first for the
+   * conversation's bucket, then for this node's share of the bot's cluster-wide budget.
+   */
   private CompletableFuture<Void> replyPermit() {
-    ConsumptionProbe probe = bot.replies().tryConsumeAndReturnRemaining(1);
+    ConsumptionProbe probe = conversationReplies.tryConsumeAndReturnRemaining(1);
+    if (!probe.isConsumed()) return waitFor(probe, "the conversation's reply limit").thenCompose(v -> replyPermit());
+    return budgetPermit();
+  }
+
+  private CompletableFuture<Void> budgetPermit() {
+    ConsumptionProbe probe = bot.replies().tryConsume();
     if (probe.isConsumed()) return CompletableFuture.completedFuture(null);
-    Executor later = CompletableFuture.delayedExecutor(probe.getNanosToWaitForRefill(), TimeUnit.NANOSECONDS, Runnable::run);
-    return CompletableFuture.runAsync(() -> {}, later).thenCompose(v -> replyPermit());
+    return waitFor(probe, "the bot's reply budget").thenCompose(v -> budgetPermit());
+  }
+
+  private CompletableFuture<Void> waitFor(ConsumptionProbe probe, String what) {
+    long waitNanos = probe.getNanosToWaitForRefill();
+    long now = System.currentTimeMillis();
+    // Says why a runner is slow (issue 17): a wait of a second or more, at most once per 10 s per runner.
+    if (waitNanos >= 1_000_000_000L && now - lastWaitLogged >= 10_000) {
+      lastWaitLogged = now;
+      log.info(
+          "bot {} in {}: a reply waits {} ms for {} ({}/s for the bot on this node)",
+          bot.name(), conversation, waitNanos / 1_000_000, what, String.format("%.1f", bot.replies().perSecondHere()));
+    }
+    Executor later = CompletableFuture.delayedExecutor(waitNanos, TimeUnit.NANOSECONDS, Runnable::run);
+    return CompletableFuture.runAsync(() -> {}, later);
   }
 
   private Behavior<Command> onAttempted(Attempted attempted) {
@@ -352,16 +412,21 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
         // The row is gone (the bot left) or another runner already moved it: this one is stale.
         return Behaviors.stopped();
       }
-      pending.poll();
+      TimelineEvent handled = pending.poll();
+      if (handled instanceof TimelineEvent.MessagePosted message && !Bot.isBot(message.sender())) {
+        metrics.replyGap(bot.name(), System.currentTimeMillis() - message.ts());
+      }
       attempts = 0;
       stalls = 0;
       if (attempted.deadLettered()) metrics.deadLettered(bot.name());
       else metrics.handled(bot.name());
       progress =
           new BotStore.Progress(bot.name(), conversation, Math.max(progress.lastSeen(), target), attempted.seq(), attempted.state());
+      if (stopping) return handedOff();
       step();
       return this;
     }
+    if (stopping) return handedOff();
     boolean botsFault = attempted.failure() instanceof BotFailure;
     attempts++;
     metrics.failed(bot.name());
@@ -402,6 +467,30 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
     if (progress == null) load();
     else step();
     return this;
+  }
+
+  private Behavior<Command> onHandOff() {
+    if (busy) {
+      // Finish the step under way (its answer would otherwise be lost and the new runner redo it).
+      stopping = true;
+      return this;
+    }
+    return handedOff();
+  }
+
+  /**
+   * Stops; with work left, wakes itself after {@code handoff-rewake} through Cluster Sharding, which
+   * by then routes to the runner's new node: it resumes at once instead of at the next message or
+   * sweep. At-most-once like every wake (lost when this node is gone by then: the sweeper remains).
+   */
+  private Behavior<Command> handedOff() {
+    if (progress != null && progress.lastHandled() < target) {
+      BotStore.Wake wake = new BotStore.Wake(bot.name(), conversation, target);
+      log.debug("bot {} in {}: handed off at seq {} of {}, waking on its new node", bot.name(), conversation, progress.lastHandled(), target);
+      getContext().getSystem().scheduler()
+          .scheduleOnce(settings.handoffRewake(), () -> bots.wake(wake), getContext().getSystem().executionContext());
+    }
+    return Behaviors.stopped();
   }
 
   private Behavior<Command> onIdleCheck() {

@@ -5,9 +5,8 @@ import com.typesafe.config.ConfigValueType;
 import dev.parley.ParleyConfig;
 import dev.parley.cluster.DrainAwareAllocationStrategy;
 import dev.parley.conversation.Conversations;
+import dev.parley.conversation.PersistedEvents;
 import dev.parley.storage.Storage;
-import io.github.bucket4j.Bandwidth;
-import io.github.bucket4j.Bucket;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -39,7 +38,8 @@ public final class Bots {
 
   /**
    * One registered bot and what contains it: its own threads (a bot that hangs blocks only them),
-   * its processing timeout and retry bound, and its reply rate limit on this node.
+   * its processing timeout and retry bound, its cluster-wide reply budget (this node's share) and
+   * its reply rate limit per conversation.
    */
   public record Registered(
       String name,
@@ -49,7 +49,9 @@ public final class Bots {
       int maxAttempts,
       Duration minBackoff,
       Duration maxBackoff,
-      Bucket replies,
+      ReplyBudget replies,
+      double conversationRepliesPerSecond,
+      int conversationRepliesBurst,
       ExecutorService executor) {
     public String user() {
       return USER_PREFIX + name;
@@ -91,7 +93,10 @@ public final class Bots {
         Entity.of(
             BotRunner.ENTITY_TYPE_KEY,
             entity -> BotRunner.create(entity.getEntityId(), bots, store, blocking, conversations, settings, entity.getShard()))
+            .withStopMessage(BotRunner.HandOff.INSTANCE)
             .withAllocationStrategy(DrainAwareAllocationStrategy.create(system, BotRunner.ENTITY_TYPE_KEY.name())));
+    ReplyBudget.watchMembers(system, nodes -> registered.values().forEach(r -> r.replies().sharedBy(nodes)));
+    PersistedEvents.get(system).listen(new BotWakeUps(bots));
     BotProjection.init(system, store, blocking, bots, settings);
     BotSweeper.init(system, store, blocking, bots, settings.sweepInterval());
     log.info("bots registered: {} (enabled: {})", registered.keySet(), bots.enabledNames());
@@ -114,14 +119,7 @@ public final class Bots {
         };
     double perSecond = c.hasPath("replies-per-second") ? c.getDouble("replies-per-second") : defaults.repliesPerSecond();
     long burst = c.hasPath("replies-burst") ? c.getLong("replies-burst") : defaults.repliesBurst();
-    Bucket replies =
-        Bucket.builder()
-            .addLimit(
-                Bandwidth.builder()
-                    .capacity(Math.max(1, burst))
-                    .refillGreedy(1, Duration.ofNanos(Math.max(1, (long) (1_000_000_000L / perSecond))))
-                    .build())
-            .build();
+    ReplyBudget replies = new ReplyBudget(perSecond, burst);
     int threads = c.hasPath("threads") ? c.getInt("threads") : defaults.threadsPerBot();
     AtomicInteger counter = new AtomicInteger();
     ExecutorService executor =
@@ -141,6 +139,10 @@ public final class Bots {
         c.hasPath("min-backoff") ? c.getDuration("min-backoff") : defaults.minBackoff(),
         c.hasPath("max-backoff") ? c.getDuration("max-backoff") : defaults.maxBackoff(),
         replies,
+        c.hasPath("conversation-replies-per-second")
+            ? c.getDouble("conversation-replies-per-second")
+            : defaults.conversationRepliesPerSecond(),
+        c.hasPath("conversation-replies-burst") ? c.getInt("conversation-replies-burst") : defaults.conversationRepliesBurst(),
         executor);
   }
 

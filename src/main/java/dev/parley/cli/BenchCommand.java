@@ -6,9 +6,11 @@ import dev.parley.ParleyConfig;
 import dev.parley.auth.Tokens;
 import dev.parley.bench.BenchRun;
 import dev.parley.bench.BenchSettings;
+import dev.parley.bench.BotReplies;
 import dev.parley.bench.IdleRun;
 import dev.parley.bench.SourceAddresses;
 import dev.parley.bench.Report;
+import dev.parley.bot.Bots;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -83,6 +85,15 @@ public final class BenchCommand implements Callable<Integer> {
           + " so --duration is then a maximum); default: the bench's own phases.")
   Path phaseFile;
 
+  @Option(names = "--bot", paramLabel = "NAME",
+      description = "Add the bot bot:NAME (enabled on the server) to every conversation and measure its replies: messages without"
+          + " exactly one reply, and the reply gap (server timestamps of message and reply); the drain also waits for owed replies.")
+  String bot;
+
+  @Option(names = "--bot-gaps", paramLabel = "FILE",
+      description = "With --bot: one CSV line per message (conversation, seq, ts, first reply ts, replies) for scripts.")
+  Path botGaps;
+
   @Option(names = "--idle",
       description = "Idle mode: open --connections connections, authenticate, send nothing, hold them for --duration,"
           + " report how many opened, failed and stayed open (memory per idle connection). -r, -m, -k, -s and --warmup are ignored.")
@@ -108,15 +119,22 @@ public final class BenchCommand implements Callable<Integer> {
       System.err.println(e.getMessage());
       return 2;
     }
+    BotReplies botReplies = bot == null ? null : new BotReplies(Bots.USER_PREFIX + bot);
     Report report;
     try {
-      report = new BenchRun(settings, System.err, phaseFile).run();
+      BenchRun run = new BenchRun(settings, System.err, phaseFile);
+      if (bot != null) run.withBot(botReplies);
+      report = run.run();
     } catch (IllegalStateException e) {
       // Setup failed (node down, wrong secret, timeout): say where, without a stack trace.
       System.err.println("bench failed: " + e.getMessage());
       return 3;
     }
     System.out.print(report.toText());
+    if (botReplies != null) {
+      System.out.print(botReplies.summary());
+      if (botGaps != null) botReplies.write(botGaps);
+    }
     if (json != null) report.writeJson(json);
     return report.correctness().clean() ? 0 : 1;
   }

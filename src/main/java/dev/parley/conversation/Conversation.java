@@ -535,6 +535,8 @@ public final class Conversation
     TimelineEvent event = state.recent().get(state.recent().size() - 1);
     Published published = new Published(conversationId, event);
     subscribers.keySet().forEach(subscriber -> subscriber.tell(published));
+    // Push wake-up of the bots among the members (issue 17): at-most-once; the journal is the backstop.
+    PersistedEvents.get(ctx.getSystem()).persisted(conversationId, state.members(), event);
   }
 
   private boolean unwatch(ActorRef<Update> subscriber) {
