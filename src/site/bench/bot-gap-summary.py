@@ -36,7 +36,7 @@ def pct(values, p):
 by_phase = {}
 for row in csv.DictReader(open(f"{out}/bot-gaps.csv")):
     ts, first, replies = int(row["ts"]), int(row["first_reply_ts"]), int(row["replies"])
-    b = by_phase.setdefault(phase_at(ts), {"messages": 0, "notExactlyOne": 0, "noReply": 0, "duplicated": 0, "gaps": []})
+    b = by_phase.setdefault(phase_at(ts) or "warm-up", {"messages": 0, "notExactlyOne": 0, "noReply": 0, "duplicated": 0, "gaps": []})
     b["messages"] += 1
     if replies != 1:
         b["notExactlyOne"] += 1
