@@ -137,6 +137,12 @@ abstract class BotScenarios {
     assertThat(sample(metrics, "parley_bot_replies_total{bot=\"echo\"")).isGreaterThanOrEqualTo(3);
     assertThat(sample(metrics, "parley_bot_events_handled_total{bot=\"echo\"")).isGreaterThanOrEqualTo(4);
     assertThat(sample(metrics, "parley_bot_lag_events{bot=\"echo\"")).isGreaterThanOrEqualTo(0);
+    // The reply gap (issue 17): a histogram per bot, and its last minute in the status.
+    assertThat(sample(metrics, "parley_bot_reply_gap_seconds_count{bot=\"echo\"")).isGreaterThanOrEqualTo(3);
+    JsonNode gap = status().path("bots").path("echo").path("replyGapMs");
+    assertThat(gap.path("count").asLong()).as("%s", gap).isGreaterThanOrEqualTo(3);
+    assertThat(gap.path("p99").asLong()).as("%s", gap).isPositive();
+    assertThat(gap.path("max").asLong()).as("%s", gap).isGreaterThanOrEqualTo(gap.path("p50").asLong());
   }
 
   private static double sample(String metrics, String prefix) {
@@ -171,6 +177,33 @@ abstract class BotScenarios {
     for (int i = 0; i < sent.size(); i++) {
       assertThat(replies.get(sent.get(i))).containsExactly("gated: " + (i < 8 ? "before " + i : "after " + (i - 8)));
     }
+  }
+
+  @Test
+  void duplicateWakesNeverProduceASecondReply() {
+    WsClient alice = connect("alice");
+    String conversation = create(alice, "bot:echo");
+    Bots bots = node.node().bots();
+    List<Long> sent = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      long seq = send(alice, conversation, "dup " + i);
+      sent.add(seq);
+      // Besides the conversation's push and the projection's wake: wakes for this and every earlier
+      // seq again, as a re-delivered push, a late projection batch and a sweep would send them.
+      for (long s = 1; s <= seq; s++) {
+        bots.wake(new BotStore.Wake("echo", conversation, s));
+        bots.wake(new BotStore.Wake("echo", conversation, seq));
+      }
+    }
+    awaitReplies(alice, conversation, "bot:echo", sent);
+    // Created, five messages, five replies: once the bot has handled all eleven, nothing is owed
+    // that could still turn into a second reply.
+    await("the bot handled every event")
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> bots.store().progress("echo", conversation).map(BotStore.Progress::lastHandled).orElse(0L) >= 11);
+    Map<Long, List<String>> replies = replies(alice, conversation, "bot:echo");
+    assertThat(replies).hasSize(5);
+    for (int i = 0; i < 5; i++) assertThat(replies.get(sent.get(i))).containsExactly("echo: dup " + i);
   }
 
   // ---- isolation ------------------------------------------------------------------------------
