@@ -94,6 +94,11 @@ public final class BenchCommand implements Callable<Integer> {
       description = "With --bot: one CSV line per message (conversation, seq, ts, first reply ts, replies) for scripts.")
   Path botGaps;
 
+  @Option(names = "--ack-log", paramLabel = "FILE",
+      description = "Also write one line per acknowledged send (conversation, due and acknowledged, epoch ms): how long each"
+          + " conversation went without an ack during a fault (src/site/bench/fault.sh).")
+  Path ackLog;
+
   @Option(names = "--idle",
       description = "Idle mode: open --connections connections, authenticate, send nothing, hold them for --duration,"
           + " report how many opened, failed and stayed open (memory per idle connection). -r, -m, -k, -s and --warmup are ignored.")
@@ -124,6 +129,7 @@ public final class BenchCommand implements Callable<Integer> {
     try {
       BenchRun run = new BenchRun(settings, System.err, phaseFile);
       if (bot != null) run.withBot(botReplies);
+      if (ackLog != null) run.withAckLog(ackLog);
       report = run.run();
     } catch (IllegalStateException e) {
       // Setup failed (node down, wrong secret, timeout): say where, without a stack trace.
