@@ -7,9 +7,6 @@ import dev.parley.conversation.Conversation;
 import dev.parley.conversation.Conversations;
 import dev.parley.conversation.TimelineEvent;
 import dev.parley.gateway.Frames;
-import io.github.bucket4j.Bandwidth;
-import io.github.bucket4j.Bucket;
-import io.github.bucket4j.ConsumptionProbe;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -144,8 +141,8 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
   private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final BotMetrics metrics;
   private final Bots bots;
-  /** The per-conversation reply limit: what protects the people of this conversation from a flood. */
-  private final Bucket conversationReplies;
+  /** The conversation's reply limit and this node's share of the bot's budget. */
+  private final ReplyPacing pacing;
 
   // ---- state ----------------------------------------------------------------------------------
 
@@ -164,8 +161,6 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
   private long lastActivity = System.currentTimeMillis();
   /** Handed off while a step was under way: stop when it answers. */
   private boolean stopping;
-  /** When a wait for a reply permit was last logged (the log says why a runner waits, not every time). */
-  private long lastWaitLogged;
 
   private BotRunner(
       ActorContext<Command> ctx,
@@ -189,14 +184,7 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
     this.shard = shard;
     this.metrics = BotMetrics.get(ctx.getSystem());
     this.bots = bots;
-    this.conversationReplies =
-        Bucket.builder()
-            .addLimit(
-                Bandwidth.builder()
-                    .capacity(bot.conversationRepliesBurst())
-                    .refillGreedy(1, Duration.ofNanos(Math.max(1, (long) (1_000_000_000L / bot.conversationRepliesPerSecond()))))
-                    .build())
-            .build();
+    this.pacing = new ReplyPacing(bot, conversation);
     timers.startTimerWithFixedDelay(IdleCheck.INSTANCE, settings.idleTimeout().dividedBy(2));
     load();
   }
@@ -344,7 +332,7 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
       if (action instanceof BotContext.Action.Reply reply) {
         String clientMsgId = "r" + seq + "-" + replies++;
         chain =
-            chain.thenCompose(v -> replyPermit())
+            chain.thenCompose(v -> pacing.permit())
                 .thenCompose(v -> conversations.send(conversation, bot.user(), clientMsgId, reply.text()))
                 .thenAccept(answer -> {
                   if (accepted(answer, "reply")) metrics.replied(bot.name());
@@ -373,36 +361,6 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
       return false;
     }
     return true;
-  }
-
-  /**
-   * Over the conversation's limit or the bot's budget, a reply waits (never dropped): first for the
-   * conversation's bucket, then for this node's share of the bot's cluster-wide budget.
-   */
-  private CompletableFuture<Void> replyPermit() {
-    ConsumptionProbe probe = conversationReplies.tryConsumeAndReturnRemaining(1);
-    if (!probe.isConsumed()) return waitFor(probe, "the conversation's reply limit").thenCompose(v -> replyPermit());
-    return budgetPermit();
-  }
-
-  private CompletableFuture<Void> budgetPermit() {
-    ConsumptionProbe probe = bot.replies().tryConsume();
-    if (probe.isConsumed()) return CompletableFuture.completedFuture(null);
-    return waitFor(probe, "the bot's reply budget").thenCompose(v -> budgetPermit());
-  }
-
-  private CompletableFuture<Void> waitFor(ConsumptionProbe probe, String what) {
-    long waitNanos = probe.getNanosToWaitForRefill();
-    long now = System.currentTimeMillis();
-    // Says why a runner is slow (issue 17): a wait of a second or more, at most once per 10 s per runner.
-    if (waitNanos >= 1_000_000_000L && now - lastWaitLogged >= 10_000) {
-      lastWaitLogged = now;
-      log.info(
-          "bot {} in {}: a reply waits {} ms for {} ({}/s for the bot on this node)",
-          bot.name(), conversation, waitNanos / 1_000_000, what, String.format("%.1f", bot.replies().perSecondHere()));
-    }
-    Executor later = CompletableFuture.delayedExecutor(waitNanos, TimeUnit.NANOSECONDS, Runnable::run);
-    return CompletableFuture.runAsync(() -> {}, later);
   }
 
   private Behavior<Command> onAttempted(Attempted attempted) {
