@@ -36,6 +36,7 @@ import dev.parley.web.ChatClient;
 import dev.parley.web.DevLogin;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -81,13 +82,16 @@ public final class Node implements AutoCloseable {
   private final Uri management;
   private final InboxStore inboxStore;
   private final Bots bots;
+  private final Optional<String> developmentAdminToken;
 
-  private Node(ActorSystem<Void> system, ServerBinding binding, Uri management, InboxStore inboxStore, Bots bots) {
+  private Node(
+      ActorSystem<Void> system, ServerBinding binding, Uri management, InboxStore inboxStore, Bots bots, Optional<String> developmentAdminToken) {
     this.system = system;
     this.binding = binding;
     this.management = management;
     this.inboxStore = inboxStore;
     this.bots = bots;
+    this.developmentAdminToken = developmentAdminToken;
   }
 
   /** Starts a node from a fully loaded configuration (application.conf, overrides, reference). */
@@ -174,7 +178,7 @@ public final class Node implements AutoCloseable {
       Drain.install(system, settings.drain(), () -> binding.unbind());
       NodeLifecycle.get(system).startedServing();
       announce(settings, storage, binding, management, developmentSecret, developmentAdminToken);
-      return new Node(system, binding, management, inboxStore, bots);
+      return new Node(system, binding, management, inboxStore, bots, Optional.ofNullable(developmentAdminToken));
     } catch (Exception e) {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -274,6 +278,11 @@ public final class Node implements AutoCloseable {
   /** The inbox read model of this node (its statement count is how tests prove there is no N+1). */
   public InboxStore inboxStore() {
     return inboxStore;
+  }
+
+  /** The admin token a development node made for itself (printed at start), if it did. */
+  public Optional<String> developmentAdminToken() {
+    return developmentAdminToken;
   }
 
   /** The bots registered on this node (and their store: progress rows, dead letters). */

@@ -102,6 +102,11 @@ public final class TestNode implements AutoCloseable {
     return startOn(new H2(Files.createTempDirectory("parley-it-")), "");
   }
 
+  /** As {@link #onH2WithDevelopmentSecret()}, with {@code settings} on top of the test defaults. */
+  public static TestNode onH2WithDevelopmentSecret(Map<String, Object> settings) throws Exception {
+    return startOn(new H2(Files.createTempDirectory("parley-it-")), "", settings);
+  }
+
   /** A node on a new PostgreSQL database {@code parley_it_<random>} on the tests' server ({@link TestPostgres}). */
   public static TestNode onPostgres() throws Exception {
     return onPostgres(Map.of());
