@@ -52,6 +52,12 @@ public final class BenchRun {
     this.timeline = new Timeline(phaseFile);
   }
 
+  /** Also write every acknowledged send to {@code file} (see {@link AckLog}). */
+  public BenchRun withAckLog(java.nio.file.Path file) {
+    counters.ackLog = new AckLog(file);
+    return this;
+  }
+
   /** setup, warm-up, measure or drain: what the run is doing now. */
   String phase() {
     return phase;
@@ -141,6 +147,8 @@ public final class BenchRun {
     } finally {
       connections.forEach(BenchConnection::close);
       timers.shutdownNow();
+      AckLog log = counters.ackLog;
+      if (log != null) log.close();
     }
   }
 
