@@ -26,7 +26,7 @@ public final class TestLogs implements BeforeAllCallback, TestWatcher {
   @Override
   public void testFailed(ExtensionContext context, Throwable cause) {
     System.err.println(
-        "[" + context.getDisplayName() + " failed] node logs: " + file(context.getRequiredTestClass().getSimpleName()));
+        "[" + context.getRequiredTestClass().getSimpleName() + " " + context.getDisplayName() + " failed] node logs: " + file(context.getRequiredTestClass().getSimpleName()));
   }
 
   /** Where the log lines of {@code testClass}'s nodes are written. */
