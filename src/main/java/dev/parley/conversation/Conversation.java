@@ -6,10 +6,7 @@ import dev.parley.ParleyConfig;
 import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.ConversationState.Limits;
 import dev.parley.conversation.TimelineEvent.Created;
-import dev.parley.conversation.TimelineEvent.MemberJoined;
 import dev.parley.conversation.TimelineEvent.MemberLeft;
-import dev.parley.conversation.TimelineEvent.MessageDeleted;
-import dev.parley.conversation.TimelineEvent.MessageEdited;
 import dev.parley.conversation.TimelineEvent.MessagePosted;
 import dev.parley.ops.Metrics;
 import java.time.Clock;
@@ -18,7 +15,6 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -134,6 +130,11 @@ public final class Conversation
   }
 
   private enum IdleCheck implements Command {
+    INSTANCE
+  }
+
+  /** Sent to itself after each write: persist what was collected meanwhile (see {@link WriteBatch}). */
+  enum Flush implements Command {
     INSTANCE
   }
 
@@ -257,6 +258,8 @@ public final class Conversation
   private final Map<ActorRef<Update>, String> subscribers = new HashMap<>();
   /** The newest tag each subscriber subscribed with; see {@link Unsubscribe}. */
   private final Map<ActorRef<Update>, Long> subscriptionTags = new HashMap<>();
+  /** Writes collected while one is in flight; transient like the subscribers. */
+  private final WriteBatch batch = new WriteBatch();
   private long lastActivity;
   /** Looked up on the first persist: creating the registry is not on the path of a first command. */
   private Metrics metrics;
@@ -314,12 +317,12 @@ public final class Conversation
     builder
         .forAnyState()
         .onCommand(Create.class, this::onCreateExisting)
-        .onCommand(Invite.class, this::onInvite)
-        .onCommand(Leave.class, this::onLeave)
-        .onCommand(Send.class, this::onSend)
-        .onCommand(Edit.class, this::onEdit)
-        .onCommand(Delete.class, this::onDelete)
-        .onCommand(Handoff.class, this::onHandoff)
+        .onCommand(Invite.class, this::onWrite)
+        .onCommand(Leave.class, this::onWrite)
+        .onCommand(Send.class, this::onWrite)
+        .onCommand(Edit.class, this::onWrite)
+        .onCommand(Delete.class, this::onWrite)
+        .onCommand(Handoff.class, this::onWrite)
         .onCommand(Subscribe.class, this::onSubscribe)
         .onCommand(GetHistory.class, this::onGetHistory)
         .onCommand(Typing.class, this::onTyping)
@@ -329,10 +332,11 @@ public final class Conversation
         .onCommand(Unsubscribe.class, (state, cmd) -> unsubscribe(cmd))
         .onCommand(SubscriberGone.class, (state, cmd) -> removeSubscriber(cmd.subscriber()))
         .onCommand(IdleCheck.class, (state, cmd) -> onIdleCheck())
-        .onCommand(Stop.class, (state, cmd) -> Effect().stop().thenNoReply());
+        .onCommand(Flush.class, (state, cmd) -> onFlush(state))
+        .onCommand(Stop.class, (state, cmd) -> onStop(state));
     CommandHandlerWithReply<Command, TimelineEvent, ConversationState> handlers = builder.build();
     return (state, command) -> {
-      if (!(command instanceof IdleCheck)) lastActivity = clock.millis();
+      if (!(command instanceof IdleCheck) && !(command instanceof Flush)) lastActivity = clock.millis();
       return handlers.apply(state, command);
     };
   }
@@ -357,107 +361,67 @@ public final class Conversation
     return Effect().reply(cmd.replyTo(), new Rejected(ErrorCode.BAD_REQUEST, "conversation id is taken"));
   }
 
-  private ReplyEffect<TimelineEvent, ConversationState> onInvite(ConversationState state, Invite cmd) {
-    if (!state.isMember(cmd.by())) return Effect().reply(cmd.replyTo(), rejectNonMember());
-    if (state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), new Accepted(state.lastSeq()));
-    MemberJoined joined = new MemberJoined(state.lastSeq() + 1, clock.millis(), cmd.user(), cmd.by());
-    return Effect()
-        .persist(joined)
-        .thenRun(this::publishLast)
-        .thenReply(cmd.replyTo(), s -> new Accepted(joined.seq()));
-  }
-
-  private ReplyEffect<TimelineEvent, ConversationState> onLeave(ConversationState state, Leave cmd) {
-    if (!state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), rejectNonMember());
-    MemberLeft left = new MemberLeft(state.lastSeq() + 1, clock.millis(), cmd.user());
-    return Effect()
-        .persist(left)
-        .thenRun(
-            s -> {
-              publishLast(s);
-              // A former member reads no more: drop every subscription of theirs.
-              subscribers.entrySet().removeIf(e -> e.getValue().equals(cmd.user()) && unwatch(e.getKey()));
-            })
-        .thenReply(cmd.replyTo(), s -> new Accepted(left.seq()));
-  }
-
-  private ReplyEffect<TimelineEvent, ConversationState> onSend(ConversationState state, Send cmd) {
-    if (clock.millis() > cmd.deadline()) {
-      return Effect().reply(cmd.replyTo(), new Rejected(ErrorCode.UNAVAILABLE, "send expired before it could be processed"));
-    }
-    if (!state.isMember(cmd.sender())) return Effect().reply(cmd.replyTo(), rejectNonMember());
-    Optional<Long> earlier = state.seqOfSend(cmd.sender(), cmd.clientMsgId());
-    if (earlier.isPresent()) {
-      return Effect().reply(cmd.replyTo(), new Sent(earlier.get(), cmd.clientMsgId()));
-    }
-    MessagePosted posted =
-        new MessagePosted(state.lastSeq() + 1, clock.millis(), cmd.sender(), cmd.clientMsgId(), cmd.text());
-    long persistStarted = System.nanoTime();
-    return Effect()
-        .persist(posted)
-        .thenRun(
-            s -> {
-              metrics().persisted(persistStarted);
-              ctx.getLog().debug("persisted seq {} from {}", posted.seq(), posted.sender());
-            })
-        .thenRun(this::publishLast)
-        .thenReply(cmd.replyTo(), s -> new Sent(posted.seq(), cmd.clientMsgId()));
-  }
-
-  private ReplyEffect<TimelineEvent, ConversationState> onEdit(ConversationState state, Edit cmd) {
-    Optional<Rejected> refusal = checkOwnMessage(state, cmd.user(), cmd.target());
-    if (refusal.isPresent()) return Effect().reply(cmd.replyTo(), refusal.get());
-    MessageEdited edited = new MessageEdited(state.lastSeq() + 1, clock.millis(), cmd.user(), cmd.target(), cmd.text());
-    return Effect()
-        .persist(edited)
-        .thenRun(this::publishLast)
-        .thenReply(cmd.replyTo(), s -> new Accepted(edited.seq()));
-  }
-
-  private ReplyEffect<TimelineEvent, ConversationState> onDelete(ConversationState state, Delete cmd) {
-    Optional<Rejected> refusal = checkOwnMessage(state, cmd.user(), cmd.target());
-    if (refusal.isPresent()) return Effect().reply(cmd.replyTo(), refusal.get());
-    MessageDeleted deleted = new MessageDeleted(state.lastSeq() + 1, clock.millis(), cmd.user(), cmd.target());
-    return Effect()
-        .persist(deleted)
-        .thenRun(this::publishLast)
-        .thenReply(cmd.replyTo(), s -> new Accepted(deleted.seq()));
-  }
-
-  private ReplyEffect<TimelineEvent, ConversationState> onHandoff(ConversationState state, Handoff cmd) {
-    if (!state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), rejectNonMember());
-    Optional<Long> earlier = state.seqOfSend(cmd.user(), cmd.key());
-    if (earlier.isPresent()) return Effect().reply(cmd.replyTo(), new Accepted(earlier.get()));
-    TimelineEvent.HandedOff handedOff =
-        new TimelineEvent.HandedOff(state.lastSeq() + 1, clock.millis(), cmd.user(), cmd.reason(), cmd.key());
-    return Effect()
-        .persist(handedOff)
-        .thenRun(this::publishLast)
-        .thenReply(cmd.replyTo(), s -> new Accepted(handedOff.seq()));
-  }
-
   /**
-   * Only the sender edits or deletes a message, and only while it is in the recent window: the
-   * entity can check authorship from memory, without a journal read on the write path.
+   * Every write of an existing conversation: persisted at once when the entity is idle, otherwise
+   * collected into the next batch ({@link WriteBatch}).
    */
-  private Optional<Rejected> checkOwnMessage(ConversationState state, String user, long target) {
-    if (!state.isMember(user)) return Optional.of(rejectNonMember());
-    if (target < 1 || target > state.lastSeq()) return Optional.of(new Rejected(ErrorCode.NOT_FOUND, "no such message"));
-    Optional<TimelineEvent> event = state.recentEvent(target);
-    if (event.isEmpty()) {
-      return Optional.of(new Rejected(ErrorCode.BAD_REQUEST, "message is too old to change"));
+  private ReplyEffect<TimelineEvent, ConversationState> onWrite(ConversationState state, Command write) {
+    if (batch.isCollecting()) {
+      batch.collect(write);
+      return Effect().noReply();
     }
-    if (!(event.get() instanceof MessagePosted posted)) {
-      return Optional.of(new Rejected(ErrorCode.BAD_REQUEST, "seq is not a message"));
+    return persistBatch(state, List.of(write), false);
+  }
+
+  private ReplyEffect<TimelineEvent, ConversationState> onFlush(ConversationState state) {
+    batch.flushArrived();
+    if (!batch.hasCollected()) return Effect().noReply();
+    return persistBatch(state, batch.take(WriteBatch.MAX_WRITES), false);
+  }
+
+  /** Sharding stops the entity (handoff, passivation): what was collected is written first. */
+  private ReplyEffect<TimelineEvent, ConversationState> onStop(ConversationState state) {
+    if (!batch.hasCollected()) return Effect().stop().thenNoReply();
+    return persistBatch(state, batch.take(Integer.MAX_VALUE), true);
+  }
+
+  /** Decides {@code writes} against {@code state} and persists their events as one atomic write. */
+  private ReplyEffect<TimelineEvent, ConversationState> persistBatch(
+      ConversationState state, List<Command> writes, boolean thenStop) {
+    WriteBatch.Decided decided = WriteBatch.decide(state, writes, clock.millis(), limits);
+    if (decided.events().isEmpty()) {
+      // Nothing to write: every answer refers to durable state already.
+      decided.decisions().forEach(d -> d.replyTo().tell(d.reply()));
+      if (thenStop) return Effect().stop().thenNoReply();
+      if (batch.hasCollected()) requestFlush();
+      return Effect().noReply();
     }
-    if (!posted.sender().equals(user)) {
-      return Optional.of(new Rejected(ErrorCode.FORBIDDEN, "only the sender may change a message"));
+    batch.started(decided.decisions());
+    long persistStarted = System.nanoTime();
+    var effect = Effect().persist(decided.events()).thenRun(s -> batchWritten(decided, persistStarted));
+    return (thenStop ? effect.thenStop() : effect).thenNoReply();
+  }
+
+  /** The batch is durable: publish its events, then answer its senders, then collect the next one. */
+  private void batchWritten(WriteBatch.Decided decided, long persistStarted) {
+    batch.completed();
+    metrics().writeBatch(decided.events().size());
+    for (TimelineEvent event : decided.events()) {
+      if (event instanceof MessagePosted) metrics().persisted(persistStarted);
+      Published published = new Published(conversationId, event);
+      subscribers.keySet().forEach(subscriber -> subscriber.tell(published));
+      if (event instanceof MemberLeft left) {
+        // A former member reads no more: drop every subscription of theirs.
+        subscribers.entrySet().removeIf(e -> e.getValue().equals(left.user()) && unwatch(e.getKey()));
+      }
     }
-    boolean deleted =
-        state.recentBetween(target + 1, state.lastSeq()).stream()
-            .anyMatch(e -> e instanceof MessageDeleted d && d.target() == target);
-    if (deleted) return Optional.of(new Rejected(ErrorCode.NOT_FOUND, "message was deleted"));
-    return Optional.empty();
+    for (WriteRules.Decision decision : decided.decisions()) decision.replyTo().tell(decision.reply());
+    // The commands stashed during the write are handed back before this message arrives.
+    requestFlush();
+  }
+
+  private void requestFlush() {
+    if (batch.requestFlush()) ctx.getSelf().tell(Flush.INSTANCE);
   }
 
   private ReplyEffect<TimelineEvent, ConversationState> onSubscribe(ConversationState state, Subscribe cmd) {
@@ -483,7 +447,7 @@ public final class Conversation
   }
 
   private ReplyEffect<TimelineEvent, ConversationState> onGetHistory(ConversationState state, GetHistory cmd) {
-    if (!state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), rejectNonMember());
+    if (!state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), WriteRules.nonMember());
     long to = cmd.before() <= 0 ? state.lastSeq() : Math.min(cmd.before() - 1, state.lastSeq());
     long from = Math.max(1, to - cmd.limit() + 1);
     if (to < 1) return Effect().reply(cmd.replyTo(), new HistoryPage(List.of(), 1, 0));
@@ -504,7 +468,7 @@ public final class Conversation
   }
 
   private ReplyEffect<TimelineEvent, ConversationState> onMarkRead(ConversationState state, MarkRead cmd) {
-    if (!state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), rejectNonMember());
+    if (!state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), WriteRules.nonMember());
     long seq = Math.max(0, Math.min(cmd.seq(), state.lastSeq()));
     UserRead receipt = new UserRead(conversationId, cmd.user(), seq);
     subscribers.forEach((subscriber, user) -> {
@@ -551,9 +515,6 @@ public final class Conversation
     return new Rejected(ErrorCode.NOT_FOUND, "no such conversation");
   }
 
-  private static Rejected rejectNonMember() {
-    return new Rejected(ErrorCode.FORBIDDEN, "not a member of this conversation");
-  }
 
   // ---- events ---------------------------------------------------------------------------------
 
@@ -581,7 +542,13 @@ public final class Conversation
               recoveryEnded();
             })
         .onSignal(RecoveryFailed.class, (state, failed) -> recoveryEnded())
-        .onSignal(PostStop.instance(), state -> recoveryEnded())
+        .onSignal(
+            PostStop.instance(),
+            state -> {
+              recoveryEnded();
+              // Stopped by a failed write (or abruptly): nobody waits out a timeout for it.
+              batch.abandon();
+            })
         .build();
   }
 

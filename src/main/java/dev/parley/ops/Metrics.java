@@ -3,6 +3,7 @@ package dev.parley.ops;
 import dev.parley.cluster.NodeLifecycle;
 import dev.parley.inbox.InboxProjection;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -37,6 +38,7 @@ public final class Metrics implements Extension {
   private final Counter sends;
   private final Timer sendAck;
   private final Timer persist;
+  private final DistributionSummary writeBatch;
   private final Timer recovery;
   private final Counter drained;
   private final AtomicLong activeEntities = new AtomicLong();
@@ -49,6 +51,11 @@ public final class Metrics implements Extension {
     sends = Counter.builder("parley.sends").description("send frames received from clients").register(registry);
     sendAck = latency("parley.send.ack", "from a send frame received to its ack queued for the client");
     persist = latency("parley.persist", "from a conversation persisting a message to the journal confirming it");
+    writeBatch =
+        DistributionSummary.builder("parley.conversation.write.batch")
+            .description("events a conversation persisted in one atomic write (its group commit: writes that arrived while one was in flight)")
+            .baseUnit("events")
+            .register(registry);
     recovery =
         latency(
             "parley.conversation.recovery",
@@ -132,6 +139,11 @@ public final class Metrics implements Extension {
 
   public void persisted(long startedNanos) {
     persist.record(System.nanoTime() - startedNanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** A conversation persisted {@code events} events in one atomic write. */
+  public void writeBatch(int events) {
+    writeBatch.record(events);
   }
 
   /** A conversation recovered; how long a moved or restarted conversation keeps its senders waiting. */
