@@ -53,8 +53,16 @@ public record ParleyConfig(
       int snapshotEvery,
       Duration idleTimeout,
       Duration askTimeout,
-      Duration resendAfter) {
+      Duration resendAfter,
+      int maxSendsInFlight) {
+    /** Without a cap on sends in flight (tests of the entity alone). */
+    public ConversationSettings(
+        int recentWindow, int idempotencyWindow, int snapshotEvery, Duration idleTimeout, Duration askTimeout, Duration resendAfter) {
+      this(recentWindow, idempotencyWindow, snapshotEvery, idleTimeout, askTimeout, resendAfter, 0);
+    }
+
     public ConversationSettings {
+      require(maxSendsInFlight >= 0, "parley.conversation.max-sends-in-flight must not be negative");
       require(recentWindow >= 1, "parley.conversation.recent-window must be at least 1");
       require(!resendAfter.isNegative(), "parley.conversation.resend-after must not be negative");
       require(idempotencyWindow >= 1, "parley.conversation.idempotency-window must be at least 1");
@@ -192,7 +200,8 @@ public record ParleyConfig(
             c.getInt("conversation.snapshot-every"),
             c.getDuration("conversation.idle-timeout"),
             c.getDuration("conversation.ask-timeout"),
-            c.getDuration("conversation.resend-after")),
+            c.getDuration("conversation.resend-after"),
+            c.getInt("conversation.max-sends-in-flight")),
         new GatewaySettings(
             c.getInt("gateway.max-frame-bytes"),
             c.getInt("gateway.max-text-length"),

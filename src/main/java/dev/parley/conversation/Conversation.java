@@ -3,7 +3,6 @@ package dev.parley.conversation;
 import dev.parley.CborSerializable;
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
-import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.ConversationState.Limits;
 import dev.parley.conversation.TimelineEvent.Created;
 import dev.parley.conversation.TimelineEvent.MemberLeft;
@@ -11,7 +10,6 @@ import dev.parley.conversation.TimelineEvent.MessagePosted;
 import dev.parley.ops.Metrics;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -254,21 +252,15 @@ public final class Conversation
   private final Limits limits;
   private final Clock clock;
   private final Consumer<ActorRef<Command>> passivate;
-  /** Live subscribers and the user each one reads for; transient, rebuilt by re-subscription. */
-  private final Map<ActorRef<Update>, String> subscribers = new HashMap<>();
-  /** The newest tag each subscriber subscribed with; see {@link Unsubscribe}. */
-  private final Map<ActorRef<Update>, Long> subscriptionTags = new HashMap<>();
+  /** Live subscribers; transient, rebuilt by re-subscription. */
+  private final Subscribers subscribers;
   /** Writes collected while one is in flight; transient like the subscribers. */
   private final WriteBatch batch = new WriteBatch();
   private long lastActivity;
   /** Looked up on the first persist: creating the registry is not on the path of a first command. */
   private Metrics metrics;
   private final Set<String> projectionTags;
-  private final NodeLifecycle lifecycle;
-  /** From construction (recovery starts right after) until RecoveryCompleted, RecoveryFailed or stop. */
-  private boolean recovering = true;
-  /** For the recovery histogram (parley_conversation_recovery_seconds). */
-  private final long recoveryStartedNanos;
+  private final RecoveryTracking recovery;
 
   private Conversation(
       ActorContext<Command> ctx,
@@ -278,6 +270,7 @@ public final class Conversation
       Consumer<ActorRef<Command>> passivate) {
     super(persistenceId(conversationId));
     this.ctx = ctx;
+    this.subscribers = new Subscribers(ctx, SubscriberGone::new);
     this.conversationId = conversationId;
     this.settings = settings;
     this.limits = new Limits(settings.recentWindow(), settings.idempotencyWindow());
@@ -285,9 +278,7 @@ public final class Conversation
     this.passivate = passivate;
     this.lastActivity = clock.millis();
     this.projectionTags = Set.of(projectionTagOf(conversationId));
-    this.lifecycle = NodeLifecycle.get(ctx.getSystem());
-    lifecycle.recoveryStarted();
-    this.recoveryStartedNanos = System.nanoTime();
+    this.recovery = new RecoveryTracking(ctx.getSystem());
   }
 
   @Override
@@ -301,19 +292,14 @@ public final class Conversation
   public CommandHandlerWithReply<Command, TimelineEvent, ConversationState> commandHandler() {
     CommandHandlerWithReplyBuilder<Command, TimelineEvent, ConversationState> builder =
         newCommandHandlerWithReplyBuilder();
+    // Not yet created: only Create does something; every request is answered "not found".
     builder
         .forState(state -> !state.exists())
         .onCommand(Create.class, this::onCreate)
         .onCommand(Subscribe.class, (state, cmd) -> Effect().reply(cmd.subscriber(), notFound(cmd)))
         .onCommand(Typing.class, (state, cmd) -> Effect().noReply())
-        .onCommand(MarkRead.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
-        .onCommand(GetHistory.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
-        .onCommand(Invite.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
-        .onCommand(Leave.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
-        .onCommand(Send.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
-        .onCommand(Edit.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
-        .onCommand(Delete.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
-        .onCommand(Handoff.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()));
+        .onCommand(Conversation::isRequest, (state, cmd) -> Effect().reply(requester(cmd), rejectNotFound()));
+    // Active.
     builder
         .forAnyState()
         .onCommand(Create.class, this::onCreateExisting)
@@ -408,12 +394,8 @@ public final class Conversation
     metrics().writeBatch(decided.events().size());
     for (TimelineEvent event : decided.events()) {
       if (event instanceof MessagePosted) metrics().persisted(persistStarted);
-      Published published = new Published(conversationId, event);
-      subscribers.keySet().forEach(subscriber -> subscriber.tell(published));
-      if (event instanceof MemberLeft left) {
-        // A former member reads no more: drop every subscription of theirs.
-        subscribers.entrySet().removeIf(e -> e.getValue().equals(left.user()) && unwatch(e.getKey()));
-      }
+      subscribers.tellAll(new Published(conversationId, event));
+      if (event instanceof MemberLeft left) subscribers.removeUser(left.user());
     }
     for (WriteRules.Decision decision : decided.decisions()) decision.replyTo().tell(decision.reply());
     // The commands stashed during the write are handed back before this message arrives.
@@ -429,10 +411,7 @@ public final class Conversation
       return Effect()
           .reply(cmd.subscriber(), new SubscribeRejected(conversationId, cmd.tag(), ErrorCode.FORBIDDEN, "not a member"));
     }
-    if (subscribers.put(cmd.subscriber(), cmd.user()) == null) {
-      ctx.watchWith(cmd.subscriber(), new SubscriberGone(cmd.subscriber()));
-    }
-    subscriptionTags.merge(cmd.subscriber(), cmd.tag(), Math::max);
+    subscribers.add(cmd.subscriber(), cmd.user(), cmd.tag());
     long lastSeq = state.lastSeq();
     if (cmd.since() < 0 || cmd.since() >= lastSeq) {
       return Effect()
@@ -459,10 +438,7 @@ public final class Conversation
 
   private ReplyEffect<TimelineEvent, ConversationState> onTyping(ConversationState state, Typing cmd) {
     if (state.isMember(cmd.user())) {
-      UserTyping notice = new UserTyping(conversationId, cmd.user());
-      subscribers.forEach((subscriber, user) -> {
-        if (!user.equals(cmd.user())) subscriber.tell(notice);
-      });
+      subscribers.tellOthers(cmd.user(), new UserTyping(conversationId, cmd.user()));
     }
     return Effect().noReply();
   }
@@ -470,21 +446,17 @@ public final class Conversation
   private ReplyEffect<TimelineEvent, ConversationState> onMarkRead(ConversationState state, MarkRead cmd) {
     if (!state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), WriteRules.nonMember());
     long seq = Math.max(0, Math.min(cmd.seq(), state.lastSeq()));
-    UserRead receipt = new UserRead(conversationId, cmd.user(), seq);
-    subscribers.forEach((subscriber, user) -> {
-      if (!user.equals(cmd.user())) subscriber.tell(receipt);
-    });
+    subscribers.tellOthers(cmd.user(), new UserRead(conversationId, cmd.user(), seq));
     return Effect().reply(cmd.replyTo(), new Accepted(seq));
   }
 
   private ReplyEffect<TimelineEvent, ConversationState> unsubscribe(Unsubscribe cmd) {
-    if (subscriptionTags.getOrDefault(cmd.subscriber(), Long.MIN_VALUE) > cmd.upToTag()) return Effect().noReply();
-    return removeSubscriber(cmd.subscriber());
+    subscribers.unsubscribe(cmd.subscriber(), cmd.upToTag());
+    return Effect().noReply();
   }
 
   private ReplyEffect<TimelineEvent, ConversationState> removeSubscriber(ActorRef<Update> subscriber) {
-    subscriptionTags.remove(subscriber);
-    if (subscribers.remove(subscriber) != null) ctx.unwatch(subscriber);
+    subscribers.remove(subscriber);
     return Effect().noReply();
   }
 
@@ -496,15 +468,18 @@ public final class Conversation
   }
 
   private void publishLast(ConversationState state) {
-    TimelineEvent event = state.recent().get(state.recent().size() - 1);
-    Published published = new Published(conversationId, event);
-    subscribers.keySet().forEach(subscriber -> subscriber.tell(published));
+    subscribers.tellAll(new Published(conversationId, state.recent().get(state.recent().size() - 1)));
   }
 
-  private boolean unwatch(ActorRef<Update> subscriber) {
-    ctx.unwatch(subscriber);
-    subscriptionTags.remove(subscriber);
-    return true;
+  /** A command someone waits for an answer to (other than Create and Subscribe). */
+  private static boolean isRequest(Command command) {
+    return WriteRules.isWrite(command) || command instanceof MarkRead || command instanceof GetHistory;
+  }
+
+  private static ActorRef<Reply> requester(Command request) {
+    if (request instanceof MarkRead c) return c.replyTo();
+    if (request instanceof GetHistory c) return c.replyTo();
+    return WriteRules.replyTo(request);
   }
 
   private SubscribeRejected notFound(Subscribe cmd) {
@@ -531,32 +506,22 @@ public final class Conversation
 
   // ---- recovery -------------------------------------------------------------------------------
 
-  /** Counts recoveries in flight on this node (NodeLifecycle): the herd a restart causes, measured. */
+  /** Recovery bookkeeping ({@link RecoveryTracking}); a stop answers the writes it leaves behind. */
   @Override
   public SignalHandler<ConversationState> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(
             RecoveryCompleted.instance(),
-            state -> {
-              metrics().recovered(recoveryStartedNanos);
-              recoveryEnded();
-            })
-        .onSignal(RecoveryFailed.class, (state, failed) -> recoveryEnded())
+            state -> recovery.completed(metrics()))
+        .onSignal(RecoveryFailed.class, (state, failed) -> recovery.ended())
         .onSignal(
             PostStop.instance(),
             state -> {
-              recoveryEnded();
+              recovery.ended();
               // Stopped by a failed write (or abruptly): nobody waits out a timeout for it.
               batch.abandon();
             })
         .build();
-  }
-
-  private void recoveryEnded() {
-    if (recovering) {
-      recovering = false;
-      lifecycle.recoveryEnded();
-    }
   }
 
   // ---- retention and snapshots ----------------------------------------------------------------
