@@ -12,7 +12,7 @@ import java.sql.Statement;
 import java.time.Duration;
 
 /**
- * What the measured window cost (issue 18): the node's CPU (its {@code process_cpu_time} meter,
+ * What the measured window cost (issue 18): the node's CPU (its {@code process_cpu_time_ns_total} meter,
  * read from the management port's {@code /metrics} at the window's start and end), the database's
  * commits ({@code pg_stat_database.xact_commit} of the node's database: every transaction, journal,
  * snapshots and read models alike), and this client's own CPU. Divided by the sends acknowledged in
@@ -63,7 +63,11 @@ public final class WindowCost {
     try {
       HttpResponse<String> response =
           http.send(HttpRequest.newBuilder(nodeMetrics).timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+      // Micrometer's process.cpu.time, in nanoseconds (Prometheus: process_cpu_time_ns_total).
       for (String line : response.body().split("\n")) {
+        if (line.startsWith("process_cpu_time_ns_total")) {
+          return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)) / 1e9;
+        }
         if (line.startsWith("process_cpu_time_seconds_total")) {
           return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
         }
