@@ -17,6 +17,7 @@ import dev.parley.storage.StorageBreaker;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.DatabaseHealthCheck;
 import dev.parley.cluster.Drain;
+import dev.parley.cluster.MemberFailures;
 import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversations;
 import dev.parley.conversation.RecoveryWarmUp;
@@ -132,7 +133,11 @@ public final class Node implements AutoCloseable {
       Tokens tokens = new Tokens(jwt, Clock.systemUTC());
       UserLimits userLimits = new UserLimits(settings.limits());
       StorageBreaker storageBreaker =
-          new StorageBreaker(settings.storageBreaker(), new DatabaseHealthCheck(system.classicSystem()));
+          new StorageBreaker(
+              settings.storageBreaker(),
+              new DatabaseHealthCheck(system.classicSystem()),
+              (delay, probe) -> system.scheduler().scheduleOnce(delay, probe, system.executionContext()));
+      storageBreaker.bindMetrics(Metrics.get(system).registry());
       NodeLifecycle.get(system).registerStorageBreaker(storageBreaker);
       Conversations conversations = Conversations.init(system, settings.conversation(), storageBreaker);
       InboxStore inboxStore = InboxStore.open(storage, settings.inbox().poolSize(), settings.db().connectionTimeout());
@@ -154,6 +159,7 @@ public final class Node implements AutoCloseable {
       AdmissionControl resumes = new AdmissionControl(settings.admission().resumes());
       NodeLifecycle.get(system).registerAdmission(connections, resumes);
       NodeAgent.start(system);
+      MemberFailures.start(system);
       Route routes =
           concat(
               new WebSocketRoute(system, tokens, conversations, inbox, connectedUsers, settings, connections, resumes, userLimits).route(),

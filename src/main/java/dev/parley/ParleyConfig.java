@@ -238,8 +238,7 @@ public record ParleyConfig(
             c.getInt("limits.conversations-created-burst")),
         new StorageBreaker.Settings(
             c.getInt("storage-breaker.max-failures"),
-            c.getDuration("storage-breaker.reset-timeout"),
-            c.getDuration("storage-breaker.max-reset-timeout")),
+            c.getDuration("storage-breaker.probe-interval")),
         new ServerTls.Settings(optional(c.getString("http.tls.key-store")).map(Path::of), c.getString("http.tls.key-store-password")),
         new BotRunnerSettings(
             c.getInt("bot-runner.pool-size"),

@@ -61,6 +61,12 @@ public final class BenchRun {
     this.windowCost = windowCost;
   }
 
+  /** Also write every acknowledged send to {@code file} (see {@link AckLog}). */
+  public BenchRun withAckLog(java.nio.file.Path file) {
+    counters.ackLog = new AckLog(file);
+    return this;
+  }
+
   /** setup, warm-up, measure or drain: what the run is doing now. */
   String phase() {
     return phase;
@@ -162,6 +168,8 @@ public final class BenchRun {
     } finally {
       connections.forEach(BenchConnection::close);
       timers.shutdownNow();
+      AckLog log = counters.ackLog;
+      if (log != null) log.close();
     }
   }
 

@@ -3,6 +3,7 @@ package dev.parley.conversation;
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
 import dev.parley.cluster.DrainAwareAllocationStrategy;
+import dev.parley.cluster.PartitionSide;
 import dev.parley.ops.Metrics;
 import io.micrometer.core.instrument.Counter;
 import dev.parley.storage.StorageBreaker;
@@ -45,6 +46,7 @@ public final class Conversations {
   private final Duration askTimeout;
   private final Duration resendAfter;
   private final StorageBreaker writes;
+  private final PartitionSide side;
   private final ResendingAsk resending;
   private final Counter resends;
   private final Counter refusedBusy;
@@ -54,6 +56,7 @@ public final class Conversations {
   private Conversations(
       ActorSystem<?> system, ClusterSharding sharding, History history, ParleyConfig.ConversationSettings settings, StorageBreaker writes) {
     this.writes = writes;
+    this.side = PartitionSide.get(system);
     this.sharding = sharding;
     this.history = history;
     this.askTimeout = settings.askTimeout();
@@ -143,11 +146,13 @@ public final class Conversations {
 
   /** A bot hands the conversation to people: {@link Conversation.Accepted} with the handoff's seq, or rejected. */
   public CompletionStage<Conversation.Reply> handoff(String id, String user, String key, String reason) {
+    if (!side.mayWrite()) return CompletableFuture.completedFuture(cutOff());
     return ask(id, replyTo -> new Conversation.Handoff(user, key, reason, replyTo), RESEND);
   }
 
   /** A read marker: {@link Conversation.Accepted} with the seq clamped to the conversation's, or rejected. */
   public CompletionStage<Conversation.Reply> markRead(String id, String user, long seq) {
+    if (!side.mayWrite()) return CompletableFuture.completedFuture(cutOff());
     return ask(id, replyTo -> new Conversation.MarkRead(user, seq, replyTo), RESEND);
   }
 
@@ -181,6 +186,9 @@ public final class Conversations {
 
   private CompletionStage<Conversation.Reply> write(
       String id, Function<ActorRef<Conversation.Reply>, Conversation.Command> command, boolean resend) {
+    // A node on the losing side of a partition stops writing before the split brain resolver's
+    // decision, so that the conversations it hosts never have a second writer on the other side.
+    if (!side.mayWrite()) return CompletableFuture.completedFuture(cutOff());
     return writes.call(
         () -> ask(id, command, resend),
         reply -> reply instanceof Conversation.Rejected rejected && rejected.code() == ErrorCode.UNAVAILABLE,
@@ -196,6 +204,10 @@ public final class Conversations {
     Function<Duration, CompletionStage<Conversation.Reply>> once = timeout -> entity.ask(command::apply, timeout);
     return (resend ? resending.ask(once, askTimeout, resendAfter, resends::increment) : once.apply(askTimeout))
         .handleAsync((reply, failure) -> failure == null ? reply : unavailable(id, failure), ON_COMPLETING_THREAD);
+  }
+
+  private static Conversation.Reply cutOff() {
+    return new Conversation.Rejected(ErrorCode.UNAVAILABLE, "this node is cut off from the cluster, retry");
   }
 
   private static Conversation.Reply unavailable(String id, Throwable failure) {

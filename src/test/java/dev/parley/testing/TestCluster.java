@@ -35,8 +35,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * Several real Parley nodes in this JVM forming one Pekko cluster on one fresh PostgreSQL database
  * ({@code parley_it_<random>} on 127.0.0.1:5432, dropped on {@link #close()}). Every node binds
  * HTTP and management to ports chosen by the OS and remoting to a free port; the first node started
- * is the seed of all of them. Failure detection and the Split Brain Resolver are tuned to decide in
- * seconds, not the production tens of seconds.
+ * is the seed of all of them. Failure detection, the Split Brain Resolver and the removal margin
+ * are application.conf's (a crashed node is served again within about 10 s).
  */
 public final class TestCluster implements AutoCloseable, BeforeEachCallback, AfterEachCallback {
 
@@ -100,11 +100,6 @@ public final class TestCluster implements AutoCloseable, BeforeEachCallback, Aft
     overrides.put("pekko.cluster.shutdown-after-unsuccessful-join-seed-nodes", "30s");
     overrides.put("pekko.coordinated-shutdown.run-by-jvm-shutdown-hook", "off");
     overrides.put("pekko.cluster.jmx.multi-mbeans-in-same-jvm", "on");
-    // Decide about a crashed node in seconds: unreachable after ~2 s of silence, downed by the
-    // Split Brain Resolver once that has been stable for 3 s.
-    overrides.put("pekko.cluster.failure-detector.heartbeat-interval", "500ms");
-    overrides.put("pekko.cluster.failure-detector.acceptable-heartbeat-pause", "2s");
-    overrides.put("pekko.cluster.split-brain-resolver.stable-after", "3s");
     // Abuse limits off unless a test sets them (in extra): load tests send far above a human's pace.
     overrides.put("parley.limits.sends-per-second", 0);
     overrides.put("parley.limits.typing-per-second", 0);
