@@ -104,8 +104,17 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameHandler.Output, In
   }
 
   private final class Logic extends TimerGraphStageLogic {
-    /** Frames for the client's side (control answers, texts, completion, ticks), in order; rarely more than one. */
-    private final ArrayDeque<Object> toClientQueue = new ArrayDeque<>(2);
+    /**
+     * Pekko's answers to the client's control frames (pong, close): reading waits while one is
+     * queued, so a client cannot pile them up behind a blocked connection.
+     */
+    private final ArrayDeque<Object> control = new ArrayDeque<>(1);
+    /**
+     * The session's side, in order: at most one text (the next is pulled once it is gone), then its
+     * completion and close ticks. Reading does not wait for these: a client whose connection is
+     * blocked can still send requests, so its session's queue fills and the slow-consumer rule applies.
+     */
+    private final ArrayDeque<Object> fromSessionQueue = new ArrayDeque<>(2);
     /** The message being collected; null between messages. */
     private StringBuilder text;
     private long bytes;
@@ -126,7 +135,7 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameHandler.Output, In
         @Override
         public void onUpstreamFinish() {
           complete(toSession);
-          if (isClosed(fromSession) && toClientQueue.isEmpty()) completeStage();
+          if (isClosed(fromSession) && control.isEmpty() && fromSessionQueue.isEmpty()) completeStage();
         }
       });
       setHandler(toSession, new AbstractOutHandler() {
@@ -148,21 +157,21 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameHandler.Output, In
       setHandler(fromSession, new AbstractInHandler() {
         @Override
         public void onPush() {
-          toClientQueue.add(FrameEvent$.MODULE$.fullFrame(
+          fromSessionQueue.add(FrameEvent$.MODULE$.fullFrame(
               TEXT, Option.empty(), ByteString.fromString(grab(fromSession), StandardCharsets.UTF_8), true, false, false, false));
           flushToClient();
         }
 
         @Override
         public void onUpstreamFinish() {
-          toClientQueue.add(FrameHandler.UserHandlerCompleted$.MODULE$);
+          fromSessionQueue.add(FrameHandler.UserHandlerCompleted$.MODULE$);
           startCloseTicks();
           flushToClient();
         }
 
         @Override
         public void onUpstreamFailure(Throwable ex) {
-          toClientQueue.add(new FrameHandler.UserHandlerErredOut(ex));
+          fromSessionQueue.add(new FrameHandler.UserHandlerErredOut(ex));
           startCloseTicks();
           flushToClient();
         }
@@ -202,7 +211,7 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameHandler.Output, In
           collected = null;
         }
       } else if (event instanceof FrameHandler.BypassEvent) {
-        toClientQueue.add(event);
+        control.add(event);
         if (event instanceof FrameHandler.ActivelyCloseWithCode close) {
           // Pekko closes (a protocol error): it waits for the client's close frame, ticks bound the wait.
           startCloseTicks();
@@ -226,18 +235,22 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameHandler.Output, In
 
     /** Reads on while no whole message waits for the session and nothing waits for the client's side. */
     private void pullClient() {
-      if (collected == null && toClientQueue.isEmpty() && !hasBeenPulled(fromClient) && !isClosed(fromClient)) {
+      if (collected == null && control.isEmpty() && !hasBeenPulled(fromClient) && !isClosed(fromClient)) {
         pull(fromClient);
       }
     }
 
     private void flushToClient() {
-      if (isAvailable(toClient) && !toClientQueue.isEmpty()) push(toClient, toClientQueue.poll());
-      if (toClientQueue.isEmpty()) {
-        if (isClosed(fromSession) && isClosed(fromClient)) completeStage();
-        else if (isAvailable(toClient) && !hasBeenPulled(fromSession) && !isClosed(fromSession)) pull(fromSession);
-        pullClient();
+      if (isAvailable(toClient)) {
+        Object next = control.isEmpty() ? fromSessionQueue.poll() : control.poll();
+        if (next != null) push(toClient, next);
       }
+      if (control.isEmpty() && fromSessionQueue.isEmpty() && isClosed(fromSession) && isClosed(fromClient)) {
+        completeStage();
+        return;
+      }
+      if (fromSessionQueue.isEmpty() && !hasBeenPulled(fromSession) && !isClosed(fromSession)) pull(fromSession);
+      pullClient();
     }
 
     /** Pekko's close handshake needs a tick to notice an overdue peer: only from the moment the connection closes. */
@@ -249,8 +262,8 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameHandler.Output, In
 
     @Override
     public void onTimer(Object key) {
-      if (toClientQueue.isEmpty() || toClientQueue.peekLast() != WebSocket.Tick$.MODULE$) {
-        toClientQueue.add(WebSocket.Tick$.MODULE$);
+      if (fromSessionQueue.peekLast() != WebSocket.Tick$.MODULE$) {
+        fromSessionQueue.add(WebSocket.Tick$.MODULE$);
       }
       flushToClient();
     }
