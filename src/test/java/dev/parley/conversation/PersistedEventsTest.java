@@ -20,13 +20,19 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The push side of issue 17: after each persist the conversation tells the node's listener (the
- * bots' wake-ups) the event and the members, and a refused command tells it nothing.
+ * The push side of issue 17: after each write (a batch of one here: commands one at a time) the
+ * conversation tells the node's listener (the bots' wake-ups) its last event and the members, and a
+ * command that writes nothing tells it nothing.
  */
 class PersistedEventsTest {
 
+  // A generous expect timeout: the testkit's first handshake with the entity timed out after 3 s on
+  // this shared machine under load.
   private static final ActorTestKit testKit =
-      ActorTestKit.create(ConfigFactory.parseResources("serialization.conf").withFallback(EventSourcedBehaviorTestKit.config()));
+      ActorTestKit.create(
+          ConfigFactory.parseString("pekko.actor.testkit.typed.single-expect-default = 15s")
+              .withFallback(ConfigFactory.parseResources("serialization.conf"))
+              .withFallback(EventSourcedBehaviorTestKit.config()));
 
   private static final ParleyConfig.ConversationSettings SETTINGS =
       new ParleyConfig.ConversationSettings(4, 3, 3, Duration.ofHours(1), Duration.ofSeconds(3), Duration.ZERO);
