@@ -53,8 +53,16 @@ public record ParleyConfig(
       int snapshotEvery,
       Duration idleTimeout,
       Duration askTimeout,
-      Duration resendAfter) {
+      Duration resendAfter,
+      int maxSendsInFlight) {
+    /** Without a cap on sends in flight (tests of the entity alone). */
+    public ConversationSettings(
+        int recentWindow, int idempotencyWindow, int snapshotEvery, Duration idleTimeout, Duration askTimeout, Duration resendAfter) {
+      this(recentWindow, idempotencyWindow, snapshotEvery, idleTimeout, askTimeout, resendAfter, 0);
+    }
+
     public ConversationSettings {
+      require(maxSendsInFlight >= 0, "parley.conversation.max-sends-in-flight must not be negative");
       require(recentWindow >= 1, "parley.conversation.recent-window must be at least 1");
       require(!resendAfter.isNegative(), "parley.conversation.resend-after must not be negative");
       require(idempotencyWindow >= 1, "parley.conversation.idempotency-window must be at least 1");
@@ -245,7 +253,8 @@ public record ParleyConfig(
             c.integer("conversation.snapshot-every", 1, Integer.MAX_VALUE),
             c.duration("conversation.idle-timeout"),
             c.duration("conversation.ask-timeout"),
-            c.duration("conversation.resend-after")),
+            c.duration("conversation.resend-after"),
+            c.integer("conversation.max-sends-in-flight", 1, Integer.MAX_VALUE)),
         new GatewaySettings(
             c.integer("gateway.max-frame-bytes", 256, Integer.MAX_VALUE),
             c.integer("gateway.max-text-length", 1, Integer.MAX_VALUE),
