@@ -117,7 +117,7 @@ public final class InboxProjection {
                   .toMat(Sink.ignore(), Keep.left())
                   .run(system);
           progress.started(tag);
-          log.info("inbox projection of {} started", tag);
+          log.debug("inbox projection of {} started", tag);
           return Behaviors.receive(Command.class)
               .onMessageEquals(Command.STOP, Behaviors::stopped)
               .onSignal(
