@@ -98,7 +98,7 @@ phase before
 sleep "$BEFORE"
 
 # Which shards the victim serves: its conversations are those whose shard is among them.
-curl -s -H "Authorization: Bearer $PARLEY_ADMIN_TOKEN" http://127.0.0.1:8561/parley/shards >"$OUT/shards-before-kill.json"
+curl -s --max-time 10 -H "Authorization: Bearer $PARLEY_ADMIN_TOKEN" http://127.0.0.1:8562/parley/shards >"$OUT/shards-before-kill.json" || true
 curl -s -H "Authorization: Bearer $PARLEY_ADMIN_TOKEN" http://127.0.0.1:8561/parley/members >"$OUT/members-before-kill.json" || true
 victim_pid="$(cat "$OUT/cluster/node$KILL_NODE.pid")"
 phase kill
