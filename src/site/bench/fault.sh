@@ -65,6 +65,9 @@ trap 'exit 130' INT TERM
 psql -d postgres -qc "CREATE DATABASE $DB"
 python3 "$HERE/tcp-proxy.py" "$PROXY_PORT" "$PGHOST" "$PGPORT" >"$OUT/proxy.log" 2>&1 &
 PROXY_PID=$!
+# The proxy must listen before the nodes (and cluster.sh's psql) connect through it.
+for _ in $(seq 100); do grep -q '^listening' "$OUT/proxy.log" 2>/dev/null && break; sleep 0.2; done
+grep -q '^listening' "$OUT/proxy.log" || { log "database proxy did not start"; exit 3; }
 CLUSTER_STARTED=1
 timeout 300 "$CLUSTER" start >>"$OUT/cluster.log" 2>&1
 
