@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -48,6 +49,9 @@ public final class Conversations {
   private final PartitionSide side;
   private final ResendingAsk resending;
   private final Counter resends;
+  private final Counter refusedBusy;
+  private final int maxSendsInFlight;
+  private final AtomicInteger sendsInFlight = new AtomicInteger();
 
   private Conversations(
       ActorSystem<?> system, ClusterSharding sharding, History history, ParleyConfig.ConversationSettings settings, StorageBreaker writes) {
@@ -62,6 +66,12 @@ public final class Conversations {
         Counter.builder("parley.conversation.resends")
             .description("commands sent to a conversation again because the first had no answer in time (e.g. dropped in a shard handoff)")
             .register(Metrics.get(system).registry());
+    this.maxSendsInFlight = settings.maxSendsInFlight();
+    this.refusedBusy =
+        Counter.builder("parley.conversation.sends.refused.busy")
+            .description("sends refused at once because parley.conversation.max-sends-in-flight were unanswered (the node is overloaded)")
+            .register(Metrics.get(system).registry());
+    Metrics.get(system).gauge("parley.conversation.sends.in.flight", "sends passed to conversations and not yet answered", sendsInFlight::get);
   }
 
   public static Conversations init(ActorSystem<?> system, ParleyConfig.ConversationSettings settings) {
@@ -104,11 +114,27 @@ public final class Conversations {
     return write(id, replyTo -> new Conversation.Leave(user, replyTo), ONCE);
   }
 
-  /** Idempotent per (sender, clientMsgId): a resend answers the seq of the first. */
+  /**
+   * Idempotent per (sender, clientMsgId): a resend answers the seq of the first. Refused at once
+   * with {@link ErrorCode#UNAVAILABLE} while {@code max-sends-in-flight} sends are unanswered
+   * (overload: see application.conf); such a refusal is not a storage failure, so it never opens
+   * the {@link StorageBreaker}.
+   */
   public CompletionStage<Conversation.Reply> send(String id, String sender, String clientMsgId, String text) {
+    if (maxSendsInFlight > 0 && sendsInFlight.incrementAndGet() > maxSendsInFlight) {
+      sendsInFlight.decrementAndGet();
+      refusedBusy.increment();
+      return CompletableFuture.completedFuture(BUSY);
+    }
     long deadline = System.currentTimeMillis() + askTimeout.toMillis();
-    return write(id, replyTo -> new Conversation.Send(sender, clientMsgId, text, replyTo, deadline), RESEND);
+    CompletionStage<Conversation.Reply> reply =
+        write(id, replyTo -> new Conversation.Send(sender, clientMsgId, text, replyTo, deadline), RESEND);
+    if (maxSendsInFlight == 0) return reply;
+    return reply.whenComplete((answer, failure) -> sendsInFlight.decrementAndGet());
   }
+
+  private static final Conversation.Rejected BUSY =
+      new Conversation.Rejected(ErrorCode.UNAVAILABLE, "the node is busy, retry shortly");
 
   public CompletionStage<Conversation.Reply> edit(String id, String user, long target, String text) {
     return write(id, replyTo -> new Conversation.Edit(user, target, text, replyTo), ONCE);

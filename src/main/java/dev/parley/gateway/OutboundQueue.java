@@ -1,36 +1,59 @@
 package dev.parley.gateway;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.apache.pekko.http.javadsl.model.ws.Message;
-import org.apache.pekko.http.javadsl.model.ws.TextMessage;
-import org.apache.pekko.stream.BoundedSourceQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The frames queued for one websocket client, completed at most once by either side.
+ * The session's side of its connection ({@link SessionStream}): frames queued for the client, the
+ * session's demand for the next client frame, and the end of the connection, completed at most once
+ * by either side.
  *
- * <p>Why a class: the queue is completed from two directions. The session completes it to close a
- * connection (drain, slow consumer, expired token); the client's side completes it when the
- * client closes or the stream is cancelled. {@link BoundedSourceQueue#complete()} throws once
- * the queue is completed, and the client can go between the session's decision and its call (a
- * rolling restart's drain, where clients close their old connection as the node closes it, did
- * this dozens of times per node; the exception stopped the session through its supervisor).
+ * <p>Why completion is guarded: the queue is completed from two directions. The session completes
+ * it to close a connection (drain, slow consumer, expired token); the client's side ends it when the
+ * client closes. The client can go between the session's decision and its call (a rolling
+ * restart's drain, where clients close their old connection as the node closes it, did this dozens
+ * of times per node).
  */
 final class OutboundQueue {
 
-  private final BoundedSourceQueue<Message> queue;
+  /** What the stream does with the session's calls; each runs on the stream's own thread, later. */
+  interface Stream {
+    void offer(String text);
 
-  OutboundQueue(BoundedSourceQueue<Message> queue) {
-    this.queue = queue;
+    void complete();
+
+    void demand();
+  }
+
+  private final AtomicInteger queued = new AtomicInteger();
+  private final AtomicBoolean completed = new AtomicBoolean();
+  private volatile Stream stream;
+
+  void attach(Stream stream) {
+    this.stream = stream;
   }
 
   /** Frames queued and not yet taken by the websocket. */
   int size() {
-    return queue.size();
+    return queued.get();
   }
 
   /** Queues a frame; a queue already completed (the client gone) drops it. */
   void offer(ObjectNode frame) {
-    queue.offer(TextMessage.create(Frames.write(frame)));
+    if (completed.get()) return;
+    queued.incrementAndGet();
+    stream.offer(Frames.write(frame));
+  }
+
+  /** The websocket took a frame. */
+  void taken() {
+    queued.decrementAndGet();
+  }
+
+  /** The session has room for the next client frame. */
+  void demand() {
+    if (!completed.get()) stream.demand();
   }
 
   /**
@@ -38,11 +61,13 @@ final class OutboundQueue {
    * session or by the client.
    */
   boolean complete() {
-    try {
-      queue.complete();
-      return true;
-    } catch (IllegalStateException alreadyCompleted) {
-      return false;
-    }
+    if (!completed.compareAndSet(false, true)) return false;
+    stream.complete();
+    return true;
+  }
+
+  /** The client's side ended: later frames are dropped. */
+  void clientEnded() {
+    completed.set(true);
   }
 }

@@ -30,8 +30,6 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
-import org.apache.pekko.http.javadsl.model.ws.Message;
-import org.apache.pekko.stream.BoundedSourceQueue;
 
 /**
  * One websocket connection: owns the user's subscriptions on it and everything sent to it.
@@ -48,13 +46,13 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   public sealed interface Command {}
 
-  public enum StreamAck {
-    ACK
+  /** The connection's stream ({@link SessionStream}) runs: the session may ask for the first client frame. */
+  public enum StreamStarted implements Command {
+    INSTANCE
   }
 
-  public record StreamStarted(ActorRef<StreamAck> ackTo) implements Command {}
-
-  public record Incoming(ActorRef<StreamAck> ackTo, IncomingFrame frame) implements Command {}
+  /** A client frame, sent only when the session asked for one ({@link OutboundQueue#demand()}). */
+  public record Incoming(IncomingFrame frame) implements Command {}
 
   public enum ClientGone implements Command {
     INSTANCE
@@ -113,7 +111,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
   public static Behavior<Command> create(
       String user,
       Instant tokenValidUntil,
-      BoundedSourceQueue<Message> outbound,
+      OutboundQueue outbound,
       Conversations conversations,
       Inbox inbox,
       ActorRef<ConnectedUsers.Command> connectedUsers,
@@ -164,7 +162,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
   private final ActorRef<Conversation.Update> updates;
   private final Subscriptions subscriptions;
   private int inFlight;
-  private ActorRef<StreamAck> waitingForAck;
+  /** The session wants the next client frame but has no room for it yet. */
+  private boolean demandWaiting;
   private boolean closing;
   private final AdmissionControl resumes;
   private final NodeLifecycle lifecycle;
@@ -186,7 +185,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
       ActorContext<Command> ctx,
       TimerScheduler<Command> timers,
       String user,
-      BoundedSourceQueue<Message> outbound,
+      OutboundQueue outbound,
       Conversations conversations,
       Inbox inbox,
       ActorRef<ConnectedUsers.Command> connectedUsers,
@@ -212,7 +211,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     ctx.getSystem().eventStream().tell(new EventStream.Subscribe<>(Drain.DrainConnections.class, drainListener));
     this.timers = timers;
     this.user = user;
-    this.outbound = new OutboundQueue(outbound);
+    this.outbound = outbound;
     this.conversations = conversations;
     this.settings = settings;
     this.frames = new Frames(settings);
@@ -254,7 +253,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(StreamStarted.class, this::onStreamStarted)
+        .onMessageEquals(StreamStarted.INSTANCE, this::onStreamStarted)
         .onMessage(Incoming.class, this::onIncoming)
         .onMessage(Finished.class, this::onFinished)
         .onMessage(FromConversation.class, m -> handled(() -> subscriptions.onUpdate(m.update())))
@@ -276,9 +275,9 @@ public final class Session extends AbstractBehavior<Session.Command> {
         .build();
   }
 
-  private Behavior<Command> onStreamStarted(StreamStarted started) {
+  private Behavior<Command> onStreamStarted() {
     getContext().getLog().debug("connection opened");
-    return acknowledge(started.ackTo());
+    return acknowledge();
   }
 
   private Behavior<Command> onClientGone() {
@@ -310,7 +309,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     } else {
       push(Frames.error(null, ErrorCode.BAD_REQUEST, "binary frames are not part of the protocol; send JSON text"));
     }
-    acknowledge(incoming.ackTo());
+    acknowledge();
     return next();
   }
 
@@ -490,17 +489,16 @@ public final class Session extends AbstractBehavior<Session.Command> {
       if (inFlight == 0) closeWithReconnectHint();
       return;
     }
-    if (waitingForAck != null && inFlight < settings.maxInFlight()) {
-      ActorRef<StreamAck> ackTo = waitingForAck;
-      waitingForAck = null;
-      ackTo.tell(StreamAck.ACK);
+    if (demandWaiting && inFlight < settings.maxInFlight()) {
+      demandWaiting = false;
+      outbound.demand();
     }
   }
 
   /** Pulls the next client frame only while there is room for more work. */
-  private Behavior<Command> acknowledge(ActorRef<StreamAck> ackTo) {
-    if (inFlight < settings.maxInFlight() && !closingForDrain && !closing) ackTo.tell(StreamAck.ACK);
-    else waitingForAck = ackTo;
+  private Behavior<Command> acknowledge() {
+    if (inFlight < settings.maxInFlight() && !closingForDrain && !closing) outbound.demand();
+    else demandWaiting = true;
     return next();
   }
 

@@ -3,7 +3,6 @@ package dev.parley.gateway;
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.extractWebSocketUpgrade;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
-import static org.apache.pekko.http.javadsl.server.Directives.handleWebSocketMessages;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.parameterOptional;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
@@ -22,25 +21,19 @@ import java.util.OptionalLong;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
-import org.apache.pekko.http.javadsl.model.ws.Message;
-import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.japi.Pair;
-import org.apache.pekko.stream.BoundedSourceQueue;
-import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.stream.javadsl.BidiFlow;
 import org.apache.pekko.stream.javadsl.Flow;
-import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.stream.javadsl.Source;
-import org.apache.pekko.stream.typed.javadsl.ActorSink;
+import org.apache.pekko.event.Logging;
+import org.apache.pekko.http.impl.engine.ws.FrameEvent;
+import org.apache.pekko.http.scaladsl.settings.ServerSettings;
 
 /**
  * {@code GET /v1/ws}: authenticates before the upgrade (a missing or invalid token is answered
@@ -55,7 +48,10 @@ public final class WebSocketRoute {
   private final ActorRef<ConnectedUsers.Command> connectedUsers;
   private final ParleyConfig config;
   private final ParleyConfig.GatewaySettings settings;
-  private final Materializer materializer;
+  /** Pekko's websocket layers and {@link WebSocketFrames}: one blueprint shared by every connection. */
+  private final BidiFlow<FrameEvent, IncomingFrame, String, FrameEvent, NotUsed> frames;
+  /** How long a closing connection waits for the client's close frame (Pekko HTTP's own value). */
+  private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(3);
   private final AdmissionControl connections;
   private final AdmissionControl resumes;
   private final NodeLifecycle lifecycle;
@@ -86,7 +82,12 @@ public final class WebSocketRoute {
     this.tokens = tokens;
     this.conversations = conversations;
     this.settings = config.gateway();
-    this.materializer = Materializer.matFromSystem(system);
+    this.frames =
+        WebSocketFrames.stack(
+            ((ServerSettings) org.apache.pekko.http.javadsl.settings.ServerSettings.create(system.classicSystem())).websocketSettings(),
+            settings.maxFrameBytes(),
+            CLOSE_TIMEOUT,
+            Logging.getLogger(system.classicSystem(), WebSocketFrames.class));
   }
 
   public Route route() {
@@ -157,7 +158,7 @@ public final class WebSocketRoute {
                     ErrorCode.RATE_LIMITED,
                     "at most " + userLimits.limits().connectionsPerUser() + " connections per user on this node"));
           }
-          return handleWebSocketMessages(connection(user));
+          return complete(WebSocketFrames.upgrade(upgrade, frames, connection(user)));
         });
   }
 
@@ -174,82 +175,20 @@ public final class WebSocketRoute {
         .orElse(null);
   }
 
-  /** The stream of one connection: collected, size-checked frames in; the session's bounded queue out. */
-  private Flow<Message, Message, NotUsed> connection(Tokens.Verified user) {
-    // Room for one last frame beyond the buffer: the notice sent to a client that fell behind.
-    Pair<BoundedSourceQueue<Message>, Source<Message, NotUsed>> outbound =
-        Source.<Message>queue(settings.outboundBuffer() + 2).preMaterialize(materializer);
-    ActorRef<Session.Command> session =
-        system.systemActorOf(
-            Session.create(
-                user.user(), user.validUntil(), outbound.first(), conversations, inbox, connectedUsers, config, resumes, userLimits),
-            "session-" + UUID.randomUUID(),
-            Props.empty());
-    Sink<Message, NotUsed> inbound =
-        Flow.<Message>create()
-            .mapAsync(
-                1,
-                message -> {
-                  lifecycle.frameReceived();
-                  return collect(message, settings.maxFrameBytes(), materializer);
-                })
-            .to(
-                ActorSink.actorRefWithBackpressure(
-                    session,
-                    Session.Incoming::new,
-                    Session.StreamStarted::new,
-                    Session.StreamAck.ACK,
-                    Session.ClientGone.INSTANCE,
-                    Session.ClientFailed::new));
-    Source<Message, NotUsed> counted =
-        outbound.second().map(
-            message -> {
-              lifecycle.frameSent();
-              return message;
-            });
-    return Flow.fromSinkAndSourceCoupled(inbound, counted);
-  }
-
   /**
-   * Reads a whole websocket message, keeping at most {@code maxBytes} of it: a larger message is
-   * drained and reported as {@link IncomingFrame.Oversized}, never buffered whole.
+   * One connection: Pekko's websocket layers and the message stage, built once ({@link #frames}),
+   * joined to this connection's {@link SessionStream}, which starts its session.
    */
-  static CompletionStage<IncomingFrame> collect(Message message, int maxBytes, Materializer materializer) {
-    if (message.isText()) {
-      TextMessage text = message.asTextMessage();
-      if (text.isStrict()) {
-        String strict = text.getStrictText();
-        return CompletableFuture.completedFuture(
-            Utf8.length(strict) > maxBytes ? new IncomingFrame.Oversized() : new IncomingFrame.Text(strict));
-      }
-      return text.getStreamedText()
-          .runFold(new BoundedText(maxBytes), BoundedText::append, materializer)
-          .thenApply(BoundedText::result);
-    }
-    return message.asBinaryMessage()
-        .getStreamedData()
-        .runWith(Sink.ignore(), materializer)
-        .thenApply(done -> new IncomingFrame.Binary());
-  }
-
-  /** Accumulates a streamed text message up to a byte limit, then only counts. */
-  private static final class BoundedText {
-    private final int maxBytes;
-    private final StringBuilder text = new StringBuilder();
-    private long bytes;
-
-    BoundedText(int maxBytes) {
-      this.maxBytes = maxBytes;
-    }
-
-    BoundedText append(String part) {
-      bytes += Utf8.length(part);
-      if (bytes <= maxBytes) text.append(part);
-      return this;
-    }
-
-    IncomingFrame result() {
-      return bytes > maxBytes ? new IncomingFrame.Oversized() : new IncomingFrame.Text(text.toString());
-    }
+  private Flow<IncomingFrame, String, NotUsed> connection(Tokens.Verified user) {
+    return Flow.fromGraph(
+        new SessionStream(
+            outbound ->
+                system.systemActorOf(
+                    Session.create(
+                        user.user(), user.validUntil(), outbound, conversations, inbox, connectedUsers, config, resumes, userLimits),
+                    "session-" + UUID.randomUUID(),
+                    Props.empty()),
+            lifecycle::frameReceived,
+            lifecycle::frameSent));
   }
 }

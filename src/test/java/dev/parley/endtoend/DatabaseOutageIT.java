@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.testing.TcpProxy;
 import dev.parley.testing.TestNode;
+import dev.parley.testing.TestPostgres;
 import dev.parley.testing.WsClient;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -54,7 +55,7 @@ class DatabaseOutageIT {
 
   @BeforeEach
   void start() throws Exception {
-    database = new TcpProxy("127.0.0.1", 5432);
+    database = new TcpProxy(TestPostgres.server().host(), TestPostgres.server().port());
     // One client sending one message at a time is light load: each failed write takes the ask
     // timeout, so the breaker opens after 3 rather than the default 5.
     node = TestNode.onPostgresAt(database.port(), Map.of("parley.storage-breaker.max-failures", 3));

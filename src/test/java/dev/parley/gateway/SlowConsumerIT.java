@@ -1,0 +1,154 @@
+package dev.parley.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import static org.awaitility.Awaitility.await;
+
+import dev.parley.cluster.NodeLifecycle;
+import dev.parley.testing.TestNode;
+import dev.parley.testing.WsClient;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A client that stops reading falls {@code outbound-buffer} frames behind: it gets one last error
+ * frame ("slow consumer") and the connection is closed, while the node keeps serving. The client is
+ * a raw socket with a small receive buffer that asks for many large history pages and reads nothing
+ * until it has asked for all of them.
+ */
+class SlowConsumerIT {
+
+  private static final int REQUESTS = 300;
+  private static TestNode node;
+
+  @BeforeAll
+  static void start() throws Exception {
+    node = TestNode.onH2();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    node.close();
+  }
+
+  @Test
+  void aClientThatStopsReadingGetsTheSlowConsumerErrorAndIsDisconnected() throws Exception {
+    String conversation = "slow-" + UUID.randomUUID();
+    try (WsClient alice = node.connect("alice")) {
+      assertThat(alice.request(WsClient.frame("create").put("conversation", conversation)).path("type").asText()).isEqualTo("created");
+      for (int i = 0; i < 60; i++) {
+        JsonNode ack = alice.request(
+            WsClient.frame("send").put("conversation", conversation).put("clientMsgId", "m" + i).put("text", "x".repeat(900)));
+        assertThat(ack.path("type").asText()).isEqualTo("ack");
+      }
+    }
+
+    List<String> texts = new ArrayList<>();
+    int closeStatus;
+    try (Socket socket = new Socket()) {
+      socket.setReceiveBufferSize(4096);
+      socket.connect(new InetSocketAddress("127.0.0.1", node.httpPort()));
+      socket.setSoTimeout(20_000);
+      OutputStream out = socket.getOutputStream();
+      DataInputStream in = new DataInputStream(socket.getInputStream());
+      handshake(out, in, node.token("alice"));
+      for (int i = 0; i < REQUESTS; i++) {
+        String history = "{\"type\":\"history\",\"id\":" + i + ",\"conversation\":\"" + conversation + "\",\"limit\":100}";
+        writeMaskedText(out, history.getBytes(StandardCharsets.UTF_8));
+      }
+      // Read nothing until the node has given up on this client: its session ends (the node counts
+      // no open connection) once it has queued the error and waited for the client to take it.
+      NodeLifecycle lifecycle = NodeLifecycle.get(node.node().system());
+      await().atMost(Duration.ofSeconds(60)).until(() -> lifecycle.openConnections() == 0);
+      closeStatus = readUntilClose(in, texts);
+    }
+
+    String lastText = texts.isEmpty() ? "none" : texts.get(texts.size() - 1);
+    assertThat(texts).as("history pages answered before the disconnect; last %s", lastText.substring(0, Math.min(300, lastText.length())))
+        .hasSizeLessThan(REQUESTS);
+    JsonNode last = WsClient.JSON.readTree(texts.get(texts.size() - 1));
+    assertThat(last.path("type").asText()).isEqualTo("error");
+    assertThat(last.path("code").asText()).isEqualTo("unavailable");
+    assertThat(last.path("message").asText()).contains("slow consumer");
+    assertThat(closeStatus).as("a normal close, or the connection ended").isIn(1000, -1);
+    try (WsClient again = node.connect("alice")) {
+      assertThat(again.pingPong().path("type").asText()).isEqualTo("pong");
+    }
+  }
+
+  private static void handshake(OutputStream out, InputStream in, String token) throws Exception {
+    byte[] nonce = new byte[16];
+    ThreadLocalRandom.current().nextBytes(nonce);
+    String request =
+        "GET /v1/ws?token=" + URLEncoder.encode(token, StandardCharsets.UTF_8) + " HTTP/1.1\r\n"
+            + "Host: 127.0.0.1:" + node.httpPort() + "\r\n"
+            + "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: " + Base64.getEncoder().encodeToString(nonce) + "\r\n"
+            + "Sec-WebSocket-Version: 13\r\n\r\n";
+    out.write(request.getBytes(StandardCharsets.US_ASCII));
+    out.flush();
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) break;
+      head.append((char) b);
+    }
+    assertThat(head.toString()).startsWith("HTTP/1.1 101");
+  }
+
+  private static void writeMaskedText(OutputStream out, byte[] payload) throws Exception {
+    byte[] mask = new byte[4];
+    ThreadLocalRandom.current().nextBytes(mask);
+    out.write(0x81);
+    if (payload.length < 126) {
+      out.write(0x80 | payload.length);
+    } else {
+      out.write(0x80 | 126);
+      out.write(payload.length >> 8);
+      out.write(payload.length & 0xFF);
+    }
+    out.write(mask);
+    byte[] masked = new byte[payload.length];
+    for (int i = 0; i < payload.length; i++) masked[i] = (byte) (payload[i] ^ mask[i % 4]);
+    out.write(masked);
+    out.flush();
+  }
+
+  /** Collects text frames until the close frame (its status) or the end of the connection (-1). */
+  private static int readUntilClose(DataInputStream in, List<String> texts) throws Exception {
+    try {
+      while (true) {
+        int first = in.readUnsignedByte();
+        int second = in.readUnsignedByte();
+        long length = second & 0x7F;
+        if (length == 126) length = in.readUnsignedShort();
+        else if (length == 127) length = in.readLong();
+        byte[] payload = new byte[(int) length];
+        in.readFully(payload);
+        int opcode = first & 0x0F;
+        if (opcode == 0x8) return payload.length >= 2 ? ((payload[0] & 0xFF) << 8) | (payload[1] & 0xFF) : 1005;
+        if (opcode == 0x1) texts.add(new String(payload, StandardCharsets.UTF_8));
+      }
+    } catch (EOFException ended) {
+      return -1;
+    } catch (java.net.SocketTimeoutException quiet) {
+      return -2;
+    }
+  }
+}
