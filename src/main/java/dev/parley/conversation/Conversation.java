@@ -393,7 +393,10 @@ public final class Conversation
     batch.completed();
     metrics().writeBatch(decided.events().size());
     for (TimelineEvent event : decided.events()) {
-      if (event instanceof MessagePosted) metrics().persisted(persistStarted);
+      if (event instanceof MessagePosted posted) {
+        metrics().persisted(persistStarted);
+        ctx.getLog().debug("persisted seq {} from {}", posted.seq(), posted.sender());
+      }
       subscribers.tellAll(new Published(conversationId, event));
       if (event instanceof MemberLeft left) subscribers.removeUser(left.user());
     }
