@@ -65,6 +65,9 @@ trap 'exit 130' INT TERM
 psql -d postgres -qc "CREATE DATABASE $DB"
 python3 "$HERE/tcp-proxy.py" "$PROXY_PORT" "$PGHOST" "$PGPORT" >"$OUT/proxy.log" 2>&1 &
 PROXY_PID=$!
+# The proxy must listen before the nodes (and cluster.sh's psql) connect through it.
+for _ in $(seq 100); do grep -q '^listening' "$OUT/proxy.log" 2>/dev/null && break; sleep 0.2; done
+grep -q '^listening' "$OUT/proxy.log" || { log "database proxy did not start"; exit 3; }
 CLUSTER_STARTED=1
 timeout 300 "$CLUSTER" start >>"$OUT/cluster.log" 2>&1
 
@@ -98,7 +101,7 @@ phase before
 sleep "$BEFORE"
 
 # Which shards the victim serves: its conversations are those whose shard is among them.
-curl -s -H "Authorization: Bearer $PARLEY_ADMIN_TOKEN" http://127.0.0.1:8561/parley/shards >"$OUT/shards-before-kill.json"
+curl -s --max-time 10 -H "Authorization: Bearer $PARLEY_ADMIN_TOKEN" http://127.0.0.1:8562/parley/shards >"$OUT/shards-before-kill.json" || true
 curl -s -H "Authorization: Bearer $PARLEY_ADMIN_TOKEN" http://127.0.0.1:8561/parley/members >"$OUT/members-before-kill.json" || true
 victim_pid="$(cat "$OUT/cluster/node$KILL_NODE.pid")"
 phase kill

@@ -69,6 +69,7 @@ import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
 import org.apache.pekko.management.javadsl.PekkoManagement;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
  * One Parley node, wired: schema migrated, actor system up and in the cluster, conversations
@@ -98,6 +99,7 @@ public final class Node implements AutoCloseable {
   /** Starts a node from a fully loaded configuration (application.conf, overrides, reference). */
   public static Node start(Config config) throws Exception {
     ParleyConfig settings = ParleyConfig.from(config);
+    routeJavaUtilLogging();
     boolean developmentSecret =
         JWSAlgorithm.HS256.equals(settings.jwt().algorithm()) && Tokens.usesDevelopmentSecret(settings.jwt().secret());
     // A development node (public secret, loopback only) gets an admin token of its own, printed
@@ -190,6 +192,17 @@ public final class Node implements AutoCloseable {
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
       throw e;
     }
+  }
+
+  /**
+   * The PostgreSQL driver logs through java.util.logging, which prints multi-line records on
+   * stderr: during a database outage one stack trace per broken connection (438 of them, ~13,000
+   * lines, in one test run). Routed into SLF4J they take Logback's format and levels.
+   */
+  private static synchronized void routeJavaUtilLogging() {
+    if (SLF4JBridgeHandler.isInstalled()) return;
+    SLF4JBridgeHandler.removeHandlersForRootLogger();
+    SLF4JBridgeHandler.install();
   }
 
   /** The few lines a person starting a node needs: where it is, what it stores in, its warnings. */

@@ -4,6 +4,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.StreamSupport;
+import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
 import org.apache.pekko.actor.typed.ExtensionId;
@@ -63,21 +64,32 @@ public final class PartitionSide implements Extension {
     return mayWrite;
   }
 
-  static boolean decide(Member self, ClusterEvent.CurrentClusterState state) {
-    MemberStatus own = self.status();
+  private static boolean decide(Member self, ClusterEvent.CurrentClusterState state) {
+    Set<Member> unreachable = state.getUnreachable();
+    List<Seat> seats =
+        StreamSupport.stream(state.getMembers().spliterator(), false)
+            .map(m -> new Seat(m.address(), m.status(), !unreachable.contains(m)))
+            .toList();
+    return decide(self.status(), seats);
+  }
+
+  /** A member as the decision sees it. */
+  record Seat(Address address, MemberStatus status, boolean reachable) {}
+
+  /** Whether a node with status {@code own} among {@code members} may write. */
+  static boolean decide(MemberStatus own, List<Seat> members) {
     if (own == MemberStatus.down() || own == MemberStatus.removed()) return false;
     if (!COUNTED.contains(own)) return true; // not yet Up (or Exiting): sharding sends it nothing to write
-    Set<Member> unreachable = state.getUnreachable();
-    List<Member> counted =
-        StreamSupport.stream(state.getMembers().spliterator(), false)
+    List<Seat> counted =
+        members.stream()
             .filter(m -> COUNTED.contains(m.status()))
-            .sorted(Comparator.comparing(Member::address, Member.addressOrdering()::compare))
+            .sorted(Comparator.comparing(Seat::address, Member.addressOrdering()::compare))
             .toList();
     if (counted.isEmpty()) return true;
-    long lost = counted.stream().filter(unreachable::contains).count();
-    long kept = counted.size() - lost;
+    long kept = counted.stream().filter(Seat::reachable).count();
+    long lost = counted.size() - kept;
     if (kept != lost) return kept > lost;
-    return !unreachable.contains(counted.get(0));
+    return counted.get(0).reachable();
   }
 
   static final class Id extends ExtensionId<PartitionSide> {

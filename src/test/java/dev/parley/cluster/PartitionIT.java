@@ -76,7 +76,8 @@ class PartitionIT {
 
           // A user still connected to the cut-off node keeps writing to its conversations.
           List<TimedAck> minorityAcks = new CopyOnWriteArrayList<>();
-          Future<Integer> minority = users.submit(() -> writeUntilGone(minorityClient, cutOff, targets, minorityAcks));
+          List<Long> cutOffRefusals = new CopyOnWriteArrayList<>();
+          Future<Integer> minority = users.submit(() -> writeUntilGone(minorityClient, cutOff, targets, minorityAcks, cutOffRefusals));
           // Users connected to the kept side write to the same conversations until acknowledged.
           Map<String, Long> firstMajorityAck = new ConcurrentHashMap<>();
           List<Future<AcknowledgedSends>> majority = new ArrayList<>();
@@ -112,6 +113,11 @@ class PartitionIT {
               (servedAgain - cutAt) / 1_000_000,
               (firstMajorityAck.values().stream().mapToLong(Long::longValue).max().orElseThrow() - cutAt) / 1_000_000);
           assertThat(refusedOnMinority).as("the cut-off node refused writes before it stopped").isPositive();
+          // Refused by PartitionSide (its reason), not by a shard handoff during the node's shutdown:
+          // the cut-off node stopped writing on its own, before anything was decided.
+          assertThat(cutOffRefusals).as("writes refused because the node is cut off from the cluster").isNotEmpty();
+          long firstCutOffRefusal = cutOffRefusals.get(0);
+          assertThat(minorityAcks).allSatisfy(a -> assertThat(a.at()).as("no ack after the first cut-off refusal").isLessThan(firstCutOffRefusal));
           for (TimedAck ack : minorityAcks) {
             assertThat(ack.at())
                 .as("%s acknowledged on the cut-off node before the kept side's first write to %s", ack.clientMsgId(), ack.conversation())
@@ -134,9 +140,10 @@ class PartitionIT {
 
   /**
    * Writes new messages round-robin to {@code conversations} through {@code client} until its node
-   * has stopped; acknowledged ones are recorded. Returns how many were refused.
+   * has stopped; acknowledged ones are recorded, and when a refusal said the node is cut off from
+   * the cluster. Returns how many were refused.
    */
-  private static int writeUntilGone(WsClient client, Node node, List<String> conversations, List<TimedAck> acks) {
+  private static int writeUntilGone(WsClient client, Node node, List<String> conversations, List<TimedAck> acks, List<Long> cutOffRefusals) {
     int refused = 0;
     for (int n = 0; !node.system().getWhenTerminated().toCompletableFuture().isDone() && client.isOpen(); n++) {
       String conversation = conversations.get(n % conversations.size());
@@ -151,6 +158,7 @@ class PartitionIT {
         acks.add(new TimedAck(conversation, clientMsgId, reply.path("seq").asLong(), System.nanoTime()));
       } else {
         refused++;
+        if (reply.path("message").asText().contains("cut off")) cutOffRefusals.add(System.nanoTime());
       }
     }
     return refused;

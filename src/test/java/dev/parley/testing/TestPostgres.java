@@ -123,8 +123,8 @@ public final class TestPostgres {
     login.setProperty("password", candidate.password());
     login.setProperty("connectTimeout", "2");
     login.setProperty("loginTimeout", "3");
-    try (Connection ignored = DriverManager.getConnection(candidate.url(candidate.adminDatabase()), login)) {
-      return null;
+    try (Connection connection = DriverManager.getConnection(candidate.url(candidate.adminDatabase()), login)) {
+      return connection.isValid(3) ? null : "the connection is not valid";
     } catch (SQLException e) {
       return e.getMessage();
     }
