@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Medians over the runs of one row directory written by run-row.sh, as one markdown table row:
 # row | workload | acked sends/s | deliveries/s | send->ack p50 p90 p99 p99.9 max (ms) |
-# send->delivery p99 | violations/errors | PG commits/s | PG rows/s (50-row tx) | engine/PG | load
+# send->delivery p99 | violations/errors | PG commits/s | PG rows/s (50-row tx) | engine/PG | load |
+# node CPU ms per acked send | node cores | DB commits per acked send | bench CPU ms per send (issue 18)
 set -euo pipefail
 out=$1
 median() { # jq path, files... -> median over the files
@@ -12,7 +13,13 @@ runs=("$out"/run-*.json)
 ceilings=("$out"/ceiling-*.json)
 acked=$(median .ackedSendsPerSecond "${runs[@]}")
 commits=$(median .singleRowCommitsPerSecond "${ceilings[@]}")
-printf '| %s | %s | %.0f | %.0f | %.1f / %.1f / %.1f / %.1f / %.1f | %.1f | %s | %s | %s | %.1f%% | %s |\n' \
+cost() { # field -> median, or n/a when the runs do not have it
+  local v
+  v=$(jq -s "map(.cost.$1 // empty) | sort | if length == 0 then \"n/a\" else .[(length - 1) / 2 | floor] end" "${runs[@]}" 2>/dev/null || echo '"n/a"')
+  v=${v//\"/}
+  [[ $v == n/a ]] && echo n/a || printf '%.3f' "$v"
+}
+printf '| %s | %s | %.0f | %.0f | %.1f / %.1f / %.1f / %.1f / %.1f | %.1f | %s | %s | %s | %.1f%% | %s | %s | %s | %s | %s |\n' \
   "$(basename "$out")" \
   "$(jq -r '.setup | "\(.connections) conn, \(.conversations) x \(.members) members, \(.targetRate | floor)/s"' "${runs[0]}")" \
   "$acked" \
@@ -27,4 +34,5 @@ printf '| %s | %s | %.0f | %.0f | %.1f / %.1f / %.1f / %.1f / %.1f | %.1f | %s |
   "$commits" \
   "$(median .rowsPerSecondIn50RowTransactions "${ceilings[@]}")" \
   "$(echo "100 * $acked / $commits" | bc -l)" \
-  "$(cat "$out"/load-*.txt | paste -sd/)"
+  "$(cat "$out"/load-*.txt | paste -sd/)" \
+  "$(cost nodeCpuMsPerAckedSend)" "$(cost nodeCores)" "$(cost commitsPerAckedSend)" "$(cost benchCpuMsPerSend)"

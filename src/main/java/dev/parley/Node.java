@@ -6,6 +6,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
 import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueFactory;
 import com.nimbusds.jose.JWSAlgorithm;
 import dev.parley.auth.TokenSettings;
 import dev.parley.auth.Revocations;
@@ -17,6 +18,7 @@ import dev.parley.storage.StorageBreaker;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.DatabaseHealthCheck;
 import dev.parley.cluster.Drain;
+import dev.parley.cluster.MemberFailures;
 import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversations;
 import dev.parley.conversation.RecoveryWarmUp;
@@ -35,6 +37,8 @@ import dev.parley.web.ChatClient;
 import dev.parley.web.DevLogin;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
@@ -79,25 +83,37 @@ public final class Node implements AutoCloseable {
   private final Uri management;
   private final InboxStore inboxStore;
   private final Bots bots;
+  private final Optional<String> developmentAdminToken;
 
-  private Node(ActorSystem<Void> system, ServerBinding binding, Uri management, InboxStore inboxStore, Bots bots) {
+  private Node(
+      ActorSystem<Void> system, ServerBinding binding, Uri management, InboxStore inboxStore, Bots bots, Optional<String> developmentAdminToken) {
     this.system = system;
     this.binding = binding;
     this.management = management;
     this.inboxStore = inboxStore;
     this.bots = bots;
+    this.developmentAdminToken = developmentAdminToken;
   }
 
   /** Starts a node from a fully loaded configuration (application.conf, overrides, reference). */
   public static Node start(Config config) throws Exception {
     ParleyConfig settings = ParleyConfig.from(config);
+    boolean developmentSecret =
+        JWSAlgorithm.HS256.equals(settings.jwt().algorithm()) && Tokens.usesDevelopmentSecret(settings.jwt().secret());
+    // A development node (public secret, loopback only) gets an admin token of its own, printed
+    // below, so the dashboard's status and drain panel and `parley admin` work out of the box.
+    String developmentAdminToken = null;
+    if (developmentSecret && config.getString("parley.admin.token").isBlank()) {
+      developmentAdminToken = "dev-" + UUID.randomUUID().toString().replace("-", "");
+      config = config.withValue("parley.admin.token", ConfigValueFactory.fromAnyRef(developmentAdminToken));
+    }
     if (ForkJoinPool.getCommonPoolParallelism() < 2) {
       log.warn(
           "the common ForkJoinPool has fewer than 2 threads: every reply from a conversation will start a new "
               + "thread. Run with -Djava.util.concurrent.ForkJoinPool.common.parallelism=2 (the parley command does).");
     }
     Storage storage = Storage.from(settings);
-    log.info("migrating the {} schema", storage.vendor());
+    log.debug("migrating the {} schema", storage.vendor());
     storage.migrate();
 
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "parley", storage.pekkoConfig().withFallback(config));
@@ -121,18 +137,15 @@ public final class Node implements AutoCloseable {
       awaitMemberUp(system, config.getDuration("pekko.cluster.shutdown-after-unsuccessful-join-seed-nodes"));
 
       TokenSettings jwt = settings.jwt();
-      boolean hs256 = JWSAlgorithm.HS256.equals(jwt.algorithm());
-      if (hs256 && Tokens.usesDevelopmentSecret(jwt.secret())) {
-        log.warn("*******************************************************************************");
-        log.warn("PARLEY_JWT_SECRET is not set: this node accepts tokens signed with the PUBLIC");
-        log.warn("development secret, so anyone can act as any user. Set it before exposing the node.");
-        log.warn("*******************************************************************************");
-      }
-      if (hs256 && Tokens.usesDevelopmentSecret(jwt.secret())) jwt = jwt.withSecret(Tokens.DEVELOPMENT_SECRET);
+      if (developmentSecret) jwt = jwt.withSecret(Tokens.DEVELOPMENT_SECRET);
       Tokens tokens = new Tokens(jwt, Clock.systemUTC());
       UserLimits userLimits = new UserLimits(settings.limits());
       StorageBreaker storageBreaker =
-          new StorageBreaker(settings.storageBreaker(), new DatabaseHealthCheck(system.classicSystem()));
+          new StorageBreaker(
+              settings.storageBreaker(),
+              new DatabaseHealthCheck(system.classicSystem()),
+              (delay, probe) -> system.scheduler().scheduleOnce(delay, probe, system.executionContext()));
+      storageBreaker.bindMetrics(Metrics.get(system).registry());
       NodeLifecycle.get(system).registerStorageBreaker(storageBreaker);
       Conversations conversations = Conversations.init(system, settings.conversation(), storageBreaker);
       InboxStore inboxStore = InboxStore.open(storage, settings.inbox().poolSize(), settings.db().connectionTimeout());
@@ -154,11 +167,12 @@ public final class Node implements AutoCloseable {
       AdmissionControl resumes = new AdmissionControl(settings.admission().resumes());
       NodeLifecycle.get(system).registerAdmission(connections, resumes);
       NodeAgent.start(system);
+      MemberFailures.start(system);
       Route routes =
           concat(
               new WebSocketRoute(system, tokens, conversations, inbox, connectedUsers, settings, connections, resumes, userLimits).route(),
               new HttpApi(tokens, Revocations.get(system), conversations, inbox, settings, userLimits).route(),
-              new DevLogin(tokens, hs256 && Tokens.usesDevelopmentSecret(settings.jwt().secret())).route(),
+              new DevLogin(tokens, developmentSecret).route(),
               new ChatClient().route());
       ServerBuilder server = Http.get(system).newServerAt(settings.http().host(), settings.http().port());
       if (settings.tls().keyStore().isPresent()) server = server.enableHttps(ServerTls.context(settings.tls()));
@@ -169,13 +183,36 @@ public final class Node implements AutoCloseable {
               .get(30, TimeUnit.SECONDS);
       Drain.install(system, settings.drain(), () -> binding.unbind());
       NodeLifecycle.get(system).startedServing();
-      log.info(
-          "Parley node up: http {}, management {}, {} storage", binding.localAddress(), management, storage.vendor());
-      return new Node(system, binding, management, inboxStore, bots);
+      announce(settings, storage, binding, management, developmentSecret, developmentAdminToken);
+      return new Node(system, binding, management, inboxStore, bots, Optional.ofNullable(developmentAdminToken));
     } catch (Exception e) {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
       throw e;
+    }
+  }
+
+  /** The few lines a person starting a node needs: where it is, what it stores in, its warnings. */
+  private static void announce(
+      ParleyConfig settings, Storage storage, ServerBinding binding, Uri management, boolean developmentSecret, String adminToken) {
+    String scheme = settings.tls().keyStore().isPresent() ? "https" : "http";
+    String http = scheme + "://" + binding.localAddress().getHostString() + ":" + binding.localAddress().getPort();
+    String cluster =
+        settings.cluster().bootstrap()
+            ? "formed by Kubernetes bootstrap"
+            : settings.cluster().seedNodes().isEmpty() ? "single node (no seed nodes)" : "seed nodes " + settings.cluster().seedNodes();
+    log.info("Parley node up: {} (chat client at /, API at /v1), storage {}, cluster {}", http, storage.describe(), cluster);
+    log.info("Management: {} (health /ready /alive, dashboard /admin)", management);
+    if (developmentSecret) {
+      log.warn(
+          "PARLEY_JWT_SECRET is not set: tokens signed with the PUBLIC development secret are accepted, so anyone who can"
+              + " reach this node can act as any user; it listens on loopback only. Set PARLEY_JWT_SECRET before exposing it.");
+    }
+    if (adminToken != null) {
+      log.warn(
+          "Development admin token (this run only): {} -- paste it into the dashboard at {}/admin, or"
+              + " export PARLEY_ADMIN_TOKEN={} for `parley admin`. Set PARLEY_ADMIN_TOKEN to choose your own.",
+          adminToken, management, adminToken);
     }
   }
 
@@ -247,6 +284,11 @@ public final class Node implements AutoCloseable {
   /** The inbox read model of this node (its statement count is how tests prove there is no N+1). */
   public InboxStore inboxStore() {
     return inboxStore;
+  }
+
+  /** The admin token a development node made for itself (printed at start), if it did. */
+  public Optional<String> developmentAdminToken() {
+    return developmentAdminToken;
   }
 
   /** The bots registered on this node (and their store: progress rows, dead letters). */

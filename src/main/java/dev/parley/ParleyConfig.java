@@ -53,8 +53,16 @@ public record ParleyConfig(
       int snapshotEvery,
       Duration idleTimeout,
       Duration askTimeout,
-      Duration resendAfter) {
+      Duration resendAfter,
+      int maxSendsInFlight) {
+    /** Without a cap on sends in flight (tests of the entity alone). */
+    public ConversationSettings(
+        int recentWindow, int idempotencyWindow, int snapshotEvery, Duration idleTimeout, Duration askTimeout, Duration resendAfter) {
+      this(recentWindow, idempotencyWindow, snapshotEvery, idleTimeout, askTimeout, resendAfter, 0);
+    }
+
     public ConversationSettings {
+      require(maxSendsInFlight >= 0, "parley.conversation.max-sends-in-flight must not be negative");
       require(recentWindow >= 1, "parley.conversation.recent-window must be at least 1");
       require(!resendAfter.isNegative(), "parley.conversation.resend-after must not be negative");
       require(idempotencyWindow >= 1, "parley.conversation.idempotency-window must be at least 1");
@@ -148,110 +156,163 @@ public record ParleyConfig(
     }
   }
 
+  /**
+   * Reads and validates the whole {@code parley} section before anything starts. Every problem
+   * becomes one line naming the key, its environment variable, the bad value and what is allowed;
+   * all of them are thrown together as {@link ConfigReader.Invalid} ({@code parley server} prints
+   * them and exits with status 2).
+   */
   public static ParleyConfig from(Config root) {
-    Config c = root.getConfig("parley");
+    ConfigReader c = new ConfigReader(root.getConfig("parley"));
+    checkTogether(c);
+    ParleyConfig settings;
+    try {
+      settings = read(c);
+    } catch (IllegalArgumentException e) {
+      // A settings record's own check; after a problem found above it may only echo a placeholder.
+      if (c.valid()) c.problem(e.getMessage());
+      c.throwIfInvalid();
+      throw e;
+    }
+    c.throwIfInvalid();
+    return settings;
+  }
+
+  /** Rules that involve more than one key, or a key's form rather than its type. */
+  private static void checkTogether(ConfigReader c) {
+    String url = c.string("db.url");
+    c.check(
+        url.isBlank() || url.startsWith("jdbc:postgresql:") || url.startsWith("jdbc:h2:"),
+        "db.url",
+        "must be empty (embedded H2 under data-dir), a jdbc:postgresql: or a jdbc:h2: URL");
+    String algorithm = c.string("jwt.algorithm").trim().toUpperCase(java.util.Locale.ROOT);
+    c.check(List.of("HS256", "RS256", "ES256").contains(algorithm), "jwt.algorithm", "must be one of HS256, RS256, ES256");
+    if (!algorithm.equals("HS256")) return;
+    String secret = c.string("jwt.secret");
+    boolean developmentSecret = dev.parley.auth.Tokens.usesDevelopmentSecret(secret);
+    c.check(
+        developmentSecret || secret.getBytes(java.nio.charset.StandardCharsets.UTF_8).length >= 32,
+        "jwt.secret",
+        "must be at least 32 bytes (e.g. openssl rand -base64 48), or empty for the public development secret");
+    String host = c.string("http.interface");
+    // The development secret is public: anyone who can reach the node can sign a token for any
+    // user. So it is only ever served on loopback (security.md, "Development defaults").
+    c.check(
+        !developmentSecret || isLoopback(host),
+        "http.interface",
+        "must be a loopback address (127.0.0.1, localhost, ::1) while parley.jwt.secret (PARLEY_JWT_SECRET) is empty:"
+            + " the development secret is public; set PARLEY_JWT_SECRET to listen on other interfaces");
+  }
+
+  /** Loopback by its literal form: 127.0.0.0/8, ::1 or localhost (no name lookup at start-up). */
+  public static boolean isLoopback(String host) {
+    String h = host.trim();
+    return h.equals("localhost") || h.startsWith("127.") || h.equals("::1") || h.equals("[::1]");
+  }
+
+  private static ParleyConfig read(ConfigReader c) {
     return new ParleyConfig(
         new Http(
-            c.getString("http.interface"),
-            c.getInt("http.port"),
-            Arrays.stream(c.getString("http.allowed-origins").split(","))
+            c.string("http.interface"),
+            c.integer("http.port", 0, 65535),
+            Arrays.stream(c.string("http.allowed-origins").split(","))
                 .map(String::trim)
                 .filter(o -> !o.isEmpty())
                 .toList()),
-        c.getString("jwt.secret"),
-        Path.of(c.getString("data-dir")),
+        c.string("jwt.secret"),
+        Path.of(c.string("data-dir")),
         new Db(
-            c.getString("db.url"),
-            c.getString("db.user"),
-            c.getString("db.password"),
-            c.getInt("db.pool-size"),
-            c.getDuration("db.connection-timeout"),
-            c.getString("db.plan-cache-mode")),
+            c.string("db.url"),
+            c.string("db.user"),
+            c.string("db.password"),
+            c.integer("db.pool-size", 1, Integer.MAX_VALUE),
+            c.duration("db.connection-timeout"),
+            c.string("db.plan-cache-mode")),
         new Cluster(
-            c.getString("cluster.host"),
-            c.getInt("cluster.port"),
-            Arrays.stream(c.getString("cluster.seed-nodes").split(","))
+            c.string("cluster.host"),
+            c.integer("cluster.port", 0, 65535),
+            Arrays.stream(c.string("cluster.seed-nodes").split(","))
                 .map(String::trim)
                 .filter(s -> !s.isEmpty())
                 .toList(),
-            c.getBoolean("cluster.bootstrap")),
+            c.flag("cluster.bootstrap")),
         new Drain.Settings(
-            c.getDuration("drain.readiness-delay"),
-            c.getDuration("drain.window"),
-            c.getDuration("drain.handover"),
-            c.getDuration("drain.coordinator-grace"),
-            c.getBoolean("drain.move-shards-early")),
+            c.duration("drain.readiness-delay"),
+            c.duration("drain.window"),
+            c.duration("drain.handover"),
+            c.duration("drain.coordinator-grace"),
+            c.flag("drain.move-shards-early")),
         new Admission(
             new AdmissionControl.Settings(
-                c.getDouble("admission.connections-per-second"), c.getLong("admission.connections-burst")),
+                c.number("admission.connections-per-second", 0, true), c.longAtLeast("admission.connections-burst", 1)),
             new AdmissionControl.Settings(
-                c.getDouble("admission.resumes-per-second"), c.getLong("admission.resumes-burst"))),
+                c.number("admission.resumes-per-second", 0, true), c.longAtLeast("admission.resumes-burst", 1))),
         new ConversationSettings(
-            c.getInt("conversation.recent-window"),
-            c.getInt("conversation.idempotency-window"),
-            c.getInt("conversation.snapshot-every"),
-            c.getDuration("conversation.idle-timeout"),
-            c.getDuration("conversation.ask-timeout"),
-            c.getDuration("conversation.resend-after")),
+            c.integer("conversation.recent-window", 1, Integer.MAX_VALUE),
+            c.integer("conversation.idempotency-window", 1, Integer.MAX_VALUE),
+            c.integer("conversation.snapshot-every", 1, Integer.MAX_VALUE),
+            c.duration("conversation.idle-timeout"),
+            c.duration("conversation.ask-timeout"),
+            c.duration("conversation.resend-after"),
+            c.integer("conversation.max-sends-in-flight", 1, Integer.MAX_VALUE)),
         new GatewaySettings(
-            c.getInt("gateway.max-frame-bytes"),
-            c.getInt("gateway.max-text-length"),
-            c.getInt("gateway.outbound-buffer"),
-            c.getInt("gateway.max-in-flight"),
-            c.getInt("gateway.max-replay"),
-            c.getInt("gateway.history-max-limit"),
-            c.getDuration("gateway.resubscribe-spread")),
+            c.integer("gateway.max-frame-bytes", 256, Integer.MAX_VALUE),
+            c.integer("gateway.max-text-length", 1, Integer.MAX_VALUE),
+            c.integer("gateway.outbound-buffer", 8, Integer.MAX_VALUE),
+            c.integer("gateway.max-in-flight", 1, Integer.MAX_VALUE),
+            c.integer("gateway.max-replay", 0, Integer.MAX_VALUE),
+            c.integer("gateway.history-max-limit", 1, Integer.MAX_VALUE),
+            c.duration("gateway.resubscribe-spread")),
         new InboxSettings(
-            c.getInt("inbox.pool-size"),
-            c.getInt("inbox.max-page"),
-            c.getInt("inbox.projection.batch-size"),
-            c.getDuration("inbox.projection.batch-window"),
-            c.getDuration("inbox.projection.min-backoff"),
-            c.getDuration("inbox.projection.max-backoff")),
+            c.integer("inbox.pool-size", 1, Integer.MAX_VALUE),
+            c.integer("inbox.max-page", 1, Integer.MAX_VALUE),
+            c.integer("inbox.projection.batch-size", 1, Integer.MAX_VALUE),
+            c.duration("inbox.projection.batch-window"),
+            c.duration("inbox.projection.min-backoff"),
+            c.duration("inbox.projection.max-backoff")),
         new TokenSettings(
-            TokenSettings.algorithm(c.getString("jwt.algorithm")),
-            c.getString("jwt.secret"),
-            optional(c.getString("jwt.public-key-file")).map(Path::of),
-            optional(c.getString("jwt.jwks-url")).map(URI::create),
-            c.getDuration("jwt.jwks-refresh"),
-            c.getDuration("jwt.jwks-min-refresh-interval"),
-            c.getDuration("jwt.clock-skew"),
-            optional(c.getString("jwt.audience")),
-            optional(c.getString("jwt.issuer"))),
+            TokenSettings.algorithm(c.string("jwt.algorithm")),
+            c.string("jwt.secret"),
+            optional(c.string("jwt.public-key-file")).map(Path::of),
+            optional(c.string("jwt.jwks-url")).map(URI::create),
+            c.duration("jwt.jwks-refresh"),
+            c.duration("jwt.jwks-min-refresh-interval"),
+            c.duration("jwt.clock-skew"),
+            optional(c.string("jwt.audience")),
+            optional(c.string("jwt.issuer"))),
         new Limits(
-            c.getDouble("limits.sends-per-second"),
-            c.getInt("limits.sends-burst"),
-            c.getDouble("limits.typing-per-second"),
-            c.getInt("limits.typing-burst"),
-            c.getInt("limits.subscriptions-per-connection"),
-            c.getInt("limits.connections-per-user"),
-            c.getDouble("limits.conversations-created-per-minute"),
-            c.getInt("limits.conversations-created-burst")),
+            c.number("limits.sends-per-second", 0, true),
+            c.integer("limits.sends-burst", 1, Integer.MAX_VALUE),
+            c.number("limits.typing-per-second", 0, true),
+            c.integer("limits.typing-burst", 1, Integer.MAX_VALUE),
+            c.integer("limits.subscriptions-per-connection", 0, Integer.MAX_VALUE),
+            c.integer("limits.connections-per-user", 0, Integer.MAX_VALUE),
+            c.number("limits.conversations-created-per-minute", 0, true),
+            c.integer("limits.conversations-created-burst", 1, Integer.MAX_VALUE)),
         new StorageBreaker.Settings(
-            c.getInt("storage-breaker.max-failures"),
-            c.getDuration("storage-breaker.reset-timeout"),
-            c.getDuration("storage-breaker.max-reset-timeout")),
-        new ServerTls.Settings(optional(c.getString("http.tls.key-store")).map(Path::of), c.getString("http.tls.key-store-password")),
+            c.integer("storage-breaker.max-failures", 0, Integer.MAX_VALUE),
+            c.duration("storage-breaker.probe-interval")),
+        new ServerTls.Settings(optional(c.string("http.tls.key-store")).map(Path::of), c.string("http.tls.key-store-password")),
         new BotRunnerSettings(
-            c.getInt("bot-runner.pool-size"),
-            c.getInt("bot-runner.threads-per-bot"),
-            c.getDuration("bot-runner.processing-timeout"),
-            c.getDuration("bot-runner.min-backoff"),
-            c.getDuration("bot-runner.max-backoff"),
-            c.getInt("bot-runner.max-attempts"),
-            c.getDouble("bot-runner.replies-per-second"),
-            c.getInt("bot-runner.replies-burst"),
-            c.getInt("bot-runner.chunk"),
-            c.getDuration("bot-runner.idle-timeout"),
-            c.getDuration("bot-runner.sweep-interval"),
-            c.getInt("gateway.max-text-length"),
-            c.getInt("bot-runner.projection.batch-size"),
-            c.getDuration("bot-runner.projection.batch-window")),
+            c.integer("bot-runner.pool-size", 1, Integer.MAX_VALUE),
+            c.integer("bot-runner.threads-per-bot", 1, Integer.MAX_VALUE),
+            c.duration("bot-runner.processing-timeout"),
+            c.duration("bot-runner.min-backoff"),
+            c.duration("bot-runner.max-backoff"),
+            c.integer("bot-runner.max-attempts", 1, Integer.MAX_VALUE),
+            c.number("bot-runner.replies-per-second", 0, false),
+            c.integer("bot-runner.replies-burst", 1, Integer.MAX_VALUE),
+            c.integer("bot-runner.chunk", 1, Integer.MAX_VALUE),
+            c.duration("bot-runner.idle-timeout"),
+            c.duration("bot-runner.sweep-interval"),
+            c.integer("gateway.max-text-length", 1, Integer.MAX_VALUE),
+            c.integer("bot-runner.projection.batch-size", 1, Integer.MAX_VALUE),
+            c.duration("bot-runner.projection.batch-window")),
         new RecoveryWarmUp.Settings(
-            c.getInt("warm-up.conversations"),
-            c.getInt("warm-up.parallelism"),
-            c.getInt("warm-up.per-second"),
-            c.getDuration("warm-up.timeout")));
+            c.integer("warm-up.conversations", 0, Integer.MAX_VALUE),
+            c.integer("warm-up.parallelism", 1, Integer.MAX_VALUE),
+            c.integer("warm-up.per-second", 0, Integer.MAX_VALUE),
+            c.duration("warm-up.timeout")));
   }
 
   private static Optional<String> optional(String value) {

@@ -6,6 +6,14 @@ const POLL_MS = Math.max(250, Number(new URLSearchParams(location.search).get('p
 const POINTS = 150;
 
 const $ = (id) => document.getElementById(id);
+
+// Not part of readiness (one shared database would take every node out at once): shown here.
+function databaseText(db) {
+  if (!db) return '–';
+  const writes = db.writes === 'unavailable' ? `writes refused for ${Math.round(db.writesStateForMs / 1000)} s` : 'writes reach it';
+  const cut = db.cutOffFromCluster ? ', this node is cut off from the cluster (writes refused)' : '';
+  return `${db.answers ? 'answers' : 'does not answer'}, ${writes}${cut}`;
+}
 const samples = []; // {at, connections, received, sent}
 let token = sessionStorage.getItem('parley.admin-token') || '';
 let selfAddress = null;
@@ -57,6 +65,7 @@ async function pollStatus() {
     $('node-status').textContent = status.status;
     $('node-version').textContent = status.appVersion;
     $('node-draining').textContent = status.draining ? 'yes' : 'no';
+    $('node-database').textContent = databaseText(status.database);
     $('node-connections').textContent = status.connections;
     $('node-admission').textContent = `${status.admission.connections.admitted} / ${status.admission.connections.rejected}`;
     samples.push({ at: Date.now(), connections: status.connections, received: status.frames.received, sent: status.frames.sent });

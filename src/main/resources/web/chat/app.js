@@ -45,6 +45,8 @@ function showLogin(message) {
   $('login').hidden = false;
   $('chat').hidden = true;
   $('me').hidden = true;
+  // The connection badge means something only once signed in (no grey "offline" before).
+  $('connection').hidden = true;
   $('sign-out').hidden = true;
   $('login-error').textContent = message || '';
 }
@@ -87,6 +89,7 @@ function start(user, token) {
   $('chat').hidden = false;
   $('me').hidden = false;
   $('me').textContent = user;
+  $('connection').hidden = false;
   $('sign-out').hidden = false;
   const connection = new Connection(token);
   state.connection = connection;

@@ -577,6 +577,8 @@ final class BenchConnection {
     if (counters.inWindow(now)) counters.ackedInWindow.increment();
     long intended = intendedNanosOfSend.applyAsLong(sent.sendIndex());
     if (counters.inWindow(intended)) ackLatency.record(now - intended);
+    AckLog log = counters.ackLog;
+    if (log != null) log.acked(sent.conversation(), intended, now);
   }
 
   private void onEvent(ServerFrame event, long now, Link link) {

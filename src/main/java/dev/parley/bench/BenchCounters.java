@@ -25,6 +25,8 @@ public final class BenchCounters {
   final LongAdder failedSends = new LongAdder();
   final AtomicInteger connected = new AtomicInteger();
   private final Map<String, LongAdder> errorsByCode = new ConcurrentHashMap<>();
+  /** Every acknowledged send, when {@code --ack-log} asks for it; null otherwise. */
+  volatile AckLog ackLog;
 
   private volatile long windowStartNanos = Long.MAX_VALUE;
   private volatile long windowEndNanos = Long.MAX_VALUE;

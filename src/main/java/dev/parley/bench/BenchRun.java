@@ -36,6 +36,9 @@ public final class BenchRun {
   private final Timeline timeline;
   private ProgressLine line;
   private long measuredNanos = -1;
+  private final WindowCost windowCost;
+  private volatile WindowCost.Sample windowStartCost;
+  private WindowCost.Cost cost;
 
   public BenchRun(BenchSettings settings, PrintStream progress) {
     this(settings, progress, null);
@@ -47,9 +50,21 @@ public final class BenchRun {
    *     marks before / during / after an event it causes (see {@link Timeline}).
    */
   public BenchRun(BenchSettings settings, PrintStream progress, java.nio.file.Path phaseFile) {
+    this(settings, progress, phaseFile, new WindowCost(null, null));
+  }
+
+  /** @param windowCost what the node and its database spent in the measured window ({@link WindowCost}). */
+  public BenchRun(BenchSettings settings, PrintStream progress, java.nio.file.Path phaseFile, WindowCost windowCost) {
     this.settings = settings;
     this.progress = progress;
     this.timeline = new Timeline(phaseFile);
+    this.windowCost = windowCost;
+  }
+
+  /** Also write every acknowledged send to {@code file} (see {@link AckLog}). */
+  public BenchRun withAckLog(java.nio.file.Path file) {
+    counters.ackLog = new AckLog(file);
+    return this;
   }
 
   /** setup, warm-up, measure or drain: what the run is doing now. */
@@ -118,7 +133,14 @@ public final class BenchRun {
       counters.window(windowStart, windowStart + settings.duration().toNanos());
       pacer.startAt(start);
       phase = settings.warmup().isZero() ? "measure" : "warm-up";
-      timers.schedule(() -> phase = "measure", settings.warmup().toMillis(), TimeUnit.MILLISECONDS);
+      if (settings.warmup().isZero()) windowStartCost = windowCost.sample();
+      timers.schedule(
+          () -> {
+            phase = "measure";
+            if (windowStartCost == null) windowStartCost = windowCost.sample();
+          },
+          settings.warmup().toMillis(),
+          TimeUnit.MILLISECONDS);
       Thread pacing = new Thread(pacer, "bench-pacer");
       pacing.start();
       long pacingDeadline = System.nanoTime() + runNanos + TimeUnit.SECONDS.toNanos(60);
@@ -134,6 +156,11 @@ public final class BenchRun {
       }
       pacer.stop();
       pacing.join(5_000);
+      if (windowStartCost != null) {
+        double seconds = (measuredNanos >= 0 ? measuredNanos : settings.duration().toNanos()) / 1e9;
+        long acked = counters.ackedInWindow.sum();
+        cost = windowCost.between(windowStartCost, windowCost.sample(), acked, acked, seconds);
+      }
 
       phase = "drain";
       drain(connections);
@@ -141,6 +168,8 @@ public final class BenchRun {
     } finally {
       connections.forEach(BenchConnection::close);
       timers.shutdownNow();
+      AckLog log = counters.ackLog;
+      if (log != null) log.close();
     }
   }
 
@@ -227,6 +256,7 @@ public final class BenchRun {
         counters.failedSends.sum(),
         pendingSends(connections),
         tracker.counts(),
+        cost,
         timeline.phases(),
         timeline.seconds());
   }

@@ -16,7 +16,9 @@ import java.util.stream.Collectors;
  * {@code schedulerLag} is how late the bench itself dispatched sends: on a shared machine it tells a
  * starved client apart from a slow server. {@code phases} splits latencies and the counters that
  * are known as they happen (duplicates, gaps, reconnects, errors) by phase, and {@code timeline}
- * has every second (see {@link Timeline}); lost messages are whole-run only.
+ * has every second (see {@link Timeline}); lost messages are whole-run only. {@code cost} is what
+ * the measured window cost the node, its database and this client per acknowledged send
+ * ({@link WindowCost}; null when the run ended before the window started).
  */
 public record Report(
     Setup setup,
@@ -35,6 +37,7 @@ public record Report(
     long failedSends,
     long unackedSends,
     DeliveryTracker.Counts correctness,
+    WindowCost.Cost cost,
     Map<String, Timeline.Phase> phases,
     List<Timeline.Second> timeline) {
 
@@ -86,7 +89,19 @@ public record Report(
         reconnects, handovers, resentSends, retriedSends, failedSends, unackedSends,
         c.ackedMessages(), c.lostMessages(), c.missingDeliveries(), c.duplicateDeliveries(), c.gapSeqs(),
         c.duplicatePosts(), c.unrecoveredResumes(), c.clean() ? "OK" : "VIOLATED")
+        + costText()
         + phasesText();
+  }
+
+  private String costText() {
+    if (cost == null) return "";
+    return String.format(
+        Locale.ROOT,
+        "cost per acked send: node CPU %s ms (node %s cores), database commits %s, this client's CPU %.3f ms%n",
+        cost.nodeCpuMsPerAckedSend() == null ? "n/a" : String.format(Locale.ROOT, "%.3f", cost.nodeCpuMsPerAckedSend()),
+        cost.nodeCores() == null ? "n/a" : String.format(Locale.ROOT, "%.2f", cost.nodeCores()),
+        cost.commitsPerAckedSend() == null ? "n/a" : String.format(Locale.ROOT, "%.3f", cost.commitsPerAckedSend()),
+        cost.benchCpuMsPerSend());
   }
 
   private String phasesText() {

@@ -240,7 +240,11 @@ public final class AdminCommand {
     try {
       response = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
     } catch (java.io.IOException e) {
-      err.println("cannot reach " + management + ": " + e.getMessage());
+      // A refused connection's exception has no message: say what it means and what to check.
+      String why = e instanceof java.net.ConnectException ? "connection refused" : String.valueOf(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+      err.println(
+          "cannot reach the node's management port at " + management + " (" + why + "): is the node running,"
+              + " and is --management (default http://127.0.0.1:8558, PARLEY_MANAGEMENT_PORT on the node) right?");
       err.flush();
       return 3;
     }

@@ -9,6 +9,7 @@ import dev.parley.bench.BenchSettings;
 import dev.parley.bench.IdleRun;
 import dev.parley.bench.SourceAddresses;
 import dev.parley.bench.Report;
+import dev.parley.bench.WindowCost;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -83,6 +84,19 @@ public final class BenchCommand implements Callable<Integer> {
           + " so --duration is then a maximum); default: the bench's own phases.")
   Path phaseFile;
 
+  @Option(names = "--node-metrics", paramLabel = "URL",
+      description = "The node's Prometheus endpoint (management port, e.g. http://127.0.0.1:8558/metrics): report its CPU per acked send in the measured window.")
+  private java.net.URI nodeMetrics;
+
+  @Option(names = "--db-url", paramLabel = "JDBC_URL",
+      description = "The node's PostgreSQL database (e.g. jdbc:postgresql://127.0.0.1:5432/parley?user=postgres): report its commits per acked send in the measured window.")
+  private String dbUrl;
+
+  @Option(names = "--ack-log", paramLabel = "FILE",
+      description = "Also write one line per acknowledged send (conversation, due and acknowledged, epoch ms): how long each"
+          + " conversation went without an ack during a fault (src/site/bench/fault.sh).")
+  Path ackLog;
+
   @Option(names = "--idle",
       description = "Idle mode: open --connections connections, authenticate, send nothing, hold them for --duration,"
           + " report how many opened, failed and stayed open (memory per idle connection). -r, -m, -k, -s and --warmup are ignored.")
@@ -110,7 +124,9 @@ public final class BenchCommand implements Callable<Integer> {
     }
     Report report;
     try {
-      report = new BenchRun(settings, System.err, phaseFile).run();
+      BenchRun run = new BenchRun(settings, System.err, phaseFile, new WindowCost(nodeMetrics, dbUrl));
+      if (ackLog != null) run.withAckLog(ackLog);
+      report = run.run();
     } catch (IllegalStateException e) {
       // Setup failed (node down, wrong secret, timeout): say where, without a stack trace.
       System.err.println("bench failed: " + e.getMessage());

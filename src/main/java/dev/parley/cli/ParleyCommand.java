@@ -1,5 +1,6 @@
 package dev.parley.cli;
 
+import com.typesafe.config.ConfigFactory;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -44,8 +45,19 @@ public final class ParleyCommand implements Callable<Integer> {
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      String version = ParleyCommand.class.getPackage().getImplementationVersion();
-      return new String[] {"parley " + (version == null ? "development build" : version)};
+      return new String[] {"parley " + buildVersion()};
+    }
+  }
+
+  /**
+   * The version the build wrote into build-info.conf: the same one the node announces to the
+   * cluster (pekko.cluster.app-version), so {@code --version} and {@code parley admin} agree.
+   */
+  public static String buildVersion() {
+    try {
+      return ConfigFactory.parseResources(ParleyCommand.class.getClassLoader(), "build-info.conf").getString("pekko.cluster.app-version");
+    } catch (RuntimeException e) {
+      return "unknown (no build-info.conf)";
     }
   }
 }

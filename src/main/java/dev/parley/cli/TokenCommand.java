@@ -1,6 +1,7 @@
 package dev.parley.cli;
 
 import com.typesafe.config.ConfigFactory;
+import dev.parley.ConfigReader;
 import dev.parley.ParleyConfig;
 import dev.parley.auth.Tokens;
 import java.time.Duration;
@@ -19,7 +20,11 @@ public final class TokenCommand implements Callable<Integer> {
   @Option(names = "--bot", description = "Mint a bot token: sub bot:NAME with the claim bot=true (bots.md).")
   boolean bot;
 
-  @Option(names = "--ttl", defaultValue = "PT24H", description = "Lifetime as an ISO-8601 duration (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--ttl",
+      defaultValue = "24h",
+      converter = BenchCommand.DurationConverter.class,
+      description = "Lifetime, e.g. 1h, 30m or PT1H (default: ${DEFAULT-VALUE}).")
   Duration ttl;
 
   @Option(names = "--secret", description = "HS256 secret; default: PARLEY_JWT_SECRET, else the development secret.")
@@ -27,7 +32,13 @@ public final class TokenCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    String configured = secret != null ? secret : ParleyConfig.from(ConfigFactory.load()).jwtSecret();
+    String configured;
+    try {
+      configured = secret != null ? secret : ParleyConfig.from(ConfigFactory.load()).jwtSecret();
+    } catch (ConfigReader.Invalid e) {
+      e.problems().forEach(problem -> System.err.println("parley: bad configuration: " + problem));
+      return 2;
+    }
     if (Tokens.usesDevelopmentSecret(configured)) {
       System.err.println("warning: signing with the public development secret (PARLEY_JWT_SECRET is not set)");
     }

@@ -4,6 +4,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.entity;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.post;
 
@@ -18,6 +19,9 @@ import dev.parley.inbox.InboxProjection;
 import dev.parley.ops.AdminToken;
 import dev.parley.storage.StorageBreaker;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.ExtendedActorSystem;
@@ -37,7 +41,9 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@code POST /parley/drain}: this node leaves as on SIGTERM (drain, shard handoff, exit);
  *   <li>{@code GET /parley/status}: draining, open connections, websocket frames received and sent
- *       since start, admission counters, address, version, per-bot counters of this node ("bots").
+ *       since start, admission counters, address, version, per-bot counters of this node ("bots"),
+ *       and the database's state ("database": whether it answers a fresh connection now, whether
+ *       this node's writes reach it, and whether this node is cut off from the cluster's majority).
  * </ul>
  */
 public final class AdminRoutes implements ManagementRouteProvider {
@@ -49,10 +55,12 @@ public final class AdminRoutes implements ManagementRouteProvider {
 
   private final ExtendedActorSystem system;
   private final AdminToken token;
+  private final DatabaseHealthCheck database;
 
   public AdminRoutes(ExtendedActorSystem system) {
     this.system = system;
     this.token = new AdminToken(system.settings().config());
+    this.database = new DatabaseHealthCheck(system);
   }
 
   @Override
@@ -94,6 +102,15 @@ public final class AdminRoutes implements ManagementRouteProvider {
   }
 
   private Route status() {
+    CompletableFuture<Boolean> answers =
+        database.get().toCompletableFuture().completeOnTimeout(false, DATABASE_PROBE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    return onSuccess(answers.exceptionally(e -> false), this::status);
+  }
+
+  /** The status waits at most this long for the database to answer; slower counts as no. */
+  private static final Duration DATABASE_PROBE_TIMEOUT = Duration.ofSeconds(2);
+
+  private Route status(boolean databaseAnswers) {
     NodeLifecycle lifecycle = NodeLifecycle.get(Adapter.toTyped(system));
     Cluster cluster = Cluster.get(system);
     ObjectNode body = Frames.JSON.createObjectNode();
@@ -118,6 +135,15 @@ public final class AdminRoutes implements ManagementRouteProvider {
         .put("admitted", lifecycle.resumeAdmission().admittedCount())
         .put("rejected", lifecycle.resumeAdmission().rejectedCount());
     StorageBreaker breaker = lifecycle.storageBreaker();
+    // Readiness does not include the database (a shared outage would empty the load balancer):
+    // this is where operators and the dashboard see it.
+    ObjectNode databaseState = body.putObject("database").put("answers", databaseAnswers);
+    if (breaker != null) {
+      databaseState
+          .put("writes", breaker.state() == StorageBreaker.State.CLOSED ? "available" : "unavailable")
+          .put("writesStateForMs", breaker.inStateFor().toMillis());
+    }
+    databaseState.put("cutOffFromCluster", !PartitionSide.get(Adapter.toTyped(system)).mayWrite());
     if (breaker != null) {
       body.putObject("storageBreaker")
           .put("state", breaker.state().name().toLowerCase(java.util.Locale.ROOT))

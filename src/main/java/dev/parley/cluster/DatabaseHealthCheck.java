@@ -11,9 +11,12 @@ import java.util.function.Supplier;
 import org.apache.pekko.actor.ActorSystem;
 
 /**
- * Readiness check (Pekko Management): the node is ready only while its database answers. Opens a
+ * Whether the database answers: the storage breaker's probe and {@code /parley/status}. Opens a
  * fresh connection per probe, outside the journal's pool, so a saturated pool does not read as a
  * dead database and a probe never takes a connection a write needs.
+ *
+ * <p>No longer a readiness check: the database is shared by every node, and a readiness check on
+ * it took every node out of the load balancer at once during a database blip (issue 23).
  */
 public final class DatabaseHealthCheck implements Supplier<CompletionStage<Boolean>> {
 

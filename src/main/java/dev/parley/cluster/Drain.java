@@ -141,8 +141,8 @@ public final class Drain {
   private static CompletionStage<Done> untilShardsMoved(ActorSystem<?> system, long deadlineNanos) {
     if (!anotherMemberCanHostShards(system)) return done();
     return LocalShards.count(system, DrainingMembers.get(system).movedEarlyTypes())
-        // A region that does not answer (stopping already): nothing more to wait for here.
-        .exceptionally(failure -> 0)
+        // No answer is not "no shards" (a busy region answers late); ask again, until the deadline.
+        .exceptionally(failure -> -1)
         .thenCompose(
             held -> {
               if (held == 0) {
@@ -150,7 +150,7 @@ public final class Drain {
                 return done();
               }
               if (System.nanoTime() > deadlineNanos) {
-                log.warn("draining: window over with {} shards still here; they move at the handoff", held);
+                log.warn("draining: window over with {} shards still here; they move at the handoff", held < 0 ? "unknown" : held);
                 return done();
               }
               return after(Duration.ofMillis(200)).thenCompose(d -> untilShardsMoved(system, deadlineNanos));

@@ -1,6 +1,11 @@
 package dev.parley.cluster;
 
+import dev.parley.ops.Metrics;
 import dev.parley.storage.StorageBreaker;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.function.ToDoubleFunction;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -129,12 +134,52 @@ public final class NodeLifecycle implements Extension {
     return resumeAdmission;
   }
 
+  /** The counters above as meters, read at scrape time (names in operations.md). */
+  private void registerMeters(MeterRegistry registry) {
+    frames(registry, "in", NodeLifecycle::framesReceived);
+    frames(registry, "out", NodeLifecycle::framesSent);
+    FunctionCounter.builder("parley.conversation.recoveries", this, NodeLifecycle::recoveriesCompleted)
+        .description("conversations that finished recovering from the journal on this node")
+        .register(registry);
+    Gauge.builder("parley.conversations.recovering", this, NodeLifecycle::recoveriesInFlight)
+        .description("conversations on this node replaying their journal right now")
+        .register(registry);
+    Gauge.builder("parley.connections", this, NodeLifecycle::openConnections)
+        .description("open client websocket connections on this node")
+        .register(registry);
+    Gauge.builder("parley.draining", this, l -> l.isDraining() ? 1 : 0)
+        .description("1 while this node drains (readiness false, no new connections)")
+        .register(registry);
+    admission(registry, "connection", "admitted", l -> l.connectionAdmission().admittedCount());
+    admission(registry, "connection", "rejected", l -> l.connectionAdmission().rejectedCount());
+    admission(registry, "resume", "admitted", l -> l.resumeAdmission().admittedCount());
+    admission(registry, "resume", "rejected", l -> l.resumeAdmission().rejectedCount());
+  }
+
+  /** Counted by the connection's stream (WebSocketRoute); read at scrape time. */
+  private void frames(MeterRegistry registry, String direction, ToDoubleFunction<NodeLifecycle> count) {
+    FunctionCounter.builder("parley.frames", this, count)
+        .description("websocket frames received from (in) and written to (out) clients")
+        .tag("direction", direction)
+        .register(registry);
+  }
+
+  private void admission(MeterRegistry registry, String kind, String result, ToDoubleFunction<NodeLifecycle> count) {
+    FunctionCounter.builder("parley.admission", this, count)
+        .description("admission control decisions: new connections and subscribe-since replays")
+        .tag("kind", kind)
+        .tag("result", result)
+        .register(registry);
+  }
+
   private static final class Id extends ExtensionId<NodeLifecycle> {
     static final Id INSTANCE = new Id();
 
     @Override
     public NodeLifecycle createExtension(ActorSystem<?> system) {
-      return new NodeLifecycle();
+      NodeLifecycle lifecycle = new NodeLifecycle();
+      lifecycle.registerMeters(Metrics.get(system).registry());
+      return lifecycle;
     }
   }
 }

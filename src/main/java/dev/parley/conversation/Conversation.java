@@ -3,22 +3,16 @@ package dev.parley.conversation;
 import dev.parley.CborSerializable;
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
-import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.ConversationState.Limits;
 import dev.parley.conversation.TimelineEvent.Created;
-import dev.parley.conversation.TimelineEvent.MemberJoined;
 import dev.parley.conversation.TimelineEvent.MemberLeft;
-import dev.parley.conversation.TimelineEvent.MessageDeleted;
-import dev.parley.conversation.TimelineEvent.MessageEdited;
 import dev.parley.conversation.TimelineEvent.MessagePosted;
 import dev.parley.ops.Metrics;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -134,6 +128,11 @@ public final class Conversation
   }
 
   private enum IdleCheck implements Command {
+    INSTANCE
+  }
+
+  /** Sent to itself after each write: persist what was collected meanwhile (see {@link WriteBatch}). */
+  enum Flush implements Command {
     INSTANCE
   }
 
@@ -253,19 +252,15 @@ public final class Conversation
   private final Limits limits;
   private final Clock clock;
   private final Consumer<ActorRef<Command>> passivate;
-  /** Live subscribers and the user each one reads for; transient, rebuilt by re-subscription. */
-  private final Map<ActorRef<Update>, String> subscribers = new HashMap<>();
-  /** The newest tag each subscriber subscribed with; see {@link Unsubscribe}. */
-  private final Map<ActorRef<Update>, Long> subscriptionTags = new HashMap<>();
+  /** Live subscribers; transient, rebuilt by re-subscription. */
+  private final Subscribers subscribers;
+  /** Writes collected while one is in flight; transient like the subscribers. */
+  private final WriteBatch batch = new WriteBatch();
   private long lastActivity;
   /** Looked up on the first persist: creating the registry is not on the path of a first command. */
   private Metrics metrics;
   private final Set<String> projectionTags;
-  private final NodeLifecycle lifecycle;
-  /** From construction (recovery starts right after) until RecoveryCompleted, RecoveryFailed or stop. */
-  private boolean recovering = true;
-  /** For the recovery histogram (parley_conversation_recovery_seconds). */
-  private final long recoveryStartedNanos;
+  private final RecoveryTracking recovery;
 
   private Conversation(
       ActorContext<Command> ctx,
@@ -275,6 +270,7 @@ public final class Conversation
       Consumer<ActorRef<Command>> passivate) {
     super(persistenceId(conversationId));
     this.ctx = ctx;
+    this.subscribers = new Subscribers(ctx, SubscriberGone::new);
     this.conversationId = conversationId;
     this.settings = settings;
     this.limits = new Limits(settings.recentWindow(), settings.idempotencyWindow());
@@ -282,9 +278,7 @@ public final class Conversation
     this.passivate = passivate;
     this.lastActivity = clock.millis();
     this.projectionTags = Set.of(projectionTagOf(conversationId));
-    this.lifecycle = NodeLifecycle.get(ctx.getSystem());
-    lifecycle.recoveryStarted();
-    this.recoveryStartedNanos = System.nanoTime();
+    this.recovery = new RecoveryTracking(ctx.getSystem());
   }
 
   @Override
@@ -298,28 +292,23 @@ public final class Conversation
   public CommandHandlerWithReply<Command, TimelineEvent, ConversationState> commandHandler() {
     CommandHandlerWithReplyBuilder<Command, TimelineEvent, ConversationState> builder =
         newCommandHandlerWithReplyBuilder();
+    // Not yet created: only Create does something; every request is answered "not found".
     builder
         .forState(state -> !state.exists())
         .onCommand(Create.class, this::onCreate)
         .onCommand(Subscribe.class, (state, cmd) -> Effect().reply(cmd.subscriber(), notFound(cmd)))
         .onCommand(Typing.class, (state, cmd) -> Effect().noReply())
-        .onCommand(MarkRead.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
-        .onCommand(GetHistory.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
-        .onCommand(Invite.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
-        .onCommand(Leave.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
-        .onCommand(Send.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
-        .onCommand(Edit.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
-        .onCommand(Delete.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()))
-        .onCommand(Handoff.class, (state, cmd) -> Effect().reply(cmd.replyTo(), rejectNotFound()));
+        .onCommand(Conversation::isRequest, (state, cmd) -> Effect().reply(requester(cmd), rejectNotFound()));
+    // Active.
     builder
         .forAnyState()
         .onCommand(Create.class, this::onCreateExisting)
-        .onCommand(Invite.class, this::onInvite)
-        .onCommand(Leave.class, this::onLeave)
-        .onCommand(Send.class, this::onSend)
-        .onCommand(Edit.class, this::onEdit)
-        .onCommand(Delete.class, this::onDelete)
-        .onCommand(Handoff.class, this::onHandoff)
+        .onCommand(Invite.class, this::onWrite)
+        .onCommand(Leave.class, this::onWrite)
+        .onCommand(Send.class, this::onWrite)
+        .onCommand(Edit.class, this::onWrite)
+        .onCommand(Delete.class, this::onWrite)
+        .onCommand(Handoff.class, this::onWrite)
         .onCommand(Subscribe.class, this::onSubscribe)
         .onCommand(GetHistory.class, this::onGetHistory)
         .onCommand(Typing.class, this::onTyping)
@@ -329,10 +318,11 @@ public final class Conversation
         .onCommand(Unsubscribe.class, (state, cmd) -> unsubscribe(cmd))
         .onCommand(SubscriberGone.class, (state, cmd) -> removeSubscriber(cmd.subscriber()))
         .onCommand(IdleCheck.class, (state, cmd) -> onIdleCheck())
-        .onCommand(Stop.class, (state, cmd) -> Effect().stop().thenNoReply());
+        .onCommand(Flush.class, (state, cmd) -> onFlush(state))
+        .onCommand(Stop.class, (state, cmd) -> onStop(state));
     CommandHandlerWithReply<Command, TimelineEvent, ConversationState> handlers = builder.build();
     return (state, command) -> {
-      if (!(command instanceof IdleCheck)) lastActivity = clock.millis();
+      if (!(command instanceof IdleCheck) && !(command instanceof Flush)) lastActivity = clock.millis();
       return handlers.apply(state, command);
     };
   }
@@ -357,107 +347,63 @@ public final class Conversation
     return Effect().reply(cmd.replyTo(), new Rejected(ErrorCode.BAD_REQUEST, "conversation id is taken"));
   }
 
-  private ReplyEffect<TimelineEvent, ConversationState> onInvite(ConversationState state, Invite cmd) {
-    if (!state.isMember(cmd.by())) return Effect().reply(cmd.replyTo(), rejectNonMember());
-    if (state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), new Accepted(state.lastSeq()));
-    MemberJoined joined = new MemberJoined(state.lastSeq() + 1, clock.millis(), cmd.user(), cmd.by());
-    return Effect()
-        .persist(joined)
-        .thenRun(this::publishLast)
-        .thenReply(cmd.replyTo(), s -> new Accepted(joined.seq()));
-  }
-
-  private ReplyEffect<TimelineEvent, ConversationState> onLeave(ConversationState state, Leave cmd) {
-    if (!state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), rejectNonMember());
-    MemberLeft left = new MemberLeft(state.lastSeq() + 1, clock.millis(), cmd.user());
-    return Effect()
-        .persist(left)
-        .thenRun(
-            s -> {
-              publishLast(s);
-              // A former member reads no more: drop every subscription of theirs.
-              subscribers.entrySet().removeIf(e -> e.getValue().equals(cmd.user()) && unwatch(e.getKey()));
-            })
-        .thenReply(cmd.replyTo(), s -> new Accepted(left.seq()));
-  }
-
-  private ReplyEffect<TimelineEvent, ConversationState> onSend(ConversationState state, Send cmd) {
-    if (clock.millis() > cmd.deadline()) {
-      return Effect().reply(cmd.replyTo(), new Rejected(ErrorCode.UNAVAILABLE, "send expired before it could be processed"));
-    }
-    if (!state.isMember(cmd.sender())) return Effect().reply(cmd.replyTo(), rejectNonMember());
-    Optional<Long> earlier = state.seqOfSend(cmd.sender(), cmd.clientMsgId());
-    if (earlier.isPresent()) {
-      return Effect().reply(cmd.replyTo(), new Sent(earlier.get(), cmd.clientMsgId()));
-    }
-    MessagePosted posted =
-        new MessagePosted(state.lastSeq() + 1, clock.millis(), cmd.sender(), cmd.clientMsgId(), cmd.text());
-    long persistStarted = System.nanoTime();
-    return Effect()
-        .persist(posted)
-        .thenRun(
-            s -> {
-              metrics().persisted(persistStarted);
-              ctx.getLog().debug("persisted seq {} from {}", posted.seq(), posted.sender());
-            })
-        .thenRun(this::publishLast)
-        .thenReply(cmd.replyTo(), s -> new Sent(posted.seq(), cmd.clientMsgId()));
-  }
-
-  private ReplyEffect<TimelineEvent, ConversationState> onEdit(ConversationState state, Edit cmd) {
-    Optional<Rejected> refusal = checkOwnMessage(state, cmd.user(), cmd.target());
-    if (refusal.isPresent()) return Effect().reply(cmd.replyTo(), refusal.get());
-    MessageEdited edited = new MessageEdited(state.lastSeq() + 1, clock.millis(), cmd.user(), cmd.target(), cmd.text());
-    return Effect()
-        .persist(edited)
-        .thenRun(this::publishLast)
-        .thenReply(cmd.replyTo(), s -> new Accepted(edited.seq()));
-  }
-
-  private ReplyEffect<TimelineEvent, ConversationState> onDelete(ConversationState state, Delete cmd) {
-    Optional<Rejected> refusal = checkOwnMessage(state, cmd.user(), cmd.target());
-    if (refusal.isPresent()) return Effect().reply(cmd.replyTo(), refusal.get());
-    MessageDeleted deleted = new MessageDeleted(state.lastSeq() + 1, clock.millis(), cmd.user(), cmd.target());
-    return Effect()
-        .persist(deleted)
-        .thenRun(this::publishLast)
-        .thenReply(cmd.replyTo(), s -> new Accepted(deleted.seq()));
-  }
-
-  private ReplyEffect<TimelineEvent, ConversationState> onHandoff(ConversationState state, Handoff cmd) {
-    if (!state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), rejectNonMember());
-    Optional<Long> earlier = state.seqOfSend(cmd.user(), cmd.key());
-    if (earlier.isPresent()) return Effect().reply(cmd.replyTo(), new Accepted(earlier.get()));
-    TimelineEvent.HandedOff handedOff =
-        new TimelineEvent.HandedOff(state.lastSeq() + 1, clock.millis(), cmd.user(), cmd.reason(), cmd.key());
-    return Effect()
-        .persist(handedOff)
-        .thenRun(this::publishLast)
-        .thenReply(cmd.replyTo(), s -> new Accepted(handedOff.seq()));
-  }
-
   /**
-   * Only the sender edits or deletes a message, and only while it is in the recent window: the
-   * entity can check authorship from memory, without a journal read on the write path.
+   * Every write of an existing conversation: persisted at once when the entity is idle, otherwise
+   * collected into the next batch ({@link WriteBatch}).
    */
-  private Optional<Rejected> checkOwnMessage(ConversationState state, String user, long target) {
-    if (!state.isMember(user)) return Optional.of(rejectNonMember());
-    if (target < 1 || target > state.lastSeq()) return Optional.of(new Rejected(ErrorCode.NOT_FOUND, "no such message"));
-    Optional<TimelineEvent> event = state.recentEvent(target);
-    if (event.isEmpty()) {
-      return Optional.of(new Rejected(ErrorCode.BAD_REQUEST, "message is too old to change"));
+  private ReplyEffect<TimelineEvent, ConversationState> onWrite(ConversationState state, Command write) {
+    if (batch.isCollecting()) {
+      batch.collect(write);
+      return Effect().noReply();
     }
-    if (!(event.get() instanceof MessagePosted posted)) {
-      return Optional.of(new Rejected(ErrorCode.BAD_REQUEST, "seq is not a message"));
+    return persistBatch(state, List.of(write), false);
+  }
+
+  private ReplyEffect<TimelineEvent, ConversationState> onFlush(ConversationState state) {
+    batch.flushArrived();
+    if (!batch.hasCollected()) return Effect().noReply();
+    return persistBatch(state, batch.take(WriteBatch.MAX_WRITES), false);
+  }
+
+  /** Sharding stops the entity (handoff, passivation): what was collected is written first. */
+  private ReplyEffect<TimelineEvent, ConversationState> onStop(ConversationState state) {
+    if (!batch.hasCollected()) return Effect().stop().thenNoReply();
+    return persistBatch(state, batch.take(Integer.MAX_VALUE), true);
+  }
+
+  /** Decides {@code writes} against {@code state} and persists their events as one atomic write. */
+  private ReplyEffect<TimelineEvent, ConversationState> persistBatch(
+      ConversationState state, List<Command> writes, boolean thenStop) {
+    WriteBatch.Decided decided = WriteBatch.decide(state, writes, clock.millis(), limits);
+    if (decided.events().isEmpty()) {
+      // Nothing to write: every answer refers to durable state already.
+      decided.decisions().forEach(d -> d.replyTo().tell(d.reply()));
+      if (thenStop) return Effect().stop().thenNoReply();
+      if (batch.hasCollected()) requestFlush();
+      return Effect().noReply();
     }
-    if (!posted.sender().equals(user)) {
-      return Optional.of(new Rejected(ErrorCode.FORBIDDEN, "only the sender may change a message"));
+    batch.started(decided.decisions());
+    long persistStarted = System.nanoTime();
+    var effect = Effect().persist(decided.events()).thenRun(s -> batchWritten(decided, persistStarted));
+    return (thenStop ? effect.thenStop() : effect).thenNoReply();
+  }
+
+  /** The batch is durable: publish its events, then answer its senders, then collect the next one. */
+  private void batchWritten(WriteBatch.Decided decided, long persistStarted) {
+    batch.completed();
+    metrics().writeBatch(decided.events().size());
+    for (TimelineEvent event : decided.events()) {
+      if (event instanceof MessagePosted) metrics().persisted(persistStarted);
+      subscribers.tellAll(new Published(conversationId, event));
+      if (event instanceof MemberLeft left) subscribers.removeUser(left.user());
     }
-    boolean deleted =
-        state.recentBetween(target + 1, state.lastSeq()).stream()
-            .anyMatch(e -> e instanceof MessageDeleted d && d.target() == target);
-    if (deleted) return Optional.of(new Rejected(ErrorCode.NOT_FOUND, "message was deleted"));
-    return Optional.empty();
+    for (WriteRules.Decision decision : decided.decisions()) decision.replyTo().tell(decision.reply());
+    // The commands stashed during the write are handed back before this message arrives.
+    requestFlush();
+  }
+
+  private void requestFlush() {
+    if (batch.requestFlush()) ctx.getSelf().tell(Flush.INSTANCE);
   }
 
   private ReplyEffect<TimelineEvent, ConversationState> onSubscribe(ConversationState state, Subscribe cmd) {
@@ -465,10 +411,7 @@ public final class Conversation
       return Effect()
           .reply(cmd.subscriber(), new SubscribeRejected(conversationId, cmd.tag(), ErrorCode.FORBIDDEN, "not a member"));
     }
-    if (subscribers.put(cmd.subscriber(), cmd.user()) == null) {
-      ctx.watchWith(cmd.subscriber(), new SubscriberGone(cmd.subscriber()));
-    }
-    subscriptionTags.merge(cmd.subscriber(), cmd.tag(), Math::max);
+    subscribers.add(cmd.subscriber(), cmd.user(), cmd.tag());
     long lastSeq = state.lastSeq();
     if (cmd.since() < 0 || cmd.since() >= lastSeq) {
       return Effect()
@@ -483,7 +426,7 @@ public final class Conversation
   }
 
   private ReplyEffect<TimelineEvent, ConversationState> onGetHistory(ConversationState state, GetHistory cmd) {
-    if (!state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), rejectNonMember());
+    if (!state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), WriteRules.nonMember());
     long to = cmd.before() <= 0 ? state.lastSeq() : Math.min(cmd.before() - 1, state.lastSeq());
     long from = Math.max(1, to - cmd.limit() + 1);
     if (to < 1) return Effect().reply(cmd.replyTo(), new HistoryPage(List.of(), 1, 0));
@@ -495,32 +438,25 @@ public final class Conversation
 
   private ReplyEffect<TimelineEvent, ConversationState> onTyping(ConversationState state, Typing cmd) {
     if (state.isMember(cmd.user())) {
-      UserTyping notice = new UserTyping(conversationId, cmd.user());
-      subscribers.forEach((subscriber, user) -> {
-        if (!user.equals(cmd.user())) subscriber.tell(notice);
-      });
+      subscribers.tellOthers(cmd.user(), new UserTyping(conversationId, cmd.user()));
     }
     return Effect().noReply();
   }
 
   private ReplyEffect<TimelineEvent, ConversationState> onMarkRead(ConversationState state, MarkRead cmd) {
-    if (!state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), rejectNonMember());
+    if (!state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), WriteRules.nonMember());
     long seq = Math.max(0, Math.min(cmd.seq(), state.lastSeq()));
-    UserRead receipt = new UserRead(conversationId, cmd.user(), seq);
-    subscribers.forEach((subscriber, user) -> {
-      if (!user.equals(cmd.user())) subscriber.tell(receipt);
-    });
+    subscribers.tellOthers(cmd.user(), new UserRead(conversationId, cmd.user(), seq));
     return Effect().reply(cmd.replyTo(), new Accepted(seq));
   }
 
   private ReplyEffect<TimelineEvent, ConversationState> unsubscribe(Unsubscribe cmd) {
-    if (subscriptionTags.getOrDefault(cmd.subscriber(), Long.MIN_VALUE) > cmd.upToTag()) return Effect().noReply();
-    return removeSubscriber(cmd.subscriber());
+    subscribers.unsubscribe(cmd.subscriber(), cmd.upToTag());
+    return Effect().noReply();
   }
 
   private ReplyEffect<TimelineEvent, ConversationState> removeSubscriber(ActorRef<Update> subscriber) {
-    subscriptionTags.remove(subscriber);
-    if (subscribers.remove(subscriber) != null) ctx.unwatch(subscriber);
+    subscribers.remove(subscriber);
     return Effect().noReply();
   }
 
@@ -532,15 +468,18 @@ public final class Conversation
   }
 
   private void publishLast(ConversationState state) {
-    TimelineEvent event = state.recent().get(state.recent().size() - 1);
-    Published published = new Published(conversationId, event);
-    subscribers.keySet().forEach(subscriber -> subscriber.tell(published));
+    subscribers.tellAll(new Published(conversationId, state.recent().get(state.recent().size() - 1)));
   }
 
-  private boolean unwatch(ActorRef<Update> subscriber) {
-    ctx.unwatch(subscriber);
-    subscriptionTags.remove(subscriber);
-    return true;
+  /** A command someone waits for an answer to (other than Create and Subscribe). */
+  private static boolean isRequest(Command command) {
+    return WriteRules.isWrite(command) || command instanceof MarkRead || command instanceof GetHistory;
+  }
+
+  private static ActorRef<Reply> requester(Command request) {
+    if (request instanceof MarkRead c) return c.replyTo();
+    if (request instanceof GetHistory c) return c.replyTo();
+    return WriteRules.replyTo(request);
   }
 
   private SubscribeRejected notFound(Subscribe cmd) {
@@ -551,9 +490,6 @@ public final class Conversation
     return new Rejected(ErrorCode.NOT_FOUND, "no such conversation");
   }
 
-  private static Rejected rejectNonMember() {
-    return new Rejected(ErrorCode.FORBIDDEN, "not a member of this conversation");
-  }
 
   // ---- events ---------------------------------------------------------------------------------
 
@@ -570,26 +506,22 @@ public final class Conversation
 
   // ---- recovery -------------------------------------------------------------------------------
 
-  /** Counts recoveries in flight on this node (NodeLifecycle): the herd a restart causes, measured. */
+  /** Recovery bookkeeping ({@link RecoveryTracking}); a stop answers the writes it leaves behind. */
   @Override
   public SignalHandler<ConversationState> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(
             RecoveryCompleted.instance(),
+            state -> recovery.completed(metrics()))
+        .onSignal(RecoveryFailed.class, (state, failed) -> recovery.ended())
+        .onSignal(
+            PostStop.instance(),
             state -> {
-              metrics().recovered(recoveryStartedNanos);
-              recoveryEnded();
+              recovery.ended();
+              // Stopped by a failed write (or abruptly): nobody waits out a timeout for it.
+              batch.abandon();
             })
-        .onSignal(RecoveryFailed.class, (state, failed) -> recoveryEnded())
-        .onSignal(PostStop.instance(), state -> recoveryEnded())
         .build();
-  }
-
-  private void recoveryEnded() {
-    if (recovering) {
-      recovering = false;
-      lifecycle.recoveryEnded();
-    }
   }
 
   // ---- retention and snapshots ----------------------------------------------------------------

@@ -3,6 +3,7 @@ package dev.parley.conversation;
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
 import dev.parley.cluster.DrainAwareAllocationStrategy;
+import dev.parley.cluster.PartitionSide;
 import dev.parley.ops.Metrics;
 import io.micrometer.core.instrument.Counter;
 import dev.parley.storage.StorageBreaker;
@@ -12,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -44,12 +46,17 @@ public final class Conversations {
   private final Duration askTimeout;
   private final Duration resendAfter;
   private final StorageBreaker writes;
+  private final PartitionSide side;
   private final ResendingAsk resending;
   private final Counter resends;
+  private final Counter refusedBusy;
+  private final int maxSendsInFlight;
+  private final AtomicInteger sendsInFlight = new AtomicInteger();
 
   private Conversations(
       ActorSystem<?> system, ClusterSharding sharding, History history, ParleyConfig.ConversationSettings settings, StorageBreaker writes) {
     this.writes = writes;
+    this.side = PartitionSide.get(system);
     this.sharding = sharding;
     this.history = history;
     this.askTimeout = settings.askTimeout();
@@ -59,6 +66,12 @@ public final class Conversations {
         Counter.builder("parley.conversation.resends")
             .description("commands sent to a conversation again because the first had no answer in time (e.g. dropped in a shard handoff)")
             .register(Metrics.get(system).registry());
+    this.maxSendsInFlight = settings.maxSendsInFlight();
+    this.refusedBusy =
+        Counter.builder("parley.conversation.sends.refused.busy")
+            .description("sends refused at once because parley.conversation.max-sends-in-flight were unanswered (the node is overloaded)")
+            .register(Metrics.get(system).registry());
+    Metrics.get(system).gauge("parley.conversation.sends.in.flight", "sends passed to conversations and not yet answered", sendsInFlight::get);
   }
 
   public static Conversations init(ActorSystem<?> system, ParleyConfig.ConversationSettings settings) {
@@ -101,11 +114,27 @@ public final class Conversations {
     return write(id, replyTo -> new Conversation.Leave(user, replyTo), ONCE);
   }
 
-  /** Idempotent per (sender, clientMsgId): a resend answers the seq of the first. */
+  /**
+   * Idempotent per (sender, clientMsgId): a resend answers the seq of the first. Refused at once
+   * with {@link ErrorCode#UNAVAILABLE} while {@code max-sends-in-flight} sends are unanswered
+   * (overload: see application.conf); such a refusal is not a storage failure, so it never opens
+   * the {@link StorageBreaker}.
+   */
   public CompletionStage<Conversation.Reply> send(String id, String sender, String clientMsgId, String text) {
+    if (maxSendsInFlight > 0 && sendsInFlight.incrementAndGet() > maxSendsInFlight) {
+      sendsInFlight.decrementAndGet();
+      refusedBusy.increment();
+      return CompletableFuture.completedFuture(BUSY);
+    }
     long deadline = System.currentTimeMillis() + askTimeout.toMillis();
-    return write(id, replyTo -> new Conversation.Send(sender, clientMsgId, text, replyTo, deadline), RESEND);
+    CompletionStage<Conversation.Reply> reply =
+        write(id, replyTo -> new Conversation.Send(sender, clientMsgId, text, replyTo, deadline), RESEND);
+    if (maxSendsInFlight == 0) return reply;
+    return reply.whenComplete((answer, failure) -> sendsInFlight.decrementAndGet());
   }
+
+  private static final Conversation.Rejected BUSY =
+      new Conversation.Rejected(ErrorCode.UNAVAILABLE, "the node is busy, retry shortly");
 
   public CompletionStage<Conversation.Reply> edit(String id, String user, long target, String text) {
     return write(id, replyTo -> new Conversation.Edit(user, target, text, replyTo), ONCE);
@@ -117,11 +146,13 @@ public final class Conversations {
 
   /** A bot hands the conversation to people: {@link Conversation.Accepted} with the handoff's seq, or rejected. */
   public CompletionStage<Conversation.Reply> handoff(String id, String user, String key, String reason) {
+    if (!side.mayWrite()) return CompletableFuture.completedFuture(cutOff());
     return ask(id, replyTo -> new Conversation.Handoff(user, key, reason, replyTo), RESEND);
   }
 
   /** A read marker: {@link Conversation.Accepted} with the seq clamped to the conversation's, or rejected. */
   public CompletionStage<Conversation.Reply> markRead(String id, String user, long seq) {
+    if (!side.mayWrite()) return CompletableFuture.completedFuture(cutOff());
     return ask(id, replyTo -> new Conversation.MarkRead(user, seq, replyTo), RESEND);
   }
 
@@ -155,6 +186,9 @@ public final class Conversations {
 
   private CompletionStage<Conversation.Reply> write(
       String id, Function<ActorRef<Conversation.Reply>, Conversation.Command> command, boolean resend) {
+    // A node on the losing side of a partition stops writing before the split brain resolver's
+    // decision, so that the conversations it hosts never have a second writer on the other side.
+    if (!side.mayWrite()) return CompletableFuture.completedFuture(cutOff());
     return writes.call(
         () -> ask(id, command, resend),
         reply -> reply instanceof Conversation.Rejected rejected && rejected.code() == ErrorCode.UNAVAILABLE,
@@ -170,6 +204,10 @@ public final class Conversations {
     Function<Duration, CompletionStage<Conversation.Reply>> once = timeout -> entity.ask(command::apply, timeout);
     return (resend ? resending.ask(once, askTimeout, resendAfter, resends::increment) : once.apply(askTimeout))
         .handleAsync((reply, failure) -> failure == null ? reply : unavailable(id, failure), ON_COMPLETING_THREAD);
+  }
+
+  private static Conversation.Reply cutOff() {
+    return new Conversation.Rejected(ErrorCode.UNAVAILABLE, "this node is cut off from the cluster, retry");
   }
 
   private static Conversation.Reply unavailable(String id, Throwable failure) {

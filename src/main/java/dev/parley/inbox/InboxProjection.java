@@ -2,6 +2,8 @@ package dev.parley.inbox;
 
 import dev.parley.ParleyConfig;
 import dev.parley.conversation.Conversation;
+import dev.parley.ops.Metrics;
+import io.micrometer.core.instrument.Gauge;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
@@ -65,6 +67,10 @@ public final class InboxProjection {
       Executor blocking,
       ActorRef<Topic.Command<Inbox.Change>> changes,
       ParleyConfig.InboxSettings settings) {
+    Gauge.builder("parley.inbox.lag", Progress.get(system), progress -> progress.lagMillis() / 1000.0)
+        .description("how far the inbox projection of this node is behind the journal")
+        .baseUnit("seconds")
+        .register(Metrics.get(system).registry());
     ShardedDaemonProcess.get(system)
         .init(
             Command.class,
@@ -111,7 +117,7 @@ public final class InboxProjection {
                   .toMat(Sink.ignore(), Keep.left())
                   .run(system);
           progress.started(tag);
-          log.info("inbox projection of {} started", tag);
+          log.debug("inbox projection of {} started", tag);
           return Behaviors.receive(Command.class)
               .onMessageEquals(Command.STOP, Behaviors::stopped)
               .onSignal(

@@ -117,11 +117,16 @@ public final class ClusterAdminRoutes implements ManagementRouteProvider {
           for (Map.Entry<String, ShardRegion.ShardRegionStats> region : byAddress.entrySet()) {
             long entities = region.getValue().getStats().values().stream().mapToLong(n -> ((Number) n).longValue()).sum();
             int shards = region.getValue().getStats().size();
-            nodes.addObject()
-                .put("address", region.getKey())
-                .put("shards", shards)
-                .put("entities", entities)
-                .put("failedShards", region.getValue().getFailed().size());
+            ObjectNode node =
+                nodes.addObject()
+                    .put("address", region.getKey())
+                    .put("shards", shards)
+                    .put("entities", entities)
+                    .put("failedShards", region.getValue().getFailed().size());
+            // Which shards: a fault benchmark (src/site/bench/fault.sh) tells from them which
+            // conversations a node it kills was serving (shard = |id.hashCode() % number-of-shards|).
+            ArrayNode ids = node.putArray("shardIds");
+            new TreeMap<>(region.getValue().getStats()).keySet().forEach(ids::add);
             totalShards += shards;
             totalEntities += entities;
           }

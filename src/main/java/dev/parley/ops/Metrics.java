@@ -1,8 +1,7 @@
 package dev.parley.ops;
 
-import dev.parley.cluster.NodeLifecycle;
-import dev.parley.inbox.InboxProjection;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -27,9 +26,10 @@ import org.apache.pekko.actor.typed.ExtensionId;
  * This node's metrics, one Prometheus registry per actor system (several nodes in one JVM, as in
  * tests, keep theirs apart). Features record through the small methods below, which cost a counter
  * increment or a histogram update on the caller's thread and never block; gauges are read at
- * scrape time from where the numbers already live ({@link NodeLifecycle}, the admission controls,
- * the connection pool's MBean, the shard region). Other features add their own gauges through
- * {@link #registry()} (e.g. the inbox projection lag). The names are listed in operations.md.
+ * scrape time from where the numbers already live (the connection pool's MBean, the shard region).
+ * Features register their own meters through {@link #registry()} (the node's lifecycle counters in
+ * dev.parley.cluster.NodeLifecycle, the inbox projection lag, the bots' meters): this class imports
+ * no feature, so dependencies point one way. The names are listed in operations.md.
  */
 public final class Metrics implements Extension {
 
@@ -37,18 +37,21 @@ public final class Metrics implements Extension {
   private final Counter sends;
   private final Timer sendAck;
   private final Timer persist;
+  private final DistributionSummary writeBatch;
   private final Timer recovery;
   private final Counter drained;
   private final AtomicLong activeEntities = new AtomicLong();
   private final AtomicLong shards = new AtomicLong();
 
   private Metrics(ActorSystem<?> system) {
-    NodeLifecycle lifecycle = NodeLifecycle.get(system);
-    frames(lifecycle, "in", NodeLifecycle::framesReceived);
-    frames(lifecycle, "out", NodeLifecycle::framesSent);
     sends = Counter.builder("parley.sends").description("send frames received from clients").register(registry);
     sendAck = latency("parley.send.ack", "from a send frame received to its ack queued for the client");
     persist = latency("parley.persist", "from a conversation persisting a message to the journal confirming it");
+    writeBatch =
+        DistributionSummary.builder("parley.conversation.write.batch")
+            .description("events a conversation persisted in one atomic write (its group commit: writes that arrived while one was in flight)")
+            .baseUnit("events")
+            .register(registry);
     recovery =
         latency(
             "parley.conversation.recovery",
@@ -57,33 +60,12 @@ public final class Metrics implements Extension {
         Counter.builder("parley.drained.connections")
             .description("connections closed with a reconnect hint while this node drained")
             .register(registry);
-    FunctionCounter.builder("parley.conversation.recoveries", lifecycle, NodeLifecycle::recoveriesCompleted)
-        .description("conversations that finished recovering from the journal on this node")
-        .register(registry);
-    Gauge.builder("parley.conversations.recovering", lifecycle, NodeLifecycle::recoveriesInFlight)
-        .description("conversations on this node replaying their journal right now")
-        .register(registry);
-    InboxProjection.Progress inbox = InboxProjection.Progress.get(system);
-    Gauge.builder("parley.inbox.lag", inbox, progress -> progress.lagMillis() / 1000.0)
-        .description("how far the inbox projection of this node is behind the journal")
-        .baseUnit("seconds")
-        .register(registry);
     Gauge.builder("parley.conversations.active", activeEntities, AtomicLong::get)
         .description("live conversation entities on this node (Cluster Sharding, refreshed at each scrape)")
         .register(registry);
     Gauge.builder("parley.shards", shards, AtomicLong::get)
         .description("conversation shards hosted by this node (Cluster Sharding, refreshed at each scrape)")
         .register(registry);
-    Gauge.builder("parley.connections", lifecycle, NodeLifecycle::openConnections)
-        .description("open client websocket connections on this node")
-        .register(registry);
-    Gauge.builder("parley.draining", lifecycle, l -> l.isDraining() ? 1 : 0)
-        .description("1 while this node drains (readiness false, no new connections)")
-        .register(registry);
-    admission(lifecycle, "connection", "admitted", l -> l.connectionAdmission().admittedCount());
-    admission(lifecycle, "connection", "rejected", l -> l.connectionAdmission().rejectedCount());
-    admission(lifecycle, "resume", "admitted", l -> l.resumeAdmission().admittedCount());
-    admission(lifecycle, "resume", "rejected", l -> l.resumeAdmission().rejectedCount());
     DatabasePool.register(registry, system.settings().config());
 
     new JvmMemoryMetrics().bindTo(registry);
@@ -134,6 +116,11 @@ public final class Metrics implements Extension {
     persist.record(System.nanoTime() - startedNanos, TimeUnit.NANOSECONDS);
   }
 
+  /** A conversation persisted {@code events} events in one atomic write. */
+  public void writeBatch(int events) {
+    writeBatch.record(events);
+  }
+
   /** A conversation recovered; how long a moved or restarted conversation keeps its senders waiting. */
   public void recovered(long startedNanos) {
     recovery.record(System.nanoTime() - startedNanos, TimeUnit.NANOSECONDS);
@@ -148,14 +135,6 @@ public final class Metrics implements Extension {
     activeEntities.set(entityCount);
   }
 
-  /** Counted by the connection's stream (WebSocketRoute) into NodeLifecycle; read at scrape time. */
-  private void frames(NodeLifecycle lifecycle, String direction, java.util.function.ToDoubleFunction<NodeLifecycle> count) {
-    FunctionCounter.builder("parley.frames", lifecycle, count)
-        .description("websocket frames received from (in) and written to (out) clients")
-        .tag("direction", direction)
-        .register(registry);
-  }
-
   /** Prometheus histogram buckets (aggregatable across nodes) from 1 ms to 10 s. */
   private Timer latency(String name, String description) {
     return Timer.builder(name)
@@ -163,15 +142,6 @@ public final class Metrics implements Extension {
         .publishPercentileHistogram()
         .minimumExpectedValue(Duration.ofMillis(1))
         .maximumExpectedValue(Duration.ofSeconds(10))
-        .register(registry);
-  }
-
-  private void admission(
-      NodeLifecycle lifecycle, String kind, String result, java.util.function.ToDoubleFunction<NodeLifecycle> count) {
-    FunctionCounter.builder("parley.admission", lifecycle, count)
-        .description("admission control decisions: new connections and subscribe-since replays")
-        .tag("kind", kind)
-        .tag("result", result)
         .register(registry);
   }
 

@@ -58,6 +58,12 @@ public record Storage(Vendor vendor, String url, String user, String password, P
         "parley.db.url must be empty (embedded H2), a jdbc:postgresql: or a jdbc:h2: URL");
   }
 
+  /** For the start-up line: the vendor and where, without URL parameters (they may hold credentials). */
+  public String describe() {
+    String where = url.replaceFirst("^jdbc:(h2:file:|postgresql:)", "").replaceAll("[?;].*$", "");
+    return (vendor == Vendor.H2 ? "H2 " : "PostgreSQL ") + where;
+  }
+
   /** Creates or upgrades the schema; safe to run on every start and from several nodes. */
   public void migrate() {
     Flyway.configure()

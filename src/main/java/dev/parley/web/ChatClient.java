@@ -4,6 +4,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.getFromResource;
 import static org.apache.pekko.http.javadsl.server.Directives.getFromResourceDirectory;
+import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 import static org.apache.pekko.http.javadsl.server.Directives.pathSingleSlash;
 import static org.apache.pekko.http.javadsl.server.Directives.respondWithDefaultHeader;
@@ -31,6 +32,8 @@ public final class ChatClient {
   public Route route() {
     return concat(
         pathSingleSlash(() -> get(() -> withPolicy(() -> getFromResource("web/chat/index.html")))),
+        // Browsers ask for it whatever the page links; a 404 was the client's only console error.
+        path("favicon.ico", () -> get(() -> getFromResource("web/chat/favicon.svg"))),
         pathPrefix("chat", () -> get(() -> withPolicy(() -> getFromResourceDirectory("web/chat")))));
   }
 

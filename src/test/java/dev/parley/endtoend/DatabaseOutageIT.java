@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.testing.TcpProxy;
 import dev.parley.testing.TestNode;
+import dev.parley.testing.TestPostgres;
 import dev.parley.testing.WsClient;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -32,8 +33,9 @@ import org.junit.jupiter.api.Test;
  * PostgreSQL goes away for 30 s (its connections are reset and refused, through a real TCP path)
  * while clients send, then comes back: the node's storage breaker opens and sends fail fast with
  * {@code unavailable} instead of queueing, nothing is acknowledged that was not persisted, the
- * breaker closes and the node serves again on its own, and retries with the same clientMsgId land
- * exactly once.
+ * node stays ready (the database is shared: readiness on it would empty the load balancer), the
+ * breaker closes within 2 s of the database's return and the node serves again on its own, and
+ * retries with the same clientMsgId land exactly once.
  */
 class DatabaseOutageIT {
 
@@ -42,6 +44,8 @@ class DatabaseOutageIT {
   /** An answer from an open breaker: no database, no entity, no ask timeout involved. */
   private static final Duration FAST = Duration.ofMillis(500);
   private static final Duration OUTAGE = Duration.ofSeconds(30);
+  /** Issue 23's target: no longer than the outage plus 2 s without an acknowledged write. */
+  private static final Duration WRITES_RESUME_WITHIN = Duration.ofSeconds(2);
   /** Unacknowledged messages a client holds at most (see the outage loop). */
   private static final int OUTBOX = 200;
   private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -51,7 +55,7 @@ class DatabaseOutageIT {
 
   @BeforeEach
   void start() throws Exception {
-    database = new TcpProxy("127.0.0.1", 5432);
+    database = new TcpProxy(TestPostgres.server().host(), TestPostgres.server().port());
     // One client sending one message at a time is light load: each failed write takes the ask
     // timeout, so the breaker opens after 3 rather than the default 5.
     node = TestNode.onPostgresAt(database.port(), Map.of("parley.storage-breaker.max-failures", 3));
@@ -99,6 +103,7 @@ class DatabaseOutageIT {
         if (!retries.hasNext()) retries = List.copyOf(refused).iterator();
         clientMsgId = retries.next();
       }
+      assertThat(readiness()).as("/ready while the database is away: a shared outage must not empty the load balancer").isEqualTo(200);
       long refusedBefore = breaker().path("refused").asLong();
       long started = System.nanoTime();
       ObjectNode reply = alice.request(send(conversation, clientMsgId));
@@ -127,8 +132,19 @@ class DatabaseOutageIT {
         "database away %d s: %d messages refused unavailable, %d refusals answered by the open breaker (slowest %d ms), breaker opened %d time(s)%n",
         OUTAGE.toSeconds(), refused.size(), answersWhileOpen.size(),
         answersWhileOpen.stream().mapToLong(Duration::toMillis).max().orElse(0), duringOutage.path("opened").asLong());
+    assertThat(status().path("database").path("answers")).as("/parley/status: the database does not answer").hasToString("false");
+    assertThat(status().path("database").path("writes").asText()).isEqualTo("unavailable");
     database.restore();
     long restored = System.nanoTime();
+    // Writes resume as soon as the database answers: the breaker asks it every second (it used to
+    // wait for a trial write, up to 10 s apart), and the journal's own breaker tries every second.
+    await("a new message acknowledged within 2 s of the database's return")
+        .atMost(WRITES_RESUME_WITHIN)
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> "ack".equals(alice.request(send(conversation, "after-outage")).path("type").asText()));
+    acked.put("after-outage", alice.request(send(conversation, "after-outage")).path("seq").asLong());
+    System.out.printf("database back: first new message acknowledged after %d ms%n", Duration.ofNanos(System.nanoTime() - restored).toMillis());
+    assertThat(status().path("database").path("answers")).hasToString("true");
     // The client's retry policy: the same clientMsgId until it is acknowledged.
     await()
         .atMost(Duration.ofSeconds(90))
@@ -174,6 +190,21 @@ class DatabaseOutageIT {
 
   /** The node's storage breaker, as {@code GET /parley/status} on the management port shows it. */
   private JsonNode breaker() {
+    return status().path("storageBreaker");
+  }
+
+  private int readiness() {
+    try {
+      return HTTP.send(
+              HttpRequest.newBuilder(node.managementUri().resolve("/ready")).timeout(Duration.ofSeconds(5)).build(),
+              HttpResponse.BodyHandlers.discarding())
+          .statusCode();
+    } catch (Exception e) {
+      throw new AssertionError("/ready unavailable: " + e, e);
+    }
+  }
+
+  private JsonNode status() {
     try {
       HttpResponse<String> response =
           HTTP.send(
@@ -183,7 +214,7 @@ class DatabaseOutageIT {
                   .build(),
               HttpResponse.BodyHandlers.ofString());
       assertThat(response.statusCode()).isEqualTo(200);
-      return WsClient.JSON.readTree(response.body()).path("storageBreaker");
+      return WsClient.JSON.readTree(response.body());
     } catch (Exception e) {
       throw new AssertionError("status unavailable: " + e, e);
     }

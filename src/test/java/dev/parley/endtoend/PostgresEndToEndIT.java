@@ -2,7 +2,7 @@ package dev.parley.endtoend;
 
 import dev.parley.testing.TestNode;
 
-/** The end-to-end scenarios on PostgreSQL (127.0.0.1:5432), in a database created for this class and dropped after it. */
+/** The end-to-end scenarios on PostgreSQL (the tests' server, see testing/TestPostgres), in a database created for this class and dropped after it. */
 class PostgresEndToEndIT extends EndToEndScenarios {
   @Override
   protected TestNode startNode() throws Exception {

@@ -6,6 +6,7 @@ import dev.parley.ParleyConfig;
 import dev.parley.conversation.Conversation;
 import dev.parley.conversation.TimelineEvent;
 import dev.parley.storage.Storage;
+import dev.parley.testing.TestPostgres;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -209,35 +210,32 @@ class InboxProjectionBatchTest {
   }
 
   /** A fresh, migrated database of one vendor, dropped afterwards. */
-  record Db(String vendor, String url, String user, String database) implements AutoCloseable {
-    static final String POSTGRES_ADMIN = "jdbc:postgresql://127.0.0.1:5432/test";
+  record Db(String vendor, String url, String user, String password, String database) implements AutoCloseable {
 
     static Db create(String vendor) throws Exception {
-      String name = "parley_inbox_" + UUID.randomUUID().toString().replace("-", "");
       Db db;
       if (vendor.equals("h2")) {
-        db = new Db(vendor, "jdbc:h2:mem:" + name + ";DB_CLOSE_DELAY=-1", "sa", name);
+        String name = "parley_inbox_" + UUID.randomUUID().toString().replace("-", "");
+        db = new Db(vendor, "jdbc:h2:mem:" + name + ";DB_CLOSE_DELAY=-1", "sa", "", name);
       } else {
-        try (Connection admin = DriverManager.getConnection(POSTGRES_ADMIN, "postgres", "");
-            Statement s = admin.createStatement()) {
-          s.execute("CREATE DATABASE " + name);
-        }
-        db = new Db(vendor, "jdbc:postgresql://127.0.0.1:5432/" + name, "postgres", name);
+        TestPostgres.Server server = TestPostgres.server();
+        String name = TestPostgres.createDatabase();
+        db = new Db(vendor, server.url(name), server.user(), server.password(), name);
       }
-      Flyway.configure().dataSource(db.url, db.user, "").locations("classpath:db/migration/" + vendor).load().migrate();
+      Flyway.configure().dataSource(db.url, db.user, db.password).locations("classpath:db/migration/" + vendor).load().migrate();
       return db;
     }
 
     InboxStore store() {
       Storage.Vendor v = vendor.equals("h2") ? Storage.Vendor.H2 : Storage.Vendor.POSTGRESQL;
-      ParleyConfig.Db settings = new ParleyConfig.Db(url, user, "", 2, Duration.ofSeconds(5), "force_custom_plan");
-      return InboxStore.open(new Storage(v, url, user, "", settings), 2, Duration.ofSeconds(5));
+      ParleyConfig.Db settings = new ParleyConfig.Db(url, user, password, 2, Duration.ofSeconds(5), "force_custom_plan");
+      return InboxStore.open(new Storage(v, url, user, password, settings), 2, Duration.ofSeconds(5));
     }
 
     /** user@conversation → Row(readSeq=…, unread=…), as the model prints it. */
     Map<String, String> entries() throws Exception {
       Map<String, String> rows = new TreeMap<>();
-      try (Connection c = DriverManager.getConnection(url, user, "");
+      try (Connection c = DriverManager.getConnection(url, user, password);
           Statement s = c.createStatement();
           ResultSet r = s.executeQuery("SELECT user_id, conversation_id, read_seq, unread FROM inbox_entry")) {
         while (r.next()) {
@@ -256,10 +254,7 @@ class InboxProjectionBatchTest {
         }
         return;
       }
-      try (Connection admin = DriverManager.getConnection(POSTGRES_ADMIN, "postgres", "");
-          Statement s = admin.createStatement()) {
-        s.execute("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
-      }
+      TestPostgres.dropDatabase(database);
     }
   }
 }

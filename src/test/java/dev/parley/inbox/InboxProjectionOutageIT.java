@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.testing.ApiClient;
 import dev.parley.testing.TcpProxy;
 import dev.parley.testing.TestNode;
+import dev.parley.testing.TestPostgres;
 import dev.parley.testing.WsClient;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -38,7 +39,7 @@ class InboxProjectionOutageIT {
 
   @BeforeEach
   void start() throws Exception {
-    database = new TcpProxy("127.0.0.1", 5432);
+    database = new TcpProxy(TestPostgres.server().host(), TestPostgres.server().port());
     node = TestNode.onPostgresAt(database.port());
   }
 

@@ -2,7 +2,7 @@ package dev.parley.inbox;
 
 import dev.parley.testing.TestNode;
 
-/** The inbox scenarios on PostgreSQL (a fresh database on 127.0.0.1:5432, dropped afterwards). */
+/** The inbox scenarios on PostgreSQL (a fresh database on the tests' server, dropped afterwards). */
 class PostgresInboxIT extends InboxScenarios {
   @Override
   protected TestNode startNode() throws Exception {

@@ -13,9 +13,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,7 +20,6 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.awaitility.Awaitility;
@@ -33,28 +29,26 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * Several real Parley nodes in this JVM forming one Pekko cluster on one fresh PostgreSQL database
- * ({@code parley_it_<random>} on 127.0.0.1:5432, dropped on {@link #close()}). Every node binds
+ * ({@code parley_it_<random>} on the tests' server, {@link TestPostgres}; dropped on {@link #close()}). Every node binds
  * HTTP and management to ports chosen by the OS and remoting to a free port; the first node started
- * is the seed of all of them. Failure detection and the Split Brain Resolver are tuned to decide in
- * seconds, not the production tens of seconds.
+ * is the seed of all of them. Failure detection, the Split Brain Resolver and the removal margin
+ * are application.conf's (a crashed node is served again within about 10 s).
  */
 public final class TestCluster implements AutoCloseable, BeforeEachCallback, AfterEachCallback {
 
-  private final String database;
+  private String database;
   private final Tokens tokens = new Tokens(TestNode.JWT_SECRET, Clock.systemUTC());
   private final List<Node> running = new CopyOnWriteArrayList<>();
   private String seedAddress;
 
-  private TestCluster(String database) {
-    this.database = database;
-  }
+  private TestCluster() {}
 
   /**
    * For {@code @RegisterExtension}: a cluster per test, on its own database, created before the
    * test and stopped (nodes and database) after it, also when the test fails.
    */
   public static TestCluster perTest() {
-    return new TestCluster("parley_it_" + UUID.randomUUID().toString().replace("-", ""));
+    return new TestCluster();
   }
 
   @Override
@@ -68,10 +62,7 @@ public final class TestCluster implements AutoCloseable, BeforeEachCallback, Aft
   }
 
   private void createDatabase() throws Exception {
-    try (Connection admin = DriverManager.getConnection(TestNode.POSTGRES_ADMIN_URL, TestNode.POSTGRES_USER, "");
-        Statement statement = admin.createStatement()) {
-      statement.execute("CREATE DATABASE " + database);
-    }
+    database = TestPostgres.createDatabase();
   }
 
   /** Starts a node that joins the first one (or forms the cluster, when it is the first). */
@@ -91,20 +82,16 @@ public final class TestCluster implements AutoCloseable, BeforeEachCallback, Aft
     overrides.put("parley.cluster.seed-nodes", seedAddress);
     overrides.put("parley.management.port", 0);
     overrides.put("parley.jwt.secret", TestNode.JWT_SECRET);
-    overrides.put("parley.db.url", "jdbc:postgresql://127.0.0.1:5432/" + database);
-    overrides.put("parley.db.user", TestNode.POSTGRES_USER);
-    overrides.put("parley.db.password", "");
+    TestPostgres.Server postgres = TestPostgres.server();
+    overrides.put("parley.db.url", postgres.url(database));
+    overrides.put("parley.db.user", postgres.user());
+    overrides.put("parley.db.password", postgres.password());
     overrides.put("parley.db.pool-size", 4);
     overrides.put("parley.drain.readiness-delay", "0s");
     overrides.put("parley.drain.window", "1s");
     overrides.put("pekko.cluster.shutdown-after-unsuccessful-join-seed-nodes", "30s");
     overrides.put("pekko.coordinated-shutdown.run-by-jvm-shutdown-hook", "off");
     overrides.put("pekko.cluster.jmx.multi-mbeans-in-same-jvm", "on");
-    // Decide about a crashed node in seconds: unreachable after ~2 s of silence, downed by the
-    // Split Brain Resolver once that has been stable for 3 s.
-    overrides.put("pekko.cluster.failure-detector.heartbeat-interval", "500ms");
-    overrides.put("pekko.cluster.failure-detector.acceptable-heartbeat-pause", "2s");
-    overrides.put("pekko.cluster.split-brain-resolver.stable-after", "3s");
     // Abuse limits off unless a test sets them (in extra): load tests send far above a human's pace.
     overrides.put("parley.limits.sends-per-second", 0);
     overrides.put("parley.limits.typing-per-second", 0);
@@ -195,10 +182,8 @@ public final class TestCluster implements AutoCloseable, BeforeEachCallback, Aft
       }
       running.clear();
     } finally {
-      try (Connection admin = DriverManager.getConnection(TestNode.POSTGRES_ADMIN_URL, TestNode.POSTGRES_USER, "");
-          Statement statement = admin.createStatement()) {
-        statement.execute("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
-      }
+      if (database != null) TestPostgres.dropDatabase(database);
+      database = null;
     }
   }
 

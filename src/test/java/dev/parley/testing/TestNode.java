@@ -15,13 +15,11 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.UUID;
 import java.util.stream.Stream;
 
 /**
@@ -46,9 +44,6 @@ public final class TestNode implements AutoCloseable {
   public static final int OUTBOUND_BUFFER = 64;
   public static final int HISTORY_MAX_LIMIT = 100;
   public static final String ADMIN_TOKEN = "parley-end-to-end-admin-token";
-
-  static final String POSTGRES_ADMIN_URL = "jdbc:postgresql://127.0.0.1:5432/test";
-  static final String POSTGRES_USER = "postgres";
 
   private final Storage storage;
   private final String jwtSecret;
@@ -96,7 +91,7 @@ public final class TestNode implements AutoCloseable {
 
   /** A node on a new PostgreSQL database with {@code settings} on top of the test defaults. */
   public static TestNode onPostgres(Map<String, Object> settings) throws Exception {
-    return startOn(newPostgresDatabase(5432), settings);
+    return startOn(newPostgresDatabase(TestPostgres.server().port()), settings);
   }
 
   /**
@@ -107,14 +102,20 @@ public final class TestNode implements AutoCloseable {
     return startOn(new H2(Files.createTempDirectory("parley-it-")), "");
   }
 
-  /** A node on a new PostgreSQL database {@code parley_it_<random>} on 127.0.0.1:5432. */
+  /** As {@link #onH2WithDevelopmentSecret()}, with {@code settings} on top of the test defaults. */
+  public static TestNode onH2WithDevelopmentSecret(Map<String, Object> settings) throws Exception {
+    return startOn(new H2(Files.createTempDirectory("parley-it-")), "", settings);
+  }
+
+  /** A node on a new PostgreSQL database {@code parley_it_<random>} on the tests' server ({@link TestPostgres}). */
   public static TestNode onPostgres() throws Exception {
-    return onPostgresAt(5432);
+    return onPostgres(Map.of());
   }
 
   /**
    * A node on a new PostgreSQL database reached through {@code port} on 127.0.0.1, e.g. a
-   * {@link TcpProxy} in front of 127.0.0.1:5432 that a test cuts to make the database go away.
+   * {@link TcpProxy} in front of {@link TestPostgres#server()} that a test cuts to make the
+   * database go away.
    */
   public static TestNode onPostgresAt(int port) throws Exception {
     return onPostgresAt(port, Map.of());
@@ -125,12 +126,7 @@ public final class TestNode implements AutoCloseable {
   }
 
   private static Storage newPostgresDatabase(int port) throws SQLException {
-    String database = "parley_it_" + UUID.randomUUID().toString().replace("-", "");
-    try (Connection admin = DriverManager.getConnection(POSTGRES_ADMIN_URL, POSTGRES_USER, "");
-        Statement statement = admin.createStatement()) {
-      statement.execute("CREATE DATABASE " + database);
-    }
-    return new Postgres(database, port);
+    return new Postgres(TestPostgres.createDatabase(), port);
   }
 
   private static TestNode startOn(Storage storage) throws Exception {
@@ -361,26 +357,25 @@ public final class TestNode implements AutoCloseable {
     }
   }
 
+  /** A database on the tests' PostgreSQL server, which the node reaches through {@code port}. */
   private record Postgres(String database, int port) implements Storage {
     @Override
     public Map<String, Object> settings() {
+      TestPostgres.Server server = TestPostgres.server();
       return Map.of(
-          "parley.db.url", "jdbc:postgresql://127.0.0.1:" + port + "/" + database,
-          "parley.db.user", POSTGRES_USER,
-          "parley.db.password", "");
+          "parley.db.url", server.urlVia(port, database),
+          "parley.db.user", server.user(),
+          "parley.db.password", server.password());
     }
 
     @Override
     public Connection open() throws SQLException {
-      return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:5432/" + database, POSTGRES_USER, "");
+      return TestPostgres.server().open(database);
     }
 
     @Override
     public void release() throws SQLException {
-      try (Connection admin = DriverManager.getConnection(POSTGRES_ADMIN_URL, POSTGRES_USER, "");
-          Statement statement = admin.createStatement()) {
-        statement.execute("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)");
-      }
+      TestPostgres.dropDatabase(database);
     }
   }
 }

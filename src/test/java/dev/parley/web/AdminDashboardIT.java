@@ -16,6 +16,7 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * cluster on PostgreSQL: it shows both members, where the conversation shards live, this node's
  * connections and traffic, and its drain button makes the second node leave.
  */
+@ExtendWith(Chromium.Required.class)
 class AdminDashboardIT {
 
   private static final Map<String, Object> ADMIN = Map.of("parley.admin.token", TestNode.ADMIN_TOKEN);
@@ -37,7 +39,7 @@ class AdminDashboardIT {
 
   @AfterEach
   void stop() throws Exception {
-    chromium.close();
+    if (chromium != null) chromium.close();
   }
 
   @Test

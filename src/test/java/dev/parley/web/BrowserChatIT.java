@@ -12,12 +12,14 @@ import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The browser chat client in a real (headless) Chromium against a real node with the embedded
  * default (H2, development secret): two people in two browser contexts sign in, chat both ways,
  * see each other typing; one reloads and sees the history; one loses its connection and catches up.
  */
+@ExtendWith(Chromium.Required.class)
 class BrowserChatIT {
 
   private static TestNode node;

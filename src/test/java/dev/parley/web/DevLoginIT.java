@@ -9,6 +9,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -37,6 +38,35 @@ class DevLoginIT {
       assertThat(node.api().post("/v1/dev/token", null, "not json").errorCode()).isEqualTo("bad_request");
       assertThat(node.api().post("/v1/dev/token", null, "{\"user\":\"" + "u".repeat(129) + "\"}").errorCode())
           .isEqualTo("too_large");
+    }
+  }
+
+  @Test
+  void aDevelopmentNodeWithoutAnAdminTokenMakesOneSoTheDashboardWorks() throws Exception {
+    try (TestNode node = TestNode.onH2WithDevelopmentSecret(Map.of("parley.admin.token", ""))) {
+      String token = node.node().developmentAdminToken().orElseThrow();
+      URI status = node.managementUri().resolve("/parley/status");
+      assertThat(HTTP.send(HttpRequest.newBuilder(status).header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString()).statusCode())
+          .isEqualTo(200);
+      assertThat(HTTP.send(HttpRequest.newBuilder(status).header("Authorization", "Bearer wrong").build(), HttpResponse.BodyHandlers.ofString()).statusCode())
+          .isEqualTo(401);
+    }
+  }
+
+  @Test
+  void aNodeWithAConfiguredSecretMakesNoAdminTokenOfItsOwn() throws Exception {
+    try (TestNode node = TestNode.onH2(Map.of("parley.admin.token", ""))) {
+      assertThat(node.node().developmentAdminToken()).isEmpty();
+    }
+  }
+
+  @Test
+  void theFaviconIsServed() throws Exception {
+    try (TestNode node = TestNode.onH2()) {
+      HttpResponse<String> icon = get(node.httpBase().resolve("/favicon.ico"));
+      assertThat(icon.statusCode()).isEqualTo(200);
+      assertThat(icon.headers().firstValue("Content-Type")).hasValueSatisfying(type -> assertThat(type).startsWith("image/svg+xml"));
+      assertThat(get(node.httpBase().resolve("/")).body()).contains("rel=\"icon\"");
     }
   }
 

@@ -1,0 +1,76 @@
+package dev.parley;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Bad settings are reported before anything starts, each in one line that names the key, its
+ * environment variable, the bad value and what is allowed; and the defaults are safe.
+ */
+class ParleyConfigTest {
+
+  private static final String SECRET = "a-test-secret-that-is-long-enough-0123456789";
+
+  private static Config with(Map<String, Object> overrides) {
+    ConfigFactory.invalidateCaches();
+    return ConfigFactory.load(ConfigFactory.parseMap(overrides).withFallback(ConfigFactory.defaultApplication()));
+  }
+
+  private static ConfigReader.Invalid problemsOf(Map<String, Object> overrides) {
+    return catchThrowableOfType(ConfigReader.Invalid.class, () -> ParleyConfig.from(with(overrides)));
+  }
+
+  @Test
+  void theDefaultsAreValidAndListenOnLoopbackOnly() {
+    ParleyConfig settings = ParleyConfig.from(with(Map.of()));
+    assertThat(settings.http().host()).isEqualTo("127.0.0.1");
+  }
+
+  @Test
+  void aValueOfTheWrongTypeNamesTheKeyItsVariableTheValueAndWhatIsAllowed() {
+    assertThat(problemsOf(Map.of("parley.http.port", "abc")).problems())
+        .containsExactly("parley.http.port (PARLEY_HTTP_PORT) is \"abc\": must be a whole number from 0 to 65535");
+  }
+
+  @Test
+  void aNumberOutOfRangeIsRefusedBeforeItReachesTheConnectionPool() {
+    assertThat(problemsOf(Map.of("parley.db.pool-size", -3)).problems())
+        .containsExactly("parley.db.pool-size (PARLEY_DB_POOL_SIZE) is \"-3\": must be a whole number of at least 1");
+  }
+
+  @Test
+  void aShortSecretIsRefusedAtOnceWithoutPrintingIt() {
+    String problem = problemsOf(Map.of("parley.jwt.secret", "short")).problems().get(0);
+    assertThat(problem)
+        .startsWith("parley.jwt.secret (PARLEY_JWT_SECRET) is a hidden value of 5 characters: must be at least 32 bytes")
+        .doesNotContain("\"short\"");
+  }
+
+  @Test
+  void everyProblemIsReportedAtOnce() {
+    ConfigReader.Invalid invalid =
+        problemsOf(Map.of("parley.http.port", "abc", "parley.db.pool-size", 0, "parley.drain.window", "soon", "parley.db.url", "mysql://x"));
+    assertThat(invalid.problems())
+        .hasSize(4)
+        .anySatisfy(p -> assertThat(p).startsWith("parley.drain.window (PARLEY_DRAIN_WINDOW) is \"soon\": must be a duration"))
+        .anySatisfy(p -> assertThat(p).startsWith("parley.db.url (PARLEY_DB_URL) is \"mysql://x\": must be empty"));
+  }
+
+  @Test
+  void theDevelopmentSecretIsRefusedOnAnInterfaceBeyondLoopback() {
+    assertThat(problemsOf(Map.of("parley.http.interface", "0.0.0.0")).problems())
+        .singleElement()
+        .satisfies(p -> assertThat(p).startsWith("parley.http.interface (PARLEY_HTTP_INTERFACE) is \"0.0.0.0\": must be a loopback address"));
+  }
+
+  @Test
+  void anyInterfaceIsFineWithARealSecret() {
+    ParleyConfig settings = ParleyConfig.from(with(Map.of("parley.http.interface", "0.0.0.0", "parley.jwt.secret", SECRET)));
+    assertThat(settings.http().host()).isEqualTo("0.0.0.0");
+  }
+}
