@@ -16,10 +16,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -41,6 +37,11 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * {@code subscribe ... since}. Its {@link Subscriptions} deliver, per conversation, every event
  * once, in seq order, with no gap. On drain it hints a reconnect at its own moment and keeps
  * working for the handover, so the client moves before it closes.
+ *
+ * <p>All of a connection's state lives here, in one actor; its parts, each confined to this actor:
+ * {@link Requests} (client requests by kind), {@link Subscriptions} (event delivery),
+ * {@link ConnectionLimits} (rate and count limits), {@link ConnectionDrain} (its part in a drain).
+ * The wire end is {@link SessionStream}, one stage in the connection's own stream.
  */
 public final class Session extends AbstractBehavior<Session.Command> {
 
@@ -61,7 +62,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
   public record ClientFailed(Throwable cause) implements Command {}
 
   /** A request's answer; {@code reply} is null when the conversation did not answer at all. */
-  private record Finished(JsonNode id, Conversation.Reply reply, Function<Conversation.Reply, ObjectNode> onSuccess)
+  record Finished(JsonNode id, Conversation.Reply reply, Function<Conversation.Reply, ObjectNode> onSuccess)
       implements Command {}
 
   private record FromConversation(Conversation.Update update) implements Command {}
@@ -88,14 +89,14 @@ public final class Session extends AbstractBehavior<Session.Command> {
   }
 
   /** A request not answered by a conversation (inbox pages, read markers): its reply frame, built. */
-  private record Answered(ObjectNode frame) implements Command {}
+  record Answered(ObjectNode frame) implements Command {}
 
   /** The node is draining and this connection's moment to hint a reconnect has come. */
-  private enum HintReconnect implements Command {
+  enum HintReconnect implements Command {
     INSTANCE
   }
 
-  private enum CloseForDrain implements Command {
+  enum CloseForDrain implements Command {
     INSTANCE
   }
 
@@ -169,17 +170,9 @@ public final class Session extends AbstractBehavior<Session.Command> {
   private final NodeLifecycle lifecycle;
   private final Metrics metrics;
   private final ActorRef<Drain.DrainConnections> drainListener;
-  /** The node is draining and this connection's turn to close has come. */
-  private boolean closingForDrain;
-  /** The client was told to reconnect (the node is draining); the connection still works until it closes. */
-  private boolean reconnectHinted;
-  /** How long the connection keeps working after its reconnect hint (Drain.DrainConnections#handover). */
-  private Duration drainHandover = Duration.ZERO;
   private final UserLimits userLimits;
-  private final ParleyConfig.Limits limits;
-  /** Per connection: send, edit and delete frames; typing frames. */
-  private final AdmissionControl writes;
-  private final AdmissionControl typing;
+  private final Requests requests;
+  private final ConnectionDrain drain;
 
   private Session(
       ActorContext<Command> ctx,
@@ -200,9 +193,6 @@ public final class Session extends AbstractBehavior<Session.Command> {
     // O(1) whatever the user's number of conversations: inbox changes find this session by user.
     connectedUsers.tell(new ConnectedUsers.Connected(user, ctx.getSelf()));
     this.userLimits = userLimits;
-    this.limits = userLimits.limits();
-    this.writes = new AdmissionControl(new AdmissionControl.Settings(limits.sendsPerSecond(), limits.sendsBurst()));
-    this.typing = new AdmissionControl(new AdmissionControl.Settings(limits.typingPerSecond(), limits.typingBurst()));
     this.resumes = resumes;
     this.lifecycle = NodeLifecycle.get(ctx.getSystem());
     this.metrics = Metrics.get(ctx.getSystem());
@@ -229,7 +219,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
               @Override
               public void requestStarted() {
-                inFlight++;
+                Session.this.requestStarted();
               }
 
               @Override
@@ -248,6 +238,18 @@ public final class Session extends AbstractBehavior<Session.Command> {
             askTimeout,
             resumes,
             updates);
+    this.requests =
+        new Requests(
+            this,
+            ctx,
+            user,
+            conversations,
+            inbox,
+            config.inbox().maxPage(),
+            subscriptions,
+            new ConnectionLimits(this, user, userLimits, subscriptions),
+            metrics);
+    this.drain = new ConnectionDrain(this, timers, metrics);
   }
 
   @Override
@@ -265,9 +267,9 @@ public final class Session extends AbstractBehavior<Session.Command> {
         .onMessage(InboxUpdated.class, this::onInboxUpdated)
         .onMessageEquals(Revoke.INSTANCE, this::onRevoke)
         .onMessage(Answered.class, this::onAnswered)
-        .onMessage(DrainRequested.class, this::onDrainRequested)
-        .onMessageEquals(HintReconnect.INSTANCE, this::onHintReconnect)
-        .onMessageEquals(CloseForDrain.INSTANCE, this::onCloseForDrain)
+        .onMessage(DrainRequested.class, m -> handled(() -> drain.onDrainRequested(m.drain())))
+        .onMessageEquals(HintReconnect.INSTANCE, () -> handled(drain::onHintReconnect))
+        .onMessageEquals(CloseForDrain.INSTANCE, () -> handled(drain::onCloseForDrain))
         .onMessageEquals(TokenExpired.INSTANCE, this::onTokenExpired)
         .onMessageEquals(ClientGone.INSTANCE, this::onClientGone)
         .onMessage(ClientFailed.class, this::onClientFailed)
@@ -298,7 +300,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
       ObjectNode json = null;
       try {
         json = Frames.parseObject(text.text());
-        handle(frames.decode(json));
+        requests.handle(frames.decode(json));
       } catch (ProtocolException e) {
         // The code only: the reason may quote the frame, and frames carry message texts.
         getContext().getLog().debug("refused a frame: {}", e.code());
@@ -311,145 +313,6 @@ public final class Session extends AbstractBehavior<Session.Command> {
     }
     acknowledge();
     return next();
-  }
-
-  private void handle(ClientFrame frame) {
-    if (overLimit(frame)) return;
-    if (frame instanceof ClientFrame.Ping ping) {
-      push(Frames.reply("pong", ping.id()));
-    } else if (frame instanceof ClientFrame.Send send) {
-      long received = metrics.sendReceived();
-      request(
-          conversations.send(send.conversation(), user, send.clientMsgId(), send.text()),
-          reply -> {
-            metrics.sendAcked(received);
-            Conversation.Sent sent = (Conversation.Sent) reply;
-            return Frames.reply("ack", send.id())
-                .put("conversation", send.conversation())
-                .put("seq", sent.seq())
-                .put("clientMsgId", sent.clientMsgId());
-          },
-          send.id());
-    } else if (frame instanceof ClientFrame.Subscribe subscribe) {
-      subscriptions.subscribe(subscribe);
-    } else if (frame instanceof ClientFrame.Unsubscribe unsubscribe) {
-      subscriptions.drop(unsubscribe.conversation());
-      push(Frames.reply("unsubscribed", unsubscribe.id()).put("conversation", unsubscribe.conversation()));
-    } else if (frame instanceof ClientFrame.History history) {
-      request(
-          conversations.history(history.conversation(), user, history.before(), history.limit()),
-          reply -> {
-            ObjectNode page = Frames.reply("history", history.id()).put("conversation", history.conversation());
-            page.set("events", Frames.events(history.conversation(), ((Conversation.HistoryPage) reply).events()));
-            return page;
-          },
-          history.id());
-    } else if (frame instanceof ClientFrame.Typing typing) {
-      conversations.entity(typing.conversation()).tell(new Conversation.Typing(user));
-    } else if (frame instanceof ClientFrame.Create create) {
-      String id = create.conversation() != null ? create.conversation() : UUID.randomUUID().toString();
-      request(
-          conversations.create(id, user, create.members(), create.title()),
-          reply -> Frames.reply("created", create.id()).put("conversation", id),
-          create.id());
-    } else if (frame instanceof ClientFrame.Invite invite) {
-      request(
-          conversations.invite(invite.conversation(), user, invite.user()),
-          reply -> ok(invite.id(), invite.conversation(), reply),
-          invite.id());
-    } else if (frame instanceof ClientFrame.Leave leave) {
-      request(
-          conversations.leave(leave.conversation(), user),
-          reply -> {
-            subscriptions.drop(leave.conversation());
-            return ok(leave.id(), leave.conversation(), reply);
-          },
-          leave.id());
-    } else if (frame instanceof ClientFrame.Edit edit) {
-      request(
-          conversations.edit(edit.conversation(), user, edit.seq(), edit.text()),
-          reply -> ok(edit.id(), edit.conversation(), reply),
-          edit.id());
-    } else if (frame instanceof ClientFrame.InboxPage page) {
-      answer(
-          inbox.page(user, Math.min(page.limit(), inboxMaxPage), page.cursor()),
-          result -> Frames.inboxPage(page.id(), result),
-          page.id());
-    } else if (frame instanceof ClientFrame.Read read) {
-      answer(
-          inbox.markRead(user, read.conversation(), read.seq()),
-          marked -> {
-            ObjectNode ok = Frames.reply("ok", read.id()).put("conversation", read.conversation()).put("seq", marked.seq());
-            marked.item().ifPresent(item -> ok.put("unread", item.unread()));
-            return ok;
-          },
-          read.id());
-    } else if (frame instanceof ClientFrame.Delete delete) {
-      request(
-          conversations.delete(delete.conversation(), user, delete.seq()),
-          reply -> ok(delete.id(), delete.conversation(), reply),
-          delete.id());
-    }
-  }
-
-  /**
-   * The per-connection and per-user limits of {@code parley.limits}: a frame over one is answered
-   * with an error and not processed; the connection stays open.
-   */
-  private boolean overLimit(ClientFrame frame) {
-    if (frame instanceof ClientFrame.Send || frame instanceof ClientFrame.Edit || frame instanceof ClientFrame.Delete) {
-      return refusedBy(writes.tryAdmit(), frame, "too many messages on this connection, slow down");
-    }
-    if (frame instanceof ClientFrame.Typing) {
-      return refusedBy(typing.tryAdmit(), frame, "too many typing notifications on this connection");
-    }
-    if (frame instanceof ClientFrame.Create) {
-      return refusedBy(userLimits.tryCreateConversation(user), frame, "too many conversations created, retry later");
-    }
-    if (frame instanceof ClientFrame.Subscribe subscribe) {
-      int max = limits.subscriptionsPerConnection();
-      if (max > 0 && subscriptions.count() >= max && !subscriptions.has(subscribe.conversation())) {
-        push(
-            Frames.error(frame.id(), ErrorCode.TOO_LARGE, "at most " + max + " subscriptions per connection; unsubscribe first")
-                .put("conversation", subscribe.conversation()));
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private boolean refusedBy(java.util.OptionalLong retryAfterMs, ClientFrame frame, String message) {
-    if (retryAfterMs.isEmpty()) return false;
-    push(Frames.error(frame.id(), ErrorCode.RATE_LIMITED, message).put("retryAfterMs", retryAfterMs.getAsLong()));
-    return true;
-  }
-
-  private static ObjectNode ok(JsonNode id, String conversation, Conversation.Reply reply) {
-    return Frames.reply("ok", id).put("conversation", conversation).put("seq", ((Conversation.Accepted) reply).seq());
-  }
-
-  /**
-   * Runs one request against a conversation. Its reply frame is built on the session's thread
-   * (the builder may touch session state), and until it is sent the request counts as in flight.
-   */
-  private void request(
-      CompletionStage<Conversation.Reply> answer, Function<Conversation.Reply, ObjectNode> onSuccess, JsonNode id) {
-    inFlight++;
-    getContext().pipeToSelf(answer, (reply, failure) -> new Finished(id, reply, onSuccess));
-  }
-
-  /** Like {@link #request}, for answers that are not a conversation's; the frame is built off-thread from the result alone. */
-  private <T> void answer(CompletionStage<T> result, Function<T, ObjectNode> onSuccess, JsonNode id) {
-    inFlight++;
-    getContext()
-        .pipeToSelf(
-            result,
-            (value, failure) -> {
-              if (failure == null) return new Answered(onSuccess.apply(value));
-              Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
-              if (cause instanceof Inbox.Refused refused) return new Answered(Frames.error(id, refused.code(), refused.getMessage()));
-              return new Answered(Frames.error(id, ErrorCode.UNAVAILABLE, "unavailable, retry"));
-            });
   }
 
   private Behavior<Command> onAnswered(Answered answered) {
@@ -483,10 +346,22 @@ public final class Session extends AbstractBehavior<Session.Command> {
     return next();
   }
 
-  private void requestDone() {
+  void requestStarted() {
+    inFlight++;
+  }
+
+  int inFlight() {
+    return inFlight;
+  }
+
+  boolean isClosing() {
+    return closing;
+  }
+
+  void requestDone() {
     inFlight--;
-    if (closingForDrain) {
-      if (inFlight == 0) closeWithReconnectHint();
+    if (drain.isClosing()) {
+      if (inFlight == 0) drain.closeWithReconnectHint();
       return;
     }
     if (demandWaiting && inFlight < settings.maxInFlight()) {
@@ -497,7 +372,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   /** Pulls the next client frame only while there is room for more work. */
   private Behavior<Command> acknowledge() {
-    if (inFlight < settings.maxInFlight() && !closingForDrain && !closing) outbound.demand();
+    if (inFlight < settings.maxInFlight() && !drain.isClosing() && !closing) outbound.demand();
     else demandWaiting = true;
     return next();
   }
@@ -508,7 +383,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
    * Queues a frame for the client. The queue holds {@code outbound-buffer} frames plus room for a
    * last word: a client that falls that far behind gets an error frame and is disconnected.
    */
-  private void push(ObjectNode frame) {
+  void push(ObjectNode frame) {
     if (closing) return;
     if (outbound.size() >= settings.outboundBuffer()) {
       outbound.offer(Frames.error(null, ErrorCode.UNAVAILABLE, "slow consumer: too many frames queued; reconnect and subscribe with since"));
@@ -533,7 +408,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
   }
 
   /** Completes the outbound stream; a client that never finishes the close does not keep the session. */
-  private void completeOutbound() {
+  void completeOutbound() {
     if (closing) return;
     closing = true;
     outbound.complete();
@@ -545,62 +420,6 @@ public final class Session extends AbstractBehavior<Session.Command> {
     push(Frames.error(null, ErrorCode.UNAUTHORIZED, "token expired; reconnect with a fresh token"));
     completeOutbound();
     return next();
-  }
-
-  // ---- drain ----------------------------------------------------------------------------------
-
-  /**
-   * This connection is told to reconnect at its own random moment of the window, so reconnects form
-   * a ramp, and keeps working for the handover after that, so its client can open the new
-   * connection before this one closes (make before break).
-   */
-  private Behavior<Command> onDrainRequested(DrainRequested request) {
-    drainHandover = request.drain().handover();
-    long spreadMs = Math.max(1, request.drain().hintSpread().toMillis());
-    timers.startSingleTimer(HintReconnect.INSTANCE, Duration.ofMillis(ThreadLocalRandom.current().nextLong(spreadMs)));
-    return next();
-  }
-
-  private Behavior<Command> onHintReconnect() {
-    if (drainHandover.isZero()) return onCloseForDrain();
-    hintReconnect(drainHandover.toMillis());
-    timers.startSingleTimer(CloseForDrain.INSTANCE, drainHandover);
-    return next();
-  }
-
-  /**
-   * Stop reading requests; once those in flight are answered, close (after a reconnect hint, unless
-   * the client already has one). The second firing of the timer is the deadline: requests still
-   * unanswered 2 s later are left to the client's retry (same clientMsgId: no loss, no duplicate).
-   */
-  private Behavior<Command> onCloseForDrain() {
-    if (closingForDrain) {
-      closeWithReconnectHint();
-    } else {
-      closingForDrain = true;
-      if (inFlight == 0) closeWithReconnectHint();
-      else timers.startSingleTimer(CloseForDrain.INSTANCE, Duration.ofSeconds(2));
-    }
-    return next();
-  }
-
-  /**
-   * {@code afterMs}: the hints are already spread over the window; a little jitter on top breaks up
-   * clients that act on the same tick. {@code closeInMs}: how long this connection goes on working.
-   */
-  private void hintReconnect(long closeInMs) {
-    if (reconnectHinted || closing) return;
-    reconnectHinted = true;
-    metrics.connectionDrained();
-    // With a handover the client has closeInMs to move; the jitter only breaks up ties.
-    long jitterMs = closeInMs == 0 ? 1000 : Math.min(1000, closeInMs / 10);
-    push(Frames.reconnect(ThreadLocalRandom.current().nextLong(jitterMs + 1), closeInMs));
-  }
-
-  private void closeWithReconnectHint() {
-    if (closing) return;
-    hintReconnect(0);
-    completeOutbound();
   }
 
   private Behavior<Command> onStop() {

@@ -1,7 +1,10 @@
 /**
- * The edge: the websocket route that authenticates and upgrades, the per-connection
- * {@link dev.parley.gateway.Session} actor, the JSON protocol codec {@link dev.parley.gateway.Frames},
- * and the HTTP API. Every client input is validated here; every failure leaves as an error frame with
- * a {@link dev.parley.ErrorCode}.
+ * The edge: the websocket route that authenticates and upgrades ({@link dev.parley.gateway.WebSocketRoute}),
+ * the websocket protocol below a session ({@link dev.parley.gateway.WebSocketFrames}, the one user of
+ * Pekko HTTP's internal frame-level API), the connection's end of its session
+ * ({@link dev.parley.gateway.SessionStream}), the per-connection {@link dev.parley.gateway.Session}
+ * actor and its parts (Requests, Subscriptions, ConnectionLimits, ConnectionDrain), the JSON protocol
+ * codec {@link dev.parley.gateway.Frames}, and the HTTP API. Every client input is validated here;
+ * every failure leaves as an error frame with a {@link dev.parley.ErrorCode}.
  */
 package dev.parley.gateway;

@@ -1,0 +1,90 @@
+package dev.parley.gateway;
+
+import dev.parley.cluster.Drain;
+import dev.parley.ops.Metrics;
+import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+
+/**
+ * One connection's part in a drain ({@link Drain}): its reconnect hint at its own moment of the
+ * window, the handover during which it keeps working, then its close once the requests in flight
+ * are answered. Confined to the session's actor.
+ */
+final class ConnectionDrain {
+
+  private final Session session;
+  private final TimerScheduler<Session.Command> timers;
+  private final Metrics metrics;
+  /** The node is draining and this connection's turn to close has come. */
+  private boolean closingForDrain;
+  /** The client was told to reconnect (the node is draining); the connection still works until it closes. */
+  private boolean reconnectHinted;
+  /** How long the connection keeps working after its reconnect hint (Drain.DrainConnections#handover). */
+  private Duration drainHandover = Duration.ZERO;
+
+  ConnectionDrain(Session session, TimerScheduler<Session.Command> timers, Metrics metrics) {
+    this.session = session;
+    this.timers = timers;
+    this.metrics = metrics;
+  }
+
+  /** The connection takes no more client frames: it closes once those in flight are answered. */
+  boolean isClosing() {
+    return closingForDrain;
+  }
+
+  /**
+   * This connection is told to reconnect at its own random moment of the window, so reconnects form
+   * a ramp, and keeps working for the handover after that, so its client can open the new
+   * connection before this one closes (make before break).
+   */
+  void onDrainRequested(Drain.DrainConnections drain) {
+    drainHandover = drain.handover();
+    long spreadMs = Math.max(1, drain.hintSpread().toMillis());
+    timers.startSingleTimer(Session.HintReconnect.INSTANCE, Duration.ofMillis(ThreadLocalRandom.current().nextLong(spreadMs)));
+  }
+
+  void onHintReconnect() {
+    if (drainHandover.isZero()) {
+      onCloseForDrain();
+      return;
+    }
+    hintReconnect(drainHandover.toMillis());
+    timers.startSingleTimer(Session.CloseForDrain.INSTANCE, drainHandover);
+  }
+
+  /**
+   * Stop reading requests; once those in flight are answered, close (after a reconnect hint, unless
+   * the client already has one). The second firing of the timer is the deadline: requests still
+   * unanswered 2 s later are left to the client's retry (same clientMsgId: no loss, no duplicate).
+   */
+  void onCloseForDrain() {
+    if (closingForDrain) {
+      closeWithReconnectHint();
+    } else {
+      closingForDrain = true;
+      if (session.inFlight() == 0) closeWithReconnectHint();
+      else timers.startSingleTimer(Session.CloseForDrain.INSTANCE, Duration.ofSeconds(2));
+    }
+  }
+
+  /**
+   * {@code afterMs}: the hints are already spread over the window; a little jitter on top breaks up
+   * clients that act on the same tick. {@code closeInMs}: how long this connection goes on working.
+   */
+  private void hintReconnect(long closeInMs) {
+    if (reconnectHinted || session.isClosing()) return;
+    reconnectHinted = true;
+    metrics.connectionDrained();
+    // With a handover the client has closeInMs to move; the jitter only breaks up ties.
+    long jitterMs = closeInMs == 0 ? 1000 : Math.min(1000, closeInMs / 10);
+    session.push(Frames.reconnect(ThreadLocalRandom.current().nextLong(jitterMs + 1), closeInMs));
+  }
+
+  void closeWithReconnectHint() {
+    if (session.isClosing()) return;
+    hintReconnect(0);
+    session.completeOutbound();
+  }
+}
