@@ -18,6 +18,9 @@
 #                     each JVM that starts spends minutes of CPU compiling with C2, which the other
 #                     nodes need during a rolling restart (see benchmarks.md, "Rolling restart").
 #                     One node per machine or pod: leave it out (JAVA_OPTS=-Xmx512m).
+#   JAVA_OPTS_NODE1, JAVA_OPTS_NODE2, JAVA_OPTS_NODE3
+#                     more JVM options for that node only (src/site/bench/fault.sh puts node3's remoting
+#                     behind a proxy it cuts: -Dpekko.remote.artery.bind.port=...)
 #   READY_TIMEOUT     seconds a node may take to become ready (default: 120)
 #   STOP_TIMEOUT      seconds a node may take to leave before it is killed (default: 90; it must
 #                     exceed drain readiness-delay + window + shard handoff, like Kubernetes' grace)
@@ -90,7 +93,8 @@ start_node() {
     return 0
   fi
   # shellcheck disable=SC2086 # JAVA_OPTS is a list of options
-  nohup java $JAVA_OPTS -jar "$JAR" server --config "$(conf "$n")" >>"$(log_file "$n")" 2>&1 </dev/null &
+  local node_opts="JAVA_OPTS_NODE$n"
+  nohup java $JAVA_OPTS ${!node_opts:-} -jar "$JAR" server --config "$(conf "$n")" >>"$(log_file "$n")" 2>&1 </dev/null &
   echo $! >"$(pid_file "$n")"
   log "node$n started (pid $!), log $(log_file "$n")"
 }

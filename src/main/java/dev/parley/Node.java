@@ -165,6 +165,8 @@ public final class Node implements AutoCloseable {
       Revocations.get(system).start(storage, revocationTopic);
       ActorRef<ConnectedUsers.Command> connectedUsers =
           system.systemActorOf(ConnectedUsers.create(inboxChanges, revocationTopic), "connected-users", Props.empty());
+      // Clients answered `unavailable` while the database was away hear when writes work again.
+      storageBreaker.whenClosed(() -> connectedUsers.tell(ConnectedUsers.WritesResumed.INSTANCE));
       AdmissionControl connections = new AdmissionControl(settings.admission().connections());
       AdmissionControl resumes = new AdmissionControl(settings.admission().resumes());
       NodeLifecycle.get(system).registerAdmission(connections, resumes);

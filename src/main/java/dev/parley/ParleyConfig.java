@@ -54,17 +54,19 @@ public record ParleyConfig(
       Duration idleTimeout,
       Duration askTimeout,
       Duration resendAfter,
+      Duration resendMaxInterval,
       int maxSendsInFlight) {
-    /** Without a cap on sends in flight (tests of the entity alone). */
+    /** Without a cap on sends in flight, resends at most 1 s apart (tests of the entity alone). */
     public ConversationSettings(
         int recentWindow, int idempotencyWindow, int snapshotEvery, Duration idleTimeout, Duration askTimeout, Duration resendAfter) {
-      this(recentWindow, idempotencyWindow, snapshotEvery, idleTimeout, askTimeout, resendAfter, 0);
+      this(recentWindow, idempotencyWindow, snapshotEvery, idleTimeout, askTimeout, resendAfter, Duration.ofSeconds(1), 0);
     }
 
     public ConversationSettings {
       require(maxSendsInFlight >= 0, "parley.conversation.max-sends-in-flight must not be negative");
       require(recentWindow >= 1, "parley.conversation.recent-window must be at least 1");
       require(!resendAfter.isNegative(), "parley.conversation.resend-after must not be negative");
+      require(resendMaxInterval.compareTo(resendAfter) >= 0, "parley.conversation.resend-max-interval must be at least resend-after");
       require(idempotencyWindow >= 1, "parley.conversation.idempotency-window must be at least 1");
       require(snapshotEvery >= 1, "parley.conversation.snapshot-every must be at least 1");
     }
@@ -261,6 +263,7 @@ public record ParleyConfig(
             c.duration("conversation.idle-timeout"),
             c.duration("conversation.ask-timeout"),
             c.duration("conversation.resend-after"),
+            c.duration("conversation.resend-max-interval"),
             c.integer("conversation.max-sends-in-flight", 1, Integer.MAX_VALUE)),
         new GatewaySettings(
             c.integer("gateway.max-frame-bytes", 256, Integer.MAX_VALUE),

@@ -73,6 +73,8 @@ final class BenchConnection {
   private final LongUnaryOperator intendedNanosOfSend;
 
   private final Map<String, PendingSend> pending = new ConcurrentHashMap<>();
+  /** Refused sends waiting for their retry pause; a {@code writes_resumed} retries them at once. */
+  private final Set<String> awaitingRetry = ConcurrentHashMap.newKeySet();
   private final Map<String, CompletableFuture<ServerFrame>> requests = new ConcurrentHashMap<>();
   private final Outbox outbox = new Outbox(this::liveSocket);
   private final AtomicLong nextRequestId = new AtomicLong();
@@ -554,6 +556,13 @@ final class BenchConnection {
         tracker.resumeNotRecovered(index, frame.conversation(), frame.lastSeq());
       }
       answer(frame);
+    } else if ("writes_resumed".equals(frame.type())) {
+      // The node's writes work again (protocol.md): retry what it refused now, not after the pause.
+      note("writes_resumed on #" + link.number + ", " + awaitingRetry.size() + " refused sends retried now");
+      for (String clientMsgId : List.copyOf(awaitingRetry)) {
+        PendingSend refused = pending.get(clientMsgId);
+        if (awaitingRetry.remove(clientMsgId) && refused != null) enqueue(refused.frame());
+      }
     } else if ("reconnect".equals(frame.type())) {
       long afterMs = frame.afterMs() == null ? 0 : frame.afterMs();
       if (frame.closeInMs() != null && frame.closeInMs() > 0) {
@@ -673,9 +682,11 @@ final class BenchConnection {
   private void retryLater(String clientMsgId, PendingSend refused) {
     counters.retriedSends.increment();
     long delayMs = backoff.delay(Math.min(refused.refusals(), 6)).toMillis();
+    awaitingRetry.add(clientMsgId);
     timers.schedule(
         () -> {
-          if (pending.containsKey(clientMsgId)) enqueue(refused.frame());
+          // Not when a writes_resumed retried it already.
+          if (awaitingRetry.remove(clientMsgId) && pending.containsKey(clientMsgId)) enqueue(refused.frame());
         },
         delayMs,
         TimeUnit.MILLISECONDS);

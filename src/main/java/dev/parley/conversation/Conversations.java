@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * down) yields {@link ErrorCode#UNAVAILABLE}: the client retries with the same clientMsgId.
  *
  * <p>Commands that are safe to deliver twice are sent again when they have had no answer after
- * {@code resend-after} (then after twice as long, and so on, inside the same deadline): Cluster
+ * {@code resend-after} (then after twice as long, at most {@code resend-max-interval} apart, inside the same deadline): Cluster
  * Sharding drops the messages a region buffered for a shard that is being handed off ("Dropping
  * [n] buffered messages to shard [..] during hand off to avoid re-ordering"), so during a rolling
  * restart a few sends in every leaving node's last second would otherwise wait out the whole ask
@@ -45,6 +45,7 @@ public final class Conversations {
   private final History history;
   private final Duration askTimeout;
   private final Duration resendAfter;
+  private final Duration resendMaxInterval;
   private final StorageBreaker writes;
   private final PartitionSide side;
   private final ResendingAsk resending;
@@ -61,6 +62,7 @@ public final class Conversations {
     this.history = history;
     this.askTimeout = settings.askTimeout();
     this.resendAfter = settings.resendAfter();
+    this.resendMaxInterval = settings.resendMaxInterval();
     this.resending = new ResendingAsk(system.scheduler(), system.executionContext());
     this.resends =
         Counter.builder("parley.conversation.resends")
@@ -202,7 +204,7 @@ public final class Conversations {
       String id, Function<ActorRef<Conversation.Reply>, Conversation.Command> command, boolean resend) {
     EntityRef<Conversation.Command> entity = entity(id);
     Function<Duration, CompletionStage<Conversation.Reply>> once = timeout -> entity.ask(command::apply, timeout);
-    return (resend ? resending.ask(once, askTimeout, resendAfter, resends::increment) : once.apply(askTimeout))
+    return (resend ? resending.ask(once, askTimeout, resendAfter, resendMaxInterval, resends::increment) : once.apply(askTimeout))
         .handleAsync((reply, failure) -> failure == null ? reply : unavailable(id, failure), ON_COMPLETING_THREAD);
   }
 

@@ -11,7 +11,11 @@ import scala.concurrent.ExecutionContext;
 
 /**
  * An ask that delivers its command again while no answer has come: the first attempt at once, the
- * next after {@code resendAfter}, then after twice as long each time, all inside one deadline.
+ * next after {@code resendAfter}, then after twice as long each time but never more than
+ * {@code maxInterval} apart, all inside one deadline. The cap is what bounds the wait after the
+ * receiver comes back (a killed node's shard gets its new home): with plain doubling a send made
+ * 2 s before that waited up to 2.4 s more for its next attempt (issue 23), with the cap at most
+ * {@code maxInterval}.
  * Each attempt's own ask lives until that deadline, so a slow answer to an earlier attempt still
  * wins; the first answer completes the result and later ones are ignored. When nothing answered by
  * the deadline the result fails with the last attempt's failure.
@@ -36,9 +40,18 @@ final class ResendingAsk {
    * @param onResend called for every attempt after the first (a metric)
    */
   <R> CompletionStage<R> ask(Function<Duration, CompletionStage<R>> ask, Duration timeout, Duration resendAfter, Runnable onResend) {
+    return ask(ask, timeout, resendAfter, timeout, onResend);
+  }
+
+  /**
+   * @param maxInterval the longest wait between two attempts (at least {@code resendAfter})
+   */
+  <R> CompletionStage<R> ask(
+      Function<Duration, CompletionStage<R>> ask, Duration timeout, Duration resendAfter, Duration maxInterval, Runnable onResend) {
     if (resendAfter.isZero() || resendAfter.compareTo(timeout) >= 0) return ask.apply(timeout);
     CompletableFuture<R> answer = new CompletableFuture<>();
-    attempt(ask, answer, System.nanoTime() + timeout.toNanos(), resendAfter.toNanos(), onResend, true);
+    long capNanos = Math.max(resendAfter.toNanos(), maxInterval.toNanos());
+    attempt(ask, answer, System.nanoTime() + timeout.toNanos(), resendAfter.toNanos(), capNanos, onResend, true);
     return answer;
   }
 
@@ -47,6 +60,7 @@ final class ResendingAsk {
       CompletableFuture<R> answer,
       long deadlineNanos,
       long waitNanos,
+      long capNanos,
       Runnable onResend,
       boolean first) {
     long remaining = deadlineNanos - System.nanoTime();
@@ -56,6 +70,15 @@ final class ResendingAsk {
     }
     if (!first) onResend.run();
     boolean last = waitNanos >= remaining;
+    // The next attempt is scheduled before this one is made: its time counts from this moment.
+    if (!last) {
+      scheduler.scheduleOnce(
+          Duration.ofNanos(waitNanos),
+          () -> {
+            if (!answer.isDone()) attempt(ask, answer, deadlineNanos, Math.min(waitNanos * 2, capNanos), capNanos, onResend, false);
+          },
+          timers);
+    }
     ask.apply(Duration.ofNanos(remaining))
         .whenCompleteAsync(
             (reply, failure) -> {
@@ -63,13 +86,5 @@ final class ResendingAsk {
               else if (last) answer.completeExceptionally(failure);
             },
             ON_COMPLETING_THREAD);
-    if (!last) {
-      scheduler.scheduleOnce(
-          Duration.ofNanos(waitNanos),
-          () -> {
-            if (!answer.isDone()) attempt(ask, answer, deadlineNanos, waitNanos * 2, onResend, false);
-          },
-          timers);
-    }
   }
 }

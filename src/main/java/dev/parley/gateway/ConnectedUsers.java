@@ -31,6 +31,14 @@ public final class ConnectedUsers {
 
   private record Revoked(Revocations.Revoked revoked) implements Command {}
 
+  /**
+   * Writes work again on this node (its storage breaker closed): every session hears it, and those
+   * that answered {@code unavailable} since their last accepted write tell their client.
+   */
+  public enum WritesResumed implements Command {
+    INSTANCE
+  }
+
   private ConnectedUsers() {}
 
   public static Behavior<Command> create(
@@ -63,6 +71,12 @@ public final class ConnectedUsers {
                     // Every open connection of the user was opened with a token issued before now.
                     revoked.apply(m.revoked());
                     sessions.getOrDefault(m.revoked().user(), Set.of()).forEach(s -> s.tell(Session.Revoke.INSTANCE));
+                    return Behaviors.same();
+                  })
+              .onMessageEquals(
+                  WritesResumed.INSTANCE,
+                  () -> {
+                    sessions.values().forEach(ofUser -> ofUser.forEach(s -> s.tell(Session.WritesResumed.INSTANCE)));
                     return Behaviors.same();
                   })
               .onMessage(

@@ -288,6 +288,15 @@ public final class Frames {
     return reply("reconnect", null).put("afterMs", afterMs).put("closeInMs", closeInMs);
   }
 
+  /**
+   * Writes work again on this node (its storage breaker closed: the database answers): sent to a
+   * connection that was answered {@code unavailable} since its last accepted write, so the client
+   * retries now instead of after its backoff.
+   */
+  public static ObjectNode writesResumed() {
+    return reply("writes_resumed", null);
+  }
+
   /** A timeline event as a client sees it: its own {@code type}, the conversation and the seq. */
   public static ObjectNode event(String conversation, TimelineEvent event) {
     ObjectNode node = JSON.createObjectNode();

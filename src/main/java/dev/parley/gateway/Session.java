@@ -88,6 +88,11 @@ public final class Session extends AbstractBehavior<Session.Command> {
     INSTANCE
   }
 
+  /** From {@link ConnectedUsers}: this node's storage breaker closed, writes work again. */
+  public enum WritesResumed implements Command {
+    INSTANCE
+  }
+
   /** A request not answered by a conversation (inbox pages, read markers): its reply frame, built. */
   record Answered(ObjectNode frame) implements Command {}
 
@@ -166,6 +171,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
   /** The session wants the next client frame but has no room for it yet. */
   private boolean demandWaiting;
   private boolean closing;
+  /** A request was answered {@code unavailable} since the last accepted one: tell the client when writes resume. */
+  private boolean toldUnavailable;
   private final AdmissionControl resumes;
   private final NodeLifecycle lifecycle;
   private final Metrics metrics;
@@ -267,6 +274,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
         .onMessage(InboxUpdated.class, this::onInboxUpdated)
         .onMessageEquals(Revoke.INSTANCE, this::onRevoke)
         .onMessage(Answered.class, this::onAnswered)
+        .onMessageEquals(WritesResumed.INSTANCE, this::onWritesResumed)
         .onMessage(DrainRequested.class, m -> handled(() -> drain.onDrainRequested(m.drain())))
         .onMessageEquals(HintReconnect.INSTANCE, () -> handled(drain::onHintReconnect))
         .onMessageEquals(CloseForDrain.INSTANCE, () -> handled(drain::onCloseForDrain))
@@ -336,13 +344,28 @@ public final class Session extends AbstractBehavior<Session.Command> {
   private Behavior<Command> onFinished(Finished finished) {
     Conversation.Reply reply = finished.reply();
     if (reply instanceof Conversation.Rejected rejected) {
+      if (rejected.code() == ErrorCode.UNAVAILABLE) toldUnavailable = true;
       push(Frames.error(finished.id(), rejected.code(), rejected.reason()));
     } else if (reply == null) {
+      toldUnavailable = true;
       push(Frames.error(finished.id(), ErrorCode.UNAVAILABLE, "conversation is unavailable, retry"));
     } else {
+      toldUnavailable = false;
       push(finished.onSuccess().apply(reply));
     }
     requestDone();
+    return next();
+  }
+
+  /**
+   * At-most-once and only a hint: a client that was answered {@code unavailable} may retry now
+   * rather than after its backoff. Clients that got no refusal are not disturbed.
+   */
+  private Behavior<Command> onWritesResumed() {
+    if (toldUnavailable && !closing) {
+      toldUnavailable = false;
+      push(Frames.writesResumed());
+    }
     return next();
   }
 

@@ -1,8 +1,10 @@
 package dev.parley.storage;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -37,6 +39,9 @@ import org.slf4j.LoggerFactory;
  * open breaker then refuses every write of the node and turns a hiccup of a few conversations into
  * an outage of all of them. So before opening, the breaker asks the database too and opens only if
  * that fails.
+ *
+ * <p>Whoever must act when writes work again (the gateway tells its clients that were answered
+ * {@code unavailable}) registers with {@link #whenClosed}.
  *
  * <p>Each opening and closing is logged with how long the previous state lasted, and the open
  * durations are a metric ({@link #bindMetrics}).
@@ -82,6 +87,7 @@ public final class StorageBreaker {
   private final LongAdder closed = new LongAdder();
   private final LongAdder refused = new LongAdder();
   private volatile Timer openDurations;
+  private final List<Runnable> closedListeners = new CopyOnWriteArrayList<>();
 
   /**
    * @param storageAnswers whether the database answers (a failed or late stage counts as no): asked
@@ -98,6 +104,11 @@ public final class StorageBreaker {
   /** A breaker that never opens. */
   public static StorageBreaker disabled() {
     return new StorageBreaker(new Settings(0, Duration.ofSeconds(1)), () -> CompletableFuture.completedFuture(true), (delay, task) -> {});
+  }
+
+  /** Runs {@code listener} each time the breaker closes (on the thread of the probe's answer: keep it short). */
+  public void whenClosed(Runnable listener) {
+    closedListeners.add(listener);
   }
 
   /** Gauges of the state and counters, and a timer of how long each opening lasted. */
@@ -185,6 +196,13 @@ public final class StorageBreaker {
     Timer timer = openDurations;
     if (timer != null) timer.record(openMillis, TimeUnit.MILLISECONDS);
     log.info("storage breaker closed after {} ms open: the database answers, writes reach the conversations again", openMillis);
+    for (Runnable listener : closedListeners) {
+      try {
+        listener.run();
+      } catch (RuntimeException e) {
+        log.warn("a listener of the storage breaker's closing failed", e);
+      }
+    }
   }
 
   private long sinceChangeMillis() {

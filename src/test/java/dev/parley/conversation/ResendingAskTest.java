@@ -10,7 +10,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import static org.awaitility.Awaitility.await;
+
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -31,9 +34,14 @@ class ResendingAskTest {
 
   record Ping(int id, ActorRef<Integer> replyTo) {}
 
+  /** A second system whose scheduler only moves when the test says so: attempts can be counted per moment. */
+  private static final ActorTestKit manualKit = ActorTestKit.create("manual", ManualTime.config());
+  private static final ManualTime manualTime = ManualTime.get(manualKit.system());
+
   @AfterAll
   static void shutdown() {
     testKit.shutdownTestKit();
+    manualKit.shutdownTestKit();
   }
 
   /** Ignores the first {@code lost} messages, answers each later one with its id. */
@@ -146,5 +154,27 @@ class ResendingAskTest {
     assertThatThrownBy(() -> answer.toCompletableFuture().get(20, TimeUnit.SECONDS))
         .hasCauseInstanceOf(TimeoutException.class);
     assertThat(attempts).hasValue(1);
+  }
+
+  @Test
+  void resendsDoubleUntilTheCapThenComeEveryCapInterval() {
+    ResendingAsk manual = new ResendingAsk(manualKit.scheduler(), manualKit.system().executionContext());
+    AtomicInteger attempts = new AtomicInteger();
+    ActorRef<Ping> silent = manualKit.spawn(losesFirst(Integer.MAX_VALUE, new AtomicInteger()));
+    Function<Duration, CompletionStage<Integer>> asking =
+        timeout -> AskPattern.ask(silent, replyTo -> new Ping(attempts.incrementAndGet(), replyTo), timeout, manualKit.scheduler());
+
+    // resend-after 100 ms, cap 400 ms: attempts at 0, 100, 300, 700, then every 400 ms (1,100, 1,500, ...);
+    // without the cap the fifth would come at 1,500 ms.
+    manual.ask(asking, Duration.ofSeconds(60), Duration.ofMillis(100), Duration.ofMillis(400), () -> {});
+    await().until(() -> attempts.get() == 1);
+    long[] waits = {100, 200, 400, 400, 400};
+    for (int i = 0; i < waits.length; i++) {
+      manualTime.timePasses(Duration.ofMillis(waits[i] - 1));
+      assertThat(attempts).as("no attempt before its time").hasValue(i + 1);
+      manualTime.timePasses(Duration.ofMillis(1));
+      int expected = i + 2;
+      await().until(() -> attempts.get() == expected);
+    }
   }
 }

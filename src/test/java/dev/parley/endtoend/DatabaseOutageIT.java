@@ -34,8 +34,9 @@ import org.junit.jupiter.api.Test;
  * while clients send, then comes back: the node's storage breaker opens and sends fail fast with
  * {@code unavailable} instead of queueing, nothing is acknowledged that was not persisted, the
  * node stays ready (the database is shared: readiness on it would empty the load balancer), the
- * breaker closes within 2 s of the database's return and the node serves again on its own, and
- * retries with the same clientMsgId land exactly once.
+ * breaker closes within 2 s of the database's return and the node serves again on its own, a
+ * client that was refused is told so ({@code writes_resumed}) while one that was not is left alone,
+ * and retries with the same clientMsgId land exactly once.
  */
 class DatabaseOutageIT {
 
@@ -76,7 +77,8 @@ class DatabaseOutageIT {
     String conversation = "outage-" + UUID.randomUUID();
     WsClient alice = node.connect("alice");
     WsClient bob = node.connect("bob");
-    assertThat(alice.request(frame("create").put("conversation", conversation).set("members", WsClient.JSON.createArrayNode().add("bob")))
+    WsClient carol = node.connect("carol");
+    assertThat(alice.request(frame("create").put("conversation", conversation).set("members", WsClient.JSON.createArrayNode().add("bob").add("carol")))
             .path("type").asText())
         .isEqualTo("created");
     assertThat(bob.request(frame("subscribe").put("conversation", conversation).put("since", 0)).path("type").asText())
@@ -134,6 +136,9 @@ class DatabaseOutageIT {
         answersWhileOpen.stream().mapToLong(Duration::toMillis).max().orElse(0), duringOutage.path("opened").asLong());
     assertThat(status().path("database").path("answers")).as("/parley/status: the database does not answer").hasToString("false");
     assertThat(status().path("database").path("writes").asText()).isEqualTo("unavailable");
+    // Carol writes once while the database is away, is refused, and then only waits to be told.
+    ObjectNode carolRefused = carol.request(send(conversation, "carol-1"));
+    assertThat(carolRefused.path("code").asText()).as("carol's send while the breaker is open: %s", carolRefused).isEqualTo("unavailable");
     database.restore();
     long restored = System.nanoTime();
     // Writes resume as soon as the database answers: the breaker asks it every second (it used to
@@ -145,6 +150,10 @@ class DatabaseOutageIT {
     acked.put("after-outage", alice.request(send(conversation, "after-outage")).path("seq").asLong());
     System.out.printf("database back: first new message acknowledged after %d ms%n", Duration.ofNanos(System.nanoTime() - restored).toMillis());
     assertThat(status().path("database").path("answers")).hasToString("true");
+    // Told, without asking, that writes work again; her retry is acknowledged.
+    carol.expect("writes_resumed");
+    System.out.printf("database back: writes_resumed received by a refused client %d ms after the return%n", Duration.ofNanos(System.nanoTime() - restored).toMillis());
+    acked.put("carol-1", ack(carol.request(send(conversation, "carol-1"))));
     // The client's retry policy: the same clientMsgId until it is acknowledged.
     await()
         .atMost(Duration.ofSeconds(90))
@@ -180,7 +189,9 @@ class DatabaseOutageIT {
 
     // Bob's stream: whatever the session re-established on its own, a resubscribe from his last
     // seq completes it, and across both he saw every event once, in order.
-    List<Long> seen = new ArrayList<>(eventSeqs(bob.framesBeforePong(), conversation));
+    List<ObjectNode> bobsFrames = bob.framesBeforePong();
+    assertThat(bobsFrames).as("bob was never refused: no writes_resumed for him").noneMatch(f -> "writes_resumed".equals(f.path("type").asText()));
+    List<Long> seen = new ArrayList<>(eventSeqs(bobsFrames, conversation));
     long lastSeen = seen.isEmpty() ? 0 : seen.get(seen.size() - 1);
     bob.request(frame("subscribe").put("conversation", conversation).put("since", lastSeen));
     long lastSeq = history.size();

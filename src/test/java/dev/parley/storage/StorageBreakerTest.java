@@ -147,4 +147,25 @@ class StorageBreakerTest {
     assertThat(registry.get("parley.storage.breaker.open.duration").timer().count()).isEqualTo(1);
     assertThat(registry.get("parley.storage.breaker.open.duration").timer().totalTime(TimeUnit.MILLISECONDS)).isPositive();
   }
+
+  @Test
+  void whoeverListensHearsEachClosingOnce() {
+    AtomicBoolean databaseAnswers = new AtomicBoolean(false);
+    AtomicInteger closings = new AtomicInteger();
+    StorageBreaker breaker = new StorageBreaker(SETTINGS, () -> CompletableFuture.completedFuture(databaseAnswers.get()), LATER);
+    breaker.whenClosed(closings::incrementAndGet);
+    for (int i = 0; i < 3; i++) write(breaker, NO_ANSWER);
+    assertThat(breaker.state()).isEqualTo(StorageBreaker.State.OPEN);
+    assertThat(closings).as("not while open").hasValue(0);
+
+    databaseAnswers.set(true);
+    await().atMost(Duration.ofSeconds(5)).until(() -> breaker.state() == StorageBreaker.State.CLOSED);
+    await().atMost(Duration.ofSeconds(5)).until(() -> closings.get() == 1);
+    // A second outage: told again.
+    databaseAnswers.set(false);
+    for (int i = 0; i < 3; i++) write(breaker, NO_ANSWER);
+    databaseAnswers.set(true);
+    await().atMost(Duration.ofSeconds(5)).until(() -> closings.get() == 2);
+    assertThat(breaker.closedCount()).isEqualTo(2);
+  }
 }
