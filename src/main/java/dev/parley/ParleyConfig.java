@@ -301,7 +301,8 @@ public record ParleyConfig(
             c.integer("limits.conversations-created-burst", 1, Integer.MAX_VALUE)),
         new StorageBreaker.Settings(
             c.integer("storage-breaker.max-failures", 0, Integer.MAX_VALUE),
-            c.duration("storage-breaker.probe-interval")),
+            c.duration("storage-breaker.probe-interval"),
+            c.duration("storage-breaker.resume-spread")),
         new ServerTls.Settings(optional(c.string("http.tls.key-store")).map(Path::of), c.string("http.tls.key-store-password")),
         new BotRunnerSettings(
             c.integer("bot-runner.pool-size", 1, Integer.MAX_VALUE),

@@ -161,6 +161,8 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
   private long lastActivity = System.currentTimeMillis();
   /** Handed off while a step was under way: stop when it answers. */
   private boolean stopping;
+  /** The pending Retry waits out a failure that was not the bot's (database, conversation): a wake ends it. */
+  private boolean waitingOutStall;
 
   private BotRunner(
       ActorContext<Command> ctx,
@@ -211,6 +213,15 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
   private Behavior<Command> onWake(Wake wake) {
     lastActivity = System.currentTimeMillis();
     target = Math.max(target, wake.lastSeen());
+    if (waitingOutStall && timers.isTimerActive(Retry.INSTANCE)) {
+      // Whoever woke us just wrote or read the database (a persisted message, the projection, the
+      // sweeper's query): what stalled us is likely over. Waiting out a backoff that grew during a
+      // database outage left bots silent for up to max-backoff (30 s) after the database was back
+      // (issue 23's fault benchmark); a bot's own failures keep their backoff.
+      timers.cancel(Retry.INSTANCE);
+      waitingOutStall = false;
+      return onRetry();
+    }
     step();
     return this;
   }
@@ -414,6 +425,7 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
 
   private void retryLater(boolean botsFault) {
     if (!botsFault) stalls++;
+    waitingOutStall = !botsFault;
     int exponent = Math.min(Math.max(botsFault ? attempts : stalls, 1) - 1, 20);
     long cap = Math.min(bot.maxBackoff().toMillis(), bot.minBackoff().toMillis() << exponent);
     // Jitter: runners that failed together (a database outage) do not retry together.

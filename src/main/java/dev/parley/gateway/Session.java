@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -90,6 +91,11 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
   /** From {@link ConnectedUsers}: this node's storage breaker closed, writes work again. */
   public enum WritesResumed implements Command {
+    INSTANCE
+  }
+
+  /** This connection's random moment of the resume spread has come: tell the client, if it still waits. */
+  private enum TellWritesResumed implements Command {
     INSTANCE
   }
 
@@ -173,6 +179,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
   private boolean closing;
   /** A request was answered {@code unavailable} since the last accepted one: tell the client when writes resume. */
   private boolean toldUnavailable;
+  private final Duration resumeSpread;
   private final AdmissionControl resumes;
   private final NodeLifecycle lifecycle;
   private final Metrics metrics;
@@ -213,6 +220,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     this.settings = settings;
     this.frames = new Frames(settings);
     this.askTimeout = askTimeout;
+    this.resumeSpread = config.storageBreaker().resumeSpread();
     this.updates = ctx.messageAdapter(Conversation.Update.class, FromConversation::new);
     this.subscriptions =
         new Subscriptions(
@@ -275,6 +283,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
         .onMessageEquals(Revoke.INSTANCE, this::onRevoke)
         .onMessage(Answered.class, this::onAnswered)
         .onMessageEquals(WritesResumed.INSTANCE, this::onWritesResumed)
+        .onMessageEquals(TellWritesResumed.INSTANCE, this::onTellWritesResumed)
         .onMessage(DrainRequested.class, m -> handled(() -> drain.onDrainRequested(m.drain())))
         .onMessageEquals(HintReconnect.INSTANCE, () -> handled(drain::onHintReconnect))
         .onMessageEquals(CloseForDrain.INSTANCE, () -> handled(drain::onCloseForDrain))
@@ -362,6 +371,15 @@ public final class Session extends AbstractBehavior<Session.Command> {
    * rather than after its backoff. Clients that got no refusal are not disturbed.
    */
   private Behavior<Command> onWritesResumed() {
+    if (!toldUnavailable || closing) return next();
+    long spread = resumeSpread.toMillis();
+    if (spread <= 0) return onTellWritesResumed();
+    // Each refused client at its own moment: its retries (the backlog of the outage) come as a ramp.
+    timers.startSingleTimer(TellWritesResumed.INSTANCE, Duration.ofMillis(ThreadLocalRandom.current().nextLong(spread)));
+    return next();
+  }
+
+  private Behavior<Command> onTellWritesResumed() {
     if (toldUnavailable && !closing) {
       toldUnavailable = false;
       push(Frames.writesResumed());

@@ -55,9 +55,18 @@ public final class StorageBreaker {
   private static final Logger log = LoggerFactory.getLogger(StorageBreaker.class);
 
   /** {@code maxFailures <= 0} switches the breaker off. */
-  public record Settings(int maxFailures, Duration probeInterval) {
+  /**
+   * @param resumeSpread the gateway tells its refused clients that writes work again each at a
+   *     random moment of this span after the breaker closed, so their retries come as a ramp
+   */
+  public record Settings(int maxFailures, Duration probeInterval, Duration resumeSpread) {
     public Settings {
       if (probeInterval.isNegative() || probeInterval.isZero()) throw new IllegalArgumentException("parley.storage-breaker.probe-interval must be positive");
+      if (resumeSpread.isNegative()) throw new IllegalArgumentException("parley.storage-breaker.resume-spread must not be negative");
+    }
+
+    public Settings(int maxFailures, Duration probeInterval) {
+      this(maxFailures, probeInterval, Duration.ZERO);
     }
   }
 

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.bot.GatedEchoBot;
 import dev.parley.testing.TcpProxy;
 import dev.parley.testing.TestNode;
 import dev.parley.testing.TestPostgres;
@@ -47,6 +48,13 @@ class DatabaseOutageIT {
   private static final Duration OUTAGE = Duration.ofSeconds(30);
   /** Issue 23's target: no longer than the outage plus 2 s without an acknowledged write. */
   private static final Duration WRITES_RESUME_WITHIN = Duration.ofSeconds(2);
+  /**
+   * The gated bot's backoff after a failure that is not its own: at least 15 s (half the minimum,
+   * jittered), so that a reply within {@link #BOT_RESUMES_WITHIN} of the next message can only come
+   * from the wake ending the wait, not from the backoff running out.
+   */
+  private static final String BOT_MIN_BACKOFF = "30s";
+  private static final Duration BOT_RESUMES_WITHIN = Duration.ofSeconds(8);
   /** Unacknowledged messages a client holds at most (see the outage loop). */
   private static final int OUTBOX = 200;
   private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -59,7 +67,16 @@ class DatabaseOutageIT {
     database = new TcpProxy(TestPostgres.server().host(), TestPostgres.server().port());
     // One client sending one message at a time is light load: each failed write takes the ask
     // timeout, so the breaker opens after 3 rather than the default 5.
-    node = TestNode.onPostgresAt(database.port(), Map.of("parley.storage-breaker.max-failures", 3));
+    node =
+        TestNode.onPostgresAt(
+            database.port(),
+            Map.of(
+                "parley.storage-breaker.max-failures", 3,
+                "parley.bots.gated.type", "class",
+                "parley.bots.gated.class", GatedEchoBot.class.getName(),
+                "parley.bots.gated.enabled", true,
+                "parley.bots.gated.min-backoff", BOT_MIN_BACKOFF,
+                "parley.bots.gated.max-backoff", "60s"));
   }
 
   @AfterEach
@@ -197,6 +214,52 @@ class DatabaseOutageIT {
     long lastSeq = history.size();
     if (lastSeen < lastSeq) seen.addAll(WsClient.seqs(bob.expectEvents(conversation, (int) (lastSeq - lastSeen))));
     assertThat(seen).containsExactlyElementsOf(LongStream.rangeClosed(1, lastSeq).boxed().toList());
+  }
+
+  /**
+   * A bot whose reply failed while the database was away waits out a backoff; the next message
+   * after the database's return wakes it at once instead (issue 23's fault benchmark: the echo
+   * bot stayed silent up to its 30 s max-backoff after a cut), and it answers both messages, once
+   * each.
+   */
+  @Test
+  void aBotStalledByTheOutageAnswersAsSoonAsTheNextMessageArrives() {
+    String conversation = "outage-bot-" + UUID.randomUUID();
+    WsClient alice = node.connect("alice");
+    assertThat(alice.request(frame("create").put("conversation", conversation).set("members", WsClient.JSON.createArrayNode().add("bot:gated")))
+            .path("type").asText())
+        .isEqualTo("created");
+    ack(alice.request(send(conversation, "before-cut")));
+    // The bot holds its reply until the database is away; the reply then fails (no answer within
+    // the ask timeout), a failure that is not the bot's: the runner backs off for at least 15 s.
+    database.cut();
+    GatedEchoBot.allow(conversation, 1);
+    await("the bot's reply failed while the database is away")
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> status().path("bots").path("gated").path("failures").asLong() >= 1);
+    database.restore();
+    // Its retry of the first message and the second message both need the gate.
+    GatedEchoBot.allow(conversation, 2);
+    await("a message acknowledged after the database's return")
+        .atMost(Duration.ofSeconds(15))
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> "ack".equals(alice.request(send(conversation, "after-cut")).path("type").asText()));
+    long woken = System.nanoTime();
+    await("the bot answers the message it owed, woken by the next one (not after its backoff)")
+        .atMost(BOT_RESUMES_WITHIN)
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> botReplies(alice, conversation).containsAll(List.of("gated: text of before-cut", "gated: text of after-cut")));
+    System.out.printf("bot after the outage: both replies %d ms after the next message%n", Duration.ofNanos(System.nanoTime() - woken).toMillis());
+    assertThat(botReplies(alice, conversation)).containsExactly("gated: text of before-cut", "gated: text of after-cut");
+  }
+
+  /** The bot's replies in the conversation's history, in order. */
+  private static List<String> botReplies(WsClient client, String conversation) {
+    return fullHistory(client, conversation).stream()
+        .filter(e -> "message".equals(e.path("type").asText()) && "bot:gated".equals(e.path("sender").asText()))
+        .map(e -> e.path("text").asText())
+        .toList();
   }
 
   /** The node's storage breaker, as {@code GET /parley/status} on the management port shows it. */
