@@ -18,6 +18,11 @@ public final class GatedEchoBot implements Bot {
     gate(conversation).release(messages);
   }
 
+  /** Whether the bot is in {@code conversation}, waiting for the test to let it answer. */
+  public static boolean waiting(String conversation) {
+    return gate(conversation).hasQueuedThreads();
+  }
+
   private static Semaphore gate(String conversation) {
     return GATES.computeIfAbsent(conversation, c -> new Semaphore(0));
   }

@@ -232,6 +232,7 @@ class DatabaseOutageIT {
     ack(alice.request(send(conversation, "before-cut")));
     // The bot holds its reply until the database is away; the reply then fails (no answer within
     // the ask timeout), a failure that is not the bot's: the runner backs off for at least 15 s.
+    await("the bot has read the message and waits to answer it").atMost(Duration.ofSeconds(15)).until(() -> GatedEchoBot.waiting(conversation));
     database.cut();
     GatedEchoBot.allow(conversation, 1);
     await("the bot's reply failed while the database is away")
