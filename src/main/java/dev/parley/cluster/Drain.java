@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  *       wait {@code readiness-delay} for them to notice;
  *   <li>service-unbind: stop accepting connections; open ones keep working;
  *   <li>service-requests-done: every connection gets a {@code reconnect} frame at its own random
- *       moment inside the drain window, so the other nodes see a ramp of reconnects instead of a
+ *       moment inside the drain window (which stretches with the connections held, see
+ *       {@link Settings#windowFor}), so the other nodes see a ramp of reconnects instead of a
  *       wall, and keeps working for {@code handover} more, so its client can open its new
  *       connection before this one goes (make before break: no moment without a connection); then
  *       it is closed, after its requests in flight are answered;
