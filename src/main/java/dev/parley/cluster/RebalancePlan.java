@@ -18,9 +18,9 @@ import java.util.Optional;
  *       nodes above the mean in proportion to their excess: even if every moved client landed on
  *       the same node, that node's new connections per second stay under this rate, which is kept
  *       at most half its admission rate ({@link #effectiveMovesPerSecond});
- *   <li>while a node is above half its margin (and another below the mean) it turns new
- *       connections away (503, connect to another): moved clients land on the nodes that need
- *       them and do not come back;
+ *   <li>with {@code steer-new-connections} on, a node above the bound (while another is below the
+ *       mean) turns new connections away (503, connect to another): moved clients land on the
+ *       nodes that need them;
  *   <li>nothing moves while the cluster is paused (a member drains, starts, left recently or is
  *       unreachable).
  * </ul>
@@ -131,12 +131,10 @@ public final class RebalancePlan {
         excessAboveMean += count - mean;
       }
     }
-    // One more connection here would put this node above half its margin while another has room.
-    // Half, not all of it: a node that took a few too many (counts reach it a moment late) stays
-    // under the bound where it would move them on again: no connection ping-pongs between nodes.
-    double steerBound = mean * (1 + settings.margin() / 2);
-    boolean refuse =
-        settings.steerNewConnections() && anotherBelowMean && own + 1 > steerBound && own + 1 - mean > settings.minExcess() / 2.0;
+    // One more connection here would put this node above its bound while another has room. The
+    // full bound, not less: counts reach a node up to a publish interval late, and a node that
+    // refused at a lower mark turned away a benchmark's ordinary connects while they were arriving.
+    boolean refuse = settings.steerNewConnections() && anotherBelowMean && isOver(own + 1, mean, bound, settings);
     if (!isOver(own, mean, bound, settings)) {
       return anotherAboveBound
           ? new Decision(State.RECEIVING, "another node holds more than its share", mean, 0, refuse)

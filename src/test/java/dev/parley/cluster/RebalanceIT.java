@@ -41,7 +41,7 @@ class RebalanceIT {
 
   @RegisterExtension final TestCluster cluster = TestCluster.perTest();
 
-  /** Fast rounds, a small minimum excess (30 clients), a moved connection closes right after its hint. */
+  /** Fast rounds, a small minimum excess (30 clients), a moved connection closes right after its hint, steering on. */
   private static final Map<String, Object> SETTINGS =
       Map.of(
           "parley.rebalance.interval", "500ms",
@@ -50,7 +50,9 @@ class RebalanceIT {
           "parley.rebalance.min-excess", 1,
           "parley.rebalance.moves-per-second", 10,
           "parley.rebalance.min-connection-age", MIN_CONNECTION_AGE.toMillis() + "ms",
-          "parley.rebalance.handover", "0s");
+          "parley.rebalance.handover", "0s",
+          // These clients retry a 503 on another node, as protocol.md asks.
+          "parley.rebalance.steer-new-connections", "on");
 
   /** One user's client: its current connection, the node it is on, and when it was asked to move. */
   private final class FollowingClient {
