@@ -165,8 +165,9 @@ class RebalanceIT {
                   requested += samples.getOrDefault("parley_rebalance_moves_total{result=\"requested\"}", 0.0).longValue();
                   assertThat(samples).containsKey("parley_rebalance_state");
                 }
-                // At least every move a client made; one run counted 38 completed for 35 seen by the
-                // clients (notes of issue 20: not explained yet), so not asserted equal.
+                // At least every move the clients had made when the bound was first reached: the
+                // nodes may still even out a connection or two after that moment (one run: 38
+                // completed, 35 counted at that moment), so not asserted equal.
                 assertThat(completed).as("moves completed, summed over the nodes, cover the moves the clients made").isGreaterThanOrEqualTo(moves);
                 assertThat(completed).as("never more completed than requested").isLessThanOrEqualTo(requested);
               });
