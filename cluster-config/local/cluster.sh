@@ -6,7 +6,11 @@
 #   cluster-config/local/cluster.sh status           pid, /ready of each node, and the cluster's members
 #   cluster-config/local/cluster.sh rolling-restart  one node after another, youngest first: SIGTERM (drain,
 #                                                    handoff, leave), wait for its exit, start it, wait for /ready
-#   cluster-config/local/cluster.sh stop             SIGTERM one node at a time (node3 first), wait for each exit
+#   cluster-config/local/cluster.sh add-node         scale out: start the next node (node4.conf), wait for /ready;
+#                                                    connection rebalancing then moves clients onto it
+#   cluster-config/local/cluster.sh remove-node      scale in: SIGTERM the highest-numbered running node (its
+#                                                    drain hands its clients to the others), wait for its exit
+#   cluster-config/local/cluster.sh stop             SIGTERM one node at a time (youngest first), wait for each exit
 #
 # Environment:
 #   PARLEY_JAR        the shaded jar (default: target/parley.jar of this repository)
@@ -22,8 +26,9 @@
 #                     more JVM options for that node only (src/site/bench/fault.sh puts node3's remoting
 #                     behind a proxy it cuts: -Dpekko.remote.artery.bind.port=...)
 #   READY_TIMEOUT     seconds a node may take to become ready (default: 120)
-#   STOP_TIMEOUT      seconds a node may take to leave before it is killed (default: 90; it must
-#                     exceed drain readiness-delay + window + shard handoff, like Kubernetes' grace)
+#   STOP_TIMEOUT      seconds a node may take to leave before it is killed (default: 360; it must
+#                     exceed drain readiness-delay + max-window + shard handoff, like Kubernetes' grace:
+#                     the arithmetic is in operations.md, "Drain arithmetic")
 #   ROLLING_ORDER     youngest-first (default, as a Kubernetes ReplicaSet) or oldest-first
 #   MIN_READY_SECONDS how long a restarted node stays ready before the next one is stopped (default:
 #                     15, as minReadySeconds in kubernetes/deployment.yaml): its JVM start, reconnects
@@ -37,10 +42,13 @@ JAR="${PARLEY_JAR:-$ROOT/target/parley.jar}"
 RUN_DIR="${PARLEY_RUN_DIR:-${TMPDIR:-/tmp}/parley-local-cluster}"
 JAVA_OPTS="${JAVA_OPTS:--Xmx512m -XX:TieredStopAtLevel=1}"
 READY_TIMEOUT="${READY_TIMEOUT:-120}"
-STOP_TIMEOUT="${STOP_TIMEOUT:-90}"
+STOP_TIMEOUT="${STOP_TIMEOUT:-360}"
 export PARLEY_DB_URL="${PARLEY_DB_URL:-jdbc:postgresql://127.0.0.1:5432/parley}"
 export PGUSER="${PGUSER:-postgres}"
+# The nodes `start` starts; node4.conf is the one add-node adds. Every other command acts on the
+# nodes running, whichever they are.
 NODES=(1 2 3)
+ALL_NODES=(1 2 3 4)
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { log "error: $*" >&2; exit 1; }
@@ -148,15 +156,45 @@ cmd_start() {
 # One at a time, node3 first: nodes leaving together wait for each other's exit confirmation until
 # a CoordinatedShutdown phase times out, and the oldest (node1) holds the shard coordinator.
 cmd_stop() {
-  for n in 3 2 1; do
+  for n in $(youngest_first running); do
     stop_node "$n"
     await_exit "$n"
   done
 }
 
+# Scale out by one node: the next node not running (node4.conf), then wait until it is ready.
+# Its shards come by Pekko's balancing; its clients by connection rebalancing (operations.md).
+cmd_add_node() {
+  [[ -f "$JAR" ]] || die "no jar at $JAR: build it (mvn -DskipTests package) or set PARLEY_JAR"
+  mkdir -p "$RUN_DIR"
+  local n
+  for n in "${ALL_NODES[@]}"; do
+    if [[ -z "$(running_pid "$n")" ]]; then
+      [[ -f "$(conf "$n")" ]] || die "no $(conf "$n") to add"
+      log "add-node: node$n"
+      start_node "$n"
+      await_ready "$n"
+      return 0
+    fi
+  done
+  die "every node of ${ALL_NODES[*]} is running already"
+}
+
+# Scale in by one node: the highest-numbered running one leaves as on SIGTERM (readiness off, its
+# clients told to reconnect over its drain window, shards handed off, cluster left).
+cmd_remove_node() {
+  local n last=""
+  for n in "${ALL_NODES[@]}"; do [[ -n "$(running_pid "$n")" ]] && last="$n"; done
+  [[ -n "$last" ]] || die "no node is running"
+  log "remove-node: node$last"
+  stop_node "$last"
+  await_exit "$last"
+}
+
 cmd_status() {
   local n pid members=""
-  for n in "${NODES[@]}"; do
+  for n in "${ALL_NODES[@]}"; do
+    [[ " ${NODES[*]} " == *" $n "* || -n "$(running_pid "$n")" ]] || continue
     pid="$(running_pid "$n")"
     printf 'node%s  pid %-8s  /ready %s\n' "$n" "${pid:--}" "$([[ -n "$pid" ]] && ready_status "$n" || echo -)"
     if [[ -n "$pid" && -z "$members" ]]; then
@@ -172,14 +210,49 @@ cmd_status() {
   fi
 }
 
-# The nodes, youngest first: by how long each process has run (a node that is not running first),
-# ties broken by the higher node number (node3 joins after node1 and node2, its seeds).
+# When a process started, in clock ticks since boot (field 22 of /proc/PID/stat, after the
+# parenthesised command name): exact to 1/100 s where `ps -o etimes` rounds to whole seconds, and
+# read once per node (nodes started by `start` share a second; ranked by etimes they came out in
+# any order).
+start_ticks() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  awk '{ print $20 }' <<<"$stat"
+}
+
+# The oldest member as the cluster itself says (Pekko Management's read-only /cluster/members,
+# "oldest"): the node hosting the shard coordinators and the other singletons. Its node number, or
+# nothing.
+oldest_member_node() {
+  local n port oldest
+  for n in "${ALL_NODES[@]}"; do
+    [[ -n "$(running_pid "$n")" ]] || continue
+    oldest="$(curl -s --max-time 3 "http://127.0.0.1:$(management_port "$n")/cluster/members" | jq -r '.oldest // empty' 2>/dev/null || true)"
+    [[ -n "$oldest" ]] || continue
+    port="${oldest##*:}"
+    [[ "$port" =~ ^2552([0-9])$ ]] && echo "${BASH_REMATCH[1]}"
+    return 0
+  done
+}
+
+# The nodes, youngest first: those running, and ("all") node1-3 when not running, first. Ranked by process start in clock ticks, ties broken by the higher node
+# number (started later by `start`); the member the cluster names oldest always comes last, so it
+# (with the shard coordinators and the singletons) is restarted once, at the end.
 youngest_first() {
-  local n pid
-  for n in "${NODES[@]}"; do
+  local n pid ticks oldest
+  oldest="$(oldest_member_node)"
+  for n in "${ALL_NODES[@]}"; do
     pid="$(running_pid "$n")"
-    echo "$([[ -n "$pid" ]] && ps -o etimes= -p "$pid" | tr -d ' ' || echo -1) $n"
-  done | sort -k1,1n -k2,2nr | awk '{ print $2 }'
+    if [[ -z "$pid" ]]; then
+      [[ "${1:-}" == "running" || " ${NODES[*]} " != *" $n "* ]] && continue
+      ticks=999999999999
+    else
+      ticks="$(start_ticks "$pid" || echo 999999999999)"
+    fi
+    [[ "$n" == "$oldest" ]] && ticks=-1
+    echo "$ticks $n"
+  done | sort -k1,1nr -k2,2nr | awk '{ print $2 }'
 }
 
 # Youngest node first, as a Kubernetes ReplicaSet deletes pods: the shard coordinator and the other
@@ -191,8 +264,8 @@ cmd_rolling_restart() {
   mkdir -p "$RUN_DIR"
   local order
   case "${ROLLING_ORDER:-youngest-first}" in
-    youngest-first) order="$(youngest_first | tr '\n' ' ')" ;;
-    oldest-first) order="$(youngest_first | tac | tr '\n' ' ')" ;;
+    youngest-first) order="$(youngest_first all | tr '\n' ' ')" ;;
+    oldest-first) order="$(youngest_first all | tac | tr '\n' ' ')" ;;
     *) die "ROLLING_ORDER must be youngest-first or oldest-first" ;;
   esac
   log "rolling restart, ${ROLLING_ORDER:-youngest-first}: $order"
@@ -216,8 +289,11 @@ case "${1:-}" in
   stop) cmd_stop ;;
   status) cmd_status ;;
   rolling-restart) cmd_rolling_restart ;;
+  add-node) cmd_add_node ;;
+  remove-node) cmd_remove_node ;;
+  order) youngest_first running | tr '\n' ' '; echo ;;
   *)
-    echo "usage: $0 start | stop | status | rolling-restart" >&2
+    echo "usage: $0 start | stop | status | rolling-restart | add-node | remove-node | order" >&2
     exit 2
     ;;
 esac

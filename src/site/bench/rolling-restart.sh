@@ -30,6 +30,11 @@
 # moves once or twice instead of on every join. restart keeps the version (a plain restart: each
 # node that comes back gets shards rebalanced to it while the next one is already leaving).
 #
+# ROLLOUT=scale (issue 20) instead: four nodes from the start (cluster.sh start, then add-node), the
+# bench spread over all four; during: `cluster.sh remove-node` (4 -> 3 under load, node4 drains),
+# SCALE_GAP [30] s, then `cluster.sh add-node` (3 -> 4); the after phase shows how the connections
+# reach node4. connections-timeline.py prints connections per node over the run (any ROLLOUT).
+#
 # ROLLOUT=kill instead: node2 is killed with SIGKILL (no drain, no leave), left dead for
 # KILL_DOWN_SECONDS [30] (failure detection and the split-brain resolver remove it meanwhile) and
 # started again; the bot's reply gap is then bounded by failure detection + SBR + resume.
@@ -80,7 +85,10 @@ AFTER="${AFTER:-40}"
 MAX_DURATION="${MAX_DURATION:-420}"
 RESTART_TIMEOUT="${RESTART_TIMEOUT:-480}"
 ROLLOUT="${ROLLOUT:-deploy}"
-[[ "$ROLLOUT" == "deploy" || "$ROLLOUT" == "restart" || "$ROLLOUT" == "kill" ]] || { echo "ROLLOUT must be deploy, restart or kill" >&2; exit 2; }
+[[ "$ROLLOUT" == "deploy" || "$ROLLOUT" == "restart" || "$ROLLOUT" == "kill" || "$ROLLOUT" == "scale" ]] || { echo "ROLLOUT must be deploy, restart, kill or scale" >&2; exit 2; }
+NODE_NUMBERS="1 2 3"
+[[ "$ROLLOUT" == "scale" ]] && NODE_NUMBERS="1 2 3 4"
+SCALE_GAP="${SCALE_GAP:-30}"
 KILL_DOWN_SECONDS="${KILL_DOWN_SECONDS:-30}"
 BOT="${BOT:-echo}"
 BENCH_JAR="${BENCH_JAR:-$PARLEY_JAR}"
@@ -147,6 +155,7 @@ log "JAVA_OPTS=$JAVA_OPTS; admission=${PARLEY_ADMISSION_CONNECTIONS_PER_SECOND:-
 
 CLUSTER_STARTED=1
 timeout 300 "$CLUSTER" start >>"$OUT/restart.log" 2>&1
+if [[ "$ROLLOUT" == "scale" ]]; then timeout 300 "$CLUSTER" add-node >>"$OUT/restart.log" 2>&1; fi
 
 # One line a second: what the database did, and what each node says about its connections.
 sample() {
@@ -159,7 +168,7 @@ sample() {
           (SELECT count(*) FROM pg_stat_activity WHERE datname = '$DB')" 2>/dev/null || echo "null null null")
     read -r xacts reads backends <<<"$q"
     status=""
-    for n in 1 2 3; do
+    for n in $NODE_NUMBERS; do
       s=$(curl -s --max-time 0.8 -H "Authorization: Bearer $PARLEY_ADMIN_TOKEN" "http://127.0.0.1:856$n/parley/status" | tr -d '\n' || true)
       [[ "$s" == \{* ]] || s=null
       status+="${status:+,}$s"
@@ -179,7 +188,7 @@ python3 "$HERE/cpu-sampler.py" "$OUT/cpu.jsonl" &
 CPU_SAMPLER_PID=$!
 
 urls=()
-for n in 1 2 3; do urls+=(--url "ws://127.0.0.1:808$n/v1/ws"); done
+for n in $NODE_NUMBERS; do urls+=(--url "ws://127.0.0.1:808$n/v1/ws"); done
 # Unmeasured warm-up, as run-row.sh does: JIT-compiles the nodes' hot paths and allocates shards, so
 # the measured run's setup (CONNECTIONS upgrades, CONVERSATIONS creates at once) does not meet
 # three cold JVMs on two cores (it timed out with `unavailable` that way).
@@ -214,7 +223,9 @@ if [[ "$ROLLOUT" == "deploy" ]]; then
   log "deploy: app-version $running -> $next"
 fi
 # In the background and waited for, so that Ctrl-C/SIGTERM reach the trap at once.
-if [[ "$ROLLOUT" == "kill" ]]; then
+if [[ "$ROLLOUT" == "scale" ]]; then
+  ( timeout "$RESTART_TIMEOUT" "$CLUSTER" remove-node && sleep "$SCALE_GAP" && timeout "$RESTART_TIMEOUT" "$CLUSTER" add-node ) >>"$OUT/restart.log" 2>&1 &
+elif [[ "$ROLLOUT" == "kill" ]]; then
   victim=$(cat "$PARLEY_RUN_DIR/node2.pid")
   log "SIGKILL node2 (pid $victim); started again after $KILL_DOWN_SECONDS s"
   kill -9 "$victim"
@@ -239,3 +250,4 @@ SAMPLER_PID="" CPU_SAMPLER_PID=""
 
 ROLLOUT="$ROLLOUT" python3 "$HERE/rolling-summary.py" "$OUT" "$MODE" "$restart_rc" "$bench_rc" | tee "$OUT/summary.txt"
 if [[ -f "$OUT/bot-gaps.csv" ]]; then python3 "$HERE/bot-gap-summary.py" "$OUT" | tee -a "$OUT/summary.txt"; fi
+python3 "$HERE/connections-timeline.py" "$OUT" | tee -a "$OUT/summary.txt" || true

@@ -23,6 +23,7 @@ import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversations;
 import dev.parley.conversation.RecoveryWarmUp;
 import dev.parley.gateway.ConnectedUsers;
+import dev.parley.gateway.ConnectionRebalancer;
 import dev.parley.gateway.HttpApi;
 import dev.parley.inbox.Inbox;
 import dev.parley.inbox.InboxProjection;
@@ -118,6 +119,8 @@ public final class Node implements AutoCloseable {
     log.debug("migrating the {} schema", storage.vendor());
     storage.migrate();
 
+    // The shutdown phases must outlast the longest drain window (operations.md, "Drain arithmetic").
+    config = Drain.derivedShutdownTimeouts(config, settings.drain());
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "parley", storage.pekkoConfig().withFallback(config));
     try {
       // Management first: health probes answer (not ready) while the node is still joining, and
@@ -187,6 +190,8 @@ public final class Node implements AutoCloseable {
               .get(30, TimeUnit.SECONDS);
       Drain.install(system, settings.drain(), () -> binding.unbind());
       NodeLifecycle.get(system).startedServing();
+      ConnectionRebalancer.get(system)
+          .start(settings.rebalance().plan(), settings.admission().connections().ratePerSecond(), settings.rebalance().publishInterval());
       announce(settings, storage, binding, management, developmentSecret, developmentAdminToken);
       return new Node(system, binding, management, inboxStore, bots, Optional.ofNullable(developmentAdminToken));
     } catch (Exception e) {

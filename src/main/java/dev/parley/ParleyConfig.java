@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import dev.parley.auth.TokenSettings;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.Drain;
+import dev.parley.cluster.RebalancePlan;
 import dev.parley.conversation.RecoveryWarmUp;
 import dev.parley.gateway.ServerTls;
 import dev.parley.storage.StorageBreaker;
@@ -34,7 +35,11 @@ public record ParleyConfig(
     StorageBreaker.Settings storageBreaker,
     ServerTls.Settings tls,
     BotRunnerSettings botRunner,
-    RecoveryWarmUp.Settings warmUp) {
+    RecoveryWarmUp.Settings warmUp,
+    Rebalance rebalance) {
+
+  /** Connection rebalancing (operations.md): the plan's rules and how often a node's count goes out. */
+  public record Rebalance(RebalancePlan.Settings plan, Duration publishInterval) {}
 
   /** {@code allowedOrigins}: browser origins, besides the node's own, that may open websockets. */
   public record Http(String host, int port, List<String> allowedOrigins) {}
@@ -250,7 +255,9 @@ public record ParleyConfig(
             c.duration("drain.window"),
             c.duration("drain.handover"),
             c.duration("drain.coordinator-grace"),
-            c.flag("drain.move-shards-early")),
+            c.flag("drain.move-shards-early"),
+            c.duration("drain.max-window"),
+            c.number("drain.handover-rate", 0, true)),
         new Admission(
             new AdmissionControl.Settings(
                 c.number("admission.connections-per-second", 0, true), c.longAtLeast("admission.connections-burst", 1)),
@@ -327,7 +334,19 @@ public record ParleyConfig(
             c.integer("warm-up.conversations", 0, Integer.MAX_VALUE),
             c.integer("warm-up.parallelism", 1, Integer.MAX_VALUE),
             c.integer("warm-up.per-second", 0, Integer.MAX_VALUE),
-            c.duration("warm-up.timeout")));
+            c.duration("warm-up.timeout")),
+        new Rebalance(
+            new RebalancePlan.Settings(
+                c.flag("rebalance.enabled"),
+                c.duration("rebalance.interval"),
+                c.number("rebalance.margin", 0, true),
+                c.integer("rebalance.min-excess", 1, Integer.MAX_VALUE),
+                c.number("rebalance.moves-per-second", 0, false),
+                c.duration("rebalance.min-connection-age"),
+                c.duration("rebalance.handover"),
+                c.duration("rebalance.settle-after-member-left"),
+                c.flag("rebalance.steer-new-connections")),
+            c.duration("rebalance.publish-interval")));
   }
 
   private static Optional<String> optional(String value) {

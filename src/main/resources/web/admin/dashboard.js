@@ -68,6 +68,12 @@ async function pollStatus() {
     $('node-database').textContent = databaseText(status.database);
     $('node-connections').textContent = status.connections;
     $('node-admission').textContent = `${status.admission.connections.admitted} / ${status.admission.connections.rejected}`;
+    // Connection rebalancing (operations.md): state and reason, moves, the cluster's counts.
+    const r = status.rebalance;
+    $('node-rebalance').textContent = `${r.state} (${r.reason})${r.refusingNewConnections ? ', sending new connections elsewhere' : ''}`;
+    $('node-moves').textContent = `${r.moves.requested} / ${r.moves.completed} (${r.moves.declined} declined)`;
+    $('cluster-connections').textContent =
+      Object.entries(r.connectionsPerNode).map(([node, count]) => `${node.replace(/^pekko:\/\/[^@]*@/, '')} ${count}`).join(', ') + ` (mean ${r.mean})`;
     samples.push({ at: Date.now(), connections: status.connections, received: status.frames.received, sent: status.frames.sent });
     if (samples.length > POINTS + 1) samples.shift();
     drawCharts();

@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code GET /parley/status}: draining, open connections, websocket frames received and sent
  *       since start, admission counters, address, version, per-bot counters of this node ("bots"),
  *       and the database's state ("database": whether it answers a fresh connection now, whether
- *       this node's writes reach it, and whether this node is cut off from the cluster's majority).
+ *       this node's writes reach it, and whether this node is cut off from the cluster's majority),
+ *       and connection rebalancing ("rebalance": state, reason, moves, connections per node).
  * </ul>
  */
 public final class AdminRoutes implements ManagementRouteProvider {
@@ -152,7 +153,26 @@ public final class AdminRoutes implements ManagementRouteProvider {
           .put("refused", breaker.refusedCount())
           .put("notOpened", breaker.notOpenedCount());
     }
+    body.set("rebalance", rebalanceJson(ClusterConnections.get(Adapter.toTyped(system))));
     return complete(HttpErrors.json(200, body));
+  }
+
+  /** Connection rebalancing as this node sees it: its state, why, the moves, the cluster's counts. */
+  private static ObjectNode rebalanceJson(ClusterConnections connections) {
+    RebalancePlan.Decision decision = connections.lastDecision();
+    ObjectNode rebalance = Frames.JSON.createObjectNode();
+    rebalance
+        .put("state", decision.state().name().toLowerCase(java.util.Locale.ROOT))
+        .put("reason", decision.reason())
+        .put("mean", Math.round(decision.mean() * 10) / 10.0)
+        .put("refusingNewConnections", decision.refuseNewConnections());
+    rebalance.putObject("moves")
+        .put("requested", connections.movesRequested())
+        .put("declined", connections.movesDeclined())
+        .put("completed", connections.movesCompleted());
+    ObjectNode perNode = rebalance.putObject("connectionsPerNode");
+    connections.byAddress().forEach(perNode::put);
+    return rebalance;
   }
 
   private Route authorized(Supplier<Route> inner) {

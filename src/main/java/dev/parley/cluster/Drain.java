@@ -1,10 +1,13 @@
 package dev.parley.cluster;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -24,7 +27,8 @@ import org.slf4j.LoggerFactory;
  *       wait {@code readiness-delay} for them to notice;
  *   <li>service-unbind: stop accepting connections; open ones keep working;
  *   <li>service-requests-done: every connection gets a {@code reconnect} frame at its own random
- *       moment inside the drain window, so the other nodes see a ramp of reconnects instead of a
+ *       moment inside the drain window (which stretches with the connections held, see
+ *       {@link Settings#windowFor}), so the other nodes see a ramp of reconnects instead of a
  *       wall, and keeps working for {@code handover} more, so its client can open its new
  *       connection before this one goes (make before break: no moment without a connection); then
  *       it is closed, after its requests in flight are answered;
@@ -46,8 +50,67 @@ public final class Drain {
 
   private static final Logger log = LoggerFactory.getLogger(Drain.class);
 
+  /**
+   * {@code window} is the shortest drain window; a node holding more connections than
+   * {@code handoverRate} × it stretches its window to hand them over at that rate (plus the
+   * handover), up to {@code maxWindow}, from which the shutdown timeouts are derived
+   * ({@link #derivedShutdownTimeouts}). {@code handoverRate} 0: the window is fixed.
+   */
   public record Settings(
-      Duration readinessDelay, Duration window, Duration handover, Duration coordinatorGrace, boolean moveShardsEarly) {}
+      Duration readinessDelay,
+      Duration window,
+      Duration handover,
+      Duration coordinatorGrace,
+      boolean moveShardsEarly,
+      Duration maxWindow,
+      double handoverRate) {
+
+    public Settings {
+      if (maxWindow.compareTo(window) < 0) {
+        throw new IllegalArgumentException("parley.drain.max-window (" + maxWindow + ") must be at least parley.drain.window (" + window + ")");
+      }
+    }
+
+    /** The settings of a fixed window (no stretching): for tests and callers that do not care. */
+    public Settings(Duration readinessDelay, Duration window, Duration handover, Duration coordinatorGrace, boolean moveShardsEarly) {
+      this(readinessDelay, window, handover, coordinatorGrace, moveShardsEarly, window, 0);
+    }
+
+    /**
+     * The window of a node holding {@code connections}: the hints go out over the window minus the
+     * handover, so {@code connections ÷ handover-rate + handover}, never shorter than
+     * {@code window}, never longer than {@code max-window} (then the rate is higher than asked).
+     */
+    public Duration windowFor(int connections) {
+      if (handoverRate <= 0) return window;
+      long spreadMs = (long) Math.ceil(Math.max(0, connections) * 1000.0 / handoverRate);
+      Duration needed = Duration.ofMillis(spreadMs).plus(handover);
+      if (needed.compareTo(window) < 0) return window;
+      return needed.compareTo(maxWindow) > 0 ? maxWindow : needed;
+    }
+  }
+
+  /** Margin of each derived phase timeout over the drain step it bounds (the last requests: 2 s). */
+  static final Duration PHASE_MARGIN = Duration.ofSeconds(5);
+
+  /**
+   * The CoordinatedShutdown phase timeouts the drain needs, derived from its settings: a phase that
+   * times out cuts the drain short. {@code before-service-unbind} >= readiness-delay + margin,
+   * {@code service-requests-done} >= max-window + margin (the connections' window, and the shards'
+   * early moves within it). A configured longer timeout is kept. Applied before the actor system
+   * starts (Node).
+   */
+  public static Config derivedShutdownTimeouts(Config config, Settings settings) {
+    Config result = config;
+    result = atLeast(result, "pekko.coordinated-shutdown.phases.before-service-unbind.timeout", settings.readinessDelay().plus(PHASE_MARGIN));
+    result = atLeast(result, "pekko.coordinated-shutdown.phases.service-requests-done.timeout", settings.maxWindow().plus(PHASE_MARGIN));
+    return result;
+  }
+
+  private static Config atLeast(Config config, String path, Duration minimum) {
+    if (config.hasPath(path) && config.getDuration(path).compareTo(minimum) >= 0) return config;
+    return config.withValue(path, ConfigValueFactory.fromAnyRef(minimum.toMillis() + "ms"));
+  }
 
   /**
    * Published on the event stream; every session hints a reconnect at a random moment of the
@@ -71,14 +134,18 @@ public final class Drain {
   public static void install(ActorSystem<?> system, Settings settings, Supplier<CompletionStage<Done>> stopAccepting) {
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
     NodeLifecycle lifecycle = NodeLifecycle.get(system);
+    // Chosen once, when the drain starts: no connection arrives after that (the node refuses them).
+    AtomicReference<Duration> window = new AtomicReference<>(settings.window());
     shutdown.addTask(
         CoordinatedShutdown.PhaseBeforeServiceUnbind(),
         "parley-readiness-off",
         () -> {
           lifecycle.startDraining();
-          log.info("draining: readiness is now false; {} connections open", lifecycle.openConnections());
-          if (settings.moveShardsEarly() && !settings.window().isZero()) {
-            DrainingMembers.get(system).announce(Instant.now().plus(settings.readinessDelay()).plus(settings.window()));
+          int connections = lifecycle.openConnections();
+          window.set(settings.windowFor(connections));
+          log.info("draining: readiness is now false; {} connections open, drain window {} s", connections, window.get().toMillis() / 1000.0);
+          if (settings.moveShardsEarly() && !window.get().isZero()) {
+            DrainingMembers.get(system).announce(Instant.now().plus(settings.readinessDelay()).plus(window.get()));
           }
           return after(settings.readinessDelay());
         });
@@ -87,8 +154,8 @@ public final class Drain {
         CoordinatedShutdown.PhaseServiceRequestsDone(),
         "parley-drain-connections",
         () -> {
-          system.eventStream().tell(new EventStream.Publish<>(new DrainConnections(settings.window(), settings.handover())));
-          long deadline = System.nanoTime() + settings.window().plusSeconds(2).toNanos();
+          system.eventStream().tell(new EventStream.Publish<>(new DrainConnections(window.get(), settings.handover())));
+          long deadline = System.nanoTime() + window.get().plusSeconds(2).toNanos();
           return untilNoConnections(lifecycle, deadline)
               .thenCompose(done -> settings.moveShardsEarly() ? untilShardsMoved(system, deadline) : done());
         });

@@ -22,6 +22,9 @@ final class ConnectionDrain {
   private boolean reconnectHinted;
   /** How long the connection keeps working after its reconnect hint (Drain.DrainConnections#handover). */
   private Duration drainHandover = Duration.ZERO;
+  /** The hint is a rebalancing move (ConnectionRebalancer), not a drain: said in the frame's reason. */
+  private boolean moving;
+  private boolean draining;
 
   ConnectionDrain(Session session, TimerScheduler<Session.Command> timers, Metrics metrics) {
     this.session = session;
@@ -40,9 +43,24 @@ final class ConnectionDrain {
    * connection before this one closes (make before break).
    */
   void onDrainRequested(Drain.DrainConnections drain) {
+    // A drain overrides a pending move: its timer below replaces the move's.
+    draining = true;
+    moving = false;
     drainHandover = drain.handover();
     long spreadMs = Math.max(1, drain.hintSpread().toMillis());
     timers.startSingleTimer(Session.HintReconnect.INSTANCE, Duration.ofMillis(ThreadLocalRandom.current().nextLong(spreadMs)));
+  }
+
+  /**
+   * Rebalancing asks this connection to move: the same hint, handover and close as in a drain, at
+   * {@code hintIn}. False (it stays) when it is mid-resume, closing, draining or already told.
+   */
+  boolean onMoveRequested(Duration hintIn, Duration handover, boolean resuming) {
+    if (resuming || draining || moving || reconnectHinted || closingForDrain || session.isClosing()) return false;
+    moving = true;
+    drainHandover = handover;
+    timers.startSingleTimer(Session.HintReconnect.INSTANCE, hintIn);
+    return true;
   }
 
   void onHintReconnect() {
@@ -76,10 +94,10 @@ final class ConnectionDrain {
   private void hintReconnect(long closeInMs) {
     if (reconnectHinted || session.isClosing()) return;
     reconnectHinted = true;
-    metrics.connectionDrained();
+    if (!moving) metrics.connectionDrained();
     // With a handover the client has closeInMs to move; the jitter only breaks up ties.
     long jitterMs = closeInMs == 0 ? 1000 : Math.min(1000, closeInMs / 10);
-    session.push(Frames.reconnect(ThreadLocalRandom.current().nextLong(jitterMs + 1), closeInMs));
+    session.push(Frames.reconnect(ThreadLocalRandom.current().nextLong(jitterMs + 1), closeInMs, moving ? "rebalance" : "drain"));
   }
 
   void closeWithReconnectHint() {

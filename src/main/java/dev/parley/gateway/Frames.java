@@ -284,8 +284,9 @@ public final class Frames {
    * The node is draining: open a new connection (to another node) after {@code afterMs}; this one
    * keeps working for {@code closeInMs} (0: it closes right after this frame).
    */
-  public static ObjectNode reconnect(long afterMs, long closeInMs) {
-    return reply("reconnect", null).put("afterMs", afterMs).put("closeInMs", closeInMs);
+  /** {@code reason}: "drain" (the node leaves) or "rebalance" (it holds more than its share). */
+  public static ObjectNode reconnect(long afterMs, long closeInMs, String reason) {
+    return reply("reconnect", null).put("afterMs", afterMs).put("closeInMs", closeInMs).put("reason", reason);
   }
 
   /**

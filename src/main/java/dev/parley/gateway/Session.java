@@ -111,6 +111,12 @@ public final class Session extends AbstractBehavior<Session.Command> {
     INSTANCE
   }
 
+  /**
+   * From {@link ConnectionRebalancer}: this node holds more than its share; hint a reconnect in
+   * {@code hintIn} and keep working for {@code handover} after it (make before break, as in a drain).
+   */
+  record MoveAway(Duration hintIn, Duration handover) implements Command {}
+
   private enum TokenExpired implements Command {
     INSTANCE
   }
@@ -265,6 +271,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
             new ConnectionLimits(this, user, userLimits, subscriptions),
             metrics);
     this.drain = new ConnectionDrain(this, timers, metrics);
+    ConnectionRebalancer.get(ctx.getSystem()).opened(ctx.getSelf());
   }
 
   @Override
@@ -285,6 +292,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
         .onMessageEquals(WritesResumed.INSTANCE, this::onWritesResumed)
         .onMessageEquals(TellWritesResumed.INSTANCE, this::onTellWritesResumed)
         .onMessage(DrainRequested.class, m -> handled(() -> drain.onDrainRequested(m.drain())))
+        .onMessage(MoveAway.class, this::onMoveAway)
         .onMessageEquals(HintReconnect.INSTANCE, () -> handled(drain::onHintReconnect))
         .onMessageEquals(CloseForDrain.INSTANCE, () -> handled(drain::onCloseForDrain))
         .onMessageEquals(TokenExpired.INSTANCE, this::onTokenExpired)
@@ -335,6 +343,14 @@ public final class Session extends AbstractBehavior<Session.Command> {
   private Behavior<Command> onAnswered(Answered answered) {
     push(answered.frame());
     requestDone();
+    return next();
+  }
+
+  /** A connection mid-resume stays: moving it would restart the replay it is in on another node. */
+  private Behavior<Command> onMoveAway(MoveAway move) {
+    if (!drain.onMoveRequested(move.hintIn(), move.handover(), subscriptions.resuming())) {
+      ConnectionRebalancer.get(getContext().getSystem()).declined(getContext().getSelf());
+    }
     return next();
   }
 

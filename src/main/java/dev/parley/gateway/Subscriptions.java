@@ -96,6 +96,12 @@ final class Subscriptions {
     return active.size();
   }
 
+  /** Some subscription is not live yet: waiting for its conversation, replaying, or about to resubscribe. */
+  boolean resuming() {
+    for (Subscription sub : active.values()) if (!sub.isLive() || sub.waitingToResubscribe) return true;
+    return false;
+  }
+
   boolean has(String conversation) {
     return active.containsKey(conversation);
   }

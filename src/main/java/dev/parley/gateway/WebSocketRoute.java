@@ -12,6 +12,7 @@ import dev.parley.ParleyConfig;
 import dev.parley.auth.Revocations;
 import dev.parley.auth.Tokens;
 import dev.parley.cluster.AdmissionControl;
+import dev.parley.cluster.ClusterConnections;
 import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversations;
 import dev.parley.inbox.Inbox;
@@ -131,11 +132,16 @@ public final class WebSocketRoute {
   /**
    * A draining node takes no new connections, and a node past its connection rate answers 503
    * with a jittered Retry-After instead of queueing the upgrade: after a restart the herd is spread
-   * out in time rather than served all at once.
+   * out in time rather than served all at once. A node above its share of the cluster's connections
+   * while another has room sends new ones there (503 too), so moved clients do not come back.
    */
   private Route admitted(Supplier<Route> inner) {
     if (lifecycle.isDraining()) {
       return complete(retryLater(1000 + ThreadLocalRandom.current().nextLong(4000), "node is draining, connect to another"));
+    }
+    if (ClusterConnections.get(system).refusesNewConnections()) {
+      // Rebalancing: this node holds more than its share and another has room (RebalancePlan).
+      return complete(retryLater(1000 + ThreadLocalRandom.current().nextLong(2000), "node holds more than its share of connections, connect to another"));
     }
     OptionalLong retryAfterMs = connections.tryAdmit();
     if (retryAfterMs.isPresent()) {

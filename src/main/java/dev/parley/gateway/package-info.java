@@ -4,7 +4,8 @@
  * Pekko HTTP's internal frame-level API), the connection's end of its session
  * ({@link dev.parley.gateway.SessionStream}), the per-connection {@link dev.parley.gateway.Session}
  * actor and its parts (Requests, Subscriptions, ConnectionLimits, ConnectionDrain), the JSON protocol
- * codec {@link dev.parley.gateway.Frames}, and the HTTP API. Every client input is validated here;
+ * codec {@link dev.parley.gateway.Frames}, the HTTP API, and {@link dev.parley.gateway.ConnectionRebalancer}
+ * (moves this node's surplus connections to the other nodes). Every client input is validated here;
  * every failure leaves as an error frame with a {@link dev.parley.ErrorCode}.
  */
 package dev.parley.gateway;

@@ -715,6 +715,6 @@ class FramesTest {
   @Test
   void typingAndReconnectFramesAreEncoded() {
     assertThat(Frames.write(Frames.typing("c", "bob"))).isEqualTo("{\"type\":\"typing\",\"conversation\":\"c\",\"user\":\"bob\"}");
-    assertThat(Frames.write(Frames.reconnect(1500, 3000))).isEqualTo("{\"type\":\"reconnect\",\"afterMs\":1500,\"closeInMs\":3000}");
+    assertThat(Frames.write(Frames.reconnect(1500, 3000, "drain"))).isEqualTo("{\"type\":\"reconnect\",\"afterMs\":1500,\"closeInMs\":3000,\"reason\":\"drain\"}");
   }
 }

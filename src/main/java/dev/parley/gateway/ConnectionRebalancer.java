@@ -1,0 +1,161 @@
+package dev.parley.gateway;
+
+import dev.parley.cluster.ClusterConnections;
+import dev.parley.cluster.NodeLifecycle;
+import dev.parley.cluster.RebalancePlan;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.Extension;
+import org.apache.pekko.actor.typed.ExtensionId;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+/**
+ * Moves this node's surplus connections to the other nodes, a few per round, with the drain's own
+ * {@code reconnect} frame: once per {@code interval} it decides with {@link RebalancePlan} over the
+ * cluster's counts ({@link ClusterConnections}) how many to move, picks that many at random among
+ * the connections older than {@code min-connection-age} and not already moving, and gives each its
+ * own random moment within the round. A connection in the middle of a resume declines (the
+ * session knows). Knows this node's sessions by registration (one map entry and a watch each).
+ */
+public final class ConnectionRebalancer implements Extension {
+
+  sealed interface Command {}
+
+  private record Opened(ActorRef<Session.Command> session, long openedNanos) implements Command {}
+
+  private record Closed(ActorRef<Session.Command> session) implements Command {}
+
+  private record Declined(ActorRef<Session.Command> session) implements Command {}
+
+  private enum Round implements Command {
+    INSTANCE
+  }
+
+  private final ActorSystem<?> system;
+  private volatile ActorRef<Command> actor;
+
+  private ConnectionRebalancer(ActorSystem<?> system) {
+    this.system = system;
+  }
+
+  public static ConnectionRebalancer get(ActorSystem<?> system) {
+    return Id.INSTANCE.apply(system);
+  }
+
+  /**
+   * Starts the rounds. {@code admissionPerSecond}: the node's connection admission rate, which
+   * bounds the rate of moves ({@link RebalancePlan#effectiveMovesPerSecond}); publish-interval is
+   * how often this node's count goes out.
+   */
+  public synchronized void start(RebalancePlan.Settings settings, double admissionPerSecond, Duration publishInterval) {
+    if (actor != null) return;
+    ClusterConnections.get(system).start(publishInterval);
+    actor = system.systemActorOf(behavior(settings, admissionPerSecond), "parley-connection-rebalancer", Props.empty());
+  }
+
+  /** A session opened (before {@link #start}, e.g. in a test without it, it is not tracked). */
+  void opened(ActorRef<Session.Command> session) {
+    ActorRef<Command> ref = actor;
+    if (ref != null) ref.tell(new Opened(session, System.nanoTime()));
+  }
+
+  /** The session was asked to move and stays (mid-resume, closing, draining). */
+  void declined(ActorRef<Session.Command> session) {
+    ActorRef<Command> ref = actor;
+    if (ref != null) ref.tell(new Declined(session));
+  }
+
+  private Behavior<Command> behavior(RebalancePlan.Settings settings, double admissionPerSecond) {
+    double movesPerSecond = RebalancePlan.effectiveMovesPerSecond(settings.movesPerSecond(), admissionPerSecond);
+    return Behaviors.setup(
+        ctx ->
+            Behaviors.withTimers(
+                timers -> {
+                  ClusterConnections counts = ClusterConnections.get(ctx.getSystem());
+                  NodeLifecycle lifecycle = NodeLifecycle.get(ctx.getSystem());
+                  Map<ActorRef<Session.Command>, Long> sessions = new HashMap<>();
+                  Set<ActorRef<Session.Command>> moving = new HashSet<>();
+                  if (settings.enabled()) timers.startTimerWithFixedDelay(Round.INSTANCE, settings.interval());
+                  long minAgeNanos = settings.minConnectionAge().toNanos();
+                  return Behaviors.receive(Command.class)
+                      .onMessage(
+                          Opened.class,
+                          m -> {
+                            if (settings.enabled() && sessions.putIfAbsent(m.session(), m.openedNanos()) == null) {
+                              ctx.watchWith(m.session(), new Closed(m.session()));
+                            }
+                            return Behaviors.same();
+                          })
+                      .onMessage(
+                          Closed.class,
+                          m -> {
+                            sessions.remove(m.session());
+                            if (moving.remove(m.session())) counts.moveCompleted();
+                            return Behaviors.same();
+                          })
+                      .onMessage(
+                          Declined.class,
+                          m -> {
+                            if (moving.remove(m.session())) counts.moveDeclined();
+                            return Behaviors.same();
+                          })
+                      .onMessageEquals(
+                          Round.INSTANCE,
+                          () -> {
+                            long now = System.nanoTime();
+                            List<ActorRef<Session.Command>> eligible = new ArrayList<>();
+                            sessions.forEach((session, opened) -> {
+                              if (now - opened >= minAgeNanos && !moving.contains(session)) eligible.add(session);
+                            });
+                            ClusterConnections.View view = counts.view(settings.settleAfterMemberLeft());
+                            RebalancePlan.Decision decision =
+                                RebalancePlan.decide(
+                                    settings,
+                                    view.self(),
+                                    view.connections(),
+                                    lifecycle.openConnections(),
+                                    moving.size(),
+                                    eligible.size(),
+                                    movesPerSecond,
+                                    view.pausedBecause());
+                            counts.recordDecision(decision);
+                            if (decision.moves() > 0) {
+                              ctx.getLog().info(
+                                  "rebalancing: {} connections here, cluster mean {}; asking {} to move",
+                                  lifecycle.openConnections(), Math.round(decision.mean()), decision.moves());
+                              Collections.shuffle(eligible, ThreadLocalRandom.current());
+                              long spreadMs = Math.max(1, settings.interval().toMillis());
+                              for (ActorRef<Session.Command> session : eligible.subList(0, decision.moves())) {
+                                moving.add(session);
+                                counts.moveRequested();
+                                // Each at its own moment of the round: the receivers see a ramp.
+                                Duration hintIn = Duration.ofMillis(ThreadLocalRandom.current().nextLong(spreadMs));
+                                session.tell(new Session.MoveAway(hintIn, settings.moveHandover()));
+                              }
+                            }
+                            return Behaviors.same();
+                          })
+                      .build();
+                }));
+  }
+
+  private static final class Id extends ExtensionId<ConnectionRebalancer> {
+    static final Id INSTANCE = new Id();
+
+    @Override
+    public ConnectionRebalancer createExtension(ActorSystem<?> system) {
+      return new ConnectionRebalancer(system);
+    }
+  }
+}
