@@ -44,7 +44,8 @@ public final class PresenceBench {
       int victims,
       URI victimUrl,
       Path readyFile,
-      Duration victimTimeout) {}
+      Duration victimTimeout,
+      Path stopFile) {}
 
   private final Settings settings;
   private final PrintStream log;
@@ -145,6 +146,7 @@ public final class PresenceBench {
     int next = first;
     long late = 0;
     for (long i = 0; i < total; i++) {
+      if (settings.stopFile() != null && i % 10 == 0 && Files.exists(settings.stopFile())) break;
       long due = started + i * periodNanos;
       long wait = due - System.nanoTime();
       if (wait > 0) TimeUnit.NANOSECONDS.sleep(wait);

@@ -61,6 +61,9 @@ public final class PresenceBenchCommand implements Callable<Integer> {
       description = "How long to wait for every victim to be seen offline.")
   Duration victimTimeout;
 
+  @Option(names = "--stop-file", description = "Churn ends early (and the report is printed) once this file exists.")
+  Path stopFile;
+
   @Override
   public Integer call() throws Exception {
     String configured = secret != null ? secret : ParleyConfig.from(ConfigFactory.load()).jwtSecret();
@@ -73,7 +76,7 @@ public final class PresenceBenchCommand implements Callable<Integer> {
       return 2;
     }
     var settings =
-        new PresenceBench.Settings(urls, configured, prefix, members, watchers, churn, warmup, duration, victims, victimUrl, readyFile, victimTimeout);
+        new PresenceBench.Settings(urls, configured, prefix, members, watchers, churn, warmup, duration, victims, victimUrl, readyFile, victimTimeout, stopFile);
     System.out.print(new PresenceBench(settings, System.err).run());
     return 0;
   }
