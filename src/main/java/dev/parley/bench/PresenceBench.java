@@ -138,7 +138,8 @@ public final class PresenceBench {
   /** Members beyond the watchers connect and disconnect, alternately, at the churn rate. */
   private String churn() throws Exception {
     int first = settings.watchers();
-    Deque<ProtocolSocket> connected = new ArrayDeque<>();
+    // Opened without waiting: the clock, not the node's answer, paces the churn (open model).
+    Deque<CompletableFuture<ProtocolSocket>> connected = new ArrayDeque<>();
     Deque<Integer> connectedUsers = new ArrayDeque<>();
     long periodNanos = (long) (1e9 / settings.churnPerSecond());
     long total = (long) ((settings.warmup().toNanos() + settings.duration().toNanos()) / (double) periodNanos);
@@ -159,18 +160,17 @@ public final class PresenceBench {
         int user = next++;
         if (next >= settings.members()) next = first;
         changedAt.put(member(user) + "|online", System.nanoTime());
-        ProtocolSocket s = open(urlFor(user), member(user), r -> {});
-        connected.add(s);
+        connected.add(ProtocolSocket.open(http, urlFor(user), tokens.mint(member(user), Duration.ofHours(2)), r -> {}));
         connectedUsers.add(user);
       } else {
         int user = connectedUsers.poll();
         changedAt.put(member(user) + "|offline", System.nanoTime());
-        connected.poll().close();
+        connected.poll().thenAccept(ProtocolSocket::close);
       }
     }
     measuring = false;
     long elapsedNanos = System.nanoTime() - started - settings.warmup().toNanos();
-    connected.forEach(ProtocolSocket::close);
+    connected.forEach(c -> c.thenAccept(ProtocolSocket::close));
     double seconds = elapsedNanos / 1e9;
     long[] perWatcher = new long[settings.watchers()];
     for (int w = 0; w < perWatcher.length; w++) perWatcher[w] = frames.get(w);
