@@ -84,7 +84,10 @@ public final class PresenceHub {
 
   private record MembersLoaded(String room, String asUser, Conversation.Reply reply) implements Command {}
 
-  private record NodeChanged(String node, int bucket, LWWMap<String, PresenceEntry> map) implements Command {}
+  /** A key's new value; which node and bucket it is comes from {@link #keys} (one adapter serves every key). */
+  private record KeyChanged(String keyId, LWWMap<String, PresenceEntry> map) implements Command {}
+
+  private record NodeBucket(String node, int bucket) {}
 
   private record MemberChanged(ClusterEvent.MemberEvent event) implements Command {}
 
@@ -163,6 +166,7 @@ public final class PresenceHub {
   private final Set<String> dirty = new HashSet<>();
 
   private final Map<String, MemberNode> nodes = new HashMap<>();
+  private final Map<String, NodeBucket> keys = new HashMap<>();
   /** Users who were online on a node that stopped counting: offline since then. */
   private final Map<String, Long> lostAt = new HashMap<>();
 
@@ -223,7 +227,7 @@ public final class PresenceHub {
         .onMessage(Unwatch.class, this::onUnwatch)
         .onMessage(MembershipChanged.class, this::onMembershipChanged)
         .onMessage(MembersLoaded.class, this::onMembersLoaded)
-        .onMessage(NodeChanged.class, this::onNodeChanged)
+        .onMessage(KeyChanged.class, this::onKeyChanged)
         .onMessage(MemberChanged.class, this::onMemberChanged)
         .onMessage(ReachabilityChanged.class, this::onReachabilityChanged)
         .onMessage(GraceOver.class, this::onGraceOver)
@@ -344,21 +348,25 @@ public final class PresenceHub {
     if (nodes.containsKey(name)) return;
     nodes.put(name, new MemberNode(member));
     for (int b = 0; b < BUCKETS; b++) {
-      int bucket = b;
+      Key<LWWMap<String, PresenceEntry>> key = key(name, b);
+      keys.put(key.id(), new NodeBucket(name, b));
+      // Pekko's ReplicatorMessageAdapter keeps one message adapter for all its subscriptions (the
+      // last function given wins): the function must not capture the key, it reads it from the answer.
       replicator.subscribe(
-          key(name, b),
+          key,
           response ->
               response instanceof Replicator.Changed<LWWMap<String, PresenceEntry>> changed
-                  ? new NodeChanged(name, bucket, changed.dataValue())
+                  ? new KeyChanged(changed.key().id(), changed.dataValue())
                   : new Ignored());
     }
   }
 
-  private Behavior<Command> onNodeChanged(NodeChanged m) {
-    MemberNode node = nodes.get(m.node());
+  private Behavior<Command> onKeyChanged(KeyChanged m) {
+    NodeBucket at = keys.get(m.keyId());
+    MemberNode node = at == null ? null : nodes.get(at.node());
     if (node == null) return Behaviors.same();
-    LWWMap<String, PresenceEntry> before = node.buckets[m.bucket()];
-    node.buckets[m.bucket()] = m.map();
+    LWWMap<String, PresenceEntry> before = node.buckets[at.bucket()];
+    node.buckets[at.bucket()] = m.map();
     if (!node.counted) return Behaviors.same();
     Map<String, PresenceEntry> old = before == null ? Map.of() : before.getEntries();
     Map<String, PresenceEntry> now = m.map().getEntries();
@@ -379,6 +387,7 @@ public final class PresenceHub {
         if (node.counted) stopCounting(node);
         for (int b = 0; b < BUCKETS; b++) {
           Key<LWWMap<String, PresenceEntry>> key = key(name, b);
+          keys.remove(key.id());
           replicator.unsubscribe(key);
           replicator.askDelete(replyTo -> new Replicator.Delete<>(key, Replicator.writeLocal(), replyTo), response -> new Ignored());
         }

@@ -30,7 +30,13 @@ class PresenceIT {
 
   @BeforeAll
   static void start() throws Exception {
-    node = TestNode.onH2(Map.of("parley.presence.batch-interval", BATCH_INTERVAL_MS + "ms", "parley.presence.max-users-per-frame", 50));
+    node =
+        TestNode.onH2(
+            Map.of(
+                "parley.presence.batch-interval", BATCH_INTERVAL_MS + "ms",
+                "parley.presence.max-users-per-frame", 50,
+                // A create of 1,000 members and a watch of 201 users are larger than the tests' 2 KiB frames.
+                "parley.gateway.max-frame-bytes", 65536));
   }
 
   @AfterAll
