@@ -3,6 +3,7 @@ package dev.parley.inbox;
 import dev.parley.ParleyConfig;
 import dev.parley.conversation.Conversation;
 import dev.parley.ops.Metrics;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import java.time.Clock;
 import java.util.List;
@@ -71,6 +72,9 @@ public final class InboxProjection {
         .description("how far the inbox projection of this node is behind the journal")
         .baseUnit("seconds")
         .register(Metrics.get(system).registry());
+    FunctionCounter.builder("parley.inbox.projection.failures", Progress.get(system), Progress::failures)
+        .description("inbox projection consumers of this node that failed (database or journal) and restart from their stored offset")
+        .register(Metrics.get(system).registry());
     ShardedDaemonProcess.get(system)
         .init(
             Command.class,
@@ -110,6 +114,14 @@ public final class InboxProjection {
                                 applied.changes().forEach(change -> changes.tell(Topic.publish(change)));
                                 progress.record(tag, applied.newestEventTimestamp(), applied.oldestEventTimestamp());
                                 return Done.getInstance();
+                              })
+                          .watchTermination(
+                              (mat, terminated) -> {
+                                terminated.whenComplete(
+                                    (done, failure) -> {
+                                      if (failure != null) progress.failed();
+                                    });
+                                return mat;
                               }));
           UniqueKillSwitch running =
               consume
@@ -152,6 +164,7 @@ public final class InboxProjection {
     private final Map<String, long[]> byTag = new ConcurrentHashMap<>();
     private final Clock clock = Clock.systemUTC();
     private final java.util.concurrent.atomic.LongAdder starts = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder failures = new java.util.concurrent.atomic.LongAdder();
 
     public static Progress get(ActorSystem<?> system) {
       return Id.INSTANCE.apply(system);
@@ -169,6 +182,16 @@ public final class InboxProjection {
     long resumedFrom(long offset) {
       starts.increment();
       return offset;
+    }
+
+    /** A consumer's stream failed (the database or the journal); it restarts from its stored offset after a backoff. */
+    void failed() {
+      failures.increment();
+    }
+
+    /** How many times consumers on this node failed and were restarted (a metric: the database or the journal failed). */
+    public long failures() {
+      return failures.sum();
     }
 
     /**

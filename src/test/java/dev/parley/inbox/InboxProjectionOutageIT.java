@@ -64,6 +64,7 @@ class InboxProjectionOutageIT {
     assertThat(created.path("type").asText()).isEqualTo("created");
     a.expect(f -> "inbox_update".equals(f.path("type").asText()) && f.path("lastSeq").asLong() == 1, "the new conversation");
     long startsBefore = node.inboxProjectionStarts();
+    long failuresBefore = node.inboxProjectionFailures();
 
     // A burst, then the database goes away at once: the projection polls every 200 ms, so it
     // usually has not applied all of it yet (observed below, straight from the database).
@@ -82,6 +83,11 @@ class InboxProjectionOutageIT {
     ObjectNode refused = a.request(frame("inbox"));
     assertThat(refused.path("type").asText()).as("%s", refused).isEqualTo("error");
     assertThat(refused.path("code").asText()).isEqualTo("unavailable");
+    // The outage lasts until the projection has noticed it (its next poll fails): a blip shorter
+    // than one poll would leave it running, and the restart from the stored offset is what this test is about.
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(() -> assertThat(node.inboxProjectionFailures()).as("projection failures").isGreaterThan(failuresBefore));
     database.restore();
     // The client's retry policy: the same clientMsgId until acknowledged.
     Set<String> acked = new HashSet<>();

@@ -274,6 +274,12 @@ public final class TestNode implements AutoCloseable {
     return node.inboxStore();
   }
 
+  /** How often this node's inbox projection consumers failed (and were restarted after a backoff). */
+  public long inboxProjectionFailures() {
+    if (node == null) throw new IllegalStateException("the node is not running");
+    return dev.parley.inbox.InboxProjection.Progress.get(node.system()).failures();
+  }
+
   /** How often this node's inbox projection consumers (re)started from their stored offsets. */
   public long inboxProjectionStarts() {
     if (node == null) throw new IllegalStateException("the node is not running");
