@@ -294,20 +294,21 @@ public final class PresenceHub {
     dirty.clear();
     byBucket.forEach(
         (bucket, entries) ->
-            replicator.askUpdate(
-                replyTo ->
-                    new Replicator.Update<>(
-                        key(selfNode, bucket),
-                        LWWMap.create(),
-                        Replicator.writeLocal(),
-                        replyTo,
-                        map -> {
-                          LWWMap<String, PresenceEntry> updated = map;
-                          for (Map.Entry<String, PresenceEntry> e : entries.entrySet()) updated = updated.put(self, e.getKey(), e.getValue());
-                          return updated;
-                        }),
-                response -> new Ignored()));
+            updateOwnBucket(
+                bucket,
+                map -> {
+                  LWWMap<String, PresenceEntry> updated = map;
+                  for (Map.Entry<String, PresenceEntry> e : entries.entrySet()) updated = updated.put(self, e.getKey(), e.getValue());
+                  return updated;
+                }));
     return Behaviors.same();
+  }
+
+  /** One local write of one of this node's maps; Distributed Data's gossip spreads it. */
+  private void updateOwnBucket(int bucket, java.util.function.Function<LWWMap<String, PresenceEntry>, LWWMap<String, PresenceEntry>> modify) {
+    replicator.askUpdate(
+        replyTo -> new Replicator.Update<>(key(selfNode, bucket), LWWMap.create(), Replicator.writeLocal(), replyTo, modify),
+        response -> new Ignored());
   }
 
   /** Offline entries older than the retention go (this node's, and users lost with a node). */
@@ -322,19 +323,13 @@ public final class PresenceHub {
         });
     byBucket.forEach(
         (bucket, users) ->
-            replicator.askUpdate(
-                replyTo ->
-                    new Replicator.Update<>(
-                        key(selfNode, bucket),
-                        LWWMap.create(),
-                        Replicator.writeLocal(),
-                        replyTo,
-                        map -> {
-                          LWWMap<String, PresenceEntry> updated = map;
-                          for (String user : users) updated = updated.remove(self, user);
-                          return updated;
-                        }),
-                response -> new Ignored()));
+            updateOwnBucket(
+                bucket,
+                map -> {
+                  LWWMap<String, PresenceEntry> updated = map;
+                  for (String user : users) updated = updated.remove(self, user);
+                  return updated;
+                }));
     List<String> lost = lostAt.entrySet().stream().filter(e -> e.getValue() < oldest).map(Map.Entry::getKey).toList();
     lost.forEach(lostAt::remove);
     lost.forEach(this::recompute);
