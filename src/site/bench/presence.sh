@@ -73,7 +73,7 @@ for run in $(seq "$RUNS"); do
   log "target 2, run $run: $MEMBERS members, $WATCHERS watchers, churn $CHURN/s, ${DURATION}s"
   c0="$(changes)" t0="$(cpu_ticks)" l0="$(cut -d' ' -f1 /proc/loadavg)"
   # shellcheck disable=SC2086
-  java $BENCH_JAVA_OPTS -jar "$PARLEY_JAR" bench presence --url "$URLS" --prefix "pb$run" --members "$MEMBERS" \
+  java $BENCH_JAVA_OPTS -jar "$PARLEY_JAR" bench presence --url "$URLS" --prefix pb --members "$MEMBERS" \
     --watchers "$WATCHERS" --churn "$CHURN" --warmup 10s --duration "${DURATION}s" >"$OUT/big-room-$run.txt" 2>"$OUT/big-room-$run.log"
   c1="$(changes)" t1="$(cpu_ticks)" l1="$(cut -d' ' -f1 /proc/loadavg)"
   echo "  node CPU: $(( (t1 - t0) ))/$(getconf CLK_TCK) s for $((c1 - c0)) presence changes (node1's counter, incl. seeding and set-up); load $l0 -> $l1" >>"$OUT/big-room-$run.txt"
@@ -84,7 +84,7 @@ for kill in $(seq "$KILLS"); do
   log "target 3, kill $kill: $VICTIMS members on node3"
   rm -f "$OUT/ready-$kill"
   # shellcheck disable=SC2086
-  java $BENCH_JAVA_OPTS -jar "$PARLEY_JAR" bench presence --url ws://127.0.0.1:8081/v1/ws --prefix "pk$kill" --members 2000 \
+  java $BENCH_JAVA_OPTS -jar "$PARLEY_JAR" bench presence --url ws://127.0.0.1:8081/v1/ws --prefix pk --members 2000 \
     --watchers 10 --victims "$VICTIMS" --victim-url ws://127.0.0.1:8083/v1/ws --ready-file "$OUT/ready-$kill" \
     --victim-timeout 60s >"$OUT/kill-$kill.txt" 2>"$OUT/kill-$kill.log" &
   BENCH_PID=$!
