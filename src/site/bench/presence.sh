@@ -2,6 +2,7 @@
 # The presence benchmarks of issue 21 on the local 3-node cluster (cluster-config/local, PostgreSQL):
 #   target 2: one room of MEMBERS [10000] members, WATCHERS [1000] of them connected (spread over
 #             the 3 nodes) and watching its presence, CHURN [100] connects+disconnects per second
+#             (a pool of 500 churning members: each stays connected ~10 s)
 #             for DURATION [60] s (after 10 s unmeasured): presence frames per watcher per second
 #             (the cap is one per parley.presence.batch-interval, 1 s) and change -> watcher latency;
 #             RUNS [3] runs; CPU seconds of the three nodes per presence change.

@@ -61,6 +61,7 @@ public final class PresenceBench {
   private final Map<String, Long> victimsOfflineSeen = new ConcurrentHashMap<>();
   private final Map<String, Long> onlineSeen = new ConcurrentHashMap<>();
   private static final int SAMPLED_WATCHERS = 10;
+  private static final int CHURN_POOL = 500;
 
   public PresenceBench(Settings settings, PrintStream log) {
     this.settings = settings;
@@ -156,7 +157,9 @@ public final class PresenceBench {
         measuring = true;
         log.println("measuring");
       }
-      if (i % 2 == 0 || connected.isEmpty()) {
+      // Each churning member stays connected for CHURN_POOL / (churn / 2) seconds (10 s at 100/s):
+      // shorter, a connect and its disconnect would coalesce within one write interval and change nothing.
+      if (connected.size() < CHURN_POOL || i % 2 == 0) {
         int user = next++;
         if (next >= settings.members()) next = first;
         changedAt.put(member(user) + "|online", System.nanoTime());
