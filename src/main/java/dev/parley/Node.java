@@ -32,6 +32,8 @@ import dev.parley.ops.Metrics;
 import dev.parley.gateway.HttpErrors;
 import dev.parley.gateway.WebSocketRoute;
 import dev.parley.ops.NodeAgent;
+import dev.parley.presence.Presence;
+import dev.parley.presence.PresenceSettings;
 import dev.parley.storage.Storage;
 import java.time.Clock;
 import dev.parley.web.ChatClient;
@@ -153,6 +155,7 @@ public final class Node implements AutoCloseable {
       storageBreaker.bindMetrics(Metrics.get(system).registry());
       NodeLifecycle.get(system).registerStorageBreaker(storageBreaker);
       Conversations conversations = Conversations.init(system, settings.conversation(), storageBreaker);
+      Presence.get(system).start(system, PresenceSettings.from(config), conversations);
       InboxStore inboxStore = InboxStore.open(storage, settings.inbox().poolSize(), settings.db().connectionTimeout());
       system.getWhenTerminated().thenRun(inboxStore::close);
       inboxStore.bindMetrics(Metrics.get(system).registry());

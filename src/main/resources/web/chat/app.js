@@ -100,6 +100,8 @@ function start(user, token) {
     $('connection').textContent = s === 'reconnecting' && delayMs !== undefined ? `reconnecting in ${(delayMs / 1000).toFixed(1)} s` : s;
     if (s === 'connected') {
       loadConversationList();
+      // After the connection has re-sent its subscribe frames (synchronously, right after this event).
+      if (state.current && state.connection.subscriptions.has(state.current)) queueMicrotask(() => watchPresence(state.current));
     }
   });
   connection.addEventListener('frame', (e) => onFrame(e.detail));
@@ -243,6 +245,7 @@ async function openConversation(id) {
   $('conversation-id').textContent = id;
   $('composer').hidden = false;
   $('typing').textContent = '';
+  $('members').replaceChildren();
   problem('');
   renderList();
   renderMessages(c);
@@ -255,6 +258,7 @@ async function openConversation(id) {
     }
     if (!state.connection.subscriptions.has(id)) await state.connection.subscribe(id, maxSeq(c));
     if (state.current === id) renderMessages(c);
+    if (state.current === id) watchPresence(id);
     markRead(c);
   } catch (e) {
     if (e.code === 'forbidden' || e.code === 'not_found') {
@@ -313,6 +317,7 @@ function onFrame(frame) {
     return renderList();
   }
   if (frame.type === 'typing') return showTyping(frame);
+  if (frame.type === 'presence') return applyPresence(frame.users);
   if (frame.type === 'read_receipt') return showReceipt(frame);
   if (frame.type === 'error' && frame.conversation) return problem(`${frame.conversation}: ${frame.message}`);
   if (typeof frame.seq !== 'number' || !frame.conversation) return;
@@ -325,6 +330,7 @@ function onFrame(frame) {
     if (state.typingFrom === frame.sender) $('typing').textContent = '';
   }
   if (frame.type === 'member_left' && frame.user === state.user) state.connection.unsubscribe(c.id);
+  if (frame.type === 'member_left' && c.presence && c.presence.delete(frame.user) && state.current === c.id) renderMembers(c);
   if (state.current === c.id) {
     renderMessages(c, true);
     markRead(c);
@@ -465,3 +471,55 @@ function showTyping(frame) {
 const saved = sessionStorage.getItem('parley.token');
 if (saved && subjectOf(saved)) start(subjectOf(saved), saved);
 else showLogin();
+
+// ---- presence: online dots and "last seen" for the open conversation's members ----------------
+
+/** Watches the open conversation's presence, then reads the members' current state (that order: no change is missed). */
+async function watchPresence(id) {
+  const c = conversation(id);
+  try {
+    await state.connection.request({ type: 'presence_subscribe', conversation: id });
+    c.presence = new Map();
+    let after = null;
+    do {
+      const page = await state.connection.request({ type: 'presence', conversation: id, after, limit: 200 });
+      for (const m of page.members) c.presence.set(m.user, m);
+      after = page.next;
+    } while (after && c.presence.size < 1000); // a big room shows its first thousand members
+    if (state.current === id) renderMembers(c);
+  } catch (e) {
+    problem(`${id}: presence: ${e.message}`);
+  }
+}
+
+function applyPresence(users) {
+  const c = state.current && conversation(state.current);
+  if (!c || !c.presence) return;
+  // Only the open conversation is watched, so every user in the frame is one of its members.
+  for (const u of users) c.presence.set(u.user, u);
+  renderMembers(c);
+}
+
+function renderMembers(c) {
+  const items = [...c.presence.values()].sort((a, b) => a.user.localeCompare(b.user)).map((m) => {
+    const li = el('li');
+    li.dataset.user = m.user;
+    li.dataset.status = m.status;
+    li.append(el('span', 'dot'), el('span', 'name', m.user === state.user ? `${m.user} (you)` : m.user));
+    if (m.status !== 'online') li.append(el('span', 'seen', seenText(m)));
+    return li;
+  });
+  $('members').replaceChildren(...items);
+}
+
+function seenText(m) {
+  if (m.lastSeen === null || m.lastSeen === undefined) return m.status === 'away' ? 'away' : 'offline';
+  const at = new Date(m.lastSeen).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return m.status === 'away' ? `away since ${at}` : `last seen ${at}`;
+}
+
+// A hidden tab is away; the server counts the user online while any of their connections is not.
+document.addEventListener('visibilitychange', () => {
+  if (!state.connection || !state.connection.connected) return;
+  state.connection.request({ type: 'set_presence', status: document.hidden ? 'away' : 'online' }).catch(() => {});
+});

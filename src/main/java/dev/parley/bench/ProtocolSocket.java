@@ -127,7 +127,15 @@ final class ProtocolSocket {
     }
   }
 
+  /** Completes with the nanoTime the connection closed or failed (the presence bench times a killed node by it). */
+  CompletableFuture<Long> closed() {
+    return closed;
+  }
+
+  private final CompletableFuture<Long> closed = new CompletableFuture<>();
+
   private void failAll(String why) {
+    closed.complete(System.nanoTime());
     IllegalStateException failure = new IllegalStateException(why);
     requests.values().forEach(r -> r.completeExceptionally(failure));
     requests.clear();

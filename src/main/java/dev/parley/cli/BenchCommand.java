@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
     name = "bench",
     mixinStandardHelpOptions = true,
     sortOptions = false,
-    subcommands = InboxBenchCommand.class,
+    subcommands = {InboxBenchCommand.class, PresenceBenchCommand.class},
     description = {
       "Load-test running nodes over the websocket protocol, like real clients (loopback addresses only).",
       "Sends are scheduled by the clock (open model); latency counts from each send's intended time.",

@@ -114,6 +114,12 @@ public final class Conversation
    */
   public record MarkRead(String user, long seq, ActorRef<Reply> replyTo) implements Command {}
 
+  /**
+   * A page of the members (issue 21, presence): at most {@code limit} user ids after {@code after}
+   * (exclusive; null: from the first) in id order, answered {@link MembersPage}; members only.
+   */
+  public record GetMembers(String user, String after, int limit, ActorRef<Reply> replyTo) implements Command {}
+
   private record SubscriberGone(ActorRef<Update> subscriber) implements Command {}
 
   /**
@@ -154,6 +160,9 @@ public final class Conversation
   }
 
   public record Rejected(ErrorCode code, String reason) implements Reply {}
+
+  /** {@code members} in id order; {@code total} the conversation's member count; {@code more}: a next page exists. */
+  public record MembersPage(List<String> members, int total, boolean more) implements Reply {}
 
   /** What a subscriber receives. */
   public sealed interface Update extends CborSerializable {
@@ -312,7 +321,8 @@ public final class Conversation
         .onCommand(Subscribe.class, this::onSubscribe)
         .onCommand(GetHistory.class, this::onGetHistory)
         .onCommand(Typing.class, this::onTyping)
-        .onCommand(MarkRead.class, this::onMarkRead);
+        .onCommand(MarkRead.class, this::onMarkRead)
+        .onCommand(GetMembers.class, this::onGetMembers);
     builder
         .forAnyState()
         .onCommand(Unsubscribe.class, (state, cmd) -> unsubscribe(cmd))
@@ -453,6 +463,16 @@ public final class Conversation
     return Effect().reply(cmd.replyTo(), new Accepted(seq));
   }
 
+  /** Sorted per request: O(members log members), paid only by presence pages and a presence watch's first load. */
+  private ReplyEffect<TimelineEvent, ConversationState> onGetMembers(ConversationState state, GetMembers cmd) {
+    if (!state.isMember(cmd.user())) return Effect().reply(cmd.replyTo(), WriteRules.nonMember());
+    List<String> after =
+        state.members().stream().filter(m -> cmd.after() == null || m.compareTo(cmd.after()) > 0).sorted().toList();
+    int limit = Math.max(1, cmd.limit());
+    return Effect()
+        .reply(cmd.replyTo(), new MembersPage(List.copyOf(after.subList(0, Math.min(limit, after.size()))), state.members().size(), after.size() > limit));
+  }
+
   private ReplyEffect<TimelineEvent, ConversationState> unsubscribe(Unsubscribe cmd) {
     subscribers.unsubscribe(cmd.subscriber(), cmd.upToTag());
     return Effect().noReply();
@@ -482,12 +502,13 @@ public final class Conversation
 
   /** A command someone waits for an answer to (other than Create and Subscribe). */
   private static boolean isRequest(Command command) {
-    return WriteRules.isWrite(command) || command instanceof MarkRead || command instanceof GetHistory;
+    return WriteRules.isWrite(command) || command instanceof MarkRead || command instanceof GetHistory || command instanceof GetMembers;
   }
 
   private static ActorRef<Reply> requester(Command request) {
     if (request instanceof MarkRead c) return c.replyTo();
     if (request instanceof GetHistory c) return c.replyTo();
+    if (request instanceof GetMembers c) return c.replyTo();
     return WriteRules.replyTo(request);
   }
 

@@ -181,6 +181,11 @@ public final class Conversations {
             ON_COMPLETING_THREAD);
   }
 
+  /** A page of members in id order ({@link Conversation.MembersPage}), or rejected (not a member, unavailable). */
+  public CompletionStage<Conversation.Reply> members(String id, String user, String after, int limit) {
+    return ask(id, replyTo -> new Conversation.GetMembers(user, after, limit, replyTo), RESEND);
+  }
+
   /** A bounded journal range; a failure (database down) fails the stage. */
   public CompletionStage<List<TimelineEvent>> readJournal(String id, long from, long to) {
     return history.read(id, from, to).whenCompleteAsync((events, failure) -> {}, ON_COMPLETING_THREAD);

@@ -41,4 +41,16 @@ public sealed interface ClientFrame {
 
   /** The user has read {@code conversation} up to {@code seq}. */
   record Read(JsonNode id, String conversation, long seq) implements ClientFrame {}
+
+  // ---- presence (issue 21; see PresenceFrames) ----
+
+  /** A page of members with their presence, after the member {@code after} (null: from the first). */
+  record PresencePage(JsonNode id, String conversation, String after, int limit) implements ClientFrame {}
+
+  /** Watch presence changes of a subscribed conversation: counts only, the named {@code users}, or (both empty) every member. */
+  record PresenceSubscribe(JsonNode id, String conversation, boolean countsOnly, java.util.Set<String> users) implements ClientFrame {}
+
+  record PresenceUnsubscribe(JsonNode id, String conversation) implements ClientFrame {}
+
+  record SetPresence(JsonNode id, boolean away) implements ClientFrame {}
 }

@@ -93,6 +93,7 @@ public final class Frames {
       case "ping" -> new ClientFrame.Ping(id);
       case "inbox" -> new ClientFrame.InboxPage(id, inboxLimit(f), cursor(f));
       case "read" -> new ClientFrame.Read(id, conversation(f), number(f, "seq", 0, Long.MIN_VALUE));
+      case "presence", "presence_subscribe", "presence_unsubscribe", "set_presence" -> PresenceFrames.decode(type, id, f);
       default -> throw new ProtocolException(ErrorCode.BAD_REQUEST, "unknown frame type: " + abbreviate(type));
     };
   }

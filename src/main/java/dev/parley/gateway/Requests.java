@@ -73,6 +73,7 @@ final class Requests {
       subscriptions.subscribe(subscribe);
     } else if (frame instanceof ClientFrame.Unsubscribe unsubscribe) {
       subscriptions.drop(unsubscribe.conversation());
+      session.presence().dropped(unsubscribe.conversation());
       session.push(Frames.reply("unsubscribed", unsubscribe.id()).put("conversation", unsubscribe.conversation()));
     } else if (frame instanceof ClientFrame.History history) {
       request(
@@ -101,6 +102,7 @@ final class Requests {
           conversations.leave(leave.conversation(), user),
           reply -> {
             subscriptions.drop(leave.conversation());
+            session.presence().dropped(leave.conversation());
             return ok(leave.id(), leave.conversation(), reply);
           },
           leave.id());
@@ -128,6 +130,11 @@ final class Requests {
           conversations.delete(delete.conversation(), user, delete.seq()),
           reply -> ok(delete.id(), delete.conversation(), reply),
           delete.id());
+    } else if (frame instanceof ClientFrame.PresencePage
+        || frame instanceof ClientFrame.PresenceSubscribe
+        || frame instanceof ClientFrame.PresenceUnsubscribe
+        || frame instanceof ClientFrame.SetPresence) {
+      session.presence().handle(frame);
     }
   }
 

@@ -98,6 +98,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
   private enum TellWritesResumed implements Command {
     INSTANCE
   }
+  /** A batch of presence changes for this connection (issue 21), at most one per batch interval. */
+  record PresenceChanged(dev.parley.presence.PresenceHub.Batch batch) implements Command {}
 
   /** A request not answered by a conversation (inbox pages, read markers): its reply frame, built. */
   record Answered(ObjectNode frame) implements Command {}
@@ -193,6 +195,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
   private final UserLimits userLimits;
   private final Requests requests;
   private final ConnectionDrain drain;
+  private final ConnectionPresence presence;
 
   private Session(
       ActorContext<Command> ctx,
@@ -272,6 +275,11 @@ public final class Session extends AbstractBehavior<Session.Command> {
             metrics);
     this.drain = new ConnectionDrain(this, timers, metrics);
     ConnectionRebalancer.get(ctx.getSystem()).opened(ctx.getSelf());
+    this.presence = new ConnectionPresence(this, ctx, user, conversations, subscriptions);
+  }
+
+  ConnectionPresence presence() {
+    return presence;
   }
 
   @Override
@@ -280,7 +288,15 @@ public final class Session extends AbstractBehavior<Session.Command> {
         .onMessageEquals(StreamStarted.INSTANCE, this::onStreamStarted)
         .onMessage(Incoming.class, this::onIncoming)
         .onMessage(Finished.class, this::onFinished)
-        .onMessage(FromConversation.class, m -> handled(() -> subscriptions.onUpdate(m.update())))
+        .onMessage(
+            FromConversation.class,
+            m ->
+                handled(
+                    () -> {
+                      subscriptions.onUpdate(m.update());
+                      presence.onUpdate(m.update());
+                    }))
+        .onMessage(PresenceChanged.class, m -> handled(() -> push(PresenceFrames.batch(m.batch()))))
         .onMessage(JournalRead.class, m -> handled(() -> subscriptions.onJournalRead(m)))
         .onMessage(ConversationStopped.class, m -> handled(() -> subscriptions.onConversationStopped(m)))
         .onMessage(Resubscribe.class, m -> handled(() -> subscriptions.onResubscribe(m)))
@@ -484,6 +500,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     userLimits.connectionClosed(user);
     getContext().getSystem().eventStream().tell(new EventStream.Unsubscribe<>(drainListener));
     subscriptions.unsubscribeAll();
+    presence.stop();
     outbound.complete();
     return this;
   }

@@ -927,4 +927,26 @@ class ConversationTest {
     assertThat(state.sentKeyOrder()).hasSize(IDEMPOTENCY_WINDOW);
     assertThat(state.sentKeys().values()).containsExactlyInAnyOrder(59L, 60L, 61L);
   }
+
+  // ---- members page (issue 21, presence) ------------------------------------------------------
+
+  @Test
+  void membersArePagedInIdOrderAfterTheGivenMemberForMembersOnly() {
+    create("carol", "alice", "dave", "bob");
+
+    Reply first = conversation.<Reply>runCommand(replyTo -> new Conversation.GetMembers("alice", null, 2, replyTo)).reply();
+    Reply second = conversation.<Reply>runCommand(replyTo -> new Conversation.GetMembers("alice", "bob", 2, replyTo)).reply();
+    Reply refused = conversation.<Reply>runCommand(replyTo -> new Conversation.GetMembers("mallory", null, 2, replyTo)).reply();
+
+    assertThat(first).isEqualTo(new Conversation.MembersPage(List.of("alice", "bob"), 4, true));
+    assertThat(second).isEqualTo(new Conversation.MembersPage(List.of("carol", "dave"), 4, false));
+    assertThat(refused).isInstanceOfSatisfying(Rejected.class, r -> assertThat(r.code()).isEqualTo(ErrorCode.FORBIDDEN));
+  }
+
+  @Test
+  void membersOfAConversationThatDoesNotExistAreNotFound() {
+    Reply reply = conversation.<Reply>runCommand(replyTo -> new Conversation.GetMembers("alice", null, 10, replyTo)).reply();
+
+    assertThat(reply).isInstanceOfSatisfying(Rejected.class, r -> assertThat(r.code()).isEqualTo(ErrorCode.NOT_FOUND));
+  }
 }

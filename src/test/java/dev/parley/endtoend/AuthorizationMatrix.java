@@ -52,6 +52,9 @@ abstract class AuthorizationMatrix {
         new WsAction("read", "ok", frame("read").put("conversation", conversation).put("seq", 1)),
         new WsAction("invite", "ok", frame("invite").put("conversation", conversation).put("user", "invitee-" + UUID.randomUUID())),
         new WsAction("delete", "ok", frame("delete").put("conversation", conversation).put("seq", ownMessageSeq)),
+        new WsAction("presence", "presence_page", frame("presence").put("conversation", conversation)),
+        // Watching presence needs a subscription, which a non-member cannot have: refused as not subscribed.
+        new WsAction("presence_subscribe", "ok", frame("presence_subscribe").put("conversation", conversation)),
         new WsAction("leave", "ok", frame("leave").put("conversation", conversation)));
   }
 
@@ -93,7 +96,9 @@ abstract class AuthorizationMatrix {
       for (WsAction action : wsActions(conversation, alicesMessage)) {
         ObjectNode reply = mallory.request(action.frame().deepCopy());
         softly.assertThat(reply.path("type").asText()).as("%s by a non-member: %s", action.name(), reply).isEqualTo("error");
-        softly.assertThat(reply.path("code").asText()).as("%s by a non-member", action.name()).isEqualTo("forbidden");
+        // presence_subscribe: refused as "not subscribed", the subscription having been refused as forbidden.
+        String expected = action.name().equals("presence_subscribe") ? "bad_request" : "forbidden";
+        softly.assertThat(reply.path("code").asText()).as("%s by a non-member", action.name()).isEqualTo(expected);
       }
       // Typing has no reply: a non-member's notice must simply never reach the members.
       mallory.send(frame("typing").put("conversation", conversation));

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The browser chat client in a real (headless) Chromium against a real node with the embedded
  * default (H2, development secret): two people in two browser contexts sign in, chat both ways,
- * see each other typing; one reloads and sees the history; one loses its connection and catches up.
+ * see each other typing and online (then offline, with "last seen"); one reloads and sees the
+ * history; one loses its connection and catches up.
  */
 @ExtendWith(Chromium.Required.class)
 class BrowserChatIT {
@@ -51,6 +52,9 @@ class BrowserChatIT {
     alice.locator("#new-create").click();
     assertThat(alice.locator("#conversation-title")).hasText("Lunch");
     assertThat(alice.locator("#messages .notice").first()).hasText("alice created Lunch with alice, bob");
+    // Presence: bob is signed in, so his dot is green; alice is herself.
+    assertThat(alice.locator("#members li[data-user='bob']")).hasAttribute("data-status", "online");
+    assertThat(alice.locator("#members li[data-user='alice']")).containsText("alice (you)");
 
     send(alice, "Hi Bob, lunch at noon?");
     openFromList(bob, "lunch", 1);
@@ -83,8 +87,13 @@ class BrowserChatIT {
     assertThat(weekend.locator(".unread")).hasText("2");
     assertThat(weekend.locator(".preview")).hasText("alice: Or Sunday?");
     Chromium.screenshot(bob, "web-chat.png");
-    alice.context().close();
+    // Bob closes his browser: alice sees him offline, with when he was last seen.
+    Locator bobOnAlice = alice.locator("#members li[data-user='bob']");
+    assertThat(bobOnAlice).hasAttribute("data-status", "online");
     bob.context().close();
+    assertThat(bobOnAlice).hasAttribute("data-status", "offline");
+    assertThat(bobOnAlice.locator(".seen")).containsText("last seen");
+    alice.context().close();
   }
 
   @Test

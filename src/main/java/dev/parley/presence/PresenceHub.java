@@ -1,0 +1,633 @@
+package dev.parley.presence;
+
+import dev.parley.conversation.Conversation;
+import dev.parley.conversation.Conversations;
+import dev.parley.ops.Metrics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.UniqueAddress;
+import org.apache.pekko.cluster.ddata.Key;
+import org.apache.pekko.cluster.ddata.LWWMap;
+import org.apache.pekko.cluster.ddata.LWWMapKey;
+import org.apache.pekko.cluster.ddata.SelfUniqueAddress;
+import org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData;
+import org.apache.pekko.cluster.ddata.typed.javadsl.Replicator;
+import org.apache.pekko.cluster.ddata.typed.javadsl.ReplicatorMessageAdapter;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Subscribe;
+
+/**
+ * A node's presence: one actor per node, in three parts.
+ *
+ * <p><b>Local</b>: the connections open on this node and whether each is away. A user's local
+ * status (online if any connection is not away, away if all are, else offline since now) is
+ * written every {@code write-interval}, coalesced, to this node's Distributed Data maps: {@value
+ * #BUCKETS} {@link LWWMap}s keyed by user, named after this node's unique address, written by this
+ * node only (so there are no conflicting writers, and a restarted node on the same port starts
+ * fresh maps). No database statement, no journal: presence is ephemeral.
+ *
+ * <p><b>Cluster</b>: every node subscribes to every member's maps and merges the entries of the
+ * members it counts ({@link PresenceEntry#merge}) into the view ({@link Presence#of}). A member
+ * unreachable for {@code unreachable-grace}, or downed, or removed, is no longer counted: its
+ * users go offline (lastSeen: that moment) unless another node has them online. A removed
+ * member's maps are deleted.
+ *
+ * <p><b>Interest</b>: the rooms (conversations) that this node's connections watch, each with its
+ * member set (loaded once, then kept current by the membership events the connections receive),
+ * and the reverse index user → watched rooms. A user's change costs a lookup in that index, on
+ * each node, however many conversations the user is in: rooms nobody watches cost nothing.
+ * Watchers are told through {@link PendingPresence}: at most one {@link Batch} per connection per
+ * {@code batch-interval}.
+ */
+public final class PresenceHub {
+
+  /** Buckets per node: a map's full-state gossip stays small with many users on a node. */
+  static final int BUCKETS = 16;
+
+  private static final int MEMBERS_PAGE = 1000;
+
+  public sealed interface Command {}
+
+  public record Connected(String user, ActorRef<Batch> connection) implements Command {}
+
+  public record Disconnected(ActorRef<Batch> connection) implements Command {}
+
+  public record SetAway(ActorRef<Batch> connection, boolean away) implements Command {}
+
+  /** {@code users == null}: every member; {@code countsOnly}: counts, no users. Replaces the connection's earlier watch of the room. */
+  public record Watch(ActorRef<Batch> connection, String user, String room, boolean countsOnly, Set<String> users)
+      implements Command {}
+
+  public record Unwatch(ActorRef<Batch> connection, String room) implements Command {}
+
+  public record MembershipChanged(String room, String user, boolean joined) implements Command {}
+
+  /** What a watching connection is sent, at most once per batch interval. */
+  public record Batch(List<UserPresence> users, List<RoomCounts> counts) {}
+
+  public record RoomCounts(String room, int members, int online, int away) {}
+
+  private record MembersLoaded(String room, String asUser, Conversation.Reply reply) implements Command {}
+
+  /** A key's new value; which node and bucket it is comes from {@link #keys} (one adapter serves every key). */
+  private record KeyChanged(String keyId, LWWMap<String, PresenceEntry> map) implements Command {}
+
+  private record NodeBucket(String node, int bucket) {}
+
+  private record MemberChanged(ClusterEvent.MemberEvent event) implements Command {}
+
+  private record ReachabilityChanged(ClusterEvent.ReachabilityEvent event) implements Command {}
+
+  private record GraceOver(String node) implements Command {}
+
+  private enum Tick implements Command {
+    FLUSH,
+    WRITE,
+    SWEEP
+  }
+
+  private record Ignored() implements Command {}
+
+  public static Behavior<Command> create(
+      PresenceSettings settings, Conversations conversations, Map<String, UserPresence> view) {
+    return Behaviors.setup(
+        ctx ->
+            Behaviors.withTimers(
+                timers ->
+                    DistributedData.<Command, LWWMap<String, PresenceEntry>>withReplicatorMessageAdapter(
+                        replicator -> new PresenceHub(ctx, timers, replicator, settings, conversations, view).behavior())));
+  }
+
+  // ---- state ----------------------------------------------------------------------------------
+
+  private static final class Connection {
+    final String user;
+    boolean away;
+    final Map<String, Watch> watches = new HashMap<>();
+
+    Connection(String user) {
+      this.user = user;
+    }
+  }
+
+  private static final class Room {
+    /** Null while loading. */
+    Set<String> members;
+    final Set<String> loading = new HashSet<>();
+    final Map<ActorRef<Batch>, Watch> watchers = new HashMap<>();
+    int online;
+    int away;
+  }
+
+  private static final class MemberNode {
+    final UniqueAddress address;
+    boolean counted = true;
+    @SuppressWarnings("unchecked")
+    final LWWMap<String, PresenceEntry>[] buckets = new LWWMap[BUCKETS];
+
+    MemberNode(UniqueAddress address) {
+      this.address = address;
+    }
+
+    PresenceEntry entry(String user) {
+      LWWMap<String, PresenceEntry> map = buckets[bucketOf(user)];
+      return map == null ? null : map.getEntries().get(user);
+    }
+  }
+
+  private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
+  private final ReplicatorMessageAdapter<Command, LWWMap<String, PresenceEntry>> replicator;
+  private final PresenceSettings settings;
+  private final Conversations conversations;
+  private final Map<String, UserPresence> view;
+  private final SelfUniqueAddress self;
+  private final String selfNode;
+
+  private final Map<ActorRef<Batch>, Connection> connections = new HashMap<>();
+  private final Map<String, Set<ActorRef<Batch>>> localByUser = new HashMap<>();
+  /** What this node last wrote per user. */
+  private final Map<String, PresenceEntry> written = new HashMap<>();
+  private final Set<String> dirty = new HashSet<>();
+
+  private final Map<String, MemberNode> nodes = new HashMap<>();
+  private final Map<String, NodeBucket> keys = new HashMap<>();
+  /** Users who were online on a node that stopped counting: offline since then. */
+  private final Map<String, Long> lostAt = new HashMap<>();
+
+  private final Map<String, Room> rooms = new HashMap<>();
+  private final Map<String, Set<String>> roomsOf = new HashMap<>();
+  private final PendingPresence<ActorRef<Batch>> pending = new PendingPresence<>();
+
+  private final Counter changes;
+  private final Counter frames;
+  private final AtomicLong onlineUsers = new AtomicLong();
+
+  private PresenceHub(
+      ActorContext<Command> ctx,
+      TimerScheduler<Command> timers,
+      ReplicatorMessageAdapter<Command, LWWMap<String, PresenceEntry>> replicator,
+      PresenceSettings settings,
+      Conversations conversations,
+      Map<String, UserPresence> view) {
+    this.ctx = ctx;
+    this.timers = timers;
+    this.replicator = replicator;
+    this.settings = settings;
+    this.conversations = conversations;
+    this.view = view;
+    this.self = DistributedData.get(ctx.getSystem()).selfUniqueAddress();
+    this.selfNode = nodeName(self.uniqueAddress());
+    var registry = Metrics.get(ctx.getSystem()).registry();
+    changes =
+        Counter.builder("parley.presence.changes")
+            .description("presence changes (online, away, offline) of any user in the cluster, as this node saw them")
+            .register(registry);
+    frames = Counter.builder("parley.presence.frames").description("batched presence frames sent to this node's connections").register(registry);
+    Gauge.builder("parley.presence.users.local", localByUser, Map::size)
+        .description("users with at least one connection open on this node")
+        .register(registry);
+    Gauge.builder("parley.presence.users.online", onlineUsers, AtomicLong::get)
+        .description("users online or away in the whole cluster, as this node sees it")
+        .register(registry);
+    Gauge.builder("parley.presence.rooms.watched", rooms, Map::size)
+        .description("conversations whose presence this node's connections watch")
+        .register(registry);
+  }
+
+  private Behavior<Command> behavior() {
+    var subscriptions = Cluster.get(ctx.getSystem()).subscriptions();
+    subscriptions.tell(Subscribe.create(ctx.messageAdapter(ClusterEvent.MemberEvent.class, MemberChanged::new), ClusterEvent.MemberEvent.class));
+    subscriptions.tell(
+        Subscribe.create(ctx.messageAdapter(ClusterEvent.ReachabilityEvent.class, ReachabilityChanged::new), ClusterEvent.ReachabilityEvent.class));
+    follow(self.uniqueAddress());
+    timers.startTimerWithFixedDelay(Tick.FLUSH, Tick.FLUSH, settings.batchInterval());
+    timers.startTimerWithFixedDelay(Tick.WRITE, Tick.WRITE, settings.writeInterval());
+    timers.startTimerWithFixedDelay(Tick.SWEEP, Tick.SWEEP, Duration.ofMinutes(1));
+    return Behaviors.receive(Command.class)
+        .onMessage(Connected.class, this::onConnected)
+        .onMessage(Disconnected.class, this::onDisconnected)
+        .onMessage(SetAway.class, this::onSetAway)
+        .onMessage(Watch.class, this::onWatch)
+        .onMessage(Unwatch.class, this::onUnwatch)
+        .onMessage(MembershipChanged.class, this::onMembershipChanged)
+        .onMessage(MembersLoaded.class, this::onMembersLoaded)
+        .onMessage(KeyChanged.class, this::onKeyChanged)
+        .onMessage(MemberChanged.class, this::onMemberChanged)
+        .onMessage(ReachabilityChanged.class, this::onReachabilityChanged)
+        .onMessage(GraceOver.class, this::onGraceOver)
+        .onMessageEquals(Tick.FLUSH, this::onFlush)
+        .onMessageEquals(Tick.WRITE, this::onWrite)
+        .onMessageEquals(Tick.SWEEP, this::onSweep)
+        .onMessage(Ignored.class, m -> Behaviors.same())
+        .build();
+  }
+
+  // ---- local connections ----------------------------------------------------------------------
+
+  private Behavior<Command> onConnected(Connected m) {
+    if (connections.putIfAbsent(m.connection(), new Connection(m.user())) == null) {
+      localByUser.computeIfAbsent(m.user(), u -> new HashSet<>()).add(m.connection());
+      dirty.add(m.user());
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onDisconnected(Disconnected m) {
+    Connection c = connections.remove(m.connection());
+    if (c == null) return Behaviors.same();
+    for (String room : List.copyOf(c.watches.keySet())) removeWatcher(m.connection(), room);
+    pending.forget(m.connection());
+    Set<ActorRef<Batch>> ofUser = localByUser.get(c.user);
+    if (ofUser != null && ofUser.remove(m.connection()) && ofUser.isEmpty()) localByUser.remove(c.user);
+    dirty.add(c.user);
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onSetAway(SetAway m) {
+    Connection c = connections.get(m.connection());
+    if (c != null && c.away != m.away()) {
+      c.away = m.away();
+      dirty.add(c.user);
+    }
+    return Behaviors.same();
+  }
+
+  /** This node's status of {@code user} from its open connections; null when it has none. */
+  private PresenceEntry.Status localStatus(String user) {
+    Set<ActorRef<Batch>> ofUser = localByUser.get(user);
+    if (ofUser == null || ofUser.isEmpty()) return null;
+    for (ActorRef<Batch> c : ofUser) if (!connections.get(c).away) return PresenceEntry.Status.ONLINE;
+    return PresenceEntry.Status.AWAY;
+  }
+
+  /** Writes the users whose local status changed since the last write: one update per bucket touched. */
+  private Behavior<Command> onWrite() {
+    if (dirty.isEmpty()) return Behaviors.same();
+    long now = System.currentTimeMillis();
+    Map<Integer, Map<String, PresenceEntry>> byBucket = new HashMap<>();
+    for (String user : dirty) {
+      PresenceEntry.Status status = localStatus(user);
+      PresenceEntry before = written.get(user);
+      if (status == null && (before == null || before.status() == PresenceEntry.Status.OFFLINE)) continue;
+      if (status == null) status = PresenceEntry.Status.OFFLINE;
+      if (before != null && before.status() == status) continue;
+      PresenceEntry entry = new PresenceEntry(status, now);
+      written.put(user, entry);
+      byBucket.computeIfAbsent(bucketOf(user), b -> new HashMap<>()).put(user, entry);
+    }
+    dirty.clear();
+    byBucket.forEach(
+        (bucket, entries) ->
+            updateOwnBucket(
+                bucket,
+                map -> {
+                  LWWMap<String, PresenceEntry> updated = map;
+                  for (Map.Entry<String, PresenceEntry> e : entries.entrySet()) updated = updated.put(self, e.getKey(), e.getValue());
+                  return updated;
+                }));
+    return Behaviors.same();
+  }
+
+  /** One local write of one of this node's maps; Distributed Data's gossip spreads it. */
+  private void updateOwnBucket(int bucket, java.util.function.Function<LWWMap<String, PresenceEntry>, LWWMap<String, PresenceEntry>> modify) {
+    replicator.askUpdate(
+        replyTo -> new Replicator.Update<>(key(selfNode, bucket), LWWMap.create(), Replicator.writeLocal(), replyTo, modify),
+        response -> new Ignored());
+  }
+
+  /** Offline entries older than the retention go (this node's, and users lost with a node). */
+  private Behavior<Command> onSweep() {
+    long oldest = System.currentTimeMillis() - settings.lastSeenRetention().toMillis();
+    Map<Integer, List<String>> byBucket = new HashMap<>();
+    written.entrySet().removeIf(
+        e -> {
+          boolean expired = e.getValue().status() == PresenceEntry.Status.OFFLINE && e.getValue().since() < oldest;
+          if (expired) byBucket.computeIfAbsent(bucketOf(e.getKey()), b -> new ArrayList<>()).add(e.getKey());
+          return expired;
+        });
+    byBucket.forEach(
+        (bucket, users) ->
+            updateOwnBucket(
+                bucket,
+                map -> {
+                  LWWMap<String, PresenceEntry> updated = map;
+                  for (String user : users) updated = updated.remove(self, user);
+                  return updated;
+                }));
+    List<String> lost = lostAt.entrySet().stream().filter(e -> e.getValue() < oldest).map(Map.Entry::getKey).toList();
+    lost.forEach(lostAt::remove);
+    lost.forEach(this::recompute);
+    return Behaviors.same();
+  }
+
+  // ---- the cluster's maps ---------------------------------------------------------------------
+
+  private void follow(UniqueAddress member) {
+    String name = nodeName(member);
+    if (nodes.containsKey(name)) return;
+    nodes.put(name, new MemberNode(member));
+    for (int b = 0; b < BUCKETS; b++) {
+      Key<LWWMap<String, PresenceEntry>> key = key(name, b);
+      keys.put(key.id(), new NodeBucket(name, b));
+      // Pekko's ReplicatorMessageAdapter keeps one message adapter for all its subscriptions (the
+      // last function given wins): the function must not capture the key, it reads it from the answer.
+      replicator.subscribe(
+          key,
+          response ->
+              response instanceof Replicator.Changed<LWWMap<String, PresenceEntry>> changed
+                  ? new KeyChanged(changed.key().id(), changed.dataValue())
+                  : new Ignored());
+    }
+  }
+
+  private Behavior<Command> onKeyChanged(KeyChanged m) {
+    NodeBucket at = keys.get(m.keyId());
+    MemberNode node = at == null ? null : nodes.get(at.node());
+    if (node == null) return Behaviors.same();
+    LWWMap<String, PresenceEntry> before = node.buckets[at.bucket()];
+    node.buckets[at.bucket()] = m.map();
+    if (!node.counted) return Behaviors.same();
+    Map<String, PresenceEntry> old = before == null ? Map.of() : before.getEntries();
+    Map<String, PresenceEntry> now = m.map().getEntries();
+    for (Map.Entry<String, PresenceEntry> e : now.entrySet()) {
+      if (!e.getValue().equals(old.get(e.getKey()))) recompute(e.getKey());
+    }
+    for (String user : old.keySet()) if (!now.containsKey(user)) recompute(user);
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onMemberChanged(MemberChanged m) {
+    Member member = m.event().member();
+    if (m.event() instanceof ClusterEvent.MemberRemoved) {
+      String name = nodeName(member.uniqueAddress());
+      MemberNode node = nodes.remove(name);
+      timers.cancel(name);
+      if (node != null) {
+        if (node.counted) stopCounting(node);
+        for (int b = 0; b < BUCKETS; b++) {
+          Key<LWWMap<String, PresenceEntry>> key = key(name, b);
+          keys.remove(key.id());
+          replicator.unsubscribe(key);
+          replicator.askDelete(replyTo -> new Replicator.Delete<>(key, Replicator.writeLocal(), replyTo), response -> new Ignored());
+        }
+      }
+    } else if (m.event() instanceof ClusterEvent.MemberDowned) {
+      MemberNode node = nodes.get(nodeName(member.uniqueAddress()));
+      if (node != null && node.counted) stopCounting(node);
+    } else {
+      follow(member.uniqueAddress());
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onReachabilityChanged(ReachabilityChanged m) {
+    String name = nodeName(m.event().member().uniqueAddress());
+    MemberNode node = nodes.get(name);
+    if (node == null) return Behaviors.same();
+    if (m.event() instanceof ClusterEvent.UnreachableMember) {
+      // A pause shorter than the grace (a GC, a slow network) does not flap everyone's presence.
+      timers.startSingleTimer(name, new GraceOver(name), settings.unreachableGrace());
+    } else {
+      timers.cancel(name);
+      if (!node.counted && node.address.equals(m.event().member().uniqueAddress())) {
+        node.counted = true;
+        usersOf(node).forEach(this::recompute);
+      }
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onGraceOver(GraceOver m) {
+    MemberNode node = nodes.get(m.node());
+    if (node != null && node.counted) {
+      ctx.getLog().info("presence: {} unreachable for {}, its users are shown offline", m.node(), settings.unreachableGrace());
+      stopCounting(node);
+    }
+    return Behaviors.same();
+  }
+
+  /** The node's users are offline from now on, unless another node has them. */
+  private void stopCounting(MemberNode node) {
+    node.counted = false;
+    long now = System.currentTimeMillis();
+    Set<String> users = usersOf(node);
+    for (String user : users) {
+      PresenceEntry e = node.entry(user);
+      if (e != null && e.status() != PresenceEntry.Status.OFFLINE) lostAt.put(user, now);
+    }
+    users.forEach(this::recompute);
+  }
+
+  private static Set<String> usersOf(MemberNode node) {
+    Set<String> users = new HashSet<>();
+    for (LWWMap<String, PresenceEntry> map : node.buckets) if (map != null) users.addAll(map.getEntries().keySet());
+    return users;
+  }
+
+  /** Merges what the counted nodes say about {@code user}; tells the interested rooms when it changed. */
+  private void recompute(String user) {
+    List<PresenceEntry> entries = new ArrayList<>(2);
+    for (MemberNode node : nodes.values()) {
+      if (!node.counted) continue;
+      PresenceEntry e = node.entry(user);
+      if (e != null) entries.add(e);
+    }
+    Long lost = lostAt.get(user);
+    if (lost != null) entries.add(new PresenceEntry(PresenceEntry.Status.OFFLINE, lost));
+    UserPresence before = view.get(user);
+    UserPresence after = PresenceEntry.merge(user, entries);
+    if (entries.isEmpty()) view.remove(user);
+    else view.put(user, after);
+    UserPresence was = before != null ? before : UserPresence.unknown(user);
+    if (after.sameAs(was)) return;
+    boolean wasUp = was.status() != PresenceEntry.Status.OFFLINE;
+    boolean isUp = after.status() != PresenceEntry.Status.OFFLINE;
+    if (isUp != wasUp) onlineUsers.addAndGet(isUp ? 1 : -1);
+    if (was.status() != after.status()) changes.increment();
+    for (String roomId : roomsOf.getOrDefault(user, Set.of())) {
+      Room room = rooms.get(roomId);
+      if (room == null || room.members == null) continue;
+      boolean countsChanged = was.status() != after.status();
+      count(room, was.status(), -1);
+      count(room, after.status(), +1);
+      room.watchers.forEach(
+          (connection, watch) -> {
+            if (watch.countsOnly()) {
+              if (countsChanged) pending.countsChanged(connection, roomId);
+            } else if (watch.users() == null || watch.users().contains(user)) {
+              pending.userChanged(connection, user);
+            }
+          });
+    }
+  }
+
+  private static void count(Room room, PresenceEntry.Status status, int delta) {
+    if (status == PresenceEntry.Status.ONLINE) room.online += delta;
+    else if (status == PresenceEntry.Status.AWAY) room.away += delta;
+  }
+
+  // ---- interest -------------------------------------------------------------------------------
+
+  private Behavior<Command> onWatch(Watch m) {
+    Connection c = connections.get(m.connection());
+    if (c == null) return Behaviors.same();
+    c.watches.put(m.room(), m);
+    Room room = rooms.computeIfAbsent(m.room(), r -> new Room());
+    room.watchers.put(m.connection(), m);
+    if (room.members == null) {
+      if (room.loading.isEmpty()) loadMembers(m.room(), m.user(), null);
+      room.loading.add(m.user());
+    } else {
+      announce(m.room(), room, m);
+    }
+    return Behaviors.same();
+  }
+
+  /** What a new watcher is owed at once: the counts, or the state of the members it named. */
+  private void announce(String roomId, Room room, Watch watch) {
+    if (watch.countsOnly()) {
+      pending.countsChanged(watch.connection(), roomId);
+    } else if (watch.users() != null) {
+      for (String user : watch.users()) if (room.members.contains(user)) pending.userChanged(watch.connection(), user);
+    }
+  }
+
+  private void loadMembers(String roomId, String asUser, String after) {
+    ctx.pipeToSelf(
+        conversations.members(roomId, asUser, after, MEMBERS_PAGE),
+        (reply, failure) -> new MembersLoaded(roomId, asUser, reply != null ? reply : new Conversation.Rejected(dev.parley.ErrorCode.UNAVAILABLE, "no answer")));
+  }
+
+  private final Map<String, List<String>> partial = new HashMap<>();
+
+  private Behavior<Command> onMembersLoaded(MembersLoaded m) {
+    Room room = rooms.get(m.room());
+    if (room == null || room.members != null) {
+      partial.remove(m.room());
+      return Behaviors.same();
+    }
+    if (!(m.reply() instanceof Conversation.MembersPage page)) {
+      // Refused or unavailable: the watch ends (the client sees no presence for the room and may watch again).
+      ctx.getLog().debug("presence: members of {} not loaded: {}", m.room(), m.reply());
+      partial.remove(m.room());
+      for (ActorRef<Batch> connection : List.copyOf(room.watchers.keySet())) removeWatcher(connection, m.room());
+      return Behaviors.same();
+    }
+    List<String> loaded = partial.computeIfAbsent(m.room(), r -> new ArrayList<>());
+    loaded.addAll(page.members());
+    if (page.more()) {
+      loadMembers(m.room(), m.asUser(), page.members().get(page.members().size() - 1));
+      return Behaviors.same();
+    }
+    partial.remove(m.room());
+    room.members = new HashSet<>(loaded);
+    room.loading.clear();
+    for (String user : room.members) {
+      roomsOf.computeIfAbsent(user, u -> new HashSet<>()).add(m.room());
+      count(room, of(user).status(), +1);
+    }
+    room.watchers.values().forEach(watch -> announce(m.room(), room, watch));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onUnwatch(Unwatch m) {
+    removeWatcher(m.connection(), m.room());
+    return Behaviors.same();
+  }
+
+  private void removeWatcher(ActorRef<Batch> connection, String roomId) {
+    Connection c = connections.get(connection);
+    if (c != null) c.watches.remove(roomId);
+    pending.forgetRoom(connection, roomId);
+    Room room = rooms.get(roomId);
+    if (room == null) return;
+    room.watchers.remove(connection);
+    if (!room.watchers.isEmpty()) return;
+    rooms.remove(roomId);
+    if (room.members == null) return;
+    for (String user : room.members) {
+      Set<String> of = roomsOf.get(user);
+      if (of != null && of.remove(roomId) && of.isEmpty()) roomsOf.remove(user);
+    }
+  }
+
+  private Behavior<Command> onMembershipChanged(MembershipChanged m) {
+    Room room = rooms.get(m.room());
+    if (room == null || room.members == null) return Behaviors.same();
+    PresenceEntry.Status status = of(m.user()).status();
+    if (m.joined()) {
+      if (!room.members.add(m.user())) return Behaviors.same();
+      roomsOf.computeIfAbsent(m.user(), u -> new HashSet<>()).add(m.room());
+      count(room, status, +1);
+    } else {
+      if (!room.members.remove(m.user())) return Behaviors.same();
+      Set<String> of = roomsOf.get(m.user());
+      if (of != null && of.remove(m.room()) && of.isEmpty()) roomsOf.remove(m.user());
+      count(room, status, -1);
+      // Who left sees the room's presence no more.
+      for (ActorRef<Batch> connection : List.copyOf(room.watchers.keySet())) {
+        Connection c = connections.get(connection);
+        if (c != null && c.user.equals(m.user())) removeWatcher(connection, m.room());
+      }
+    }
+    room.watchers.forEach(
+        (connection, watch) -> {
+          if (watch.countsOnly()) pending.countsChanged(connection, m.room());
+          else if (m.joined() && (watch.users() == null || watch.users().contains(m.user()))) pending.userChanged(connection, m.user());
+        });
+    return Behaviors.same();
+  }
+
+  private UserPresence of(String user) {
+    UserPresence p = view.get(user);
+    return p != null ? p : UserPresence.unknown(user);
+  }
+
+  // ---- batches --------------------------------------------------------------------------------
+
+  private Behavior<Command> onFlush() {
+    for (PendingPresence.Flush<ActorRef<Batch>> flush : pending.drain(settings.maxUsersPerFrame())) {
+      List<UserPresence> users = flush.users().stream().map(this::of).toList();
+      List<RoomCounts> counts = new ArrayList<>(flush.countedRooms().size());
+      for (String roomId : flush.countedRooms()) {
+        Room room = rooms.get(roomId);
+        if (room != null && room.members != null) counts.add(new RoomCounts(roomId, room.members.size(), room.online, room.away));
+      }
+      if (users.isEmpty() && counts.isEmpty()) continue;
+      flush.connection().tell(new Batch(users, counts));
+      frames.increment();
+    }
+    return Behaviors.same();
+  }
+
+  // ---- names ----------------------------------------------------------------------------------
+
+  static int bucketOf(String user) {
+    return Math.floorMod(user.hashCode(), BUCKETS);
+  }
+
+  /** Host, port and incarnation: a node restarted on the same port writes new maps. */
+  static String nodeName(UniqueAddress member) {
+    return member.address() + "#" + member.longUid();
+  }
+
+  static Key<LWWMap<String, PresenceEntry>> key(String node, int bucket) {
+    return LWWMapKey.create("parley-presence|" + node + "|" + bucket);
+  }
+}

@@ -1,0 +1,75 @@
+package dev.parley.presence;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.typesafe.config.ConfigFactory;
+import java.time.Duration;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The hub on a one-node cluster of its own: local connections become the merged view through Distributed Data. */
+class PresenceHubTest {
+
+  private static ActorTestKit testKit;
+  private static Presence presence;
+
+  @BeforeAll
+  static void start() {
+    testKit =
+        ActorTestKit.create(
+            ConfigFactory.parseString(
+                    """
+                    pekko.actor.provider = cluster
+                    pekko.remote.artery.canonical.hostname = 127.0.0.1
+                    pekko.remote.artery.canonical.port = 0
+                    pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
+                    pekko.cluster.distributed-data.notify-subscribers-interval = 100ms
+                    """)
+                .withFallback(ConfigFactory.parseResources("serialization.conf")));
+    Cluster cluster = Cluster.get(testKit.system());
+    cluster.manager().tell(Join.create(cluster.selfMember().address()));
+    presence = Presence.get(testKit.system());
+    presence.start(
+        testKit.system(),
+        new PresenceSettings(Duration.ofMillis(100), 200, Duration.ofMillis(20), Duration.ofSeconds(2), Duration.ofHours(1), 200, 500),
+        null);
+  }
+
+  @AfterAll
+  static void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  @Test
+  void twoDevicesAreOnePresenceOnlineAwayThenOfflineWithLastSeen() {
+    TestProbe<PresenceHub.Batch> phone = testKit.createTestProbe();
+    TestProbe<PresenceHub.Batch> laptop = testKit.createTestProbe();
+    presence.connected("alice", phone.ref());
+    presence.connected("alice", laptop.ref());
+    awaitStatus("alice", PresenceEntry.Status.ONLINE);
+
+    presence.setAway(phone.ref(), true);
+    presence.connected("marker", testKit.<PresenceHub.Batch>createTestProbe().ref());
+    awaitStatus("marker", PresenceEntry.Status.ONLINE);
+    assertThat(presence.of("alice").status()).as("the laptop is active").isEqualTo(PresenceEntry.Status.ONLINE);
+
+    presence.setAway(laptop.ref(), true);
+    awaitStatus("alice", PresenceEntry.Status.AWAY);
+
+    long beforeClose = System.currentTimeMillis();
+    presence.disconnected(phone.ref());
+    presence.disconnected(laptop.ref());
+    awaitStatus("alice", PresenceEntry.Status.OFFLINE);
+    assertThat(presence.of("alice").lastSeen()).isGreaterThanOrEqualTo(beforeClose);
+  }
+
+  private static void awaitStatus(String user, PresenceEntry.Status status) {
+    await().atMost(Duration.ofSeconds(10)).until(() -> presence.of(user).status() == status);
+  }
+}
