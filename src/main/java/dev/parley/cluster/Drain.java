@@ -88,7 +88,23 @@ public final class Drain {
       if (needed.compareTo(window) < 0) return window;
       return needed.compareTo(maxWindow) > 0 ? maxWindow : needed;
     }
+
+    /**
+     * The window of a node the cluster has downed, holding {@code connections}: its shards already
+     * have new homes and it can serve nothing, so it keeps no minimum window and no handover, only
+     * the spread that keeps its clients' arrival at the other nodes at {@code handover-rate} per
+     * second (at least 1 s, at most {@code max-window}; 1 s when the rate is 0).
+     */
+    public Duration downedWindowFor(int connections) {
+      if (handoverRate <= 0) return MIN_DOWNED_WINDOW;
+      Duration spread = Duration.ofMillis((long) Math.ceil(Math.max(0, connections) * 1000.0 / handoverRate));
+      if (spread.compareTo(MIN_DOWNED_WINDOW) < 0) return MIN_DOWNED_WINDOW;
+      return spread.compareTo(maxWindow) > 0 ? maxWindow : spread;
+    }
   }
+
+  /** The shortest spread of a downed node's reconnect hints: a little jitter even for a handful. */
+  static final Duration MIN_DOWNED_WINDOW = Duration.ofSeconds(1);
 
   /** Margin of each derived phase timeout over the drain step it bounds (the last requests: 2 s). */
   static final Duration PHASE_MARGIN = Duration.ofSeconds(5);
@@ -114,9 +130,14 @@ public final class Drain {
 
   /**
    * Published on the event stream; every session hints a reconnect at a random moment of the
-   * window and closes itself {@link #handover()} later, within the window.
+   * window and closes itself {@link #handover()} later, within the window. {@code reason} goes into
+   * the {@code reconnect} frame: {@link #DRAIN} for a node that leaves, {@link #DOWNED} for one the
+   * cluster has downed (a crash of its reachability, a partition's losing side).
    */
-  public record DrainConnections(Duration window, Duration requestedHandover) {
+  public record DrainConnections(Duration window, Duration requestedHandover, String reason) {
+    public static final String DRAIN = "drain";
+    public static final String DOWNED = "downed";
+
     /** At most half the window, so that the hints still spread over the other half. */
     public Duration handover() {
       Duration half = window.dividedBy(2);
@@ -142,6 +163,14 @@ public final class Drain {
         () -> {
           lifecycle.startDraining();
           int connections = lifecycle.openConnections();
+          if (downed(shutdown)) {
+            // The cluster has removed this node: its shards are served elsewhere already and every
+            // request here fails, so its clients are told at once (spread at the handover rate),
+            // not over a leaving node's window; no readiness delay, no early shard moves.
+            window.set(settings.downedWindowFor(connections));
+            log.warn("downed by the cluster: {} connections open, told to reconnect elsewhere over {} s", connections, window.get().toMillis() / 1000.0);
+            return done();
+          }
           window.set(settings.windowFor(connections));
           log.info("draining: readiness is now false; {} connections open, drain window {} s", connections, window.get().toMillis() / 1000.0);
           if (settings.moveShardsEarly() && !window.get().isZero()) {
@@ -154,22 +183,32 @@ public final class Drain {
         CoordinatedShutdown.PhaseServiceRequestsDone(),
         "parley-drain-connections",
         () -> {
-          system.eventStream().tell(new EventStream.Publish<>(new DrainConnections(window.get(), settings.handover())));
+          boolean downed = downed(shutdown);
+          DrainConnections drain =
+              downed
+                  ? new DrainConnections(window.get(), Duration.ZERO, DrainConnections.DOWNED)
+                  : new DrainConnections(window.get(), settings.handover(), DrainConnections.DRAIN);
+          system.eventStream().tell(new EventStream.Publish<>(drain));
           long deadline = System.nanoTime() + window.get().plusSeconds(2).toNanos();
           return untilNoConnections(lifecycle, deadline)
-              .thenCompose(done -> settings.moveShardsEarly() ? untilShardsMoved(system, deadline) : done());
+              .thenCompose(done -> settings.moveShardsEarly() && !downed ? untilShardsMoved(system, deadline) : done());
         });
     shutdown.addTask(
         "parley-coordinator-grace",
         "parley-coordinator-grace",
         () -> {
           Cluster cluster = Cluster.get(system);
-          if (settings.coordinatorGrace().isZero() || !hostsSingletonsForOthers(cluster)) {
+          if (settings.coordinatorGrace().isZero() || downed(shutdown) || !hostsSingletonsForOthers(cluster)) {
             return CompletableFuture.completedFuture(Done.getInstance());
           }
           log.info("draining: shards handed off; staying {} ms so the shard coordinators here re-home them", settings.coordinatorGrace().toMillis());
           return after(settings.coordinatorGrace());
         });
+  }
+
+  /** Whether the node shuts down because the cluster downed it (Pekko runs the whole shutdown then). */
+  static boolean downed(CoordinatedShutdown shutdown) {
+    return shutdown.getShutdownReason().map(CoordinatedShutdown.clusterDowningReason()::equals).orElse(false);
   }
 
   /**

@@ -25,6 +25,8 @@ final class ConnectionDrain {
   /** The hint is a rebalancing move (ConnectionRebalancer), not a drain: said in the frame's reason. */
   private boolean moving;
   private boolean draining;
+  /** The reconnect frame's reason in a drain: the node leaves, or the cluster has downed it. */
+  private String drainReason = Drain.DrainConnections.DRAIN;
 
   ConnectionDrain(Session session, TimerScheduler<Session.Command> timers, Metrics metrics) {
     this.session = session;
@@ -47,6 +49,7 @@ final class ConnectionDrain {
     draining = true;
     moving = false;
     drainHandover = drain.handover();
+    drainReason = drain.reason();
     long spreadMs = Math.max(1, drain.hintSpread().toMillis());
     timers.startSingleTimer(Session.HintReconnect.INSTANCE, Duration.ofMillis(ThreadLocalRandom.current().nextLong(spreadMs)));
   }
@@ -97,7 +100,7 @@ final class ConnectionDrain {
     if (!moving) metrics.connectionDrained();
     // With a handover the client has closeInMs to move; the jitter only breaks up ties.
     long jitterMs = closeInMs == 0 ? 1000 : Math.min(1000, closeInMs / 10);
-    session.push(Frames.reconnect(ThreadLocalRandom.current().nextLong(jitterMs + 1), closeInMs, moving ? "rebalance" : "drain"));
+    session.push(Frames.reconnect(ThreadLocalRandom.current().nextLong(jitterMs + 1), closeInMs, moving ? "rebalance" : drainReason));
   }
 
   void closeWithReconnectHint() {

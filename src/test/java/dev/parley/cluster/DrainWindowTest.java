@@ -39,6 +39,15 @@ class DrainWindowTest {
   }
 
   @Test
+  void aDownedNodeSpreadsItsClientsAtTheHandoverRateWithoutTheMinimumWindow() {
+    assertThat(SETTINGS.downedWindowFor(300)).as("300 / 50 = 6 s: no 10 s minimum, no handover").isEqualTo(Duration.ofSeconds(6));
+    assertThat(SETTINGS.downedWindowFor(10)).as("never under 1 s").isEqualTo(Duration.ofSeconds(1));
+    assertThat(SETTINGS.downedWindowFor(50_000)).as("capped like a drain").isEqualTo(Duration.ofMinutes(5));
+    Drain.Settings fixed = new Drain.Settings(Duration.ZERO, Duration.ofSeconds(10), Duration.ofSeconds(4), Duration.ZERO, true);
+    assertThat(fixed.downedWindowFor(50_000)).as("without a rate: 1 s").isEqualTo(Duration.ofSeconds(1));
+  }
+
+  @Test
   void aCapBelowTheShortestWindowIsRefused() {
     assertThatThrownBy(
             () -> new Drain.Settings(Duration.ZERO, Duration.ofSeconds(30), Duration.ZERO, Duration.ZERO, true, Duration.ofSeconds(10), 50))

@@ -102,6 +102,11 @@ class PartitionIT {
               .until(() -> cutOff.system().getWhenTerminated().toCompletableFuture().isDone());
           cluster.forget(cutOff);
           int refusedOnMinority = minority.get(30, TimeUnit.SECONDS);
+          // Downed, the node serves nothing: its clients are told so and moved at once (no
+          // handover), not over a leaving node's drain window.
+          ObjectNode reconnect = minorityClient.expect("reconnect");
+          assertThat(reconnect.path("reason").asText()).as("the reconnect frame of a downed node").isEqualTo("downed");
+          assertThat(reconnect.path("closeInMs").asLong()).as("a downed node's connections close right after the hint").isZero();
           assertThat(Cluster.get(first.system()).state().getMembers()).extracting(m -> m.address()).doesNotContain(cutOffAddress);
 
           long servedAgain = firstMajorityAck.values().stream().mapToLong(Long::longValue).min().orElseThrow();
