@@ -55,6 +55,7 @@ public final class IdleAwareReadJournalDao extends DefaultReadJournalDao {
   public Source<Try<Tuple3<PersistentRepr, scala.collection.immutable.Set<String>, Object>>, NotUsed> eventsByTag(
       String tag, long offset, long maxOffset, long max) {
     if (offset >= maxOffset) return org.apache.pekko.stream.javadsl.Source.<Try<Tuple3<PersistentRepr, scala.collection.immutable.Set<String>, Object>>>empty().asScala();
+    polling.tagQuerySent();
     return super.eventsByTag(tag, offset, maxOffset, max);
   }
 

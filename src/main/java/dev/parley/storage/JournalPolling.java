@@ -40,6 +40,9 @@ public final class JournalPolling implements Extension {
   /** The wait of the next query, while there is one; a write completes it. */
   private final AtomicReference<CompletableFuture<Void>> waiting = new AtomicReference<>();
   private final LongAdder queries = new LongAdder();
+  private final LongAdder tagQueries = new LongAdder();
+  /** The extra wait of the query now waiting, 0 when none waits. */
+  private volatile long pendingWaitMillis;
 
   private static final CompletableFuture<Void> NOW = CompletableFuture.completedFuture(null);
 
@@ -79,9 +82,14 @@ public final class JournalPolling implements Extension {
     Duration extra = extraWait(emptyQueries);
     if (extra.isZero()) return NOW;
     CompletableFuture<Void> wait = new CompletableFuture<>();
+    wait.thenRun(() -> pendingWaitMillis = 0);
+    pendingWaitMillis = extra.toMillis();
     waiting.set(wait);
     // A write between reading the count and publishing the wait found nothing to complete: look again.
-    if (emptyQueries == 0 && waiting.compareAndSet(wait, null)) return NOW;
+    if (emptyQueries == 0 && waiting.compareAndSet(wait, null)) {
+      wait.complete(null);
+      return NOW;
+    }
     scheduleOnce.accept(
         extra,
         () -> {
@@ -110,6 +118,21 @@ public final class JournalPolling implements Extension {
   /** Queries for new orderings run since start (a test's and an operator's view of the pace). */
   public long queries() {
     return queries.sum();
+  }
+
+  /** A tag stream sent its query (there could be new events of its tag). */
+  void tagQuerySent() {
+    tagQueries.increment();
+  }
+
+  /** Tag queries sent to the database since start; none while the journal is quiet. */
+  public long tagQueries() {
+    return tagQueries.sum();
+  }
+
+  /** How long the query now waiting waits beyond the journal's query-delay (zero when none waits). */
+  public Duration pendingWait() {
+    return Duration.ofMillis(pendingWaitMillis);
   }
 
   /** Whether the journal was quiet long enough for the pace to reach {@code idle-query-delay}. */
