@@ -34,7 +34,7 @@ env "${node_env[@]}" java ${NODE_OPTS:-} -jar "$jar" server >"$out/node.log" 2>&
 node=$!
 sampler=""
 cleanup() {
-  [[ -n $sampler ]] && kill "$sampler" 2>/dev/null
+  if [[ -n $sampler ]]; then kill "$sampler" 2>/dev/null || true; fi
   kill "$node" 2>/dev/null && wait "$node" 2>/dev/null || true
   [[ -n $db ]] && psql -qX -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null || true
 }
@@ -68,7 +68,7 @@ for workload in "$@"; do
     # shellcheck disable=SC2086
     java -jar "$bench_jar" bench --url "ws://127.0.0.1:$http_port/v1/ws" "${cost_args[@]}" $args \
       -d "${DURATION:-10s}" --warmup "${WARMUP:-3s}" --json "$out/$label-$i.json" >"$out/$label-$i.txt" 2>"$out/$label-$i.log" || true
-    kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+    kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true; sampler=""
     lag=$(sort -g "$out/$label-$i.lag" | awk '{ v[NR] = $1 } END { if (NR) printf "inbox lag s p50 %s max %s (%d samples)", v[int((NR + 1) / 2)], v[NR], NR }')
     echo "$name $label run $i: $(grep -E 'acked sends/s|send->ack|cost per|errors ' "$out/$label-$i.txt" | tr -s ' ' | paste -sd' ') $lag" >&2
   done
