@@ -2,6 +2,7 @@ package dev.parley.storage;
 
 import java.util.List;
 import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.persistence.PersistentRepr;
@@ -28,7 +29,9 @@ import slick.jdbc.JdbcProfile;
  *       actor's gap-free maximum and the stream's offset has already reached it when nothing new
  *       was written ({@code JdbcReadJournal.eventsByTag} moves it there after an empty answer). Such
  *       a query cannot return a row and is not sent: 16 tag streams (inbox and bots, 8 tags each)
- *       polled every 200 ms were 80 of an idle node's 82 statements/s.
+ *       polled every 200 ms were 80 of an idle node's 82 statements/s. On an idle node that empty
+ *       answer also waits ({@link JournalPolling#activity()}): the 16 streams then wake about once
+ *       per {@code idle-query-delay} instead of 80 times a second.
  *   <li>The journal-sequence actor's query for new orderings waits as {@link JournalPolling} says:
  *       longer and longer while the journal is quiet, not at all while it is written, and a write
  *       on this node ends the wait.
@@ -54,7 +57,12 @@ public final class IdleAwareReadJournalDao extends DefaultReadJournalDao {
   @Override
   public Source<Try<Tuple3<PersistentRepr, scala.collection.immutable.Set<String>, Object>>, NotUsed> eventsByTag(
       String tag, long offset, long maxOffset, long max) {
-    if (offset >= maxOffset) return org.apache.pekko.stream.javadsl.Source.<Try<Tuple3<PersistentRepr, scala.collection.immutable.Set<String>, Object>>>empty().asScala();
+    if (offset >= maxOffset) {
+      // Nothing to ask; on an idle node the answer "nothing" waits until the journal is written again.
+      return org.apache.pekko.stream.javadsl.Source.completionStage(polling.activity().thenApply(ready -> Done.getInstance()))
+          .<Try<Tuple3<PersistentRepr, scala.collection.immutable.Set<String>, Object>>>mapConcat(ready -> List.of())
+          .asScala();
+    }
     polling.tagQuerySent();
     return super.eventsByTag(tag, offset, maxOffset, max);
   }

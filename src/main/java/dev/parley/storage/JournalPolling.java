@@ -1,5 +1,7 @@
 package dev.parley.storage;
 
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -39,6 +41,8 @@ public final class JournalPolling implements Extension {
   private volatile int emptyQueries;
   /** The wait of the next query, while there is one; a write completes it. */
   private final AtomicReference<CompletableFuture<Void>> waiting = new AtomicReference<>();
+  /** While the journal is idle: completes when it is not (rows found, a write here) or after idle-query-delay. */
+  private final AtomicReference<CompletableFuture<Void>> quiet = new AtomicReference<>();
   private final LongAdder queries = new LongAdder();
   private final LongAdder tagQueries = new LongAdder();
   /** The extra wait of the query now waiting, 0 when none waits. */
@@ -71,10 +75,37 @@ public final class JournalPolling implements Extension {
 
   /** Events were just persisted on this node: the next query runs now, and at full pace after it. */
   public void written() {
-    // Under load this is one volatile read: there is no wait and the count is already 0.
+    // Under load these are volatile reads: there is no wait and the count is already 0.
     if (emptyQueries != 0) emptyQueries = 0;
     CompletableFuture<Void> wait = waiting.get();
     if (wait != null && waiting.compareAndSet(wait, null)) executor.execute(() -> wait.complete(null));
+    activityResumed();
+  }
+
+  /**
+   * Completes at once while the journal is written; once it has been idle long enough for the
+   * pace to reach {@code idle-query-delay}, when it no longer is (a query found rows, a write on
+   * this node) or after {@code idle-query-delay} at the latest. A tag stream with nothing to ask
+   * waits for it: instead of waking 5 times a second to learn that nothing changed, it sleeps
+   * while the node is idle. Under load it never waits.
+   */
+  CompletionStage<Void> activity() {
+    if (!idle()) return NOW;
+    CompletableFuture<Void> mine = new CompletableFuture<>();
+    CompletableFuture<Void> shared = quiet.compareAndExchange(null, mine);
+    if (shared != null) return shared;
+    scheduleOnce.accept(idleQueryDelay, () -> {
+      quiet.compareAndSet(mine, null);
+      mine.complete(null);
+    });
+    // Activity between the check and publishing the future found nothing to complete: look again.
+    if (!idle()) activityResumed();
+    return mine;
+  }
+
+  private void activityResumed() {
+    CompletableFuture<Void> idleWait = quiet.get();
+    if (idleWait != null && quiet.compareAndSet(idleWait, null)) executor.execute(() -> idleWait.complete(null));
   }
 
   /** Completes when the next query for new orderings may run. */
@@ -103,6 +134,7 @@ public final class JournalPolling implements Extension {
   void queried(boolean foundNew) {
     queries.increment();
     emptyQueries = foundNew ? 0 : Math.min(emptyQueries + 1, 30);
+    if (foundNew) activityResumed();
   }
 
   /**
@@ -128,6 +160,16 @@ public final class JournalPolling implements Extension {
   /** Tag queries sent to the database since start; none while the journal is quiet. */
   public long tagQueries() {
     return tagQueries.sum();
+  }
+
+  /** The read side's statements as meters: what an idle node still asks the database. */
+  public void bindMetrics(MeterRegistry registry) {
+    FunctionCounter.builder("parley.read.journal.queries", this, JournalPolling::queries)
+        .description("queries of the read journal for new orderings (the pace backs off while the journal is quiet)")
+        .register(registry);
+    FunctionCounter.builder("parley.read.journal.tag.queries", this, JournalPolling::tagQueries)
+        .description("queries of the projections' tag streams sent to the database (none while nothing new was written)")
+        .register(registry);
   }
 
   /** How long the query now waiting waits beyond the journal's query-delay (zero when none waits). */

@@ -81,6 +81,44 @@ class JournalPollingTest {
   }
 
   @Test
+  void tagStreamsNeverWaitWhileTheJournalIsWrittenOrOnlyBrieflyQuiet() {
+    assertThat(polling.activity().toCompletableFuture()).isDone();
+    for (int i = 0; i < 3; i++) polling.queried(false); // 0.7 s quiet: not idle yet
+    assertThat(polling.activity().toCompletableFuture()).isDone();
+  }
+
+  @Test
+  void onAnIdleJournalTagStreamsWaitForRowsFound() {
+    for (int i = 0; i < 5; i++) polling.queried(false);
+    CompletionStage<Void> first = polling.activity();
+    CompletionStage<Void> second = polling.activity();
+    assertThat(first.toCompletableFuture()).isNotDone();
+    assertThat(second).as("every stream waits for the same moment").isSameAs(first);
+
+    polling.queried(true);
+
+    assertThat(first.toCompletableFuture()).isDone();
+    assertThat(polling.activity().toCompletableFuture()).isDone();
+  }
+
+  @Test
+  void onAnIdleJournalTagStreamsWaitForAWriteOrTheIdleDelayAtTheLatest() {
+    for (int i = 0; i < 5; i++) polling.queried(false);
+    CompletionStage<Void> waiting = polling.activity();
+    polling.written();
+    assertThat(waiting.toCompletableFuture()).isDone();
+
+    for (int i = 0; i < 5; i++) polling.queried(false);
+    delays.clear();
+    timers.clear();
+    CompletionStage<Void> untilTimeout = polling.activity();
+    assertThat(delays).containsExactly(Duration.ofSeconds(1));
+    timers.get(0).run();
+    assertThat(untilTimeout.toCompletableFuture()).isDone();
+    assertThat(polling.activity()).as("a new wait after the timeout").isNotSameAs(untilTimeout);
+  }
+
+  @Test
   void anIdleDelayShorterThanTheQueryDelayIsRefusedWithTheKeysNamed() {
     assertThatThrownBy(() -> new JournalPolling(Duration.ofSeconds(1), Duration.ofMillis(500), (d, t) -> {}, Runnable::run))
         .isInstanceOf(IllegalArgumentException.class)
