@@ -62,17 +62,20 @@ base_idle=$(idle_cpu "$window")
 measure 0 | jq -c --argjson idle "$base_idle" '. + {idleCpuMsPerS: $idle}' | tee "$out/baseline.json"
 jcmd "$node" GC.class_histogram >"$out/histogram-0.txt"
 for n in "$@"; do
+  [[ ${JFR:-0} == 1 ]] && jcmd "$node" JFR.start name=open settings=profile filename="$out/open-$n.jfr" >/dev/null
   c0=$(cpu_ms); t0=$(now_ms)
   java -jar "$bench_jar" bench --url "ws://127.0.0.1:$http_port/v1/ws" --idle -c "$n" -d "${hold}s" --setup-timeout 300s \
     --json "$out/idle-$n.json" >"$out/idle-$n.txt" 2>"$out/idle-$n.log" &
   bench=$!
   for _ in $(seq 1 6000); do grep -qs "holding for" "$out/idle-$n.log" && break; sleep 0.1; done
   c1=$(cpu_ms); t1=$(now_ms)
+  [[ ${JFR:-0} == 1 ]] && jcmd "$node" JFR.stop name=open >/dev/null
   sleep 2
   held_idle=$(idle_cpu "$window")
   measure "$n" | jq -c --argjson idle "$held_idle" --argjson openCpuMs $((c1 - c0)) --argjson openWallMs $((t1 - t0)) \
     '. + {idleCpuMsPerS: $idle, openCpuMs: $openCpuMs, openWallMs: $openWallMs}' | tee "$out/step-$n.json"
   jcmd "$node" GC.class_histogram >"$out/histogram-$n.txt"
+  [[ ${HEAP_DUMP:-0} == 1 ]] && jcmd "$node" GC.heap_dump "$out/heap-$n.hprof" >/dev/null
   for _ in $(seq 1 6000); do grep -qs "holding:.* 0s left" "$out/idle-$n.log" && break; kill -0 "$bench" 2>/dev/null || break; sleep 0.1; done
   c2=$(cpu_ms); t2=$(now_ms)
   wait "$bench" || true

@@ -52,11 +52,11 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameHandler.Output, In
   /** The layers of Pekko's websocket stack this class keeps; built once per route, shared by every connection. */
   @SuppressWarnings({"unchecked", "rawtypes"})
   static BidiFlow<FrameEvent, IncomingFrame, String, FrameEvent, NotUsed> stack(
-      WebSocketSettings settings, int maxBytes, Duration closeTimeout, LoggingAdapter log) {
+      WebSocketSettings settings, int maxBytes, Duration closeTimeout, LoggingAdapter log, WebSocketIdleTimeout idleTimeout) {
     FiniteDuration timeout = FiniteDuration.fromNanos(closeTimeout.toNanos());
     org.apache.pekko.stream.scaladsl.BidiFlow lower =
-        WebSocket$.MODULE$
-            .masking(true, settings.randomFactory())
+        org.apache.pekko.stream.scaladsl.BidiFlow.fromGraph(idleTimeout)
+            .atop((org.apache.pekko.stream.Graph) WebSocket$.MODULE$.masking(true, settings.randomFactory()))
             .atop((org.apache.pekko.stream.Graph) WebSocket$.MODULE$.frameHandling(true, timeout, log))
             .atop((org.apache.pekko.stream.Graph) WebSocket$.MODULE$.periodicKeepAlive(settings))
             .atop(new WebSocketFrames(maxBytes, closeTimeout));

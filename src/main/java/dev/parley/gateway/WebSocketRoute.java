@@ -35,6 +35,8 @@ import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.event.Logging;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent;
 import org.apache.pekko.http.scaladsl.settings.ServerSettings;
+import org.apache.pekko.http.scaladsl.settings.WebSocketSettings;
+import scala.concurrent.duration.FiniteDuration;
 
 /**
  * {@code GET /v1/ws}: authenticates before the upgrade (a missing or invalid token is answered
@@ -83,12 +85,25 @@ public final class WebSocketRoute {
     this.tokens = tokens;
     this.conversations = conversations;
     this.settings = config.gateway();
+    WebSocketSettings websocket =
+        ((ServerSettings) org.apache.pekko.http.javadsl.settings.ServerSettings.create(system.classicSystem())).websocketSettings();
     this.frames =
         WebSocketFrames.stack(
-            ((ServerSettings) org.apache.pekko.http.javadsl.settings.ServerSettings.create(system.classicSystem())).websocketSettings(),
+            websocket,
             settings.maxFrameBytes(),
             CLOSE_TIMEOUT,
-            Logging.getLogger(system.classicSystem(), WebSocketFrames.class));
+            Logging.getLogger(system.classicSystem(), WebSocketFrames.class),
+            new WebSocketIdleTimeout(IdleConnections.get(system), !pingsWithin(websocket, settings.idle().timeout())));
+  }
+
+  /**
+   * Whether the server pings a silent connection within {@code idleTimeout}: then every live client
+   * answers (a pong) in time, and only frames from the client need to count as life.
+   */
+  static boolean pingsWithin(WebSocketSettings websocket, Duration idleTimeout) {
+    return websocket.periodicKeepAliveMode().equals("ping")
+        && websocket.periodicKeepAliveMaxIdle() instanceof FiniteDuration maxIdle
+        && maxIdle.toNanos() < idleTimeout.toNanos();
   }
 
   public Route route() {
