@@ -63,11 +63,9 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameHandler.Output, In
     return (BidiFlow) BidiFlow.fromGraph(lower);
   }
 
-  /** The switching-protocols response that runs {@code session} (joined to the shared {@code stack}) on the connection. */
+  /** The switching-protocols response that runs {@code handler} ({@code stack} joined to a session's stage) on the connection. */
   @SuppressWarnings({"unchecked", "rawtypes"})
-  static HttpResponse upgrade(
-      WebSocketUpgrade upgrade, BidiFlow<FrameEvent, IncomingFrame, String, FrameEvent, NotUsed> stack, Flow<IncomingFrame, String, ?> session) {
-    Flow<FrameEvent, FrameEvent, NotUsed> handler = stack.join(session);
+  static HttpResponse upgrade(WebSocketUpgrade upgrade, Flow<FrameEvent, FrameEvent, NotUsed> handler) {
     return ((UpgradeToWebSocketLowLevel) upgrade).handleFrames((org.apache.pekko.stream.Graph) handler, Option.empty());
   }
 
