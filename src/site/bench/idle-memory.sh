@@ -61,7 +61,7 @@ measure() { # connections -> one JSON line: heap used after a full GC, RSS, esta
   printf '{"connections":%d,"established":%d,"heapUsedKB":%d,"rssKB":%d}\n' "$1" "$established" "$heap_kb" "$rss_kb"
 }
 
-sleep 10 # let start-up settle
+sleep "${STARTUP_SETTLE:-10}" # let start-up settle (JIT, cluster formation): the baseline is measured after it
 base_idle=$(idle_cpu "$window")
 measure 0 | jq -c --argjson idle "$base_idle" '. + {idleCpuMsPerS: $idle}' | tee "$out/baseline.json"
 jcmd "$node" GC.class_histogram >"$out/histogram-0.txt"
