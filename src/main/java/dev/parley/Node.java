@@ -30,7 +30,6 @@ import dev.parley.inbox.InboxProjection;
 import dev.parley.inbox.InboxStore;
 import dev.parley.ops.Metrics;
 import dev.parley.gateway.HttpErrors;
-import dev.parley.gateway.HttpIdleTimeout;
 import dev.parley.gateway.IdleConnections;
 import dev.parley.gateway.WebSocketRoute;
 import dev.parley.ops.NodeAgent;
@@ -190,7 +189,7 @@ public final class Node implements AutoCloseable {
       if (settings.tls().keyStore().isPresent()) server = server.enableHttps(ServerTls.context(settings.tls()));
       ServerBinding binding =
           server
-              .bindFlow(HttpIdleTimeout.around(withJsonErrors(routes).flow(system), IdleConnections.get(system)))
+              .bindFlow(IdleConnections.aroundRoutes(withJsonErrors(routes).flow(system), IdleConnections.get(system)))
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);
       Drain.install(system, settings.drain(), () -> binding.unbind());

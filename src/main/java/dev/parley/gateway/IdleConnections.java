@@ -3,11 +3,15 @@ package dev.parley.gateway;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
 import org.apache.pekko.actor.typed.ExtensionId;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.stream.Shape;
+import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.stage.AsyncCallback;
 import org.apache.pekko.stream.stage.GraphStageLogic;
 
@@ -21,9 +25,9 @@ import org.apache.pekko.stream.stage.GraphStageLogic;
  * {@code idle-sweep-interval} one scheduler task reads each connection's last-heard time and wakes only
  * the connections found overdue, which re-check on their own thread and close.
  *
- * <p>Two kinds of connections are watched: websockets ({@link WebSocketIdleTimeout}, below Pekko's
- * frame handling so that pongs count) and plain HTTP connections between requests
- * ({@link HttpIdleTimeout}, which stops watching when a connection is upgraded).
+ * <p>Two kinds of connections are watched, each by an {@link IdleTimeout} stage: websockets (below
+ * Pekko's frame handling, so that pongs count) and plain HTTP connections between requests (it
+ * stops watching a connection when it is upgraded).
  */
 public final class IdleConnections implements Extension {
 
@@ -56,6 +60,12 @@ public final class IdleConnections implements Extension {
     timeoutNanos = settings.timeout().toNanos();
     sweep = system.scheduler().scheduleWithFixedDelay(
         settings.sweepInterval(), settings.sweepInterval(), this::sweep, system.executionContext());
+  }
+
+  /** {@code routes} with the idle timeout of plain HTTP connections around them (bind them with {@code bindFlow}). */
+  public static Flow<HttpRequest, HttpResponse, NotUsed> aroundRoutes(
+      Flow<HttpRequest, HttpResponse, NotUsed> routes, IdleConnections connections) {
+    return IdleTimeout.aroundRoutes(routes, connections);
   }
 
   /** Connections being watched now: one per open websocket or idle HTTP connection (tests, metrics). */

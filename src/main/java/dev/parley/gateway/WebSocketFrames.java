@@ -52,7 +52,7 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameHandler.Output, In
   /** The layers of Pekko's websocket stack this class keeps; built once per route, shared by every connection. */
   @SuppressWarnings({"unchecked", "rawtypes"})
   static BidiFlow<FrameEvent, IncomingFrame, String, FrameEvent, NotUsed> stack(
-      WebSocketSettings settings, int maxBytes, Duration closeTimeout, LoggingAdapter log, WebSocketIdleTimeout idleTimeout) {
+      WebSocketSettings settings, int maxBytes, Duration closeTimeout, LoggingAdapter log, IdleTimeout<Object, Object> idleTimeout) {
     FiniteDuration timeout = FiniteDuration.fromNanos(closeTimeout.toNanos());
     org.apache.pekko.stream.scaladsl.BidiFlow lower =
         org.apache.pekko.stream.scaladsl.BidiFlow.fromGraph(idleTimeout)

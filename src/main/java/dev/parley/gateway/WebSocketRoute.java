@@ -105,7 +105,7 @@ public final class WebSocketRoute {
             settings.maxFrameBytes(),
             CLOSE_TIMEOUT,
             Logging.getLogger(system.classicSystem(), WebSocketFrames.class),
-            new WebSocketIdleTimeout(IdleConnections.get(system), !pingsWithin(websocket, settings.idle().timeout())));
+            IdleTimeout.websocket(IdleConnections.get(system), !pingsWithin(websocket, settings.idle().timeout())));
     this.handler =
         frames.join(
             Flow.fromGraph(
