@@ -11,7 +11,11 @@
 # Usage: idle-memory.sh NAME N... (e.g. idle-memory.sh idle 10000 19500)
 #   env: PARLEY_JAR (the node), BENCH_JAR (the client, default PARLEY_JAR), OUT,
 #        HTTP_PORT/CLUSTER_PORT/MANAGEMENT_PORT (18481-18483), NODE_OPTS (extra JVM options of the
-#        node), HOLD (seconds each step is held, default 60), IDLE_WINDOW (default 20, < HOLD - 15)
+#        node), HOLD (seconds each step is held, default 60), IDLE_WINDOW (default 20, < HOLD - SETTLE - 15),
+#        SETTLE (seconds from the last connection opened to the idle window, default 2),
+#        JFR=1 (a JFR CPU profile of the connect storm, open-N.jfr; it adds to the open CPU figure),
+#        JFR_IDLE=1 (one of the idle window, idle-N.jfr), HEAP_DUMP=1 (jcmd GC.heap_dump at N after
+#        the figures, heap-N.hprof: heap-owners.py reads it)
 # Both JVMs need a file descriptor per connection: run under `ulimit -n` above the largest N.
 # The node is started with pekko.http.server.max-connections raised (Pekko HTTP's default is 1,024)
 # and the connection admission bucket off (PARLEY_ADMISSION_CONNECTIONS_PER_SECOND=0), so setup
@@ -57,22 +61,27 @@ measure() { # connections -> one JSON line: heap used after a full GC, RSS, esta
   printf '{"connections":%d,"established":%d,"heapUsedKB":%d,"rssKB":%d}\n' "$1" "$established" "$heap_kb" "$rss_kb"
 }
 
-sleep 10 # let start-up settle
+sleep "${STARTUP_SETTLE:-10}" # let start-up settle (JIT, cluster formation): the baseline is measured after it
 base_idle=$(idle_cpu "$window")
 measure 0 | jq -c --argjson idle "$base_idle" '. + {idleCpuMsPerS: $idle}' | tee "$out/baseline.json"
 jcmd "$node" GC.class_histogram >"$out/histogram-0.txt"
 for n in "$@"; do
+  [[ ${JFR:-0} == 1 ]] && jcmd "$node" JFR.start name=open settings=profile filename="$out/open-$n.jfr" >/dev/null
   c0=$(cpu_ms); t0=$(now_ms)
   java -jar "$bench_jar" bench --url "ws://127.0.0.1:$http_port/v1/ws" --idle -c "$n" -d "${hold}s" --setup-timeout 300s \
     --json "$out/idle-$n.json" >"$out/idle-$n.txt" 2>"$out/idle-$n.log" &
   bench=$!
   for _ in $(seq 1 6000); do grep -qs "holding for" "$out/idle-$n.log" && break; sleep 0.1; done
   c1=$(cpu_ms); t1=$(now_ms)
-  sleep 2
+  [[ ${JFR:-0} == 1 ]] && jcmd "$node" JFR.stop name=open >/dev/null
+  sleep "${SETTLE:-2}" # work the storm left queued (presence writes) is not idle cost
+  [[ ${JFR_IDLE:-0} == 1 ]] && jcmd "$node" JFR.start name=idle settings=profile filename="$out/idle-$n.jfr" >/dev/null
   held_idle=$(idle_cpu "$window")
+  [[ ${JFR_IDLE:-0} == 1 ]] && jcmd "$node" JFR.stop name=idle >/dev/null
   measure "$n" | jq -c --argjson idle "$held_idle" --argjson openCpuMs $((c1 - c0)) --argjson openWallMs $((t1 - t0)) \
     '. + {idleCpuMsPerS: $idle, openCpuMs: $openCpuMs, openWallMs: $openWallMs}' | tee "$out/step-$n.json"
   jcmd "$node" GC.class_histogram >"$out/histogram-$n.txt"
+  [[ ${HEAP_DUMP:-0} == 1 ]] && jcmd "$node" GC.heap_dump "$out/heap-$n.hprof" >/dev/null
   for _ in $(seq 1 6000); do grep -qs "holding:.* 0s left" "$out/idle-$n.log" && break; kill -0 "$bench" 2>/dev/null || break; sleep 0.1; done
   c2=$(cpu_ms); t2=$(now_ms)
   wait "$bench" || true

@@ -31,6 +31,7 @@ import dev.parley.inbox.InboxProjection;
 import dev.parley.inbox.InboxStore;
 import dev.parley.ops.Metrics;
 import dev.parley.gateway.HttpErrors;
+import dev.parley.gateway.IdleConnections;
 import dev.parley.gateway.WebSocketRoute;
 import dev.parley.ops.NodeAgent;
 import dev.parley.presence.Presence;
@@ -190,10 +191,11 @@ public final class Node implements AutoCloseable {
       if (settings.tls().keyStore().isPresent()) server = server.enableHttps(ServerTls.context(settings.tls()));
       ServerBinding binding =
           server
-              .bind(withJsonErrors(routes))
+              .bindFlow(IdleConnections.aroundRoutes(withJsonErrors(routes).flow(system), IdleConnections.get(system)))
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);
       Drain.install(system, settings.drain(), () -> binding.unbind());
+      IdleConnections.get(system).start(settings.gateway().idle());
       NodeLifecycle.get(system).startedServing();
       ConnectionRebalancer.get(system)
           .start(settings.rebalance().plan(), settings.admission().connections().ratePerSecond(), settings.rebalance().publishInterval());

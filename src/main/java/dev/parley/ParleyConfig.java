@@ -6,6 +6,7 @@ import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.Drain;
 import dev.parley.cluster.RebalancePlan;
 import dev.parley.conversation.RecoveryWarmUp;
+import dev.parley.gateway.IdleConnections;
 import dev.parley.gateway.ServerTls;
 import dev.parley.storage.StorageBreaker;
 import java.net.URI;
@@ -84,7 +85,8 @@ public record ParleyConfig(
       int maxInFlight,
       int maxReplay,
       int historyMaxLimit,
-      Duration resubscribeSpread) {
+      Duration resubscribeSpread,
+      IdleConnections.Settings idle) {
     public GatewaySettings {
       require(maxFrameBytes >= 256, "parley.gateway.max-frame-bytes must be at least 256");
       require(maxTextLength >= 1, "parley.gateway.max-text-length must be at least 1");
@@ -279,7 +281,8 @@ public record ParleyConfig(
             c.integer("gateway.max-in-flight", 1, Integer.MAX_VALUE),
             c.integer("gateway.max-replay", 0, Integer.MAX_VALUE),
             c.integer("gateway.history-max-limit", 1, Integer.MAX_VALUE),
-            c.duration("gateway.resubscribe-spread")),
+            c.duration("gateway.resubscribe-spread"),
+            new IdleConnections.Settings(c.duration("gateway.idle-timeout"), c.duration("gateway.idle-sweep-interval"))),
         new InboxSettings(
             c.integer("inbox.pool-size", 1, Integer.MAX_VALUE),
             c.integer("inbox.max-page", 1, Integer.MAX_VALUE),

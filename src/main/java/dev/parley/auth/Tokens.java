@@ -44,7 +44,15 @@ public final class Tokens {
    * A verified token: whose it is and until when it is accepted ({@code exp} plus the clock skew,
    * the same instant verification stops accepting it).
    */
-  public record Verified(String user, Instant validUntil) {}
+  /**
+   * A verified token's user and validity; {@code issuedAt} (null when the token has no iat) is what
+   * revocation checks need (Revocations#isRevoked), kept here so the token is not parsed twice.
+   */
+  public record Verified(String user, Instant validUntil, Instant issuedAt) {
+    public Optional<Instant> issued() {
+      return Optional.ofNullable(issuedAt);
+    }
+  }
 
   private final byte[] secret;
   private final Clock clock;
@@ -159,7 +167,8 @@ public final class Tokens {
       // person's token can never pass for a bot or the reverse (dev.parley.bot).
       boolean bot = Boolean.TRUE.equals(claims.getBooleanClaim(BOT_CLAIM));
       if (bot != (subject.startsWith(BOT_PREFIX) && subject.length() > BOT_PREFIX.length())) return Optional.empty();
-      return Optional.of(new Verified(subject, claims.getExpirationTime().toInstant().plus(clockSkew)));
+      Instant issuedAt = claims.getIssueTime() == null ? null : claims.getIssueTime().toInstant();
+      return Optional.of(new Verified(subject, claims.getExpirationTime().toInstant().plus(clockSkew), issuedAt));
     } catch (ParseException | BadJOSEException | JOSEException | RuntimeException e) {
       return Optional.empty();
     }

@@ -21,6 +21,7 @@ import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.Signal;
 import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -282,40 +283,54 @@ public final class Session extends AbstractBehavior<Session.Command> {
     return presence;
   }
 
+  /**
+   * One dispatch method, not a {@code ReceiveBuilder}: a built receive is 23 cases with their
+   * arrays and lambdas in every session (~1.3 KB of each idle connection; benchmarks.md, issue 19).
+   */
   @Override
   public Receive<Command> createReceive() {
-    return newReceiveBuilder()
-        .onMessageEquals(StreamStarted.INSTANCE, this::onStreamStarted)
-        .onMessage(Incoming.class, this::onIncoming)
-        .onMessage(Finished.class, this::onFinished)
-        .onMessage(
-            FromConversation.class,
-            m ->
-                handled(
-                    () -> {
-                      subscriptions.onUpdate(m.update());
-                      presence.onUpdate(m.update());
-                    }))
-        .onMessage(PresenceChanged.class, m -> handled(() -> push(PresenceFrames.batch(m.batch()))))
-        .onMessage(JournalRead.class, m -> handled(() -> subscriptions.onJournalRead(m)))
-        .onMessage(ConversationStopped.class, m -> handled(() -> subscriptions.onConversationStopped(m)))
-        .onMessage(Resubscribe.class, m -> handled(() -> subscriptions.onResubscribe(m)))
-        .onMessage(SubscribeTimedOut.class, m -> handled(() -> subscriptions.onSubscribeTimedOut(m)))
-        .onMessage(ReplayMore.class, m -> handled(() -> subscriptions.onReplayMore(m)))
-        .onMessage(InboxUpdated.class, this::onInboxUpdated)
-        .onMessageEquals(Revoke.INSTANCE, this::onRevoke)
-        .onMessage(Answered.class, this::onAnswered)
-        .onMessageEquals(WritesResumed.INSTANCE, this::onWritesResumed)
-        .onMessageEquals(TellWritesResumed.INSTANCE, this::onTellWritesResumed)
-        .onMessage(DrainRequested.class, m -> handled(() -> drain.onDrainRequested(m.drain())))
-        .onMessage(MoveAway.class, this::onMoveAway)
-        .onMessageEquals(HintReconnect.INSTANCE, () -> handled(drain::onHintReconnect))
-        .onMessageEquals(CloseForDrain.INSTANCE, () -> handled(drain::onCloseForDrain))
-        .onMessageEquals(TokenExpired.INSTANCE, this::onTokenExpired)
-        .onMessageEquals(ClientGone.INSTANCE, this::onClientGone)
-        .onMessage(ClientFailed.class, this::onClientFailed)
-        .onSignal(PostStop.class, s -> onStop())
-        .build();
+    return new Receive<>() {
+      @Override
+      public Behavior<Command> receiveMessage(Command message) {
+        return onCommand(message);
+      }
+
+      @Override
+      public Behavior<Command> receiveSignal(Signal signal) {
+        return signal instanceof PostStop ? onStop() : Behaviors.unhandled();
+      }
+    };
+  }
+
+  private Behavior<Command> onCommand(Command message) {
+    if (message == StreamStarted.INSTANCE) return onStreamStarted();
+    if (message instanceof Incoming m) return onIncoming(m);
+    if (message instanceof Finished m) return onFinished(m);
+    if (message instanceof FromConversation m) {
+      return handled(() -> {
+        subscriptions.onUpdate(m.update());
+        presence.onUpdate(m.update());
+      });
+    }
+    if (message instanceof PresenceChanged m) return handled(() -> push(PresenceFrames.batch(m.batch())));
+    if (message instanceof JournalRead m) return handled(() -> subscriptions.onJournalRead(m));
+    if (message instanceof ConversationStopped m) return handled(() -> subscriptions.onConversationStopped(m));
+    if (message instanceof Resubscribe m) return handled(() -> subscriptions.onResubscribe(m));
+    if (message instanceof SubscribeTimedOut m) return handled(() -> subscriptions.onSubscribeTimedOut(m));
+    if (message instanceof ReplayMore m) return handled(() -> subscriptions.onReplayMore(m));
+    if (message instanceof InboxUpdated m) return onInboxUpdated(m);
+    if (message == Revoke.INSTANCE) return onRevoke();
+    if (message instanceof Answered m) return onAnswered(m);
+    if (message == WritesResumed.INSTANCE) return onWritesResumed();
+    if (message == TellWritesResumed.INSTANCE) return onTellWritesResumed();
+    if (message instanceof DrainRequested m) return handled(() -> drain.onDrainRequested(m.drain()));
+    if (message instanceof MoveAway m) return onMoveAway(m);
+    if (message == HintReconnect.INSTANCE) return handled(drain::onHintReconnect);
+    if (message == CloseForDrain.INSTANCE) return handled(drain::onCloseForDrain);
+    if (message == TokenExpired.INSTANCE) return onTokenExpired();
+    if (message == ClientGone.INSTANCE) return onClientGone();
+    if (message instanceof ClientFailed m) return onClientFailed(m);
+    return Behaviors.unhandled();
   }
 
   private Behavior<Command> onStreamStarted() {

@@ -1,6 +1,7 @@
 package dev.parley.gateway;
 
 import java.util.ArrayDeque;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.stream.Attributes;
@@ -29,7 +30,7 @@ final class SessionStream extends GraphStage<FlowShape<IncomingFrame, String>> {
   private final Inlet<IncomingFrame> in = Inlet.create("SessionStream.in");
   private final Outlet<String> out = Outlet.create("SessionStream.out");
   private final FlowShape<IncomingFrame, String> shape = FlowShape.of(in, out);
-  private final Function<OutboundQueue, ActorRef<Session.Command>> startSession;
+  private final BiFunction<Attributes, OutboundQueue, ActorRef<Session.Command>> startSession;
   private final Runnable frameReceived;
   private final Runnable frameSent;
 
@@ -38,6 +39,14 @@ final class SessionStream extends GraphStage<FlowShape<IncomingFrame, String>> {
    * @param frameReceived, frameSent node-wide counters (NodeLifecycle), called on the stream's thread
    */
   SessionStream(Function<OutboundQueue, ActorRef<Session.Command>> startSession, Runnable frameReceived, Runnable frameSent) {
+    this((attributes, queue) -> startSession.apply(queue), frameReceived, frameSent);
+  }
+
+  /**
+   * @param startSession starts the session given the stage's attributes: a stage shared by every
+   *     connection finds the connection's own data there (see WebSocketRoute)
+   */
+  SessionStream(BiFunction<Attributes, OutboundQueue, ActorRef<Session.Command>> startSession, Runnable frameReceived, Runnable frameSent) {
     this.startSession = startSession;
     this.frameReceived = frameReceived;
     this.frameSent = frameSent;
@@ -55,7 +64,7 @@ final class SessionStream extends GraphStage<FlowShape<IncomingFrame, String>> {
 
   @Override
   public GraphStageLogic createLogic(Attributes inheritedAttributes) {
-    return new Logic();
+    return new Logic(inheritedAttributes);
   }
 
   private final class Logic extends GraphStageLogic implements OutboundQueue.Stream {
@@ -67,9 +76,11 @@ final class SessionStream extends GraphStage<FlowShape<IncomingFrame, String>> {
     private ActorRef<Session.Command> session;
     private boolean completing;
     private Session.Command last = Session.ClientGone.INSTANCE;
+    private final Attributes attributes;
 
-    Logic() {
+    Logic(Attributes attributes) {
       super(shape);
+      this.attributes = attributes;
       setHandler(in, new AbstractInHandler() {
         @Override
         public void onPush() {
@@ -105,7 +116,7 @@ final class SessionStream extends GraphStage<FlowShape<IncomingFrame, String>> {
     @Override
     public void preStart() {
       queue.attach(this);
-      session = startSession.apply(queue);
+      session = startSession.apply(attributes, queue);
       session.tell(Session.StreamStarted.INSTANCE);
     }
 

@@ -52,22 +52,20 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameHandler.Output, In
   /** The layers of Pekko's websocket stack this class keeps; built once per route, shared by every connection. */
   @SuppressWarnings({"unchecked", "rawtypes"})
   static BidiFlow<FrameEvent, IncomingFrame, String, FrameEvent, NotUsed> stack(
-      WebSocketSettings settings, int maxBytes, Duration closeTimeout, LoggingAdapter log) {
+      WebSocketSettings settings, int maxBytes, Duration closeTimeout, LoggingAdapter log, IdleTimeout<Object, Object> idleTimeout) {
     FiniteDuration timeout = FiniteDuration.fromNanos(closeTimeout.toNanos());
     org.apache.pekko.stream.scaladsl.BidiFlow lower =
-        WebSocket$.MODULE$
-            .masking(true, settings.randomFactory())
+        org.apache.pekko.stream.scaladsl.BidiFlow.fromGraph(idleTimeout)
+            .atop((org.apache.pekko.stream.Graph) WebSocket$.MODULE$.masking(true, settings.randomFactory()))
             .atop((org.apache.pekko.stream.Graph) WebSocket$.MODULE$.frameHandling(true, timeout, log))
             .atop((org.apache.pekko.stream.Graph) WebSocket$.MODULE$.periodicKeepAlive(settings))
             .atop(new WebSocketFrames(maxBytes, closeTimeout));
     return (BidiFlow) BidiFlow.fromGraph(lower);
   }
 
-  /** The switching-protocols response that runs {@code session} (joined to the shared {@code stack}) on the connection. */
+  /** The switching-protocols response that runs {@code handler} ({@code stack} joined to a session's stage) on the connection. */
   @SuppressWarnings({"unchecked", "rawtypes"})
-  static HttpResponse upgrade(
-      WebSocketUpgrade upgrade, BidiFlow<FrameEvent, IncomingFrame, String, FrameEvent, NotUsed> stack, Flow<IncomingFrame, String, ?> session) {
-    Flow<FrameEvent, FrameEvent, NotUsed> handler = stack.join(session);
+  static HttpResponse upgrade(WebSocketUpgrade upgrade, Flow<FrameEvent, FrameEvent, NotUsed> handler) {
     return ((UpgradeToWebSocketLowLevel) upgrade).handleFrames((org.apache.pekko.stream.Graph) handler, Option.empty());
   }
 

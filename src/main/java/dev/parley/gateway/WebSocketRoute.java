@@ -21,7 +21,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
-import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -30,11 +30,14 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.javadsl.BidiFlow;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.event.Logging;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent;
 import org.apache.pekko.http.scaladsl.settings.ServerSettings;
+import org.apache.pekko.http.scaladsl.settings.WebSocketSettings;
+import scala.concurrent.duration.FiniteDuration;
 
 /**
  * {@code GET /v1/ws}: authenticates before the upgrade (a missing or invalid token is answered
@@ -49,8 +52,19 @@ public final class WebSocketRoute {
   private final ActorRef<ConnectedUsers.Command> connectedUsers;
   private final ParleyConfig config;
   private final ParleyConfig.GatewaySettings settings;
-  /** Pekko's websocket layers and {@link WebSocketFrames}: one blueprint shared by every connection. */
-  private final BidiFlow<FrameEvent, IncomingFrame, String, FrameEvent, NotUsed> frames;
+  /**
+   * Pekko's websocket layers, {@link WebSocketFrames} and a {@link SessionStream}: one blueprint shared
+   * by every connection, which tells it its user by an attribute ({@link ConnectionOf}). A graph
+   * joined per connection stayed referenced for the connection's life (~2 KB of traversal builders,
+   * kept by Pekko HTTP's finished response renderer: benchmarks.md, issue 19).
+   */
+  private final Flow<FrameEvent, FrameEvent, NotUsed> handler;
+
+  /** Names of session actors: unique on this node (a random UUID cost a SecureRandom call per connection). */
+  private static final AtomicLong SESSION_NUMBERS = new AtomicLong();
+
+  /** Whose connection a materialization of {@link #handler} is. */
+  private record ConnectionOf(Tokens.Verified user) implements Attributes.Attribute {}
   /** How long a closing connection waits for the client's close frame (Pekko HTTP's own value). */
   private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(3);
   private final AdmissionControl connections;
@@ -83,12 +97,33 @@ public final class WebSocketRoute {
     this.tokens = tokens;
     this.conversations = conversations;
     this.settings = config.gateway();
-    this.frames =
+    WebSocketSettings websocket =
+        ((ServerSettings) org.apache.pekko.http.javadsl.settings.ServerSettings.create(system.classicSystem())).websocketSettings();
+    BidiFlow<FrameEvent, IncomingFrame, String, FrameEvent, NotUsed> frames =
         WebSocketFrames.stack(
-            ((ServerSettings) org.apache.pekko.http.javadsl.settings.ServerSettings.create(system.classicSystem())).websocketSettings(),
+            websocket,
             settings.maxFrameBytes(),
             CLOSE_TIMEOUT,
-            Logging.getLogger(system.classicSystem(), WebSocketFrames.class));
+            Logging.getLogger(system.classicSystem(), WebSocketFrames.class),
+            IdleTimeout.websocket(IdleConnections.get(system), !pingsWithin(websocket, settings.idle().timeout())));
+    this.handler =
+        frames.join(
+            Flow.fromGraph(
+                new SessionStream(
+                    (attributes, outbound) ->
+                        startSession(attributes.getAttribute(ConnectionOf.class).orElseThrow().user(), outbound),
+                    lifecycle::frameReceived,
+                    lifecycle::frameSent)));
+  }
+
+  /**
+   * Whether the server pings a silent connection within {@code idleTimeout}: then every live client
+   * answers (a pong) in time, and only frames from the client need to count as life.
+   */
+  static boolean pingsWithin(WebSocketSettings websocket, Duration idleTimeout) {
+    return websocket.periodicKeepAliveMode().equals("ping")
+        && websocket.periodicKeepAliveMaxIdle() instanceof FiniteDuration maxIdle
+        && maxIdle.toNanos() < idleTimeout.toNanos();
   }
 
   public Route route() {
@@ -109,7 +144,7 @@ public final class WebSocketRoute {
                                     return complete(
                                         HttpErrors.response(ErrorCode.UNAUTHORIZED, "missing, invalid or expired token"));
                                   }
-                                  if (revocations.isRevoked(user.get().user(), Revocations.issuedAt(token))) {
+                                  if (revocations.isRevoked(user.get().user(), user.get().issued())) {
                                     return complete(HttpErrors.response(ErrorCode.UNAUTHORIZED, "token revoked"));
                                   }
                                   return admitted(() -> oneMoreConnectionOf(user.get()));
@@ -164,7 +199,7 @@ public final class WebSocketRoute {
                     ErrorCode.RATE_LIMITED,
                     "at most " + userLimits.limits().connectionsPerUser() + " connections per user on this node"));
           }
-          return complete(WebSocketFrames.upgrade(upgrade, frames, connection(user)));
+          return complete(WebSocketFrames.upgrade(upgrade, handler.addAttributes(Attributes.apply(new ConnectionOf(user)))));
         });
   }
 
@@ -181,20 +216,11 @@ public final class WebSocketRoute {
         .orElse(null);
   }
 
-  /**
-   * One connection: Pekko's websocket layers and the message stage, built once ({@link #frames}),
-   * joined to this connection's {@link SessionStream}, which starts its session.
-   */
-  private Flow<IncomingFrame, String, NotUsed> connection(Tokens.Verified user) {
-    return Flow.fromGraph(
-        new SessionStream(
-            outbound ->
-                system.systemActorOf(
-                    Session.create(
-                        user.user(), user.validUntil(), outbound, conversations, inbox, connectedUsers, config, resumes, userLimits),
-                    "session-" + UUID.randomUUID(),
-                    Props.empty()),
-            lifecycle::frameReceived,
-            lifecycle::frameSent));
+  /** The session that owns one connection, started by the connection's {@link SessionStream}. */
+  private ActorRef<Session.Command> startSession(Tokens.Verified user, OutboundQueue outbound) {
+    return system.systemActorOf(
+        Session.create(user.user(), user.validUntil(), outbound, conversations, inbox, connectedUsers, config, resumes, userLimits),
+        "session-" + SESSION_NUMBERS.incrementAndGet(),
+        Props.empty());
   }
 }

@@ -6,19 +6,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import static org.awaitility.Awaitility.await;
 
 import dev.parley.cluster.NodeLifecycle;
+import dev.parley.testing.RawWebSocket;
 import dev.parley.testing.TestNode;
 import dev.parley.testing.WsClient;
 import java.io.DataInputStream;
-import java.io.EOFException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
@@ -67,7 +64,7 @@ class SlowConsumerIT {
       socket.setSoTimeout(20_000);
       OutputStream out = socket.getOutputStream();
       DataInputStream in = new DataInputStream(socket.getInputStream());
-      handshake(out, in, node.token("alice"));
+      RawWebSocket.handshake(out, in, node.httpPort(), node.token("alice"));
       for (int i = 0; i < REQUESTS; i++) {
         String history = "{\"type\":\"history\",\"id\":" + i + ",\"conversation\":\"" + conversation + "\",\"limit\":100}";
         writeMaskedText(out, history.getBytes(StandardCharsets.UTF_8));
@@ -76,7 +73,7 @@ class SlowConsumerIT {
       // no open connection) once it has queued the error and waited for the client to take it.
       NodeLifecycle lifecycle = NodeLifecycle.get(node.node().system());
       await().atMost(Duration.ofSeconds(60)).until(() -> lifecycle.openConnections() == 0);
-      closeStatus = readUntilClose(in, texts);
+      closeStatus = RawWebSocket.readUntilClose(in, texts);
     }
 
     String lastText = texts.isEmpty() ? "none" : texts.get(texts.size() - 1);
@@ -90,26 +87,6 @@ class SlowConsumerIT {
     try (WsClient again = node.connect("alice")) {
       assertThat(again.pingPong().path("type").asText()).isEqualTo("pong");
     }
-  }
-
-  private static void handshake(OutputStream out, InputStream in, String token) throws Exception {
-    byte[] nonce = new byte[16];
-    ThreadLocalRandom.current().nextBytes(nonce);
-    String request =
-        "GET /v1/ws?token=" + URLEncoder.encode(token, StandardCharsets.UTF_8) + " HTTP/1.1\r\n"
-            + "Host: 127.0.0.1:" + node.httpPort() + "\r\n"
-            + "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: " + Base64.getEncoder().encodeToString(nonce) + "\r\n"
-            + "Sec-WebSocket-Version: 13\r\n\r\n";
-    out.write(request.getBytes(StandardCharsets.US_ASCII));
-    out.flush();
-    StringBuilder head = new StringBuilder();
-    while (!head.toString().endsWith("\r\n\r\n")) {
-      int b = in.read();
-      if (b < 0) break;
-      head.append((char) b);
-    }
-    assertThat(head.toString()).startsWith("HTTP/1.1 101");
   }
 
   private static void writeMaskedText(OutputStream out, byte[] payload) throws Exception {
@@ -128,27 +105,5 @@ class SlowConsumerIT {
     for (int i = 0; i < payload.length; i++) masked[i] = (byte) (payload[i] ^ mask[i % 4]);
     out.write(masked);
     out.flush();
-  }
-
-  /** Collects text frames until the close frame (its status) or the end of the connection (-1). */
-  private static int readUntilClose(DataInputStream in, List<String> texts) throws Exception {
-    try {
-      while (true) {
-        int first = in.readUnsignedByte();
-        int second = in.readUnsignedByte();
-        long length = second & 0x7F;
-        if (length == 126) length = in.readUnsignedShort();
-        else if (length == 127) length = in.readLong();
-        byte[] payload = new byte[(int) length];
-        in.readFully(payload);
-        int opcode = first & 0x0F;
-        if (opcode == 0x8) return payload.length >= 2 ? ((payload[0] & 0xFF) << 8) | (payload[1] & 0xFF) : 1005;
-        if (opcode == 0x1) texts.add(new String(payload, StandardCharsets.UTF_8));
-      }
-    } catch (EOFException ended) {
-      return -1;
-    } catch (java.net.SocketTimeoutException quiet) {
-      return -2;
-    }
   }
 }
