@@ -104,7 +104,7 @@ public final class Node implements AutoCloseable {
   /** Starts a node from a fully loaded configuration (application.conf, overrides, reference). */
   public static Node start(Config config) throws Exception {
     ParleyConfig settings = ParleyConfig.from(config);
-    NotificationSettings notifications = NotificationSettings.from(config);
+    NotificationSettings notifications = notificationSettings(config);
     routeJavaUtilLogging();
     boolean developmentSecret =
         JWSAlgorithm.HS256.equals(settings.jwt().algorithm()) && Tokens.usesDevelopmentSecret(settings.jwt().secret());
@@ -205,6 +205,15 @@ public final class Node implements AutoCloseable {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
       throw e;
+    }
+  }
+
+  /** {@code parley.notifications}, a bad value reported like any other setting's (one line, exit status 2). */
+  private static NotificationSettings notificationSettings(Config config) {
+    try {
+      return NotificationSettings.from(config);
+    } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
+      throw new ConfigReader.Invalid(List.of(e.getMessage()));
     }
   }
 

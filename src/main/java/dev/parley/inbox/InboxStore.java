@@ -336,7 +336,8 @@ public final class InboxStore implements AutoCloseable {
     }
   }
 
-  static String conversationIdOf(String persistenceId) {
+  /** The conversation id of a conversation entity's persistence id ({@code Conversation|<id>}). */
+  public static String conversationIdOf(String persistenceId) {
     String prefix = Conversation.ENTITY_TYPE_KEY.name() + "|";
     return persistenceId.startsWith(prefix) ? persistenceId.substring(prefix.length()) : persistenceId;
   }

@@ -2,7 +2,6 @@ package dev.parley.notification;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.parley.bot.Bot;
-import dev.parley.conversation.Conversation;
 import dev.parley.conversation.TimelineEvent;
 import dev.parley.inbox.InboxStore;
 import dev.parley.storage.Storage;
@@ -99,7 +98,7 @@ final class NotificationStore implements AutoCloseable {
     Map<String, List<TimelineEvent.MessagePosted>> messages = new LinkedHashMap<>();
     for (EventEnvelope envelope : batch) {
       if (envelope.event() instanceof TimelineEvent.MessagePosted posted) {
-        messages.computeIfAbsent(conversationIdOf(envelope.persistenceId()), k -> new ArrayList<>()).add(posted);
+        messages.computeIfAbsent(InboxStore.conversationIdOf(envelope.persistenceId()), k -> new ArrayList<>()).add(posted);
       }
     }
     int notified = 0;
@@ -291,11 +290,6 @@ final class NotificationStore implements AutoCloseable {
     } catch (SQLException e) {
       throw new IllegalStateException("notification update failed", e);
     }
-  }
-
-  static String conversationIdOf(String persistenceId) {
-    String prefix = Conversation.ENTITY_TYPE_KEY.name() + "|";
-    return persistenceId.startsWith(prefix) ? persistenceId.substring(prefix.length()) : persistenceId;
   }
 
   private static int update(Connection c, String sql, Object... parameters) throws SQLException {

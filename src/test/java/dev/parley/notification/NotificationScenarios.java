@@ -43,7 +43,7 @@ abstract class NotificationScenarios {
 
   static final String SECRET = "notification-secret-of-the-tests";
   /** Short, so that the coalescing test waits one window; long enough that its three sends fit in it. */
-  static final Duration WINDOW = Duration.ofSeconds(3);
+  static final Duration WINDOW = Duration.ofSeconds(2);
 
   /** One POST the receiver accepted: its body and whether its signature was valid. */
   record Received(JsonNode body, boolean validSignature, String delivery) {
