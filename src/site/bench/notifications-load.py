@@ -71,7 +71,9 @@ def main():
     for c in range(a.conversations):
         cid = f"nb-{a.run}-{c}"
         members = [f"off-{a.run}-{c}-{m}" for m in range(a.members - 1)]
-        assert post(setup, "/v1/conversations", a.token, {"conversation": cid, "members": members}) in (200, 201)
+        status = post(setup, "/v1/conversations", a.token, {"conversation": cid, "members": members})
+        if status not in (200, 201):
+            raise SystemExit(f"creating {cid} answered HTTP {status}")
         convs.append(cid)
     time.sleep(2)  # the inbox projection sees the conversations' members
     start = time.time()

@@ -9,7 +9,8 @@
 #   PARLEY_JAR=/tmp/build-i21/parley.jar /work/bin/quiet i21 8 bash src/site/bench/notifications.sh [OUT_DIR]
 #
 # Loopback only: receiver 18220, HTTP 18221, remoting 18222, management 18223. A fresh database per
-# phase (dropped at the end); everything started is stopped on exit.
+# phase (dropped at the end); everything started is stopped on exit. One sender user: the per-user
+# abuse limits (sends/s, conversations created/min) are off for the node under test.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT="${1:-/tmp/parley-notifications/$(date +%Y%m%d-%H%M%S)}"
@@ -36,6 +37,7 @@ for phase in off on; do
   url=""; [ "$phase" = on ] && url="http://127.0.0.1:18220/notify"
   PARLEY_NOTIFICATIONS_URL="$url" PARLEY_NOTIFICATIONS_SECRET="$SECRET" PARLEY_NOTIFICATIONS_WINDOW=0s \
   PARLEY_DB_URL="jdbc:postgresql://127.0.0.1:5432/$DB" PARLEY_DB_USER=postgres PARLEY_DB_PASSWORD= \
+  PARLEY_LIMIT_SENDS_PER_SECOND=0 PARLEY_LIMIT_CONVERSATIONS_PER_MINUTE=0 \
   PARLEY_HTTP_PORT=18221 PARLEY_CLUSTER_PORT=18222 PARLEY_MANAGEMENT_PORT=18223 \
     java -jar "$PARLEY_JAR" server > "$OUT/node-$phase.log" 2>&1 &
   NODE=$!

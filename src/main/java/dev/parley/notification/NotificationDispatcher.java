@@ -9,6 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -61,8 +62,9 @@ final class NotificationDispatcher {
   private final NotificationMetrics metrics;
   private final Executor blocking;
   private final Clock clock = Clock.systemUTC();
-  /** Read from the round's stream threads: captured here, not looked up through the (actor-confined) context. */
+  /** Used from the round's stream threads: captured here, not looked up through the (actor-confined) context. */
   private final Presence presence;
+  private final ActorSystem<?> system;
   private boolean running;
   private boolean again;
 
@@ -84,6 +86,7 @@ final class NotificationDispatcher {
     this.metrics = metrics;
     this.blocking = blocking;
     this.presence = Presence.get(ctx.getSystem());
+    this.system = ctx.getSystem();
   }
 
   /** Starts with a round: rows left due by a stopped node (a restart, a moved tag) go out at once. */
@@ -145,7 +148,7 @@ final class NotificationDispatcher {
             rows ->
                 Source.from(rows)
                     .mapAsyncUnordered(settings.parallelism(), this::deliver)
-                    .runWith(Sink.<Outcome>ignore(), ctx.getSystem())
+                    .runWith(Sink.<Outcome>ignore(), system)
                     .thenApplyAsync(done -> new RoundResult(store.nextDue(tag), rows.size() == settings.roundSize()), blocking));
   }
 
