@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Offline notifications under load, one node on PostgreSQL (issue 21): the same HTTP-API send load
-# with notifications off, then on with window 0s (every message notified to every offline member:
-# the worst case), RATE [200] msgs/s to CONVERSATIONS [200] conversations of MEMBERS [5] members
+# with notifications off, then on with WINDOW [0s] (0s: every message notified to every offline
+# member, the worst case; PHASES [off on] picks the phases), RATE [200] msgs/s to CONVERSATIONS [200] conversations of MEMBERS [5] members
 # (MEMBERS-1 offline recipients per message), DURATION [60] s after WARMUP [10] s.
 # Reports per phase: notifications/s, message -> notification latency (p50/p99), every message
 # accounted for (covered == sent x recipients), node CPU (utime+stime) per message and per notification.
@@ -15,6 +15,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT="${1:-/tmp/parley-notifications/$(date +%Y%m%d-%H%M%S)}"
 : "${PARLEY_JAR:?set PARLEY_JAR to the shaded jar}"
+PHASES="${PHASES:-off on}" WINDOW="${WINDOW:-0s}"
 RATE="${RATE:-200}" CONVERSATIONS="${CONVERSATIONS:-200}" MEMBERS="${MEMBERS:-5}" DURATION="${DURATION:-60}" WARMUP="${WARMUP:-10}"
 mkdir -p "$OUT"
 export PARLEY_JWT_SECRET='notification-bench-jwt-secret-0123456789'
@@ -31,11 +32,11 @@ cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 TOKEN=$(java -jar "$PARLEY_JAR" token sender)
 TICKS=$(getconf CLK_TCK)
 
-for phase in off on; do
+for phase in $PHASES; do
   DB="parley_i21_bench_${phase}_$(date +%s)"
   psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $DB"
   url=""; [ "$phase" = on ] && url="http://127.0.0.1:18220/notify"
-  PARLEY_NOTIFICATIONS_URL="$url" PARLEY_NOTIFICATIONS_SECRET="$SECRET" PARLEY_NOTIFICATIONS_WINDOW=0s \
+  PARLEY_NOTIFICATIONS_URL="$url" PARLEY_NOTIFICATIONS_SECRET="$SECRET" PARLEY_NOTIFICATIONS_WINDOW="$WINDOW" \
   PARLEY_DB_URL="jdbc:postgresql://127.0.0.1:5432/$DB" PARLEY_DB_USER=postgres PARLEY_DB_PASSWORD= \
   PARLEY_LIMIT_SENDS_PER_SECOND=0 PARLEY_LIMIT_CONVERSATIONS_PER_MINUTE=0 \
   PARLEY_HTTP_PORT=18221 PARLEY_CLUSTER_PORT=18222 PARLEY_MANAGEMENT_PORT=18223 \
