@@ -34,6 +34,8 @@ import dev.parley.gateway.HttpErrors;
 import dev.parley.gateway.IdleConnections;
 import dev.parley.gateway.WebSocketRoute;
 import dev.parley.ops.NodeAgent;
+import dev.parley.notification.NotificationSettings;
+import dev.parley.notification.Notifications;
 import dev.parley.presence.Presence;
 import dev.parley.presence.PresenceSettings;
 import dev.parley.storage.Storage;
@@ -104,6 +106,7 @@ public final class Node implements AutoCloseable {
   /** Starts a node from a fully loaded configuration (application.conf, overrides, reference). */
   public static Node start(Config config) throws Exception {
     ParleyConfig settings = ParleyConfig.from(config);
+    NotificationSettings notifications = notificationSettings(config);
     routeJavaUtilLogging();
     boolean developmentSecret =
         JWSAlgorithm.HS256.equals(settings.jwt().algorithm()) && Tokens.usesDevelopmentSecret(settings.jwt().secret());
@@ -169,6 +172,7 @@ public final class Node implements AutoCloseable {
       InboxProjection.init(system, inboxStore, inboxDispatcher, inboxChanges, settings.inbox());
       Bots bots =
           Bots.start(system, config.getConfig("parley.bots"), settings.botRunner(), storage, settings.db().connectionTimeout(), conversations);
+      Notifications.start(system, notifications, storage, settings.db().connectionTimeout());
       ActorRef<Topic.Command<Revocations.Revoked>> revocationTopic =
           system.systemActorOf(Topic.create(Revocations.Revoked.class, Revocations.TOPIC), "revocations", Props.empty());
       Revocations.get(system).start(storage, revocationTopic);
@@ -205,6 +209,15 @@ public final class Node implements AutoCloseable {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
       throw e;
+    }
+  }
+
+  /** {@code parley.notifications}, a bad value reported like any other setting's (one line, exit status 2). */
+  private static NotificationSettings notificationSettings(Config config) {
+    try {
+      return NotificationSettings.from(config);
+    } catch (IllegalArgumentException | com.typesafe.config.ConfigException e) {
+      throw new ConfigReader.Invalid(List.of(e.getMessage()));
     }
   }
 

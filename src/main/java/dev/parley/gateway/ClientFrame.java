@@ -42,6 +42,9 @@ public sealed interface ClientFrame {
   /** The user has read {@code conversation} up to {@code seq}. */
   record Read(JsonNode id, String conversation, long seq) implements ClientFrame {}
 
+  /** Mutes ({@code muted}) or unmutes the user's offline notifications of {@code conversation} (issue 21). */
+  record Mute(JsonNode id, String conversation, boolean muted) implements ClientFrame {}
+
   // ---- presence (issue 21; see PresenceFrames) ----
 
   /** A page of members with their presence, after the member {@code after} (null: from the first). */

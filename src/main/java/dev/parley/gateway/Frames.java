@@ -93,9 +93,18 @@ public final class Frames {
       case "ping" -> new ClientFrame.Ping(id);
       case "inbox" -> new ClientFrame.InboxPage(id, inboxLimit(f), cursor(f));
       case "read" -> new ClientFrame.Read(id, conversation(f), number(f, "seq", 0, Long.MIN_VALUE));
+      case "mute" -> new ClientFrame.Mute(id, conversation(f), muted(f));
       case "presence", "presence_subscribe", "presence_unsubscribe", "set_presence" -> PresenceFrames.decode(type, id, f);
       default -> throw new ProtocolException(ErrorCode.BAD_REQUEST, "unknown frame type: " + abbreviate(type));
     };
+  }
+
+  /** The mute frame's {@code muted}: true or false, true when absent ({"type":"mute"} mutes). */
+  private static boolean muted(JsonNode f) {
+    JsonNode muted = f.get("muted");
+    if (muted == null || muted.isNull()) return true;
+    if (!muted.isBoolean()) throw new ProtocolException(ErrorCode.BAD_REQUEST, "muted must be true or false");
+    return muted.booleanValue();
   }
 
   public static String conversation(JsonNode f) {

@@ -125,6 +125,11 @@ final class Requests {
             return ok;
           },
           read.id());
+    } else if (frame instanceof ClientFrame.Mute mute) {
+      answer(
+          inbox.setMuted(user, mute.conversation(), mute.muted()),
+          muted -> Frames.reply("ok", mute.id()).put("conversation", mute.conversation()).put("muted", muted.booleanValue()),
+          mute.id());
     } else if (frame instanceof ClientFrame.Delete delete) {
       request(
           conversations.delete(delete.conversation(), user, delete.seq()),

@@ -151,6 +151,25 @@ public final class Inbox {
         .exceptionally(Inbox::unavailable);
   }
 
+  /**
+   * Mutes ({@code muted}) or unmutes {@code conversation}'s offline notifications for {@code user}
+   * (issue 21). A member setting, private to the user like the read marker, so it is kept with the
+   * user's inbox and never in the conversation's timeline, which every member sees. The
+   * conversation checks membership (members only); the setting is then stored, and answered.
+   */
+  public CompletionStage<Boolean> setMuted(String user, String conversation, boolean muted) {
+    return conversations
+        .members(conversation, user, null, 1)
+        .thenApplyAsync(
+            reply -> {
+              if (reply instanceof Conversation.Rejected rejected) throw new Refused(rejected.code(), rejected.reason());
+              store.setMuted(user, conversation, muted);
+              return muted;
+            },
+            blocking)
+        .exceptionally(Inbox::unavailable);
+  }
+
   private static <T> T unavailable(Throwable failure) {
     Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
     if (cause instanceof Refused refused) throw refused;

@@ -233,6 +233,48 @@ public final class InboxStore implements AutoCloseable {
     }
   }
 
+  /**
+   * Mutes or unmutes {@code conversation} for {@code user} (offline notifications, issue 21): a row
+   * in {@code inbox_mute}, independent of the inbox entry so that it holds even before the
+   * projection has seen the user join. Idempotent; the caller checks membership.
+   */
+  public void setMuted(String user, String conversation, boolean muted) {
+    try (Connection c = dataSource.getConnection()) {
+      if (!muted) {
+        update(c, "DELETE FROM inbox_mute WHERE user_id = ? AND conversation_id = ?", user, conversation);
+        return;
+      }
+      // Portable upsert: a concurrent mute of the same row makes the insert fail, which is fine.
+      update(
+          c,
+          "INSERT INTO inbox_mute (user_id, conversation_id, muted_at) SELECT ?, ?, ? WHERE NOT EXISTS"
+              + " (SELECT 1 FROM inbox_mute WHERE user_id = ? AND conversation_id = ?)",
+          user, conversation, clock.millis(), user, conversation);
+    } catch (SQLException e) {
+      if (muted && isDuplicateKey(e)) return;
+      throw new IllegalStateException("inbox mute update failed", e);
+    }
+  }
+
+  /** Whether {@code user} muted {@code conversation}. */
+  public boolean isMuted(String user, String conversation) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement s = c.prepareStatement("SELECT 1 FROM inbox_mute WHERE user_id = ? AND conversation_id = ?")) {
+      s.setString(1, user);
+      s.setString(2, conversation);
+      try (ResultSet r = s.executeQuery()) {
+        return r.next();
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException("inbox mute query failed", e);
+    }
+  }
+
+  /** SQLState class 23 (integrity constraint violation), the same on PostgreSQL and H2. */
+  private static boolean isDuplicateKey(SQLException e) {
+    return e.getSQLState() != null && e.getSQLState().startsWith("23");
+  }
+
   /** Where the projection of {@code tag} resumes: the journal ordering it has applied up to (0: none). */
   public long offset(String tag) {
     try (Connection c = dataSource.getConnection();
@@ -294,7 +336,8 @@ public final class InboxStore implements AutoCloseable {
     }
   }
 
-  static String conversationIdOf(String persistenceId) {
+  /** The conversation id of a conversation entity's persistence id ({@code Conversation|<id>}). */
+  public static String conversationIdOf(String persistenceId) {
     String prefix = Conversation.ENTITY_TYPE_KEY.name() + "|";
     return persistenceId.startsWith(prefix) ? persistenceId.substring(prefix.length()) : persistenceId;
   }
@@ -502,7 +545,8 @@ public final class InboxStore implements AutoCloseable {
     }
   }
 
-  static String previewOf(String text) {
+  /** The first {@value #PREVIEW_LENGTH} code points of {@code text}: what an inbox item (and a notification) shows. */
+  public static String previewOf(String text) {
     if (text.codePointCount(0, text.length()) <= PREVIEW_LENGTH) return text;
     return text.substring(0, text.offsetByCodePoints(0, PREVIEW_LENGTH));
   }

@@ -55,6 +55,8 @@ abstract class AuthorizationMatrix {
         new WsAction("presence", "presence_page", frame("presence").put("conversation", conversation)),
         // Watching presence needs a subscription, which a non-member cannot have: refused as not subscribed.
         new WsAction("presence_subscribe", "ok", frame("presence_subscribe").put("conversation", conversation)),
+        // Muting offline notifications (issue 21) is a member's setting: only members may set it.
+        new WsAction("mute", "ok", frame("mute").put("conversation", conversation).put("muted", true)),
         new WsAction("leave", "ok", frame("leave").put("conversation", conversation)));
   }
 

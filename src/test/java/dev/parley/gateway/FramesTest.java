@@ -183,6 +183,21 @@ class FramesTest {
   }
 
   @Test
+  void muteDecodesAndMutesWhenMutedIsAbsent() {
+    assertThat(decode("{\"type\":\"mute\",\"id\":5,\"conversation\":\"c\",\"muted\":false}"))
+        .isEqualTo(new ClientFrame.Mute(new IntNode(5), "c", false));
+    assertThat(decode("{\"type\":\"mute\",\"conversation\":\"c\"}")).isEqualTo(new ClientFrame.Mute(null, "c", true));
+  }
+
+  @Test
+  void badMuteRequestsAreRefused() {
+    assertRefused("{\"type\":\"mute\",\"muted\":true}", ErrorCode.BAD_REQUEST);
+    assertRefused("{\"type\":\"mute\",\"conversation\":\"c\",\"muted\":\"yes\"}", ErrorCode.BAD_REQUEST);
+    assertRefused("{\"type\":\"mute\",\"conversation\":\"c\",\"muted\":1}", ErrorCode.BAD_REQUEST);
+    assertRefused("{\"type\":\"mute\",\"conversation\":\"no spaces\"}", ErrorCode.BAD_REQUEST);
+  }
+
+  @Test
   void inboxItemsEncodeTheirPreviewOrItsDeletion() {
     Inbox.Item shown = new Inbox.Item(new Inbox.Summary("c", "Lunch", 4, 900, new Inbox.Preview(4, "bob", "hi")), 950, 2, 1);
     Inbox.Item deleted = new Inbox.Item(new Inbox.Summary("d", null, 6, 800, new Inbox.Preview(5, "bob", null)), 800, 6, 0);
