@@ -1,15 +1,12 @@
 package dev.parley.cluster;
 
 import dev.parley.CborSerializable;
+import dev.parley.ops.GaugesByTag;
 import dev.parley.ops.Metrics;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.MultiGauge;
-import io.micrometer.core.instrument.Tags;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.LongAdder;
@@ -63,7 +60,7 @@ public final class ClusterConnections implements Extension {
   private final LongAdder movesRequested = new LongAdder();
   private final LongAdder movesDeclined = new LongAdder();
   private final LongAdder movesCompleted = new LongAdder();
-  private final MultiGauge perNode;
+  private final GaugesByTag perNode;
   private boolean started;
 
   private ClusterConnections(ActorSystem<?> system) {
@@ -71,9 +68,8 @@ public final class ClusterConnections implements Extension {
     this.lifecycle = NodeLifecycle.get(system);
     var registry = Metrics.get(system).registry();
     perNode =
-        MultiGauge.builder("parley.cluster.connections")
-            .description("open client connections per node, as this node's replica of the cluster's counts has them")
-            .register(registry);
+        new GaugesByTag(
+            registry, "parley.cluster.connections", "node", "open client connections per node, as this node's replica of the cluster's counts has them");
     moves(registry, "requested", movesRequested);
     moves(registry, "declined", movesDeclined);
     moves(registry, "completed", movesCompleted);
@@ -190,9 +186,7 @@ public final class ClusterConnections implements Extension {
   }
 
   private void refreshGauge() {
-    List<MultiGauge.Row<?>> rows = new ArrayList<>();
-    byAddress().forEach((address, count) -> rows.add(MultiGauge.Row.of(Tags.of("node", address), count)));
-    perNode.register(rows, true);
+    perNode.update(byAddress());
   }
 
   // ---- the publisher: this node's count out, everyone's in ----------------------------------
