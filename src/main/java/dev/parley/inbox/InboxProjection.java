@@ -1,66 +1,38 @@
 package dev.parley.inbox;
 
 import dev.parley.ParleyConfig;
-import dev.parley.conversation.Conversation;
 import dev.parley.ops.Metrics;
+import dev.parley.storage.TaggedProjection;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Extension;
 import org.apache.pekko.actor.typed.ExtensionId;
-import org.apache.pekko.actor.typed.PostStop;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
-import org.apache.pekko.cluster.sharding.typed.ShardedDaemonProcessSettings;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ShardedDaemonProcess;
-import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.EventEnvelope;
-import org.apache.pekko.persistence.query.Offset;
-import org.apache.pekko.persistence.query.PersistenceQuery;
-import org.apache.pekko.stream.KillSwitches;
-import org.apache.pekko.stream.RestartSettings;
-import org.apache.pekko.stream.UniqueKillSwitch;
-import org.apache.pekko.stream.javadsl.Keep;
-import org.apache.pekko.stream.javadsl.RestartSource;
-import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.stream.javadsl.Source;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * Feeds the inbox read model from the conversation journal: one offset-tracked consumer per
- * projection tag ({@link Conversation#PROJECTION_TAGS}), each run by Cluster Sharding's
- * ShardedDaemonProcess on exactly one node of the cluster and moved with rolling deploys.
- *
- * <p>A consumer reads its tag from the stored offset, applies events in batches, each batch in one
- * transaction with the new offset (exactly once), and then publishes what changed to every node
- * ({@link Inbox#TOPIC}). Any failure (the database gone, a bad batch) restarts the consumer with
- * backoff from the stored offset: it never rescans the journal from the start and never skips.
+ * Feeds the inbox read model from the conversation journal, through a {@link TaggedProjection}
+ * (one offset-tracked consumer per projection tag, on one node of the cluster): each batch is
+ * applied in one transaction with the new offset (exactly once), and then what changed is
+ * published to every node ({@link Inbox#TOPIC}).
  *
  * <p>Conversations do not wait for it: fan-out to members is the projection's work, bounded per
  * message (three statements whatever the number of members), off the conversation's path.
  */
 public final class InboxProjection {
 
-  private static final Logger log = LoggerFactory.getLogger(InboxProjection.class);
-
   public static final String NAME = "inbox-projection";
 
   private InboxProjection() {}
-
-  public enum Command {
-    STOP
-  }
 
   public static void init(
       ActorSystem<?> system,
@@ -75,83 +47,64 @@ public final class InboxProjection {
     FunctionCounter.builder("parley.inbox.projection.failures", Progress.get(system), Progress::failures)
         .description("inbox projection consumers of this node that failed (database or journal) and restart from their stored offset")
         .register(Metrics.get(system).registry());
-    ShardedDaemonProcess.get(system)
-        .init(
-            Command.class,
-            NAME,
-            Conversation.PROJECTION_TAGS,
-            i -> consumer(Conversation.projectionTag(i), store, blocking, changes, settings),
-            ShardedDaemonProcessSettings.create(system),
-            Optional.of(Command.STOP));
+    Progress progress = Progress.get(system);
+    TaggedProjection.init(
+        system,
+        NAME,
+        new TaggedProjection.Settings(settings.batchSize(), settings.batchWindow(), settings.minBackoff(), settings.maxBackoff()),
+        blocking,
+        (context, tag) -> new Consumer(tag, store, blocking, changes, progress));
   }
 
-  private static Behavior<Command> consumer(
-      String tag,
-      InboxStore store,
-      Executor blocking,
-      ActorRef<Topic.Command<Inbox.Change>> changes,
-      ParleyConfig.InboxSettings settings) {
-    return Behaviors.setup(
-        ctx -> {
-          ActorSystem<?> system = ctx.getSystem();
-          JdbcReadJournal journal =
-              PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
-          Progress progress = Progress.get(system);
-          RestartSettings restart =
-              RestartSettings.create(settings.minBackoff(), settings.maxBackoff(), 0.2);
-          Source<Done, ?> consume =
-              RestartSource.onFailuresWithBackoff(
-                  restart,
-                  () ->
-                      // The offset is read again on every (re)start: the stored one is the truth.
-                      Source.completionStageSource(
-                              CompletableFuture.supplyAsync(() -> progress.resumedFrom(store.offset(tag)), blocking)
-                                  .thenApply(offset -> journal.eventsByTag(tag, Offset.sequence(offset))))
-                          .groupedWithin(settings.batchSize(), settings.batchWindow())
-                          .mapAsync(1, batch -> CompletableFuture.supplyAsync(() -> applied(store, tag, batch), blocking))
-                          .map(
-                              applied -> {
-                                applied.changes().forEach(change -> changes.tell(Topic.publish(change)));
-                                progress.record(tag, applied.newestEventTimestamp(), applied.oldestEventTimestamp());
-                                return Done.getInstance();
-                              })
-                          .watchTermination(
-                              (mat, terminated) -> {
-                                terminated.whenComplete(
-                                    (done, failure) -> {
-                                      if (failure != null) progress.failed();
-                                    });
-                                return mat;
-                              }));
-          UniqueKillSwitch running =
-              consume
-                  .viaMat(KillSwitches.single(), Keep.right())
-                  .toMat(Sink.ignore(), Keep.left())
-                  .run(system);
-          progress.started(tag);
-          log.debug("inbox projection of {} started", tag);
-          return Behaviors.receive(Command.class)
-              .onMessageEquals(Command.STOP, Behaviors::stopped)
-              .onSignal(
-                  PostStop.class,
-                  signal -> {
-                    running.shutdown();
-                    progress.forget(tag);
-                    return Behaviors.same();
-                  })
-              .build();
-        });
-  }
+  /** One tag's consumer: applies a batch to the read model, then publishes what changed to every node. */
+  private static final class Consumer implements TaggedProjection.Handler<Consumer.Applied> {
+    private record Applied(List<Inbox.Change> changes, long oldestEventTimestamp, long newestEventTimestamp) {}
 
-  private record Applied(List<Inbox.Change> changes, long oldestEventTimestamp, long newestEventTimestamp) {}
+    private final String tag;
+    private final InboxStore store;
+    private final Executor blocking;
+    private final ActorRef<Topic.Command<Inbox.Change>> changes;
+    private final Progress progress;
 
-  private static Applied applied(InboxStore store, String tag, List<EventEnvelope> batch) {
-    try {
-      List<Inbox.Change> changes = store.apply(tag, batch);
-      return new Applied(changes, batch.get(0).timestamp(), batch.get(batch.size() - 1).timestamp());
-    } catch (RuntimeException e) {
-      log.warn("inbox projection of {} failed a batch of {} events, retrying from its offset: {}", tag, batch.size(), e.toString());
-      throw e;
+    Consumer(String tag, InboxStore store, Executor blocking, ActorRef<Topic.Command<Inbox.Change>> changes, Progress progress) {
+      this.tag = tag;
+      this.store = store;
+      this.blocking = blocking;
+      this.changes = changes;
+      this.progress = progress;
+      progress.started(tag);
+    }
+
+    @Override
+    public long offset() {
+      return store.offset(tag);
+    }
+
+    @Override
+    public void resumed(long offset) {
+      progress.resumedFrom(offset);
+    }
+
+    @Override
+    public CompletionStage<Applied> apply(List<EventEnvelope> batch) {
+      return CompletableFuture.supplyAsync(
+          () -> new Applied(store.apply(tag, batch), batch.get(0).timestamp(), batch.get(batch.size() - 1).timestamp()), blocking);
+    }
+
+    @Override
+    public void committed(Applied applied) {
+      applied.changes().forEach(change -> changes.tell(Topic.publish(change)));
+      progress.record(tag, applied.newestEventTimestamp(), applied.oldestEventTimestamp());
+    }
+
+    @Override
+    public void failed(Throwable cause) {
+      progress.failed();
+    }
+
+    @Override
+    public void stopped() {
+      progress.forget(tag);
     }
   }
 
@@ -179,9 +132,8 @@ public final class InboxProjection {
     }
 
     /** A consumer (re)started reading from {@code offset}, its stored offset. */
-    long resumedFrom(long offset) {
+    void resumedFrom(long offset) {
       starts.increment();
-      return offset;
     }
 
     /** A consumer's stream failed (the database or the journal); it restarts from its stored offset after a backoff. */

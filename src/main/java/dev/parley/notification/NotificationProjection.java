@@ -1,46 +1,25 @@
 package dev.parley.notification;
 
-import dev.parley.conversation.Conversation;
 import dev.parley.conversation.TimelineEvent;
 import dev.parley.presence.Presence;
 import dev.parley.presence.PresenceEntry;
-import java.time.Clock;
+import dev.parley.storage.TaggedProjection;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.PostStop;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.cluster.sharding.typed.ShardedDaemonProcessSettings;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ShardedDaemonProcess;
 import org.apache.pekko.pattern.Patterns;
-import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.EventEnvelope;
-import org.apache.pekko.persistence.query.Offset;
-import org.apache.pekko.persistence.query.PersistenceQuery;
 import org.apache.pekko.persistence.query.Sequence;
-import org.apache.pekko.stream.KillSwitches;
-import org.apache.pekko.stream.RestartSettings;
-import org.apache.pekko.stream.UniqueKillSwitch;
-import org.apache.pekko.stream.javadsl.Keep;
-import org.apache.pekko.stream.javadsl.RestartSource;
-import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.stream.javadsl.Source;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * Decides who is notified of which message: one offset-tracked consumer per projection tag, run by
- * ShardedDaemonProcess on one node of the cluster, with the same discipline as the inbox and bot
- * projections (dev.parley.inbox.InboxProjection, dev.parley.bot.BotProjection): it reads its tag
- * from the stored offset, applies a batch and moves the offset in one transaction, and restarts
- * with backoff from the stored offset after any failure. Each consumer has its tag's
+ * Decides who is notified of which message: a {@link TaggedProjection} (one offset-tracked
+ * consumer per projection tag, on one node of the cluster, as the inbox's and the bots'): it
+ * applies a batch and moves the offset in one transaction. Each consumer has its tag's
  * {@link NotificationDispatcher} as a child, woken after every batch that added work.
  *
  * <p>It runs behind the inbox projection of the same tag (it waits for the inbox's offset to pass
@@ -49,8 +28,6 @@ import org.slf4j.LoggerFactory;
  */
 final class NotificationProjection {
 
-  private static final Logger log = LoggerFactory.getLogger(NotificationProjection.class);
-
   static final String NAME = "notification-projection";
 
   /** How often a batch that is ahead of the inbox projection looks again. */
@@ -58,76 +35,65 @@ final class NotificationProjection {
 
   private NotificationProjection() {}
 
-  enum Command {
-    STOP
-  }
-
   static void init(
       ActorSystem<?> system, NotificationStore store, NotificationWebhook webhook, NotificationSettings settings, NotificationMetrics metrics, Executor blocking) {
-    ShardedDaemonProcess.get(system)
-        .init(
-            Command.class,
-            NAME,
-            Conversation.PROJECTION_TAGS,
-            i -> consumer(Conversation.projectionTag(i), store, webhook, settings, metrics, blocking),
-            ShardedDaemonProcessSettings.create(system),
-            Optional.of(Command.STOP));
+    Presence presence = Presence.get(system);
+    TaggedProjection.init(
+        system,
+        NAME,
+        new TaggedProjection.Settings(settings.batchSize(), settings.batchWindow(), settings.projectionMinBackoff(), settings.projectionMaxBackoff()),
+        blocking,
+        (context, tag) ->
+            new Consumer(
+                tag,
+                context.spawn(NotificationDispatcher.create(tag, store, webhook, settings, metrics, blocking), "dispatcher"),
+                context.getSystem(),
+                store,
+                presence,
+                settings,
+                metrics,
+                blocking));
   }
 
-  private static Behavior<Command> consumer(
-      String tag, NotificationStore store, NotificationWebhook webhook, NotificationSettings settings, NotificationMetrics metrics, Executor blocking) {
-    return Behaviors.setup(
-        ctx -> {
-          ActorSystem<?> system = ctx.getSystem();
-          ActorRef<NotificationDispatcher.Command> dispatcher =
-              ctx.spawn(NotificationDispatcher.create(tag, store, webhook, settings, metrics, blocking), "dispatcher");
-          JdbcReadJournal journal =
-              PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
-          Presence presence = Presence.get(system);
-          Clock clock = Clock.systemUTC();
-          RestartSettings restart = RestartSettings.create(settings.projectionMinBackoff(), settings.projectionMaxBackoff(), 0.2);
-          Source<Done, ?> consume =
-              RestartSource.onFailuresWithBackoff(
-                  restart,
-                  () ->
-                      // The offset is read again on every (re)start: the stored one is the truth.
-                      Source.completionStageSource(
-                              CompletableFuture.supplyAsync(() -> store.offset(tag), blocking)
-                                  .thenApply(offset -> journal.eventsByTag(tag, Offset.sequence(offset))))
-                          .groupedWithin(settings.batchSize(), settings.batchWindow())
-                          .mapAsync(
-                              1,
-                              batch ->
-                                  inboxCaughtUp(system, store, tag, batch, blocking)
-                                      .thenApplyAsync(
-                                          ready ->
-                                              applied(
-                                                  store, tag, batch,
-                                                  user -> presence.of(user).status() != PresenceEntry.Status.OFFLINE,
-                                                  clock.millis(), settings),
-                                          blocking))
-                          .map(
-                              applied -> {
-                                metrics.muted.increment(applied.muted());
-                                metrics.online.increment(applied.online());
-                                metrics.lag(tag, clock.millis() - applied.oldestEventTimestamp());
-                                if (applied.notified() > 0) dispatcher.tell(NotificationDispatcher.Wake.INSTANCE);
-                                return Done.getInstance();
-                              }));
-          UniqueKillSwitch running =
-              consume.viaMat(KillSwitches.single(), Keep.right()).toMat(Sink.ignore(), Keep.left()).run(system);
-          log.debug("notification projection of {} started", tag);
-          return Behaviors.receive(Command.class)
-              .onMessageEquals(Command.STOP, Behaviors::stopped)
-              .onSignal(
-                  PostStop.class,
-                  signal -> {
-                    running.shutdown();
-                    metrics.forget(tag);
-                    return Behaviors.same();
-                  })
-              .build();
-        });
+  /** One tag's consumer, with its tag's dispatcher (a child of the consumer's actor), woken after every batch that added work. */
+  private record Consumer(
+      String tag,
+      ActorRef<NotificationDispatcher.Command> dispatcher,
+      ActorSystem<?> system,
+      NotificationStore store,
+      Presence presence,
+      NotificationSettings settings,
+      NotificationMetrics metrics,
+      Executor blocking)
+      implements TaggedProjection.Handler<NotificationStore.Applied> {
+
+    @Override
+    public long offset() {
+      return store.offset(tag);
+    }
+
+    @Override
+    public CompletionStage<NotificationStore.Applied> apply(List<EventEnvelope> batch) {
+      return inboxCaughtUp(system, store, tag, batch, blocking)
+          .thenApplyAsync(
+              ready ->
+                  store.apply(
+                      tag, batch, user -> presence.of(user).status() != PresenceEntry.Status.OFFLINE, System.currentTimeMillis(), settings.window()),
+              blocking);
+    }
+
+    @Override
+    public void committed(NotificationStore.Applied applied) {
+      metrics.muted.increment(applied.muted());
+      metrics.online.increment(applied.online());
+      metrics.lag(tag, System.currentTimeMillis() - applied.oldestEventTimestamp());
+      if (applied.notified() > 0) dispatcher.tell(NotificationDispatcher.Wake.INSTANCE);
+    }
+
+    @Override
+    public void stopped() {
+      metrics.forget(tag);
+    }
   }
 
   /**
@@ -149,15 +115,5 @@ final class NotificationProjection {
                     ? CompletableFuture.completedFuture(Done.getInstance())
                     : Patterns.after(
                         INBOX_WAIT, system.classicSystem().scheduler(), system.executionContext(), () -> inboxCaughtUp(system, store, tag, batch, blocking)));
-  }
-
-  private static NotificationStore.Applied applied(
-      NotificationStore store, String tag, List<EventEnvelope> batch, java.util.function.Predicate<String> connected, long now, NotificationSettings settings) {
-    try {
-      return store.apply(tag, batch, connected, now, settings.window());
-    } catch (RuntimeException e) {
-      log.warn("notification projection of {} failed a batch of {} events, retrying from its offset: {}", tag, batch.size(), e.toString());
-      throw e;
-    }
   }
 }
