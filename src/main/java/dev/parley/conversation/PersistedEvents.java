@@ -1,5 +1,6 @@
 package dev.parley.conversation;
 
+import dev.parley.storage.JournalPolling;
 import java.util.Set;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
@@ -13,6 +14,9 @@ import org.slf4j.LoggerFactory;
  * (dev.parley.bot.BotWakeUps) instead of waiting for the journal's read side; the journal stays
  * the durable source that everything is reconciled from. A listener runs on the conversation's
  * thread: it must be cheap and must not block (tell, never ask).
+ *
+ * <p>The read side's polling of the journal is woken here too ({@link JournalPolling#written()}):
+ * it backs off while the journal is quiet, and this node's own writes end the wait.
  */
 public final class PersistedEvents implements Extension {
 
@@ -26,7 +30,11 @@ public final class PersistedEvents implements Extension {
 
   private volatile Listener listener = (conversation, members, event) -> {};
 
-  private PersistedEvents() {}
+  private final JournalPolling journalPolling;
+
+  private PersistedEvents(JournalPolling journalPolling) {
+    this.journalPolling = journalPolling;
+  }
 
   public static PersistedEvents get(ActorSystem<?> system) {
     return Id.INSTANCE.apply(system);
@@ -39,6 +47,7 @@ public final class PersistedEvents implements Extension {
 
   /** Called by the conversation after a persist; a failing listener never fails the conversation. */
   void persisted(String conversation, Set<String> members, TimelineEvent event) {
+    journalPolling.written();
     try {
       listener.persisted(conversation, members, event);
     } catch (RuntimeException e) {
@@ -51,7 +60,7 @@ public final class PersistedEvents implements Extension {
 
     @Override
     public PersistedEvents createExtension(ActorSystem<?> system) {
-      return new PersistedEvents();
+      return new PersistedEvents(JournalPolling.get(system));
     }
   }
 }

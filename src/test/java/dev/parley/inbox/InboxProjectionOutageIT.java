@@ -16,6 +16,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
@@ -28,6 +29,13 @@ import org.junit.jupiter.api.Test;
  * with backoff from its stored offset, the inbox answers {@code unavailable} meanwhile, and once
  * the database is back the read model catches up with exact unread counts (nothing lost, nothing
  * counted twice), with messages sent after the outage on top.
+ *
+ * <p>Two read sides. Production's {@code IdleAwareReadJournalDao} sends no tag query once a
+ * projection has read up to the journal's highest ordering, so a projection that applied the
+ * whole burst before the cut has nothing to ask the database and never fails: correct, but then
+ * the restart from the stored offset would go untested half of the time (a race on how much of
+ * the burst was applied). The first test therefore uses the plugin's always-polling DAO, which
+ * makes the failure certain; the second keeps production's DAO and asserts what users see.
  */
 class InboxProjectionOutageIT {
 
@@ -38,23 +46,39 @@ class InboxProjectionOutageIT {
   private TestNode node;
 
   @BeforeEach
-  void start() throws Exception {
+  void proxy() throws Exception {
     database = new TcpProxy(TestPostgres.server().host(), TestPostgres.server().port());
-    node = TestNode.onPostgresAt(database.port());
   }
 
   @AfterEach
   void stop() throws Exception {
     database.restore();
     try {
-      node.close();
+      if (node != null) node.close();
     } finally {
       database.close();
     }
   }
 
   @Test
-  void whenTheDatabaseReturnsTheProjectionCatchesUpWithExactUnreadCounts() throws Exception {
+  void aProjectionThatFailsRestartsFromItsStoredOffsetWithExactUnreadCounts() throws Exception {
+    node =
+        TestNode.onPostgresAt(
+            database.port(), Map.of("jdbc-read-journal.dao", "org.apache.pekko.persistence.jdbc.query.dao.DefaultReadJournalDao"));
+    outageAndRecovery(true);
+  }
+
+  @Test
+  void withTheIdleAwareReadSideTheInboxCatchesUpWithExactUnreadCounts() throws Exception {
+    node = TestNode.onPostgresAt(database.port());
+    outageAndRecovery(false);
+  }
+
+  /**
+   * @param projectionMustFail whether the projection is certain to query, and so fail, during the
+   *     cut (see the class comment)
+   */
+  private void outageAndRecovery(boolean projectionMustFail) throws Exception {
     String alice = "alice-" + UUID.randomUUID().toString().substring(0, 8);
     String bob = "bob-" + UUID.randomUUID().toString().substring(0, 8);
     String conversation = "outage-" + UUID.randomUUID();
@@ -85,9 +109,11 @@ class InboxProjectionOutageIT {
     assertThat(refused.path("code").asText()).isEqualTo("unavailable");
     // The outage lasts until the projection has noticed it (its next poll fails): a blip shorter
     // than one poll would leave it running, and the restart from the stored offset is what this test is about.
-    await()
-        .atMost(Duration.ofSeconds(30))
-        .untilAsserted(() -> assertThat(node.inboxProjectionFailures()).as("projection failures").isGreaterThan(failuresBefore));
+    if (projectionMustFail) {
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(() -> assertThat(node.inboxProjectionFailures()).as("projection failures").isGreaterThan(failuresBefore));
+    }
     database.restore();
     // The client's retry policy: the same clientMsgId until acknowledged.
     Set<String> acked = new HashSet<>();
@@ -122,12 +148,14 @@ class InboxProjectionOutageIT {
               assertThat(page.body().path("items").get(0).path("lastSeq").asLong()).isEqualTo(lastSeq);
             });
     // A consumer counts a (re)start once it has read its stored offset again, so only after the database is back.
-    assertThat(node.inboxProjectionStarts()).as("projection (re)starts from the stored offset").isGreaterThan(startsBefore);
+    if (projectionMustFail || node.inboxProjectionFailures() > failuresBefore) {
+      assertThat(node.inboxProjectionStarts()).as("projection (re)starts from the stored offset").isGreaterThan(startsBefore);
+    }
     assertThat(unread(alice, conversation)).isEqualTo(BEFORE + AFTER);
     assertThat(unread(bob, conversation)).isZero();
     System.out.printf(
-        "inbox outage: alice's unread at the cut %d of %d; projection starts %d -> %d%n",
-        unreadAtCut, BEFORE, startsBefore, node.inboxProjectionStarts());
+        "inbox outage (projection must fail: %s): alice's unread at the cut %d of %d; projection failures %d -> %d, starts %d -> %d%n",
+        projectionMustFail, unreadAtCut, BEFORE, failuresBefore, node.inboxProjectionFailures(), startsBefore, node.inboxProjectionStarts());
   }
 
   private static ObjectNode send(String conversation, String clientMsgId) {
