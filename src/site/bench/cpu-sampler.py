@@ -6,7 +6,7 @@ Each line: {"ts": epoch seconds, "busy": ticks, "idle": ticks (machine, /proc/st
             "processes": {"node1/PID": {"jit": ticks, "gc": ticks, "app": ticks}, ..., "bench/PID": {...},
                      "postgres/PID": {"app": ticks, ...}, ...}}
 Ticks are cumulative (1/100 s, USER_HZ); rolling-summary.py takes differences. JVMs are the
-processes running parley.jar, named by their node's config file (nodeN.conf) or "bench" and their
+processes running a Parley jar (server or bench, any file name), named by their node's config file (nodeN.conf) or "bench" and their
 pid (a restarted node is a new process). Their threads are grouped by name: the JIT's compiler
 threads; the garbage collector's threads with the VM thread that runs its pauses; everything else
 (the application: dispatchers, Pekko IO, JDBC). Why: on a shared 2-core machine a JVM that has
@@ -54,7 +54,8 @@ def processes():
             if process:
                 found[f"postgres/{pid}"] = {"jit": 0, "gc": 0, "app": process[1]}
             continue
-        if "parley.jar" not in cmd:
+        # Any java -jar of a Parley build (benchmarks copy jars to /tmp under other names).
+        if not re.search(r"-jar \S+\.jar (server|bench) ", cmd):
             continue
         node = re.search(r"(node\d+)\.conf", cmd)
         name = node.group(1) if node else ("bench" if " bench " in cmd else None)
