@@ -71,7 +71,8 @@ for cur, row in rates:
 
 result = {"rows": rows}
 if after is not None:
-    after_samples = [s for s in samples if s["ts"] >= after and s["phase"] in ("after", "end")]
+    # The 'after' phase only: in 'end' the bench is closing its connections (every node at 0).
+    after_samples = [s for s in samples if s["ts"] >= after and s["phase"] == "after"]
     balanced_since = None
     for s in after_samples:
         if within(connections(s)):

@@ -35,6 +35,14 @@
 # SCALE_GAP [30] s, then `cluster.sh add-node` (3 -> 4); the after phase shows how the connections
 # reach node4. connections-timeline.py prints connections per node over the run (any ROLLOUT).
 #
+# SCALE_STEPS [remove add]: the scale steps in order (e.g. "remove" alone). STARVE_NODE [none]: a
+# fault injection for the leave under load (issue 20's split-brain-resolver DownAll): once the node
+# that remove-node stops has closed its connections (its log says "draining: all connections
+# closed", just before its shard handoff and cluster leave), that node is paused with SIGSTOP for
+# STARVE_STOP [3] s, resumed for STARVE_RUN [1] s, over STARVE_SECONDS [25] s, as a JVM that gets
+# no CPU on a saturated machine: the others' failure detectors flap on it and the leader has no
+# convergence. It is always resumed (SIGCONT) at the end, also on Ctrl-C.
+#
 # ROLLOUT=kill instead: node2 is killed with SIGKILL (no drain, no leave), left dead for
 # KILL_DOWN_SECONDS [30] (failure detection and the split-brain resolver remove it meanwhile) and
 # started again; the bot's reply gap is then bounded by failure detection + SBR + resume.
@@ -52,6 +60,8 @@
 # Each run uses a fresh PostgreSQL database (dropped at the end), its own run directory, a random
 # admin token and JWT secret; loopback only (HTTP 8081-8083, remoting 25521-25523, management
 # 8561-8563). Everything it starts is stopped on exit, also on failure or Ctrl-C.
+#
+# WARMUP [on]: the unmeasured warm-up bench before the measured one (off saves ~40 s of a slot).
 #
 # Environment (defaults in brackets): CONNECTIONS [2000], CONVERSATIONS [1000], MEMBERS [2],
 # RATE [100] sends/s, BOT [echo], BENCH_JAR [PARLEY_JAR], BEFORE [35] s steady before the restart, AFTER [40] s steady after it,
@@ -89,6 +99,12 @@ ROLLOUT="${ROLLOUT:-deploy}"
 NODE_NUMBERS="1 2 3"
 [[ "$ROLLOUT" == "scale" ]] && NODE_NUMBERS="1 2 3 4"
 SCALE_GAP="${SCALE_GAP:-30}"
+SCALE_STEPS="${SCALE_STEPS:-remove add}"
+STARVE_NODE="${STARVE_NODE:-}"
+STARVE_STOP="${STARVE_STOP:-3}"
+STARVE_RUN="${STARVE_RUN:-1}"
+STARVE_SECONDS="${STARVE_SECONDS:-25}"
+WARMUP="${WARMUP:-on}"
 KILL_DOWN_SECONDS="${KILL_DOWN_SECONDS:-30}"
 BOT="${BOT:-echo}"
 BENCH_JAR="${BENCH_JAR:-$PARLEY_JAR}"
@@ -124,10 +140,15 @@ export JAVA_OPTS
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" | tee -a "$OUT/run.log" >&2; }
 phase() { echo "$1" >"$PHASE_FILE"; log "phase: $1"; }
 
-BENCH_PID="" SAMPLER_PID="" CPU_SAMPLER_PID="" RESTART_PID="" CLUSTER_STARTED=""
+BENCH_PID="" SAMPLER_PID="" CPU_SAMPLER_PID="" RESTART_PID="" CLUSTER_STARTED="" STARVE_PID=""
 cleanup() {
   local rc=$?
   set +e
+  if [[ -n "$STARVE_PID" ]]; then
+    kill "$STARVE_PID" 2>/dev/null && wait "$STARVE_PID" 2>/dev/null
+    starved="$(cat "$PARLEY_RUN_DIR/node$STARVE_NODE.pid" 2>/dev/null)"
+    [[ -n "$starved" ]] && kill -CONT "$starved" 2>/dev/null
+  fi
   [[ -n "$RESTART_PID" ]] && kill "$RESTART_PID" 2>/dev/null && wait "$RESTART_PID" 2>/dev/null
   [[ -n "$BENCH_PID" ]] && kill "$BENCH_PID" 2>/dev/null && wait "$BENCH_PID" 2>/dev/null
   [[ -n "$SAMPLER_PID" ]] && kill "$SAMPLER_PID" 2>/dev/null && wait "$SAMPLER_PID" 2>/dev/null
@@ -192,10 +213,12 @@ for n in $NODE_NUMBERS; do urls+=(--url "ws://127.0.0.1:808$n/v1/ws"); done
 # Unmeasured warm-up, as run-row.sh does: JIT-compiles the nodes' hot paths and allocates shards, so
 # the measured run's setup (CONNECTIONS upgrades, CONVERSATIONS creates at once) does not meet
 # three cold JVMs on two cores (it timed out with `unavailable` that way).
-log "warm-up bench (unmeasured)"
-# shellcheck disable=SC2086
-timeout 120 java $BENCH_JAVA_OPTS -jar "$BENCH_JAR" bench "${urls[@]}" -c 300 -m 150 -k 2 -r 100 --warmup 2s -d 10s \
-  --drain-timeout 20s --setup-timeout 60s >"$OUT/warmup.txt" 2>"$OUT/warmup.log" || log "warm-up bench exit $? (ignored)"
+if [[ "$WARMUP" == "on" ]]; then
+  log "warm-up bench (unmeasured)"
+  # shellcheck disable=SC2086
+  timeout 120 java $BENCH_JAVA_OPTS -jar "$BENCH_JAR" bench "${urls[@]}" -c 300 -m 150 -k 2 -r 100 --warmup 2s -d 10s \
+    --drain-timeout 20s --setup-timeout 60s >"$OUT/warmup.txt" 2>"$OUT/warmup.log" || log "warm-up bench exit $? (ignored)"
+fi
 # shellcheck disable=SC2086 # BENCH_JAVA_OPTS is a list of options
 java $BENCH_JAVA_OPTS -jar "$BENCH_JAR" bench "${urls[@]}" -c "$CONNECTIONS" -m "$CONVERSATIONS" -k "$MEMBERS" \
   -r "$RATE" -s 100 --warmup 5s -d "${MAX_DURATION}s" --drain-timeout 90s --setup-timeout 180s \
@@ -223,8 +246,33 @@ if [[ "$ROLLOUT" == "deploy" ]]; then
   log "deploy: app-version $running -> $next"
 fi
 # In the background and waited for, so that Ctrl-C/SIGTERM reach the trap at once.
+# A JVM starved of CPU, as SIGSTOP/SIGCONT cycles of node STARVE_NODE, from the moment the node
+# that remove-node stops (the highest-numbered) has closed its connections.
+starve() {
+  local leaving=4 pid until
+  until grep -q "draining: all connections closed" "$PARLEY_RUN_DIR/node$leaving.log" 2>/dev/null; do sleep 0.2; done
+  pid="$(cat "$PARLEY_RUN_DIR/node$STARVE_NODE.pid")"
+  log "starving node$STARVE_NODE (pid $pid): SIGSTOP ${STARVE_STOP}s / SIGCONT ${STARVE_RUN}s for ${STARVE_SECONDS}s"
+  trap 'kill -CONT "$pid" 2>/dev/null; exit 0' TERM INT
+  until=$((SECONDS + STARVE_SECONDS))
+  while ((SECONDS < until)); do
+    kill -STOP "$pid"; sleep "$STARVE_STOP"; kill -CONT "$pid"; sleep "$STARVE_RUN"
+  done
+  log "node$STARVE_NODE no longer starved"
+}
 if [[ "$ROLLOUT" == "scale" ]]; then
-  ( timeout "$RESTART_TIMEOUT" "$CLUSTER" remove-node && sleep "$SCALE_GAP" && timeout "$RESTART_TIMEOUT" "$CLUSTER" add-node ) >>"$OUT/restart.log" 2>&1 &
+  if [[ -n "$STARVE_NODE" ]]; then
+    starve &
+    STARVE_PID=$!
+  fi
+  (
+    gap=""
+    for step in $SCALE_STEPS; do
+      [[ -n "$gap" ]] && sleep "$SCALE_GAP"
+      gap=1
+      timeout "$RESTART_TIMEOUT" "$CLUSTER" "$step-node" || exit $?
+    done
+  ) >>"$OUT/restart.log" 2>&1 &
 elif [[ "$ROLLOUT" == "kill" ]]; then
   victim=$(cat "$PARLEY_RUN_DIR/node2.pid")
   log "SIGKILL node2 (pid $victim); started again after $KILL_DOWN_SECONDS s"

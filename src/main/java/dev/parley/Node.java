@@ -20,6 +20,7 @@ import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.DatabaseHealthCheck;
 import dev.parley.cluster.Drain;
 import dev.parley.cluster.MemberFailures;
+import dev.parley.cluster.UnfinishedLeave;
 import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversations;
 import dev.parley.conversation.RecoveryWarmUp;
@@ -85,6 +86,8 @@ import org.slf4j.bridge.SLF4JBridgeHandler;
 public final class Node implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(Node.class);
+  /** A leaving node's self-down takes effect locally within milliseconds; inside its phase's 5 s. */
+  private static final Duration UNFINISHED_LEAVE_DOWN_WITHIN = Duration.ofSeconds(3);
 
   private final ActorSystem<Void> system;
   private final ServerBinding binding;
@@ -199,6 +202,7 @@ public final class Node implements AutoCloseable {
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);
       Drain.install(system, settings.drain(), () -> binding.unbind());
+      UnfinishedLeave.install(system, UNFINISHED_LEAVE_DOWN_WITHIN);
       IdleConnections.get(system).start(settings.gateway().idle());
       NodeLifecycle.get(system).startedServing();
       ConnectionRebalancer.get(system)
