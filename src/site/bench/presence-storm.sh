@@ -5,7 +5,8 @@
 # /proc/PID/stat, minus nothing: the baseline idle rate is printed beside):
 #   - baseline: node CPU per second over BASE_WINDOW seconds with no connection;
 #   - open: node CPU from the bench's start until all N are open, per connection;
-#   - after-0-30 / after-30-60: node CPU per second in the two 30 s windows after the last opened.
+#   - after-0-30 / after-30-60: node CPU per second in the two windows of AFTER_WINDOW (30) seconds
+#     after the last connection opened (the connections are held meanwhile).
 # Runs each jar in turn, ROUNDS times (interleaved), one JSON line per run in $OUT/results.jsonl.
 #
 # Usage: presence-storm.sh NAME=JAR [NAME=JAR...]
@@ -47,14 +48,14 @@ run() { # name jar round
   sleep "${STARTUP_SETTLE:-10}"
   local c0 t0 c1 t1 c2 t2 c3 t3 c4 t4
   c0=$(cpu_ms); t0=$(now_ms); sleep "$base_window"; c1=$(cpu_ms); t1=$(now_ms)
-  java -jar "$bench_jar" bench --url "ws://127.0.0.1:$http_port/v1/ws" --idle -c "$n" -d 90s --setup-timeout 300s \
+  java -jar "$bench_jar" bench --url "ws://127.0.0.1:$http_port/v1/ws" --idle -c "$n" -d "$(( 2 * ${AFTER_WINDOW:-30} + 30 ))s" --setup-timeout 300s \
     >"$dir/idle.txt" 2>"$dir/idle.log" &
   bench=$!
   for _ in $(seq 1 6000); do grep -qs "holding for" "$dir/idle.log" && break; sleep 0.1; done
   c2=$(cpu_ms); t2=$(now_ms)
-  sleep 30
+  sleep "${AFTER_WINDOW:-30}"
   c3=$(cpu_ms); t3=$(now_ms)
-  sleep 30
+  sleep "${AFTER_WINDOW:-30}"
   c4=$(cpu_ms); t4=$(now_ms)
   local established
   established=$(ss -Htn state established "( sport = :$http_port )" | wc -l)
