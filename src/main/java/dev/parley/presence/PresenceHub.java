@@ -176,6 +176,7 @@ public final class PresenceHub {
 
   private final Counter changes;
   private final Counter frames;
+  private final Counter writeRounds;
   private final AtomicLong onlineUsers = new AtomicLong();
 
   private PresenceHub(
@@ -202,6 +203,10 @@ public final class PresenceHub {
             .description("presence changes (online, away, offline) of any user in the cluster, as this node saw them")
             .register(registry);
     frames = Counter.builder("parley.presence.frames").description("batched presence frames sent to this node's connections").register(registry);
+    writeRounds =
+        Counter.builder("parley.presence.write.rounds")
+            .description("rounds in which this node wrote its presence changes to Distributed Data (one per write-interval at most, none while idle)")
+            .register(registry);
     Gauge.builder("parley.presence.users.local", localByUser, Map::size)
         .description("users with at least one connection open on this node")
         .register(registry);
@@ -221,7 +226,6 @@ public final class PresenceHub {
     follow(self.uniqueAddress());
     subscribeToKeys();
     timers.startTimerWithFixedDelay(Tick.FLUSH, Tick.FLUSH, settings.batchInterval());
-    timers.startTimerWithFixedDelay(Tick.WRITE, Tick.WRITE, settings.writeInterval());
     timers.startTimerWithFixedDelay(Tick.SWEEP, Tick.SWEEP, Duration.ofMinutes(1));
     return Behaviors.receive(Command.class)
         .onMessage(Connected.class, this::onConnected)
@@ -247,7 +251,7 @@ public final class PresenceHub {
   private Behavior<Command> onConnected(Connected m) {
     if (connections.putIfAbsent(m.connection(), new Connection(m.user())) == null) {
       localByUser.computeIfAbsent(m.user(), u -> new HashSet<>()).add(m.connection());
-      dirty.add(m.user());
+      changed(m.user());
     }
     return Behaviors.same();
   }
@@ -259,7 +263,7 @@ public final class PresenceHub {
     pending.forget(m.connection());
     Set<ActorRef<Batch>> ofUser = localByUser.get(c.user);
     if (ofUser != null && ofUser.remove(m.connection()) && ofUser.isEmpty()) localByUser.remove(c.user);
-    dirty.add(c.user);
+    changed(c.user);
     return Behaviors.same();
   }
 
@@ -267,7 +271,7 @@ public final class PresenceHub {
     Connection c = connections.get(m.connection());
     if (c != null && c.away != m.away()) {
       c.away = m.away();
-      dirty.add(c.user);
+      changed(c.user);
     }
     return Behaviors.same();
   }
@@ -280,8 +284,23 @@ public final class PresenceHub {
     return PresenceEntry.Status.AWAY;
   }
 
+  private void changed(String user) {
+    dirty.add(user);
+    writeSoon();
+  }
+
+  /**
+   * The write round runs write-interval after the first change since the last one, and never while
+   * nothing is pending: an idle node does not wake for presence (a fixed 100 ms tick woke it 10
+   * times a second). Changes within the interval share the round, as with a fixed tick.
+   */
+  private void writeSoon() {
+    if (!timers.isTimerActive(Tick.WRITE)) timers.startSingleTimer(Tick.WRITE, settings.writeInterval());
+  }
+
   /** Writes the users whose local status changed since the last write, and pending removals: one update per key touched. */
   private Behavior<Command> onWrite() {
+    writeRounds.increment();
     if (dirty.isEmpty() && removals.isEmpty()) return Behaviors.same();
     long now = System.currentTimeMillis();
     Map<Integer, Map<String, PresenceEntry>> puts = new HashMap<>();
@@ -326,6 +345,7 @@ public final class PresenceHub {
 
   private void removeEntry(String nodeId, String user) {
     removals.computeIfAbsent(keys.indexOf(user), k -> new HashSet<>()).add(PresenceKeys.entryKey(nodeId, user));
+    writeSoon();
   }
 
   /**
@@ -409,7 +429,10 @@ public final class PresenceHub {
       entriesOf.computeIfAbsent(user, u -> new HashMap<>(2)).put(node, entry);
       usersOf.computeIfAbsent(node, n -> new HashSet<>()).add(user);
       // A write of a removed node that arrived after its removal: removed again.
-      if (removedNodes.containsKey(node)) removals.computeIfAbsent(index, k -> new HashSet<>()).add(entryKey);
+      if (removedNodes.containsKey(node)) {
+        removals.computeIfAbsent(index, k -> new HashSet<>()).add(entryKey);
+        writeSoon();
+      }
     }
     return user;
   }
