@@ -128,7 +128,7 @@ function problem(message) {
 function conversation(id) {
   let c = state.conversations.get(id);
   if (!c) {
-    c = { id, title: id, lastSeq: 0, readSeq: 0, unread: 0, preview: null, lastActivity: 0, events: new Map(), pendingSends: new Map(), receipts: new Map(), historyLoaded: false, noOlder: false };
+    c = { id, title: id, lastSeq: 0, readSeq: 0, unread: 0, muted: false, preview: null, lastActivity: 0, events: new Map(), pendingSends: new Map(), receipts: new Map(), historyLoaded: false, noOlder: false };
     state.conversations.set(id, c);
   }
   return c;
@@ -171,9 +171,11 @@ function applyInboxItem(item) {
   c.lastSeq = item.lastSeq;
   c.readSeq = item.readSeq;
   c.unread = item.unread;
+  c.muted = Boolean(item.muted);
   c.preview = item.preview;
   c.lastActivity = item.lastActivity;
   if (state.current === c.id && c.unread > 0) markRead(c);
+  if (state.current === c.id) renderMuteToggle(c);
 }
 
 function renderList() {
@@ -188,7 +190,10 @@ function renderList() {
       const unread = el('span', 'unread', String(c.id === state.current ? 0 : c.unread));
       unread.dataset.count = c.id === state.current ? '0' : String(c.unread);
       const preview = el('span', 'preview', previewText(c.preview));
-      li.append(title, unread, preview);
+      li.append(title, unread);
+      // Muted: no offline notifications (protocol.md, "mute"); the unread count still shows.
+      if (c.muted) li.append(el('span', 'muted', 'muted'));
+      li.append(preview);
       li.addEventListener('click', () => openConversation(c.id));
       return li;
     }),
@@ -244,6 +249,7 @@ async function openConversation(id) {
   $('conversation-title').textContent = c.title;
   $('conversation-id').textContent = id;
   $('composer').hidden = false;
+  renderMuteToggle(c);
   $('typing').textContent = '';
   $('members').replaceChildren();
   problem('');
@@ -268,6 +274,28 @@ async function openConversation(id) {
     problem(`${id}: ${e.message}`);
   }
 }
+
+/** The open conversation's mute toggle shows the stored setting (an inbox_update changes it on every device). */
+function renderMuteToggle(c) {
+  const button = $('mute-toggle');
+  button.hidden = false;
+  button.setAttribute('aria-pressed', String(c.muted));
+  button.textContent = c.muted ? 'Unmute' : 'Mute';
+  button.title = c.muted ? 'Muted: no offline notifications for this conversation' : 'Stop offline notifications for this conversation';
+}
+
+$('mute-toggle').addEventListener('click', async () => {
+  const c = state.current && state.conversations.get(state.current);
+  if (!c) return;
+  try {
+    const reply = await state.connection.request({ type: 'mute', conversation: c.id, muted: !c.muted });
+    c.muted = reply.muted;
+    renderMuteToggle(c);
+    renderList();
+  } catch (e) {
+    problem(`mute: ${e.message}`);
+  }
+});
 
 function maxSeq(c) {
   let max = 0;

@@ -97,7 +97,7 @@ public final class ConnectedUsers {
       if (ofUser == null) continue;
       Session.InboxUpdated update =
           new Session.InboxUpdated(
-              new Inbox.Item(change.summary(), member.lastActivity(), member.readSeq(), member.unread()), null);
+              new Inbox.Item(change.summary(), member.lastActivity(), member.readSeq(), member.unread(), member.muted()), null);
       ofUser.forEach(session -> session.tell(update));
     }
     for (String user : change.removed()) {

@@ -100,7 +100,7 @@ public final class Frames {
   }
 
   /** The mute frame's {@code muted}: true or false, true when absent ({"type":"mute"} mutes). */
-  private static boolean muted(JsonNode f) {
+  static boolean muted(JsonNode f) {
     JsonNode muted = f.get("muted");
     if (muted == null || muted.isNull()) return true;
     if (!muted.isBoolean()) throw new ProtocolException(ErrorCode.BAD_REQUEST, "muted must be true or false");
@@ -287,7 +287,7 @@ public final class Frames {
       if (summary.preview().text() == null) preview.putNull("text").put("deleted", true);
       else preview.put("text", summary.preview().text());
     }
-    return node.put("readSeq", item.readSeq()).put("unread", item.unread());
+    return node.put("readSeq", item.readSeq()).put("unread", item.unread()).put("muted", item.muted());
   }
 
   /**

@@ -77,6 +77,9 @@ public final class HttpApi {
             PathMatchers.segment("v1").slash("conversations").slash(PathMatchers.segment()).slash("read"),
             conversation -> post(() -> authenticated(user -> jsonBody(body -> markRead(user, conversation, body))))),
         path(
+            PathMatchers.segment("v1").slash("conversations").slash(PathMatchers.segment()).slash("mute"),
+            conversation -> post(() -> authenticated(user -> jsonBody(body -> mute(user, conversation, body))))),
+        path(
             PathMatchers.segment("v1").slash("inbox"),
             () -> get(() -> authenticated(user -> parameterMap(params -> inboxPage(user, params))))),
         path(
@@ -172,6 +175,15 @@ public final class HttpApi {
           marked.item().ifPresent(item -> reply.put("unread", item.unread()));
           return reply;
         });
+  }
+
+  /** The mute frame over HTTP: the same membership check, the same setting, the same push to the user's connections. */
+  private CompletionStage<HttpResponse> mute(String user, String conversation, ObjectNode body) {
+    Frames.validConversationId(conversation);
+    boolean muted = Frames.muted(body);
+    return inboxAnswer(
+        inbox.setMuted(user, conversation, muted),
+        stored -> Frames.JSON.createObjectNode().put("conversation", conversation).put("muted", stored.muted()));
   }
 
   private static <T> CompletionStage<HttpResponse> inboxAnswer(CompletionStage<T> result, Function<T, ObjectNode> body) {

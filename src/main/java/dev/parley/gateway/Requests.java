@@ -128,7 +128,7 @@ final class Requests {
     } else if (frame instanceof ClientFrame.Mute mute) {
       answer(
           inbox.setMuted(user, mute.conversation(), mute.muted()),
-          muted -> Frames.reply("ok", mute.id()).put("conversation", mute.conversation()).put("muted", muted.booleanValue()),
+          muted -> Frames.reply("ok", mute.id()).put("conversation", mute.conversation()).put("muted", muted.muted()),
           mute.id());
     } else if (frame instanceof ClientFrame.Delete delete) {
       request(

@@ -38,17 +38,24 @@ public final class Inbox {
   public record Summary(String conversation, String title, long lastSeq, long lastActivity, Preview preview)
       implements CborSerializable {}
 
-  /** One member's position in a conversation; {@code lastActivity} orders the member's inbox. */
-  public record Position(String user, long lastActivity, long readSeq, int unread) implements CborSerializable {}
+  /**
+   * One member's position in a conversation; {@code lastActivity} orders the member's inbox;
+   * {@code muted}: the member muted its offline notifications (absent from older nodes' changes: false).
+   */
+  public record Position(String user, long lastActivity, long readSeq, int unread, boolean muted) implements CborSerializable {}
 
-  /** One line of a user's inbox. */
-  public record Item(Summary summary, long lastActivity, long readSeq, int unread) {
+  /** One line of a user's inbox; {@code muted}: the user muted the conversation's offline notifications. */
+  public record Item(Summary summary, long lastActivity, long readSeq, int unread, boolean muted) {
     public String conversation() {
       return summary.conversation();
     }
 
     public Cursor cursor() {
       return new Cursor(lastActivity, summary.conversation());
+    }
+
+    public Position positionOf(String user) {
+      return new Position(user, lastActivity, readSeq, unread, muted);
     }
   }
 
@@ -139,11 +146,7 @@ public final class Inbox {
                         item.ifPresent(
                             i ->
                                 changes.tell(
-                                    Topic.publish(
-                                        new Change(
-                                            i.summary(),
-                                            List.of(new Position(user, i.lastActivity(), i.readSeq(), i.unread())),
-                                            List.of()))));
+                                    Topic.publish(new Change(i.summary(), List.of(i.positionOf(user)), List.of()))));
                         return new Marked(accepted, item);
                       });
             },
@@ -155,20 +158,26 @@ public final class Inbox {
    * Mutes ({@code muted}) or unmutes {@code conversation}'s offline notifications for {@code user}
    * (issue 21). A member setting, private to the user like the read marker, so it is kept with the
    * user's inbox and never in the conversation's timeline, which every member sees. The
-   * conversation checks membership (members only); the setting is then stored, and answered.
+   * conversation checks membership (members only); the setting is then stored, and answered, and
+   * every connection of the user gets the inbox item with it (another device shows the bell off
+   * too). The item is empty while the read model has not seen the user join; the mute holds anyway.
    */
-  public CompletionStage<Boolean> setMuted(String user, String conversation, boolean muted) {
+  public CompletionStage<Muted> setMuted(String user, String conversation, boolean muted) {
     return conversations
         .members(conversation, user, null, 1)
         .thenApplyAsync(
             reply -> {
               if (reply instanceof Conversation.Rejected rejected) throw new Refused(rejected.code(), rejected.reason());
-              store.setMuted(user, conversation, muted);
-              return muted;
+              Optional<Item> item = store.setMuted(user, conversation, muted);
+              item.ifPresent(i -> changes.tell(Topic.publish(new Change(i.summary(), List.of(i.positionOf(user)), List.of()))));
+              return new Muted(muted, item);
             },
             blocking)
         .exceptionally(Inbox::unavailable);
   }
+
+  /** A mute as stored: {@code item} is empty while the read model has not seen the user join. */
+  public record Muted(boolean muted, Optional<Item> item) {}
 
   private static <T> T unavailable(Throwable failure) {
     Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;

@@ -112,10 +112,13 @@ public final class InboxStore implements AutoCloseable {
 
   // ---- queries --------------------------------------------------------------------------------
 
+  // The mute (issue 21) is a row of inbox_mute, joined by its primary key: one probe per item.
   private static final String PAGE_COLUMNS =
       "SELECT e.conversation_id, e.last_activity, e.read_seq, e.unread,"
-          + " c.title, c.last_seq, c.last_activity, c.preview_seq, c.preview_sender, c.preview_text"
+          + " c.title, c.last_seq, c.last_activity, c.preview_seq, c.preview_sender, c.preview_text,"
+          + " CASE WHEN m.user_id IS NULL THEN 0 ELSE 1 END"
           + " FROM inbox_entry e JOIN inbox_conversation c ON c.conversation_id = e.conversation_id"
+          + " LEFT JOIN inbox_mute m ON m.user_id = e.user_id AND m.conversation_id = e.conversation_id"
           + " WHERE e.user_id = ?";
   // user_id leads the ORDER BY although it is fixed: H2 reads an index in order only when the
   // ORDER BY names its columns in the index's order and directions (inbox_entry_by_activity is
@@ -165,7 +168,7 @@ public final class InboxStore implements AutoCloseable {
     Summary summary =
         new Summary(
             r.getString(1), r.getString(5), r.getLong(6), r.getLong(7), preview(r.getLong(8), r.wasNull(), r.getString(9), r.getString(10)));
-    return new Item(summary, r.getLong(2), r.getLong(3), r.getInt(4));
+    return new Item(summary, r.getLong(2), r.getLong(3), r.getInt(4), r.getInt(11) == 1);
   }
 
   private static Preview preview(long seq, boolean none, String sender, String text) {
@@ -214,14 +217,7 @@ public final class InboxStore implements AutoCloseable {
           s.setString(4, conversation);
           s.executeUpdate();
         }
-        Optional<Item> item;
-        try (PreparedStatement s = c.prepareStatement(PAGE_COLUMNS + " AND e.conversation_id = ?")) {
-          s.setString(1, user);
-          s.setString(2, conversation);
-          try (ResultSet r = s.executeQuery()) {
-            item = r.next() ? Optional.of(item(r)) : Optional.empty();
-          }
-        }
+        Optional<Item> item = item(c, user, conversation);
         c.commit();
         return item;
       } catch (SQLException | RuntimeException e) {
@@ -236,23 +232,39 @@ public final class InboxStore implements AutoCloseable {
   /**
    * Mutes or unmutes {@code conversation} for {@code user} (offline notifications, issue 21): a row
    * in {@code inbox_mute}, independent of the inbox entry so that it holds even before the
-   * projection has seen the user join. Idempotent; the caller checks membership.
+   * projection has seen the user join. Idempotent; the caller checks membership. Returns the
+   * user's inbox item as it now is (empty while the projection has not made it).
    */
-  public void setMuted(String user, String conversation, boolean muted) {
+  public Optional<Item> setMuted(String user, String conversation, boolean muted) {
     try (Connection c = dataSource.getConnection()) {
-      if (!muted) {
-        update(c, "DELETE FROM inbox_mute WHERE user_id = ? AND conversation_id = ?", user, conversation);
-        return;
+      try {
+        if (!muted) {
+          update(c, "DELETE FROM inbox_mute WHERE user_id = ? AND conversation_id = ?", user, conversation);
+        } else {
+          // Portable upsert: a concurrent mute of the same row makes the insert fail, which is fine.
+          update(
+              c,
+              "INSERT INTO inbox_mute (user_id, conversation_id, muted_at) SELECT ?, ?, ? WHERE NOT EXISTS"
+                  + " (SELECT 1 FROM inbox_mute WHERE user_id = ? AND conversation_id = ?)",
+              user, conversation, clock.millis(), user, conversation);
+        }
+      } catch (SQLException e) {
+        if (!(muted && isDuplicateKey(e))) throw e;
       }
-      // Portable upsert: a concurrent mute of the same row makes the insert fail, which is fine.
-      update(
-          c,
-          "INSERT INTO inbox_mute (user_id, conversation_id, muted_at) SELECT ?, ?, ? WHERE NOT EXISTS"
-              + " (SELECT 1 FROM inbox_mute WHERE user_id = ? AND conversation_id = ?)",
-          user, conversation, clock.millis(), user, conversation);
+      return item(c, user, conversation);
     } catch (SQLException e) {
-      if (muted && isDuplicateKey(e)) return;
       throw new IllegalStateException("inbox mute update failed", e);
+    }
+  }
+
+  /** One item of {@code user}'s inbox, by its primary key. */
+  private static Optional<Item> item(Connection c, String user, String conversation) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement(PAGE_COLUMNS + " AND e.conversation_id = ?")) {
+      s.setString(1, user);
+      s.setString(2, conversation);
+      try (ResultSet r = s.executeQuery()) {
+        return r.next() ? Optional.of(item(r)) : Optional.empty();
+      }
     }
   }
 
@@ -520,8 +532,9 @@ public final class InboxStore implements AutoCloseable {
     try (PreparedStatement s =
         c.prepareStatement(
             "SELECT c.title, c.last_seq, c.last_activity, c.preview_seq, c.preview_sender, c.preview_text,"
-                + " e.user_id, e.last_activity, e.read_seq, e.unread"
+                + " e.user_id, e.last_activity, e.read_seq, e.unread, CASE WHEN m.user_id IS NULL THEN 0 ELSE 1 END"
                 + " FROM inbox_conversation c LEFT JOIN inbox_entry e ON e.conversation_id = c.conversation_id"
+                + " LEFT JOIN inbox_mute m ON m.user_id = e.user_id AND m.conversation_id = e.conversation_id"
                 + " WHERE c.conversation_id = ?")) {
       s.setString(1, conversation);
       Summary summary = null;
@@ -534,7 +547,7 @@ public final class InboxStore implements AutoCloseable {
                     conversation, r.getString(1), r.getLong(2), r.getLong(3), preview(r.getLong(4), r.wasNull(), r.getString(5), r.getString(6)));
           }
           String user = r.getString(7);
-          if (user != null) members.add(new Position(user, r.getLong(8), r.getLong(9), r.getInt(10)));
+          if (user != null) members.add(new Position(user, r.getLong(8), r.getLong(9), r.getInt(10), r.getInt(11) == 1));
         }
       }
       // A user who left and was invited back within this batch is a member again: announcing the

@@ -21,9 +21,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.UniqueAddress;
-import org.apache.pekko.cluster.ddata.Key;
 import org.apache.pekko.cluster.ddata.LWWMap;
-import org.apache.pekko.cluster.ddata.LWWMapKey;
 import org.apache.pekko.cluster.ddata.SelfUniqueAddress;
 import org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData;
 import org.apache.pekko.cluster.ddata.typed.javadsl.Replicator;
@@ -36,16 +34,17 @@ import org.apache.pekko.cluster.typed.Subscribe;
  *
  * <p><b>Local</b>: the connections open on this node and whether each is away. A user's local
  * status (online if any connection is not away, away if all are, else offline since now) is
- * written every {@code write-interval}, coalesced, to this node's Distributed Data maps: {@value
- * #BUCKETS} {@link LWWMap}s keyed by user, named after this node's unique address, written by this
- * node only (so there are no conflicting writers, and a restarted node on the same port starts
- * fresh maps). No database statement, no journal: presence is ephemeral.
+ * written every {@code write-interval}, coalesced, to the cluster's presence keys ({@link
+ * PresenceKeys}: a fixed number of {@link LWWMap}s, a user's entries in the key of the user's hash,
+ * one entry per node and user, written by that node only). No database statement, no journal:
+ * presence is ephemeral.
  *
- * <p><b>Cluster</b>: every node subscribes to every member's maps and merges the entries of the
- * members it counts ({@link PresenceEntry#merge}) into the view ({@link Presence#of}). A member
- * unreachable for {@code unreachable-grace}, or downed, or removed, is no longer counted: its
- * users go offline (lastSeen: that moment) unless another node has them online. A removed
- * member's maps are deleted.
+ * <p><b>Cluster</b>: every node subscribes to every key and merges the entries of the members it
+ * counts ({@link PresenceEntry#merge}) into the view ({@link Presence#of}). A member unreachable
+ * for {@code unreachable-grace}, or downed, or removed, is no longer counted: its users go offline
+ * (lastSeen: that moment) unless another node has them online. A removed member's entries are
+ * removed from the keys by the survivors (and entries of a node no member has seen for a sweep
+ * interval), so the keys hold only live nodes' users and no key is ever created or deleted.
  *
  * <p><b>Interest</b>: the rooms (conversations) that this node's connections watch, each with its
  * member set (loaded once, then kept current by the membership events the connections receive),
@@ -55,9 +54,6 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * {@code batch-interval}.
  */
 public final class PresenceHub {
-
-  /** Buckets per node: a map's full-state gossip stays small with many users on a node. */
-  static final int BUCKETS = 16;
 
   private static final int MEMBERS_PAGE = 1000;
 
@@ -84,10 +80,8 @@ public final class PresenceHub {
 
   private record MembersLoaded(String room, String asUser, Conversation.Reply reply) implements Command {}
 
-  /** A key's new value; which node and bucket it is comes from {@link #keys} (one adapter serves every key). */
+  /** A key's new value; which key it is comes from its id (one adapter serves every key). */
   private record KeyChanged(String keyId, LWWMap<String, PresenceEntry> map) implements Command {}
-
-  private record NodeBucket(String node, int bucket) {}
 
   private record MemberChanged(ClusterEvent.MemberEvent event) implements Command {}
 
@@ -137,16 +131,9 @@ public final class PresenceHub {
   private static final class MemberNode {
     final UniqueAddress address;
     boolean counted = true;
-    @SuppressWarnings("unchecked")
-    final LWWMap<String, PresenceEntry>[] buckets = new LWWMap[BUCKETS];
 
     MemberNode(UniqueAddress address) {
       this.address = address;
-    }
-
-    PresenceEntry entry(String user) {
-      LWWMap<String, PresenceEntry> map = buckets[bucketOf(user)];
-      return map == null ? null : map.getEntries().get(user);
     }
   }
 
@@ -158,6 +145,7 @@ public final class PresenceHub {
   private final Map<String, UserPresence> view;
   private final SelfUniqueAddress self;
   private final String selfNode;
+  private final PresenceKeys keys;
 
   private final Map<ActorRef<Batch>, Connection> connections = new HashMap<>();
   private final Map<String, Set<ActorRef<Batch>>> localByUser = new HashMap<>();
@@ -165,8 +153,20 @@ public final class PresenceHub {
   private final Map<String, PresenceEntry> written = new HashMap<>();
   private final Set<String> dirty = new HashSet<>();
 
+  /** Members by node id ({@link PresenceKeys#nodeId}); a node's entries count while it is here and counted. */
   private final Map<String, MemberNode> nodes = new HashMap<>();
-  private final Map<String, NodeBucket> keys = new HashMap<>();
+  /** Per key, the entries as last notified (entry key → entry), to find what a change changed. */
+  private final List<Map<String, PresenceEntry>> seen;
+  /** What every node says about a user: user → node id → entry (whether the node counts or not). */
+  private final Map<String, Map<String, PresenceEntry>> entriesOf = new HashMap<>();
+  /** The users each node has entries for: node id → users. */
+  private final Map<String, Set<String>> usersOf = new HashMap<>();
+  /** Removed members (node id → when): their entries are removed from the keys, late ones too. */
+  private final Map<String, Long> removedNodes = new HashMap<>();
+  /** Nodes with entries but no membership at the last sweep: removed at the next one if still unknown. */
+  private Set<String> unknownAtLastSweep = Set.of();
+  /** Entry keys to remove in the next write, per key index. */
+  private final Map<Integer, Set<String>> removals = new HashMap<>();
   /** Users who were online on a node that stopped counting: offline since then. */
   private final Map<String, Long> lostAt = new HashMap<>();
 
@@ -176,6 +176,7 @@ public final class PresenceHub {
 
   private final Counter changes;
   private final Counter frames;
+  private final Counter writeRounds;
   private final AtomicLong onlineUsers = new AtomicLong();
 
   private PresenceHub(
@@ -192,13 +193,20 @@ public final class PresenceHub {
     this.conversations = conversations;
     this.view = view;
     this.self = DistributedData.get(ctx.getSystem()).selfUniqueAddress();
-    this.selfNode = nodeName(self.uniqueAddress());
+    this.selfNode = PresenceKeys.nodeId(self.uniqueAddress());
+    this.keys = new PresenceKeys(settings.keys());
+    this.seen = new ArrayList<>(keys.count());
+    for (int i = 0; i < keys.count(); i++) seen.add(Map.of());
     var registry = Metrics.get(ctx.getSystem()).registry();
     changes =
         Counter.builder("parley.presence.changes")
             .description("presence changes (online, away, offline) of any user in the cluster, as this node saw them")
             .register(registry);
     frames = Counter.builder("parley.presence.frames").description("batched presence frames sent to this node's connections").register(registry);
+    writeRounds =
+        Counter.builder("parley.presence.write.rounds")
+            .description("rounds in which this node wrote its presence changes to Distributed Data (one per write-interval at most, none while idle)")
+            .register(registry);
     Gauge.builder("parley.presence.users.local", localByUser, Map::size)
         .description("users with at least one connection open on this node")
         .register(registry);
@@ -216,8 +224,8 @@ public final class PresenceHub {
     subscriptions.tell(
         Subscribe.create(ctx.messageAdapter(ClusterEvent.ReachabilityEvent.class, ReachabilityChanged::new), ClusterEvent.ReachabilityEvent.class));
     follow(self.uniqueAddress());
+    subscribeToKeys();
     timers.startTimerWithFixedDelay(Tick.FLUSH, Tick.FLUSH, settings.batchInterval());
-    timers.startTimerWithFixedDelay(Tick.WRITE, Tick.WRITE, settings.writeInterval());
     timers.startTimerWithFixedDelay(Tick.SWEEP, Tick.SWEEP, Duration.ofMinutes(1));
     return Behaviors.receive(Command.class)
         .onMessage(Connected.class, this::onConnected)
@@ -243,7 +251,7 @@ public final class PresenceHub {
   private Behavior<Command> onConnected(Connected m) {
     if (connections.putIfAbsent(m.connection(), new Connection(m.user())) == null) {
       localByUser.computeIfAbsent(m.user(), u -> new HashSet<>()).add(m.connection());
-      dirty.add(m.user());
+      changed(m.user());
     }
     return Behaviors.same();
   }
@@ -255,7 +263,7 @@ public final class PresenceHub {
     pending.forget(m.connection());
     Set<ActorRef<Batch>> ofUser = localByUser.get(c.user);
     if (ofUser != null && ofUser.remove(m.connection()) && ofUser.isEmpty()) localByUser.remove(c.user);
-    dirty.add(c.user);
+    changed(c.user);
     return Behaviors.same();
   }
 
@@ -263,7 +271,7 @@ public final class PresenceHub {
     Connection c = connections.get(m.connection());
     if (c != null && c.away != m.away()) {
       c.away = m.away();
-      dirty.add(c.user);
+      changed(c.user);
     }
     return Behaviors.same();
   }
@@ -276,11 +284,26 @@ public final class PresenceHub {
     return PresenceEntry.Status.AWAY;
   }
 
-  /** Writes the users whose local status changed since the last write: one update per bucket touched. */
+  private void changed(String user) {
+    dirty.add(user);
+    writeSoon();
+  }
+
+  /**
+   * The write round runs write-interval after the first change since the last one, and never while
+   * nothing is pending: an idle node does not wake for presence (a fixed 100 ms tick woke it 10
+   * times a second). Changes within the interval share the round, as with a fixed tick.
+   */
+  private void writeSoon() {
+    if (!timers.isTimerActive(Tick.WRITE)) timers.startSingleTimer(Tick.WRITE, settings.writeInterval());
+  }
+
+  /** Writes the users whose local status changed since the last write, and pending removals: one update per key touched. */
   private Behavior<Command> onWrite() {
-    if (dirty.isEmpty()) return Behaviors.same();
+    writeRounds.increment();
+    if (dirty.isEmpty() && removals.isEmpty()) return Behaviors.same();
     long now = System.currentTimeMillis();
-    Map<Integer, Map<String, PresenceEntry>> byBucket = new HashMap<>();
+    Map<Integer, Map<String, PresenceEntry>> puts = new HashMap<>();
     for (String user : dirty) {
       PresenceEntry.Status status = localStatus(user);
       PresenceEntry before = written.get(user);
@@ -289,66 +312,78 @@ public final class PresenceHub {
       if (before != null && before.status() == status) continue;
       PresenceEntry entry = new PresenceEntry(status, now);
       written.put(user, entry);
-      byBucket.computeIfAbsent(bucketOf(user), b -> new HashMap<>()).put(user, entry);
+      puts.computeIfAbsent(keys.indexOf(user), k -> new HashMap<>()).put(PresenceKeys.entryKey(selfNode, user), entry);
     }
     dirty.clear();
-    byBucket.forEach(
-        (bucket, entries) ->
-            updateOwnBucket(
-                bucket,
-                map -> {
-                  LWWMap<String, PresenceEntry> updated = map;
-                  for (Map.Entry<String, PresenceEntry> e : entries.entrySet()) updated = updated.put(self, e.getKey(), e.getValue());
-                  return updated;
-                }));
+    Set<Integer> touched = new HashSet<>(puts.keySet());
+    touched.addAll(removals.keySet());
+    for (int index : touched) {
+      Map<String, PresenceEntry> toPut = puts.getOrDefault(index, Map.of());
+      Set<String> toRemove = removals.getOrDefault(index, Set.of());
+      updateKey(
+          index,
+          map -> {
+            LWWMap<String, PresenceEntry> updated = map;
+            for (String entryKey : toRemove) if (updated.contains(entryKey)) updated = updated.remove(self, entryKey);
+            for (Map.Entry<String, PresenceEntry> e : toPut.entrySet()) updated = updated.put(self, e.getKey(), e.getValue());
+            return updated;
+          });
+    }
+    removals.clear();
     return Behaviors.same();
   }
 
-  /** One local write of one of this node's maps; Distributed Data's gossip spreads it. */
-  private void updateOwnBucket(int bucket, java.util.function.Function<LWWMap<String, PresenceEntry>, LWWMap<String, PresenceEntry>> modify) {
+  /** One local write of one key; Distributed Data's deltas and gossip spread it. */
+  private void updateKey(int index, java.util.function.Function<LWWMap<String, PresenceEntry>, LWWMap<String, PresenceEntry>> modify) {
     replicator.askUpdate(
-        replyTo -> new Replicator.Update<>(key(selfNode, bucket), LWWMap.create(), Replicator.writeLocal(), replyTo, modify),
-        response -> new Ignored());
+        replyTo -> new Replicator.Update<>(keys.key(index), LWWMap.create(), Replicator.writeLocal(), replyTo, modify),
+        response -> {
+          if (!(response instanceof Replicator.UpdateSuccess)) ctx.getLog().warn("presence: write of {} failed: {}", keys.key(index).id(), response);
+          return new Ignored();
+        });
   }
 
-  /** Offline entries older than the retention go (this node's, and users lost with a node). */
+  private void removeEntry(String nodeId, String user) {
+    removals.computeIfAbsent(keys.indexOf(user), k -> new HashSet<>()).add(PresenceKeys.entryKey(nodeId, user));
+    writeSoon();
+  }
+
+  /**
+   * Offline entries older than the retention go (this node's, and users lost with a node), and so do
+   * the entries of nodes that were not members at this sweep nor at the previous one (a node removed
+   * before this one joined, or whose removal raced with a late write).
+   */
   private Behavior<Command> onSweep() {
     long oldest = System.currentTimeMillis() - settings.lastSeenRetention().toMillis();
-    Map<Integer, List<String>> byBucket = new HashMap<>();
     written.entrySet().removeIf(
         e -> {
           boolean expired = e.getValue().status() == PresenceEntry.Status.OFFLINE && e.getValue().since() < oldest;
-          if (expired) byBucket.computeIfAbsent(bucketOf(e.getKey()), b -> new ArrayList<>()).add(e.getKey());
+          if (expired) removeEntry(selfNode, e.getKey());
           return expired;
         });
-    byBucket.forEach(
-        (bucket, users) ->
-            updateOwnBucket(
-                bucket,
-                map -> {
-                  LWWMap<String, PresenceEntry> updated = map;
-                  for (String user : users) updated = updated.remove(self, user);
-                  return updated;
-                }));
     List<String> lost = lostAt.entrySet().stream().filter(e -> e.getValue() < oldest).map(Map.Entry::getKey).toList();
     lost.forEach(lostAt::remove);
     lost.forEach(this::recompute);
+    removedNodes.values().removeIf(at -> at < oldest);
+    Set<String> unknown = new HashSet<>(usersOf.keySet());
+    unknown.removeAll(nodes.keySet());
+    for (String node : unknown) {
+      if (unknownAtLastSweep.contains(node) || removedNodes.containsKey(node)) {
+        for (String user : usersOf.get(node)) removeEntry(node, user);
+      }
+    }
+    unknownAtLastSweep = unknown;
     return Behaviors.same();
   }
 
-  // ---- the cluster's maps ---------------------------------------------------------------------
+  // ---- the cluster's keys ---------------------------------------------------------------------
 
-  private void follow(UniqueAddress member) {
-    String name = nodeName(member);
-    if (nodes.containsKey(name)) return;
-    nodes.put(name, new MemberNode(member));
-    for (int b = 0; b < BUCKETS; b++) {
-      Key<LWWMap<String, PresenceEntry>> key = key(name, b);
-      keys.put(key.id(), new NodeBucket(name, b));
+  private void subscribeToKeys() {
+    for (int i = 0; i < keys.count(); i++) {
       // Pekko's ReplicatorMessageAdapter keeps one message adapter for all its subscriptions (the
       // last function given wins): the function must not capture the key, it reads it from the answer.
       replicator.subscribe(
-          key,
+          keys.key(i),
           response ->
               response instanceof Replicator.Changed<LWWMap<String, PresenceEntry>> changed
                   ? new KeyChanged(changed.key().id(), changed.dataValue())
@@ -356,40 +391,66 @@ public final class PresenceHub {
     }
   }
 
+  private void follow(UniqueAddress member) {
+    String node = PresenceKeys.nodeId(member);
+    if (nodes.containsKey(node) || removedNodes.containsKey(node)) return;
+    nodes.put(node, new MemberNode(member));
+    usersOf.getOrDefault(node, Set.of()).forEach(this::recompute);
+  }
+
+  /** What changed in one key: each changed entry updates the indexes, then its user is recomputed. */
   private Behavior<Command> onKeyChanged(KeyChanged m) {
-    NodeBucket at = keys.get(m.keyId());
-    MemberNode node = at == null ? null : nodes.get(at.node());
-    if (node == null) return Behaviors.same();
-    LWWMap<String, PresenceEntry> before = node.buckets[at.bucket()];
-    node.buckets[at.bucket()] = m.map();
-    if (!node.counted) return Behaviors.same();
-    Map<String, PresenceEntry> old = before == null ? Map.of() : before.getEntries();
+    int index = keys.indexOfId(m.keyId());
+    if (index < 0) return Behaviors.same();
+    Map<String, PresenceEntry> before = seen.get(index);
+    // One conversion per notification (LWWMap builds a new map for each getEntries call).
     Map<String, PresenceEntry> now = m.map().getEntries();
+    seen.set(index, now);
+
+    Set<String> changedUsers = new HashSet<>();
     for (Map.Entry<String, PresenceEntry> e : now.entrySet()) {
-      if (!e.getValue().equals(old.get(e.getKey()))) recompute(e.getKey());
+      if (!e.getValue().equals(before.get(e.getKey()))) changedUsers.add(apply(index, e.getKey(), e.getValue()));
     }
-    for (String user : old.keySet()) if (!now.containsKey(user)) recompute(user);
+    for (String entryKey : before.keySet()) if (!now.containsKey(entryKey)) changedUsers.add(apply(index, entryKey, null));
+    changedUsers.forEach(this::recompute);
     return Behaviors.same();
+  }
+
+  /** Records one node's entry for a user ({@code null}: removed); returns the user. */
+  private String apply(int index, String entryKey, PresenceEntry entry) {
+    String node = PresenceKeys.nodeOf(entryKey);
+    String user = PresenceKeys.userOf(entryKey);
+    if (entry == null) {
+      Map<String, PresenceEntry> ofUser = entriesOf.get(user);
+      if (ofUser != null && ofUser.remove(node) != null && ofUser.isEmpty()) entriesOf.remove(user);
+      Set<String> users = usersOf.get(node);
+      if (users != null && users.remove(user) && users.isEmpty()) usersOf.remove(node);
+    } else {
+      entriesOf.computeIfAbsent(user, u -> new HashMap<>(2)).put(node, entry);
+      usersOf.computeIfAbsent(node, n -> new HashSet<>()).add(user);
+      // A write of a removed node that arrived after its removal: removed again.
+      if (removedNodes.containsKey(node)) {
+        removals.computeIfAbsent(index, k -> new HashSet<>()).add(entryKey);
+        writeSoon();
+      }
+    }
+    return user;
   }
 
   private Behavior<Command> onMemberChanged(MemberChanged m) {
     Member member = m.event().member();
+    String id = PresenceKeys.nodeId(member.uniqueAddress());
     if (m.event() instanceof ClusterEvent.MemberRemoved) {
-      String name = nodeName(member.uniqueAddress());
-      MemberNode node = nodes.remove(name);
-      timers.cancel(name);
-      if (node != null) {
-        if (node.counted) stopCounting(node);
-        for (int b = 0; b < BUCKETS; b++) {
-          Key<LWWMap<String, PresenceEntry>> key = key(name, b);
-          keys.remove(key.id());
-          replicator.unsubscribe(key);
-          replicator.askDelete(replyTo -> new Replicator.Delete<>(key, Replicator.writeLocal(), replyTo), response -> new Ignored());
-        }
-      }
+      MemberNode node = nodes.get(id);
+      timers.cancel(id);
+      if (node != null && node.counted) stopCounting(id, node);
+      nodes.remove(id);
+      removedNodes.put(id, System.currentTimeMillis());
+      // Every survivor removes the node's entries (removing twice is harmless): the keys keep only live nodes' users.
+      for (String user : usersOf.getOrDefault(id, Set.of())) removeEntry(id, user);
     } else if (m.event() instanceof ClusterEvent.MemberDowned) {
-      MemberNode node = nodes.get(nodeName(member.uniqueAddress()));
-      if (node != null && node.counted) stopCounting(node);
+      MemberNode node = nodes.get(id);
+      if (node != null && node.counted) stopCounting(id, node);
     } else {
       follow(member.uniqueAddress());
     }
@@ -397,17 +458,17 @@ public final class PresenceHub {
   }
 
   private Behavior<Command> onReachabilityChanged(ReachabilityChanged m) {
-    String name = nodeName(m.event().member().uniqueAddress());
-    MemberNode node = nodes.get(name);
+    String id = PresenceKeys.nodeId(m.event().member().uniqueAddress());
+    MemberNode node = nodes.get(id);
     if (node == null) return Behaviors.same();
     if (m.event() instanceof ClusterEvent.UnreachableMember) {
       // A pause shorter than the grace (a GC, a slow network) does not flap everyone's presence.
-      timers.startSingleTimer(name, new GraceOver(name), settings.unreachableGrace());
+      timers.startSingleTimer(id, new GraceOver(id), settings.unreachableGrace());
     } else {
-      timers.cancel(name);
-      if (!node.counted && node.address.equals(m.event().member().uniqueAddress())) {
+      timers.cancel(id);
+      if (!node.counted) {
         node.counted = true;
-        usersOf(node).forEach(this::recompute);
+        usersOf.getOrDefault(id, Set.of()).forEach(this::recompute);
       }
     }
     return Behaviors.same();
@@ -416,37 +477,30 @@ public final class PresenceHub {
   private Behavior<Command> onGraceOver(GraceOver m) {
     MemberNode node = nodes.get(m.node());
     if (node != null && node.counted) {
-      ctx.getLog().info("presence: {} unreachable for {}, its users are shown offline", m.node(), settings.unreachableGrace());
-      stopCounting(node);
+      ctx.getLog().info("presence: {} unreachable for {}, its users are shown offline", node.address.address(), settings.unreachableGrace());
+      stopCounting(m.node(), node);
     }
     return Behaviors.same();
   }
 
   /** The node's users are offline from now on, unless another node has them. */
-  private void stopCounting(MemberNode node) {
+  private void stopCounting(String id, MemberNode node) {
     node.counted = false;
     long now = System.currentTimeMillis();
-    Set<String> users = usersOf(node);
+    Set<String> users = Set.copyOf(usersOf.getOrDefault(id, Set.of()));
     for (String user : users) {
-      PresenceEntry e = node.entry(user);
+      PresenceEntry e = entriesOf.getOrDefault(user, Map.of()).get(id);
       if (e != null && e.status() != PresenceEntry.Status.OFFLINE) lostAt.put(user, now);
     }
     users.forEach(this::recompute);
   }
 
-  private static Set<String> usersOf(MemberNode node) {
-    Set<String> users = new HashSet<>();
-    for (LWWMap<String, PresenceEntry> map : node.buckets) if (map != null) users.addAll(map.getEntries().keySet());
-    return users;
-  }
-
   /** Merges what the counted nodes say about {@code user}; tells the interested rooms when it changed. */
   private void recompute(String user) {
     List<PresenceEntry> entries = new ArrayList<>(2);
-    for (MemberNode node : nodes.values()) {
-      if (!node.counted) continue;
-      PresenceEntry e = node.entry(user);
-      if (e != null) entries.add(e);
+    for (Map.Entry<String, PresenceEntry> e : entriesOf.getOrDefault(user, Map.of()).entrySet()) {
+      MemberNode node = nodes.get(e.getKey());
+      if (node != null && node.counted) entries.add(e.getValue());
     }
     Long lost = lostAt.get(user);
     if (lost != null) entries.add(new PresenceEntry(PresenceEntry.Status.OFFLINE, lost));
@@ -614,20 +668,5 @@ public final class PresenceHub {
       frames.increment();
     }
     return Behaviors.same();
-  }
-
-  // ---- names ----------------------------------------------------------------------------------
-
-  static int bucketOf(String user) {
-    return Math.floorMod(user.hashCode(), BUCKETS);
-  }
-
-  /** Host, port and incarnation: a node restarted on the same port writes new maps. */
-  static String nodeName(UniqueAddress member) {
-    return member.address() + "#" + member.longUid();
-  }
-
-  static Key<LWWMap<String, PresenceEntry>> key(String node, int bucket) {
-    return LWWMapKey.create("parley-presence|" + node + "|" + bucket);
   }
 }

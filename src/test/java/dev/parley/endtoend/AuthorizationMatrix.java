@@ -136,12 +136,14 @@ abstract class AuthorizationMatrix {
     String bob = node.token("bob");
     String messages = "/v1/conversations/" + conversation + "/messages";
     String read = "/v1/conversations/" + conversation + "/read";
+    String mute = "/v1/conversations/" + conversation + "/mute";
     String sendBody = "{\"clientMsgId\":\"" + UUID.randomUUID() + "\",\"text\":\"x\"}";
 
     SoftAssertions softly = new SoftAssertions();
     expectForbidden(softly, "history", api.get(messages, mallory));
     expectForbidden(softly, "send", api.post(messages, mallory, sendBody));
     expectForbidden(softly, "read", api.post(read, mallory, "{\"seq\":1}"));
+    expectForbidden(softly, "mute", api.post(mute, mallory, "{\"muted\":true}"));
     ApiClient.Response takeOver = api.post("/v1/conversations", mallory, "{\"conversation\":\"" + conversation + "\",\"members\":[\"mallory\"]}");
     softly.assertThat(takeOver.status()).as("re-creating someone else's conversation: %s", takeOver.body()).isBetween(400, 499);
     ApiClient.Response inbox = api.get("/v1/inbox", mallory);
@@ -154,6 +156,7 @@ abstract class AuthorizationMatrix {
     assertThat(api.get(messages, bob).body().path("events").size()).as("events: mallory's attempts left none").isEqualTo(2);
     assertThat(api.post(messages, bob, sendBody).status()).isEqualTo(201);
     assertThat(api.post(read, bob, "{\"seq\":1}").status()).isEqualTo(200);
+    assertThat(api.post(mute, bob, "{\"muted\":true}").status()).isEqualTo(200);
   }
 
   private static void expectForbidden(SoftAssertions softly, String what, ApiClient.Response response) {

@@ -198,10 +198,10 @@ class FramesTest {
   }
 
   @Test
-  void inboxItemsEncodeTheirPreviewOrItsDeletion() {
-    Inbox.Item shown = new Inbox.Item(new Inbox.Summary("c", "Lunch", 4, 900, new Inbox.Preview(4, "bob", "hi")), 950, 2, 1);
-    Inbox.Item deleted = new Inbox.Item(new Inbox.Summary("d", null, 6, 800, new Inbox.Preview(5, "bob", null)), 800, 6, 0);
-    Inbox.Item empty = new Inbox.Item(new Inbox.Summary("e", "T", 1, 700, null), 700, 1, 0);
+  void inboxItemsEncodeTheirPreviewOrItsDeletionAndWhetherTheyAreMuted() {
+    Inbox.Item shown = new Inbox.Item(new Inbox.Summary("c", "Lunch", 4, 900, new Inbox.Preview(4, "bob", "hi")), 950, 2, 1, true);
+    Inbox.Item deleted = new Inbox.Item(new Inbox.Summary("d", null, 6, 800, new Inbox.Preview(5, "bob", null)), 800, 6, 0, false);
+    Inbox.Item empty = new Inbox.Item(new Inbox.Summary("e", "T", 1, 700, null), 700, 1, 0, false);
 
     ObjectNode page = Frames.inboxPage(new TextNode("p"), new Inbox.Page(List.of(shown, deleted, empty), Optional.of(empty.cursor())));
 
@@ -209,10 +209,10 @@ class FramesTest {
         .isEqualTo(
             "{\"type\":\"inbox\",\"id\":\"p\",\"items\":["
                 + "{\"conversation\":\"c\",\"title\":\"Lunch\",\"lastSeq\":4,\"lastActivity\":950,"
-                + "\"preview\":{\"seq\":4,\"sender\":\"bob\",\"text\":\"hi\"},\"readSeq\":2,\"unread\":1},"
+                + "\"preview\":{\"seq\":4,\"sender\":\"bob\",\"text\":\"hi\"},\"readSeq\":2,\"unread\":1,\"muted\":true},"
                 + "{\"conversation\":\"d\",\"title\":null,\"lastSeq\":6,\"lastActivity\":800,"
-                + "\"preview\":{\"seq\":5,\"sender\":\"bob\",\"text\":null,\"deleted\":true},\"readSeq\":6,\"unread\":0},"
-                + "{\"conversation\":\"e\",\"title\":\"T\",\"lastSeq\":1,\"lastActivity\":700,\"preview\":null,\"readSeq\":1,\"unread\":0}],"
+                + "\"preview\":{\"seq\":5,\"sender\":\"bob\",\"text\":null,\"deleted\":true},\"readSeq\":6,\"unread\":0,\"muted\":false},"
+                + "{\"conversation\":\"e\",\"title\":\"T\",\"lastSeq\":1,\"lastActivity\":700,\"preview\":null,\"readSeq\":1,\"unread\":0,\"muted\":false}],"
                 + "\"next\":\"" + empty.cursor().encode() + "\"}");
     assertThat(Frames.inboxPage(null, new Inbox.Page(List.of(), Optional.empty())).path("next").isNull()).isTrue();
     assertThat(Frames.inboxUpdate(shown).path("type").asText()).isEqualTo("inbox_update");

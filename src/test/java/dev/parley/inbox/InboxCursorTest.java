@@ -31,7 +31,7 @@ class InboxCursorTest {
   @Test
   void theItemsCursorIsItsLastActivityAndConversation() {
     Inbox.Summary summary = new Inbox.Summary("c-7", "title", 9, 100, null);
-    assertThat(new Inbox.Item(summary, 250, 3, 2).cursor()).isEqualTo(new Inbox.Cursor(250, "c-7"));
+    assertThat(new Inbox.Item(summary, 250, 3, 2, false).cursor()).isEqualTo(new Inbox.Cursor(250, "c-7"));
   }
 
   @Test

@@ -425,6 +425,48 @@ abstract class InboxScenarios {
     assertThat(api.post("/v1/conversations/" + two + "/read", token, "{\"seq\":1}").body().path("unread").asInt()).isEqualTo(1);
   }
 
+  // ---- mute (issue 21) ------------------------------------------------------------------------
+
+  @Test
+  void aMuteShowsInTheInboxOfEveryDeviceKeepsThroughNewMessagesAndIsSetOverHttpToo() {
+    String alice = user("alice");
+    String bob = user("bob");
+    WsClient phone = connect(alice);
+    WsClient laptop = connect(alice);
+    WsClient b = connect(bob);
+    String conversation = create(b, alice);
+    send(b, conversation, "hello"); // seq 2
+    awaitItem(phone, conversation, 2);
+    awaitItem(laptop, conversation, 2);
+    assertThat(itemIn(inbox(phone, 10, null), conversation).get("muted").asBoolean()).as("not muted until asked").isFalse();
+
+    ObjectNode ok = phone.request(frame("mute").put("conversation", conversation).put("muted", true));
+
+    assertThat(ok.path("type").asText()).isEqualTo("ok");
+    assertThat(ok.path("muted").asBoolean()).isTrue();
+    ObjectNode onLaptop = awaitUpdate(laptop, conversation, f -> f.path("muted").asBoolean());
+    assertThat(line(onLaptop)).endsWith("lastSeq 2, preview 2 " + bob + ": hello, read 0, unread 1");
+    assertThat(itemIn(inbox(laptop, 10, null), conversation).get("muted").asBoolean()).isTrue();
+    // A new message's update still says muted (the projection reads the mute), and only for alice.
+    send(b, conversation, "still there?"); // seq 3
+    assertThat(awaitItem(laptop, conversation, 3).get("muted").asBoolean()).isTrue();
+    assertThat(itemIn(inbox(b, 10, null), conversation).get("muted").asBoolean()).isFalse();
+
+    ApiClient api = node.api();
+    String token = node.token(alice);
+    String mute = "/v1/conversations/" + conversation + "/mute";
+    assertThat(itemIn(api.get("/v1/inbox", token).body(), conversation).get("muted").asBoolean()).isTrue();
+    ApiClient.Response unmuted = api.post(mute, token, "{\"muted\":false}");
+    assertThat(unmuted.status()).isEqualTo(200);
+    assertThat(unmuted.body().toString()).isEqualTo("{\"conversation\":\"" + conversation + "\",\"muted\":false}");
+    // The websocket devices hear of the HTTP change too.
+    assertThat(awaitUpdate(phone, conversation, f -> f.path("lastSeq").asLong() == 3 && !f.path("muted").asBoolean(true))).isNotNull();
+    assertThat(itemIn(inbox(phone, 10, null), conversation).get("muted").asBoolean()).isFalse();
+    // Like the frame, a body without "muted" mutes.
+    assertThat(api.post(mute, token, "{}").body().path("muted").asBoolean()).isTrue();
+    assertThat(itemIn(api.get("/v1/inbox", token).body(), conversation).get("muted").asBoolean()).isTrue();
+  }
+
   // ---- errors ---------------------------------------------------------------------------------
 
   @Test
@@ -455,6 +497,10 @@ abstract class InboxScenarios {
     assertHttpError(api.get("/v1/inbox", "not.a.token"), 401, "unauthorized");
     assertHttpError(api.post("/v1/conversations/" + mine + "/read", null, "{\"seq\":1}"), 401, "unauthorized");
     assertHttpError(api.post("/v1/conversations/" + mine + "/read", "not.a.token", "{\"seq\":1}"), 401, "unauthorized");
+    assertHttpError(api.post("/v1/conversations/" + theirs + "/mute", token, "{\"muted\":true}"), 403, "forbidden");
+    assertHttpError(api.post("/v1/conversations/" + unknown + "/mute", token, "{\"muted\":true}"), 404, "not_found");
+    assertHttpError(api.post("/v1/conversations/" + mine + "/mute", token, "{\"muted\":\"yes\"}"), 400, "bad_request");
+    assertHttpError(api.post("/v1/conversations/" + mine + "/mute", null, "{\"muted\":true}"), 401, "unauthorized");
   }
 
   @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.typesafe.config.ConfigFactory;
+import dev.parley.ops.Metrics;
 import java.time.Duration;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -37,7 +38,7 @@ class PresenceHubTest {
     presence = Presence.get(testKit.system());
     presence.start(
         testKit.system(),
-        new PresenceSettings(Duration.ofMillis(100), 200, Duration.ofMillis(20), Duration.ofSeconds(2), Duration.ofHours(1), 200, 500),
+        new PresenceSettings(Duration.ofMillis(100), 200, Duration.ofMillis(20), Duration.ofSeconds(2), Duration.ofHours(1), 200, 500, 64),
         null);
   }
 
@@ -67,6 +68,27 @@ class PresenceHubTest {
     presence.disconnected(laptop.ref());
     awaitStatus("alice", PresenceEntry.Status.OFFLINE);
     assertThat(presence.of("alice").lastSeen()).isGreaterThanOrEqualTo(beforeClose);
+  }
+
+  @Test
+  void anIdleHubRunsNoWriteRoundAndAChangeRunsOne() {
+    TestProbe<PresenceHub.Batch> device = testKit.createTestProbe();
+    presence.connected("carol", device.ref());
+    awaitStatus("carol", PresenceEntry.Status.ONLINE);
+    double afterChange = writeRounds();
+
+    // Nothing pending: no round for 25 write intervals (a fixed tick would have run 25).
+    await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5)).until(() -> writeRounds() == afterChange);
+
+    presence.setAway(device.ref(), true);
+    awaitStatus("carol", PresenceEntry.Status.AWAY);
+    assertThat(writeRounds()).as("one round for one change").isEqualTo(afterChange + 1);
+    presence.disconnected(device.ref());
+    awaitStatus("carol", PresenceEntry.Status.OFFLINE);
+  }
+
+  private static double writeRounds() {
+    return Metrics.get(testKit.system()).registry().get("parley.presence.write.rounds").counter().count();
   }
 
   private static void awaitStatus(String user, PresenceEntry.Status status) {

@@ -97,6 +97,38 @@ class BrowserChatIT {
   }
 
   @Test
+  void muteIsAToggleKeptByTheServerAndShownOnEveryDevice() throws Exception {
+    String base = "http://127.0.0.1:" + node.httpPort();
+    Page phone = signIn(chromium.newPage(), base, "carol");
+    phone.locator("#new-members").fill("dave");
+    phone.locator("#new-title").fill("Noisy");
+    phone.locator("#new-id").fill("noisy");
+    phone.locator("#new-create").click();
+    assertThat(phone.locator("#conversation-title")).hasText("Noisy");
+    Locator toggle = phone.locator("#mute-toggle");
+    assertThat(toggle).hasText("Mute");
+    Page laptop = signIn(chromium.newPage(), base, "carol");
+    Locator onLaptop = laptop.locator("#inbox li[data-conversation='noisy']");
+    assertThat(onLaptop.locator(".title")).hasText("Noisy");
+    assertThat(onLaptop.locator(".muted")).hasCount(0);
+
+    toggle.click();
+    assertThat(toggle).hasText("Unmute");
+    assertThat(toggle).hasAttribute("aria-pressed", "true");
+    assertThat(phone.locator("#inbox li[data-conversation='noisy'] .muted")).hasText("muted");
+    // The other device hears of it (inbox_update), and a reload reads it back from the server.
+    assertThat(onLaptop.locator(".muted")).hasText("muted");
+    laptop.reload();
+    assertThat(laptop.locator("#inbox li[data-conversation='noisy'] .muted")).hasText("muted");
+
+    toggle.click();
+    assertThat(toggle).hasText("Mute");
+    assertThat(laptop.locator("#inbox li[data-conversation='noisy'] .muted")).hasCount(0);
+    phone.context().close();
+    laptop.context().close();
+  }
+
+  @Test
   void aDroppedConnectionResumesWithoutLosingMessages() throws Exception {
     try (TcpProxy network = new TcpProxy("127.0.0.1", node.httpPort())) {
       Page carol = signIn(chromium.newPage(), "http://127.0.0.1:" + node.httpPort(), "carol");
