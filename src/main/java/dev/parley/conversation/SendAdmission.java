@@ -20,9 +20,17 @@ import java.util.function.LongSupplier;
  * do. {@code minInFlight} is always admitted so that a node that has answered nothing yet (a cold
  * start, a quiet hour) is not shut out by its own zero rate.
  *
+ * <p>The rate is the highest the node reached over the last {@link #RATE_HORIZON_BUCKETS} half-second
+ * buckets, not the last second's: when the node stalls for half a second (a GC pause, a checkpoint
+ * of its database), answers stop, and a limit that followed them down would refuse the very sends
+ * that pile up meanwhile, which the node then answers in a burst (measured on a quiet machine at
+ * 1,000/s: a few hundred such refusals in a run the node otherwise kept up with). What the node
+ * managed a few seconds ago it can manage again; a database that stays slower lowers the limit
+ * once the horizon has passed.
+ *
  * <p>Thread-safe: called for every send from the sessions' threads and for every answer from the
- * threads that complete them. The rate is counted in two half-second buckets; races between
- * threads that roll a bucket only blur the rate by a few answers.
+ * threads that complete them. Races between threads that roll a bucket only blur a bucket's count
+ * by a few answers.
  */
 final class SendAdmission {
 
@@ -36,6 +44,8 @@ final class SendAdmission {
   /** Admitted whatever the rate (see the class comment). */
   static final int MIN_IN_FLIGHT = 100;
   static final long BUCKET_NANOS = 500_000_000L;
+  /** How far back the node's best rate counts: 20 buckets, 10 s. */
+  static final int RATE_HORIZON_BUCKETS = 20;
   /** Bounds of the retry hint: no sooner than this (a retry must not come back at once)... */
   static final long MIN_RETRY_AFTER_MS = 100;
   /** ... and no later than this (the backlog's estimate is only as good as the last second's rate). */
@@ -47,7 +57,11 @@ final class SendAdmission {
   private final LongSupplier nanoClock;
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicInteger answeredInBucket = new AtomicInteger();
-  private volatile int answeredInPreviousBucket;
+  /** Answers of the last completed buckets, newest at {@code (newest)}; guarded by this for writes. */
+  private final int[] completed = new int[RATE_HORIZON_BUCKETS];
+  private int newest;
+  /** The highest count in {@link #completed}; read without the lock. */
+  private volatile int peakBucket;
   private volatile long bucketStart;
 
   SendAdmission(Settings settings, LongSupplier nanoClock) {
@@ -82,17 +96,22 @@ final class SendAdmission {
     return inFlight.get();
   }
 
-  /** Sends in flight that are answered within {@code maxWait} at the current rate, within the bounds. */
+  /** Sends in flight that are answered within {@code maxWait} at the node's recent rate, within the bounds. */
   int limit(long now) {
     if (maxWaitNanos <= 0) return maxInFlight;
     double withinWait = answersPerSecond(now) * maxWaitNanos / 1e9;
     return (int) Math.min(maxInFlight, Math.max(minInFlight, withinWait));
   }
 
-  /** Answers per second over the previous bucket and the current one so far. */
+  /**
+   * Answers per second: the best completed bucket of the horizon, or the current bucket so far
+   * when it is already better (a node coming up to speed).
+   */
   double answersPerSecond(long now) {
-    long window = BUCKET_NANOS + Math.max(0, now - bucketStart);
-    return (answeredInPreviousBucket + answeredInBucket.get()) * 1e9 / window;
+    double peak = peakBucket * 1e9 / BUCKET_NANOS;
+    long elapsed = Math.max(1, now - bucketStart);
+    double current = answeredInBucket.get() * 1e9 / Math.max(elapsed, BUCKET_NANOS / 5);
+    return Math.max(peak, current);
   }
 
   /** How long {@code backlog} sends take to answer at the current rate, within the hint's bounds. */
@@ -107,10 +126,19 @@ final class SendAdmission {
     synchronized (this) {
       long elapsed = now - bucketStart;
       if (elapsed < BUCKET_NANOS) return;
-      int answered = answeredInBucket.getAndSet(0);
-      // A bucket that ended more than one bucket ago says nothing about the current rate.
-      answeredInPreviousBucket = elapsed < 2 * BUCKET_NANOS ? answered : 0;
-      bucketStart = elapsed < 2 * BUCKET_NANOS ? bucketStart + BUCKET_NANOS : now;
+      int buckets = (int) Math.min(RATE_HORIZON_BUCKETS, elapsed / BUCKET_NANOS);
+      // The bucket that ended, then an empty one for each further bucket nobody answered in.
+      push(answeredInBucket.getAndSet(0));
+      for (int i = 1; i < buckets; i++) push(0);
+      bucketStart = elapsed < (long) RATE_HORIZON_BUCKETS * BUCKET_NANOS ? bucketStart + (elapsed / BUCKET_NANOS) * BUCKET_NANOS : now;
+      int peak = 0;
+      for (int count : completed) peak = Math.max(peak, count);
+      peakBucket = peak;
     }
+  }
+
+  private void push(int count) {
+    newest = (newest + 1) % completed.length;
+    completed[newest] = count;
   }
 }

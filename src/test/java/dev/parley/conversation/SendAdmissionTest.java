@@ -99,11 +99,25 @@ class SendAdmissionTest {
   }
 
   @Test
+  void aStallOfTheNodeDoesNotLowerTheLimit() {
+    SendAdmission admission = admission(100_000, Duration.ofMillis(500), 10);
+    answerSteadily(admission, 1000);
+
+    // Two seconds without a single answer (a GC pause, a database checkpoint): the sends that pile
+    // up meanwhile are admitted as before, since the node will answer them at its usual rate.
+    now.addAndGet(2_000 * MS);
+
+    int admitted = 0;
+    while (admission.tryAdmit().isEmpty()) admitted++;
+    assertThat(admitted).isBetween(450, 550);
+  }
+
+  @Test
   void aRateFromLongAgoDoesNotCount() {
     SendAdmission admission = admission(100_000, Duration.ofMillis(500), 10);
     answerSteadily(admission, 1000);
 
-    // A minute without a send: the old rate says nothing about the node now; the floor applies.
+    // A minute without a send, longer than the horizon: the old rate says nothing about the node now; the floor applies.
     now.addAndGet(60_000 * MS);
 
     admit(admission, 10);
