@@ -30,7 +30,9 @@ import org.slf4j.LoggerFactory;
  * down) yields {@link ErrorCode#UNAVAILABLE}: the client retries with the same clientMsgId.
  *
  * <p>Commands that are safe to deliver twice are sent again when they have had no answer after
- * {@code resend-after} (then after twice as long, at most {@code resend-max-interval} apart, inside the same deadline): Cluster
+ * {@code resend-after}, or after the node's usual answer time when that is longer ({@link AnswerTimes}:
+ * a busy node's sends wait their turn and are not lost) (then after twice as long, at most
+ * {@code resend-max-interval} apart, inside the same deadline): Cluster
  * Sharding drops the messages a region buffered for a shard that is being handed off ("Dropping
  * [n] buffered messages to shard [..] during hand off to avoid re-ordering"), so during a rolling
  * restart a few sends in every leaving node's last second would otherwise wait out the whole ask
