@@ -69,7 +69,9 @@ for workload in "$@"; do
     java -jar "$bench_jar" bench --url "ws://127.0.0.1:$http_port/v1/ws" "${cost_args[@]}" $args \
       -d "${DURATION:-10s}" --warmup "${WARMUP:-3s}" --json "$out/$label-$i.json" >"$out/$label-$i.txt" 2>"$out/$label-$i.log" || true
     kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true; sampler=""
+    # The node's meters after the run (resends, refusals, sends in flight...), for whoever asks why.
+    curl -fs "http://127.0.0.1:$management_port/metrics" >"$out/$label-$i.metrics" 2>/dev/null || true
     lag=$(sort -g "$out/$label-$i.lag" | awk '{ v[NR] = $1 } END { if (NR) printf "inbox lag s p50 %s max %s (%d samples)", v[int((NR + 1) / 2)], v[NR], NR }')
-    echo "$name $label run $i: $(grep -E 'acked sends/s|send->ack|cost per|errors ' "$out/$label-$i.txt" | tr -s ' ' | paste -sd' ') $lag" >&2
+    echo "$name $label run $i: $(grep -E 'acked sends/s|send->ack|try->ack|cost per|errors ' "$out/$label-$i.txt" | tr -s ' ' | paste -sd' ') $lag" >&2
   done
 done

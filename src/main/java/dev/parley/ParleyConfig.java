@@ -61,15 +61,17 @@ public record ParleyConfig(
       Duration askTimeout,
       Duration resendAfter,
       Duration resendMaxInterval,
-      int maxSendsInFlight) {
+      int maxSendsInFlight,
+      Duration maxSendWait) {
     /** Without a cap on sends in flight, resends at most 1 s apart (tests of the entity alone). */
     public ConversationSettings(
         int recentWindow, int idempotencyWindow, int snapshotEvery, Duration idleTimeout, Duration askTimeout, Duration resendAfter) {
-      this(recentWindow, idempotencyWindow, snapshotEvery, idleTimeout, askTimeout, resendAfter, Duration.ofSeconds(1), 0);
+      this(recentWindow, idempotencyWindow, snapshotEvery, idleTimeout, askTimeout, resendAfter, Duration.ofSeconds(1), 0, Duration.ZERO);
     }
 
     public ConversationSettings {
       require(maxSendsInFlight >= 0, "parley.conversation.max-sends-in-flight must not be negative");
+      require(!maxSendWait.isNegative(), "parley.conversation.max-send-wait must not be negative");
       require(recentWindow >= 1, "parley.conversation.recent-window must be at least 1");
       require(!resendAfter.isNegative(), "parley.conversation.resend-after must not be negative");
       require(resendMaxInterval.compareTo(resendAfter) >= 0, "parley.conversation.resend-max-interval must be at least resend-after");
@@ -273,7 +275,8 @@ public record ParleyConfig(
             c.duration("conversation.ask-timeout"),
             c.duration("conversation.resend-after"),
             c.duration("conversation.resend-max-interval"),
-            c.integer("conversation.max-sends-in-flight", 1, Integer.MAX_VALUE)),
+            c.integer("conversation.max-sends-in-flight", 1, Integer.MAX_VALUE),
+            c.duration("conversation.max-send-wait")),
         new GatewaySettings(
             c.integer("gateway.max-frame-bytes", 256, Integer.MAX_VALUE),
             c.integer("gateway.max-text-length", 1, Integer.MAX_VALUE),

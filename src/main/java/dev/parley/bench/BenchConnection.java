@@ -30,9 +30,14 @@ import java.util.function.LongUnaryOperator;
 final class BenchConnection {
 
   /** A send not yet acknowledged; {@code frame} is resent verbatim after a reconnect or a refusal. */
-  private record PendingSend(long sendIndex, String conversation, String frame, int refusals) {
+  /** {@code attemptNanos}: when it was last put on the wire (first send, retry or resend). */
+  private record PendingSend(long sendIndex, String conversation, String frame, int refusals, long attemptNanos) {
     PendingSend refusedOnceMore() {
-      return new PendingSend(sendIndex, conversation, frame, refusals + 1);
+      return new PendingSend(sendIndex, conversation, frame, refusals + 1, attemptNanos);
+    }
+
+    PendingSend attempted(long nanos) {
+      return new PendingSend(sendIndex, conversation, frame, refusals, nanos);
     }
   }
 
@@ -344,6 +349,7 @@ final class BenchConnection {
     retries.sort(Comparator.comparingLong(PendingSend::sendIndex));
     for (PendingSend retry : retries) {
       counters.resentSends.increment();
+      pending.computeIfPresent(clientMsgIdOf(retry), (id, send) -> send.attempted(System.nanoTime()));
       enqueue(retry.frame());
     }
   }
@@ -458,6 +464,10 @@ final class BenchConnection {
     return answer;
   }
 
+  private static String clientMsgIdOf(PendingSend send) {
+    return "s" + send.sendIndex();
+  }
+
   /** A send due at {@code intendedNanos}; the request id is the clientMsgId, so errors map back. */
   void send(long sendIndex, String conversation, String text) {
     String clientMsgId = "s" + sendIndex;
@@ -468,7 +478,7 @@ final class BenchConnection {
             .put("conversation", conversation)
             .put("clientMsgId", clientMsgId)
             .put("text", text));
-    pending.put(clientMsgId, new PendingSend(sendIndex, conversation, frame, 0));
+    pending.put(clientMsgId, new PendingSend(sendIndex, conversation, frame, 0, System.nanoTime()));
     counters.sent.increment();
     enqueue(frame);
     resendWhileUnanswered(clientMsgId);
@@ -482,6 +492,7 @@ final class BenchConnection {
           if (unanswered == null || stopping) return;
           counters.resentSends.increment();
           note("resend " + clientMsgId + " after " + ANSWER_TIMEOUT.toSeconds() + " s without an answer");
+          pending.computeIfPresent(clientMsgId, (id, send) -> send.attempted(System.nanoTime()));
           enqueue(unanswered.frame());
           resendWhileUnanswered(clientMsgId);
         },
@@ -560,7 +571,7 @@ final class BenchConnection {
       // The node's writes work again (protocol.md): retry what it refused now, not after the pause.
       note("writes_resumed on #" + link.number + ", " + awaitingRetry.size() + " refused sends retried now");
       for (String clientMsgId : List.copyOf(awaitingRetry)) {
-        PendingSend refused = pending.get(clientMsgId);
+        PendingSend refused = pending.computeIfPresent(clientMsgId, (id, send) -> send.attempted(System.nanoTime()));
         if (awaitingRetry.remove(clientMsgId) && refused != null) enqueue(refused.frame());
       }
     } else if ("reconnect".equals(frame.type())) {
@@ -589,7 +600,11 @@ final class BenchConnection {
     counters.acked.increment();
     if (counters.inWindow(now)) counters.ackedInWindow.increment();
     long intended = intendedNanosOfSend.applyAsLong(sent.sendIndex());
-    if (counters.inWindow(intended)) ackLatency.record(now - intended);
+    if (counters.inWindow(intended)) {
+      ackLatency.record(now - intended);
+      counters.lastTryToAck.record(now - sent.attemptNanos());
+      if (sent.refusals() == 0) counters.ackedAtFirstTry.increment();
+    }
     AckLog log = counters.ackLog;
     if (log != null) log.acked(sent.conversation(), intended, now);
   }
@@ -643,7 +658,7 @@ final class BenchConnection {
     if (RETRYABLE.contains(error.code())) {
       PendingSend refused = pending.computeIfPresent(error.id(), (id, send) -> send.refusedOnceMore());
       if (refused != null) {
-        retryLater(error.id(), refused);
+        retryLater(error.id(), refused, error.retryAfterMs() == null ? 0 : error.retryAfterMs());
         return;
       }
     } else if (pending.remove(error.id()) != null) {
@@ -678,15 +693,24 @@ final class BenchConnection {
         TimeUnit.MILLISECONDS);
   }
 
-  /** Like a real client: the same clientMsgId again after a jittered pause, so it posts at most once. */
-  private void retryLater(String clientMsgId, PendingSend refused) {
+  /**
+   * Like a real client: the same clientMsgId again after a jittered pause, so it posts at most once;
+   * no sooner than the server's {@code retryAfterMs} (an overloaded node's hint), with up to half of
+   * it again as jitter so that the clients it refused in the same moment do not return in one.
+   */
+  private void retryLater(String clientMsgId, PendingSend refused, long retryAfterMs) {
     counters.retriedSends.increment();
     long delayMs = backoff.delay(Math.min(refused.refusals(), 6)).toMillis();
+    if (retryAfterMs > 0) {
+      delayMs = Math.max(delayMs, retryAfterMs + java.util.concurrent.ThreadLocalRandom.current().nextLong(retryAfterMs / 2 + 1));
+    }
     awaitingRetry.add(clientMsgId);
     timers.schedule(
         () -> {
           // Not when a writes_resumed retried it already.
-          if (awaitingRetry.remove(clientMsgId) && pending.containsKey(clientMsgId)) enqueue(refused.frame());
+          if (awaitingRetry.remove(clientMsgId) && pending.computeIfPresent(clientMsgId, (id, send) -> send.attempted(System.nanoTime())) != null) {
+            enqueue(refused.frame());
+          }
         },
         delayMs,
         TimeUnit.MILLISECONDS);

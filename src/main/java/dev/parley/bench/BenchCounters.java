@@ -24,6 +24,15 @@ public final class BenchCounters {
   final LongAdder retriedSends = new LongAdder();
   final LongAdder failedSends = new LongAdder();
   final AtomicInteger connected = new AtomicInteger();
+  /**
+   * Acknowledged sends (intended in the window), from the attempt that was acknowledged: the
+   * server's own wait for a send it accepted, without the client's pauses after refusals. Under
+   * overload the send->ack figure grows with every refusal a send met before it got in; this one
+   * says whether the sends the node took were served quickly (issue 18, target 8).
+   */
+  final LatencyRecorder lastTryToAck = new LatencyRecorder();
+  /** Sends acknowledged at their first attempt (intended in the window). */
+  final LongAdder ackedAtFirstTry = new LongAdder();
   private final Map<String, LongAdder> errorsByCode = new ConcurrentHashMap<>();
   /** Every acknowledged send, when {@code --ack-log} asks for it; null otherwise. */
   volatile AckLog ackLog;

@@ -257,6 +257,8 @@ public final class BenchRun {
         counters.ackedInWindow.sum() / measured,
         counters.deliveredInWindow.sum() / measured,
         ackLatency.total(),
+        counters.lastTryToAck.total(),
+        counters.ackedAtFirstTry.sum(),
         deliveryLatency.total(),
         schedulerLag.total(),
         counters.errorsByCode(),

@@ -27,6 +27,8 @@ public record Report(
     double ackedSendsPerSecond,
     double deliveriesPerSecond,
     LatencySummary sendToAck,
+    LatencySummary lastTryToAck,
+    long ackedAtFirstTry,
     LatencySummary sendToDelivery,
     LatencySummary schedulerLag,
     Map<String, Long> errorsByCode,
@@ -72,6 +74,7 @@ public record Report(
         acked sends/s     %10.1f
         deliveries/s      %10.1f
         send->ack      ms %s
+        last try->ack  ms %s   (from the attempt that was acknowledged; acked at the first try: %d)
         send->delivery ms %s
         scheduler lag  ms %s   (how late this client sent: its own stalls, included above)
         errors            %s
@@ -83,6 +86,8 @@ public record Report(
         ackedSendsPerSecond,
         deliveriesPerSecond,
         percentiles(sendToAck),
+        percentiles(lastTryToAck),
+        ackedAtFirstTry,
         percentiles(sendToDelivery),
         percentiles(schedulerLag),
         errors,

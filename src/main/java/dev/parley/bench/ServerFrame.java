@@ -19,7 +19,8 @@ public record ServerFrame(
     Long afterMs,
     Long closeInMs,
     String sender,
-    Long ts) {
+    Long ts,
+    Long retryAfterMs) {
 
   /** A timeline event (message, member_joined, ...): anything with a seq that is not a reply. */
   public boolean isTimelineEvent() {

@@ -159,7 +159,15 @@ public final class Conversation
     }
   }
 
-  public record Rejected(ErrorCode code, String reason) implements Reply {}
+  /**
+   * {@code retryAfterMs} > 0: when the client should retry (the node refused the send because it is
+   * overloaded, {@link SendAdmission}); 0: no hint.
+   */
+  public record Rejected(ErrorCode code, String reason, long retryAfterMs) implements Reply {
+    public Rejected(ErrorCode code, String reason) {
+      this(code, reason, 0);
+    }
+  }
 
   /** {@code members} in id order; {@code total} the conversation's member count; {@code more}: a next page exists. */
   public record MembersPage(List<String> members, int total, boolean more) implements Reply {}

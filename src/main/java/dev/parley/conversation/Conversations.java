@@ -10,10 +10,10 @@ import dev.parley.storage.StorageBreaker;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -30,7 +30,9 @@ import org.slf4j.LoggerFactory;
  * down) yields {@link ErrorCode#UNAVAILABLE}: the client retries with the same clientMsgId.
  *
  * <p>Commands that are safe to deliver twice are sent again when they have had no answer after
- * {@code resend-after} (then after twice as long, at most {@code resend-max-interval} apart, inside the same deadline): Cluster
+ * {@code resend-after}, or after the node's usual answer time when that is longer ({@link AnswerTimes}:
+ * a busy node's sends wait their turn and are not lost) (then after twice as long, at most
+ * {@code resend-max-interval} apart, inside the same deadline): Cluster
  * Sharding drops the messages a region buffered for a shard that is being handed off ("Dropping
  * [n] buffered messages to shard [..] during hand off to avoid re-ordering"), so during a rolling
  * restart a few sends in every leaving node's last second would otherwise wait out the whole ask
@@ -51,8 +53,8 @@ public final class Conversations {
   private final ResendingAsk resending;
   private final Counter resends;
   private final Counter refusedBusy;
-  private final int maxSendsInFlight;
-  private final AtomicInteger sendsInFlight = new AtomicInteger();
+  private final SendAdmission admission;
+  private final AnswerTimes answerTimes;
 
   private Conversations(
       ActorSystem<?> system, ClusterSharding sharding, History history, ParleyConfig.ConversationSettings settings, StorageBreaker writes) {
@@ -68,12 +70,16 @@ public final class Conversations {
         Counter.builder("parley.conversation.resends")
             .description("commands sent to a conversation again because the first had no answer in time (e.g. dropped in a shard handoff)")
             .register(Metrics.get(system).registry());
-    this.maxSendsInFlight = settings.maxSendsInFlight();
+    this.admission =
+        new SendAdmission(
+            new SendAdmission.Settings(settings.maxSendsInFlight(), settings.maxSendWait(), SendAdmission.MIN_IN_FLIGHT), System::nanoTime);
+    this.answerTimes = new AnswerTimes(resendAfter, resendMaxInterval);
     this.refusedBusy =
         Counter.builder("parley.conversation.sends.refused.busy")
-            .description("sends refused at once because parley.conversation.max-sends-in-flight were unanswered (the node is overloaded)")
+            .description(
+                "sends refused at once because the node is overloaded (parley.conversation.max-send-wait or max-sends-in-flight)")
             .register(Metrics.get(system).registry());
-    Metrics.get(system).gauge("parley.conversation.sends.in.flight", "sends passed to conversations and not yet answered", sendsInFlight::get);
+    Metrics.get(system).gauge("parley.conversation.sends.in.flight", "sends passed to conversations and not yet answered", admission::inFlight);
   }
 
   public static Conversations init(ActorSystem<?> system, ParleyConfig.ConversationSettings settings) {
@@ -118,25 +124,24 @@ public final class Conversations {
 
   /**
    * Idempotent per (sender, clientMsgId): a resend answers the seq of the first. Refused at once
-   * with {@link ErrorCode#UNAVAILABLE} while {@code max-sends-in-flight} sends are unanswered
-   * (overload: see application.conf); such a refusal is not a storage failure, so it never opens
-   * the {@link StorageBreaker}.
+   * with {@link ErrorCode#UNAVAILABLE} and a retry hint ({@link Conversation.Rejected#retryAfterMs()})
+   * when the node is overloaded ({@link SendAdmission}: the sends in flight would take longer than
+   * {@code max-send-wait} to answer, or {@code max-sends-in-flight} are unanswered). Such a refusal
+   * is decided here, before the send costs a trip to its conversation or a persist; the returned
+   * stage is then already complete. It is not a storage failure, so it never opens the
+   * {@link StorageBreaker}.
    */
   public CompletionStage<Conversation.Reply> send(String id, String sender, String clientMsgId, String text) {
-    if (maxSendsInFlight > 0 && sendsInFlight.incrementAndGet() > maxSendsInFlight) {
-      sendsInFlight.decrementAndGet();
+    OptionalLong busy = admission.tryAdmit();
+    if (busy.isPresent()) {
       refusedBusy.increment();
-      return CompletableFuture.completedFuture(BUSY);
+      return CompletableFuture.completedFuture(
+          new Conversation.Rejected(ErrorCode.UNAVAILABLE, "the node is busy, retry shortly", busy.getAsLong()));
     }
     long deadline = System.currentTimeMillis() + askTimeout.toMillis();
-    CompletionStage<Conversation.Reply> reply =
-        write(id, replyTo -> new Conversation.Send(sender, clientMsgId, text, replyTo, deadline), RESEND);
-    if (maxSendsInFlight == 0) return reply;
-    return reply.whenComplete((answer, failure) -> sendsInFlight.decrementAndGet());
+    return write(id, replyTo -> new Conversation.Send(sender, clientMsgId, text, replyTo, deadline), RESEND)
+        .whenComplete((answer, failure) -> admission.answered());
   }
-
-  private static final Conversation.Rejected BUSY =
-      new Conversation.Rejected(ErrorCode.UNAVAILABLE, "the node is busy, retry shortly");
 
   public CompletionStage<Conversation.Reply> edit(String id, String user, long target, String text) {
     return write(id, replyTo -> new Conversation.Edit(user, target, text, replyTo), ONCE);
@@ -209,8 +214,20 @@ public final class Conversations {
       String id, Function<ActorRef<Conversation.Reply>, Conversation.Command> command, boolean resend) {
     EntityRef<Conversation.Command> entity = entity(id);
     Function<Duration, CompletionStage<Conversation.Reply>> once = timeout -> entity.ask(command::apply, timeout);
-    return (resend ? resending.ask(once, askTimeout, resendAfter, resendMaxInterval, resends::increment) : once.apply(askTimeout))
-        .handleAsync((reply, failure) -> failure == null ? reply : unavailable(id, failure), ON_COMPLETING_THREAD);
+    if (!resend) {
+      return once.apply(askTimeout)
+          .handleAsync((reply, failure) -> failure == null ? reply : unavailable(id, failure), ON_COMPLETING_THREAD);
+    }
+    long started = System.nanoTime();
+    return resending
+        .ask(once, askTimeout, answerTimes.resendAfter(), resendMaxInterval, resends::increment)
+        .handleAsync(
+            (reply, failure) -> {
+              if (failure != null) return unavailable(id, failure);
+              answerTimes.answered(System.nanoTime() - started);
+              return reply;
+            },
+            ON_COMPLETING_THREAD);
   }
 
   private static Conversation.Reply cutOff() {

@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
  * The JSON protocol, version 1 (src/site/markdown/protocol.md): decodes and validates client
@@ -41,7 +40,6 @@ public final class Frames {
           .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
           .build();
 
-  private static final Pattern CONVERSATION_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
   private static final int MAX_USER_ID = 128;
   private static final int MAX_CLIENT_MSG_ID = 128;
   public static final int DEFAULT_HISTORY_LIMIT = 50;
@@ -112,11 +110,28 @@ public final class Frames {
     return validConversationId(id);
   }
 
+  /**
+   * 1-128 characters of {@code A-Z a-z 0-9 . _ : -}. Checked on every frame that names a
+   * conversation, so by a loop over the characters rather than a regular expression (a matcher per
+   * frame showed in the overload profile, issue 18).
+   */
   public static String validConversationId(String id) {
-    if (!CONVERSATION_ID.matcher(id).matches()) {
+    if (!isConversationId(id)) {
       throw new ProtocolException(ErrorCode.BAD_REQUEST, "conversation ids are 1-128 characters of A-Z a-z 0-9 . _ : -");
     }
     return id;
+  }
+
+  static boolean isConversationId(String id) {
+    int length = id.length();
+    if (length < 1 || length > 128) return false;
+    for (int i = 0; i < length; i++) {
+      char c = id.charAt(i);
+      boolean allowed =
+          (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-';
+      if (!allowed) return false;
+    }
+    return true;
   }
 
   /** The optional title of a new conversation. */

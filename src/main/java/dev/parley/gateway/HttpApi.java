@@ -200,7 +200,13 @@ public final class HttpApi {
       CompletionStage<Conversation.Reply> reply, int status, Function<Conversation.Reply, ObjectNode> body) {
     return reply.thenApply(
         r -> {
-          if (r instanceof Conversation.Rejected rejected) return HttpErrors.response(rejected.code(), rejected.reason());
+          if (r instanceof Conversation.Rejected rejected) {
+            HttpResponse refusal = HttpErrors.response(rejected.code(), rejected.reason());
+            // An overloaded node says when to come back (protocol.md: Retry-After, in whole seconds).
+            return rejected.retryAfterMs() > 0
+                ? refusal.addHeader(RetryAfter.create(Math.max(1, (rejected.retryAfterMs() + 999) / 1000)))
+                : refusal;
+          }
           return HttpErrors.json(status, body.apply(r));
         });
   }

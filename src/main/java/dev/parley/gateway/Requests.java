@@ -8,6 +8,7 @@ import dev.parley.conversation.Conversations;
 import dev.parley.inbox.Inbox;
 import dev.parley.ops.Metrics;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
@@ -154,6 +155,14 @@ final class Requests {
   private void request(
       CompletionStage<Conversation.Reply> answer, Function<Conversation.Reply, ObjectNode> onSuccess, JsonNode id) {
     session.requestStarted();
+    // Not toCompletableFuture(): Scala's stages (Pekko's asks) refuse it.
+    if (answer instanceof CompletableFuture<Conversation.Reply> future && future.isDone() && !future.isCompletedExceptionally()) {
+      // Answered already (a send refused by an overloaded node): answer now, on this thread,
+      // rather than through another message to this session. Under overload most sends end here,
+      // so a refusal should cost as little as the node can make it (issue 18, target 8).
+      session.finish(id, future.join(), onSuccess);
+      return;
+    }
     ctx.pipeToSelf(answer, (reply, failure) -> new Session.Finished(id, reply, onSuccess));
   }
 

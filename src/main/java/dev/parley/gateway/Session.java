@@ -398,19 +398,25 @@ public final class Session extends AbstractBehavior<Session.Command> {
   }
 
   private Behavior<Command> onFinished(Finished finished) {
-    Conversation.Reply reply = finished.reply();
+    finish(finished.id(), finished.reply(), finished.onSuccess());
+    return next();
+  }
+
+  /** Answers a finished request: its reply frame, or its error frame (with the retry hint of an overloaded node). */
+  void finish(JsonNode id, Conversation.Reply reply, Function<Conversation.Reply, ObjectNode> onSuccess) {
     if (reply instanceof Conversation.Rejected rejected) {
       if (rejected.code() == ErrorCode.UNAVAILABLE) toldUnavailable = true;
-      push(Frames.error(finished.id(), rejected.code(), rejected.reason()));
+      ObjectNode error = Frames.error(id, rejected.code(), rejected.reason());
+      if (rejected.retryAfterMs() > 0) error.put("retryAfterMs", rejected.retryAfterMs());
+      push(error);
     } else if (reply == null) {
       toldUnavailable = true;
-      push(Frames.error(finished.id(), ErrorCode.UNAVAILABLE, "conversation is unavailable, retry"));
+      push(Frames.error(id, ErrorCode.UNAVAILABLE, "conversation is unavailable, retry"));
     } else {
       toldUnavailable = false;
-      push(finished.onSuccess().apply(reply));
+      push(onSuccess.apply(reply));
     }
     requestDone();
-    return next();
   }
 
   /**
