@@ -38,7 +38,7 @@ public final class BotMetrics implements Extension {
   private final Map<String, Counters> byBot = new ConcurrentHashMap<>();
   private final MeterRegistry registry;
 
-  private BotMetrics(MeterRegistry registry) {
+  BotMetrics(MeterRegistry registry) {
     this.registry = registry;
   }
 
@@ -126,10 +126,13 @@ public final class BotMetrics implements Extension {
                   .put("runners", c.lag().size());
           HistogramSnapshot gap = c.replyGap().takeSnapshot();
           ObjectNode gapJson = node.putObject("replyGapMs").put("count", gap.count());
+          long max = Math.round(gap.max(TimeUnit.MILLISECONDS));
           for (ValueAtPercentile p : gap.percentileValues()) {
-            gapJson.put(p.percentile() == 0.5 ? "p50" : "p99", Math.round(p.value(TimeUnit.MILLISECONDS)));
+            // Micrometer's percentiles are bucket bounds, which can lie above every recorded gap (a
+            // status said p50 327 ms with max 324 ms): no gap is longer than the max, nor is a percentile.
+            gapJson.put(p.percentile() == 0.5 ? "p50" : "p99", Math.min(max, Math.round(p.value(TimeUnit.MILLISECONDS))));
           }
-          gapJson.put("max", Math.round(gap.max(TimeUnit.MILLISECONDS)));
+          gapJson.put("max", max);
         });
     return json;
   }
