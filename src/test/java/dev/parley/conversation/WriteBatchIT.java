@@ -13,13 +13,13 @@ import dev.parley.conversation.Conversation.Subscribe;
 import dev.parley.conversation.Conversation.Subscribed;
 import dev.parley.conversation.Conversation.Update;
 import dev.parley.ops.Metrics;
+import dev.parley.testing.JournalGate;
 import dev.parley.testing.TestNode;
 import io.micrometer.core.instrument.DistributionSummary;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -217,53 +217,6 @@ class WriteBatchIT {
         while (rs.next()) seqs.add(rs.getLong(1));
       }
       return seqs;
-    }
-  }
-
-  /**
-   * Holds every journal insert until {@link #release}: a lock that lets readers through on
-   * PostgreSQL; exclusive mode on H2 (other connections' statements wait). {@code ddl}, when not
-   * null, runs just before the release, while the writes still wait.
-   */
-  private static final class JournalGate implements AutoCloseable {
-    private final Connection connection;
-    private final boolean postgres;
-    private boolean released;
-
-    private JournalGate(Connection connection, boolean postgres) {
-      this.connection = connection;
-      this.postgres = postgres;
-    }
-
-    static JournalGate hold(TestNode node) throws SQLException {
-      Connection c = node.openDatabase();
-      try (Statement s = c.createStatement()) {
-        if (node.onPostgreSQL()) {
-          c.setAutoCommit(false);
-          s.execute("LOCK TABLE event_journal IN SHARE ROW EXCLUSIVE MODE");
-        } else {
-          s.execute("SET EXCLUSIVE 1");
-        }
-      }
-      return new JournalGate(c, node.onPostgreSQL());
-    }
-
-    void release(String ddl) throws SQLException {
-      try (Statement s = connection.createStatement()) {
-        if (ddl != null) s.execute(ddl);
-        if (postgres) connection.commit();
-        else s.execute("SET EXCLUSIVE 0");
-      }
-      released = true;
-    }
-
-    @Override
-    public void close() throws SQLException {
-      try {
-        if (!released) release(null);
-      } finally {
-        connection.close();
-      }
     }
   }
 }

@@ -5,11 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.testing.JournalGate;
 import dev.parley.testing.TestNode;
 import dev.parley.testing.WsClient;
-import java.sql.Connection;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -45,7 +43,7 @@ class OverloadIT {
 
       ObjectNode first = send(conversation, "first");
       ObjectNode refused;
-      try (JournalHold hold = JournalHold.on(node)) {
+      try (JournalGate hold = JournalGate.hold(node)) {
         // The first send is admitted; its write waits for the database.
         alice.send(first);
         // The second finds the one place taken and is answered at once, while the first still waits.
@@ -83,42 +81,5 @@ class OverloadIT {
       if ("message".equals(event.path("type").asText())) ids.add(event.path("clientMsgId").asText());
     }
     return ids;
-  }
-
-  /**
-   * Holds the journal table so that a write waits (a table lock on PostgreSQL, exclusive mode on
-   * H2), until closed.
-   */
-  private static final class JournalHold implements AutoCloseable {
-    private final Connection connection;
-    private final boolean postgres;
-
-    private JournalHold(Connection connection, boolean postgres) {
-      this.connection = connection;
-      this.postgres = postgres;
-    }
-
-    static JournalHold on(TestNode node) throws SQLException {
-      Connection c = node.openDatabase();
-      try (Statement s = c.createStatement()) {
-        if (node.onPostgreSQL()) {
-          c.setAutoCommit(false);
-          s.execute("LOCK TABLE event_journal IN SHARE ROW EXCLUSIVE MODE");
-        } else {
-          s.execute("SET EXCLUSIVE 1");
-        }
-      }
-      return new JournalHold(c, node.onPostgreSQL());
-    }
-
-    @Override
-    public void close() throws SQLException {
-      try (Statement s = connection.createStatement()) {
-        if (postgres) connection.commit();
-        else s.execute("SET EXCLUSIVE 0");
-      } finally {
-        connection.close();
-      }
-    }
   }
 }
