@@ -178,6 +178,19 @@ CLUSTER_STARTED=1
 timeout 300 "$CLUSTER" start >>"$OUT/restart.log" 2>&1
 if [[ "$ROLLOUT" == "scale" ]]; then timeout 300 "$CLUSTER" add-node >>"$OUT/restart.log" 2>&1; fi
 
+# Statements executed, when PostgreSQL loads pg_stat_statements (shared_preload_libraries): its
+# counters are updated as each statement ends, where pg_stat_database's transaction counters come
+# from each backend's pending statistics, flushed at most once a second per backend (PostgreSQL 15+,
+# PGSTAT_MIN_INTERVAL), so that a 1 s rate of transactions jitters between 0 and 2 flushes of each
+# backend. Without the extension the column is null and the summary uses transactions alone.
+STATEMENTS_SQL=""
+if psql -d postgres -tAc "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'" 2>/dev/null | grep -q 1 \
+  && psql -d postgres -tAc "SELECT count(*) FROM pg_stat_statements" >/dev/null 2>&1; then
+  STATEMENTS_SQL=",
+          (SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+             WHERE d.datname = '$DB' AND s.query !~* '^\\s*(begin|commit|rollback|set|show)')"
+fi
+
 # One line a second: what the database did, and what each node says about its connections.
 sample() {
   local next status n s q overflows
@@ -186,8 +199,11 @@ sample() {
     q=$(psql -d postgres -tAF' ' -c "SELECT coalesce((SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$DB'), -1),
           (SELECT count(*) FROM pg_stat_activity WHERE datname = '$DB' AND state = 'active'
              AND query ~* '^\\s*select' AND query ~* '(event_journal|snapshot)'),
-          (SELECT count(*) FROM pg_stat_activity WHERE datname = '$DB')" 2>/dev/null || echo "null null null")
-    read -r xacts reads backends <<<"$q"
+          (SELECT count(*) FROM pg_stat_activity WHERE datname = '$DB')$STATEMENTS_SQL" 2>/dev/null || echo "null null null null")
+    # The database's figures belong to this moment, not to the end of the node polls below (a node
+    # that answers its status slowly, e.g. while starting, would shift them by up to 2.4 s).
+    db_ts=$(date +%s.%N)
+    read -r xacts reads backends statements <<<"$q"
     status=""
     for n in $NODE_NUMBERS; do
       s=$(curl -s --max-time 0.8 -H "Authorization: Bearer $PARLEY_ADMIN_TOKEN" "http://127.0.0.1:856$n/parley/status" | tr -d '\n' || true)
@@ -196,8 +212,8 @@ sample() {
     done
     # The kernel's count of connections dropped because a listen queue was full (machine-wide).
     overflows=$(awk '/^TcpExt:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "ListenOverflows") c = i; h = 1 } else print $c }' /proc/net/netstat 2>/dev/null)
-    printf '{"ts":%s,"phase":"%s","xacts":%s,"recoveryReads":%s,"backends":%s,"listenOverflows":%s,"nodes":[%s]}\n' \
-      "$(date +%s.%N)" "$(head -c 40 "$PHASE_FILE" | tr -d '\n"')" "${xacts:-null}" "${reads:-null}" "${backends:-null}" "${overflows:-null}" "$status" >>"$SAMPLES"
+    printf '{"ts":%s,"dbTs":%s,"phase":"%s","xacts":%s,"statements":%s,"recoveryReads":%s,"backends":%s,"listenOverflows":%s,"nodes":[%s]}\n' \
+      "$(date +%s.%N)" "$db_ts" "$(head -c 40 "$PHASE_FILE" | tr -d '\n"')" "${xacts:-null}" "${statements:-null}" "${reads:-null}" "${backends:-null}" "${overflows:-null}" "$status" >>"$SAMPLES"
     next=$((next + 1))
     sleep "$(awk -v n="$next" -v now="$(date +%s.%N)" 'BEGIN { d = n - now; print (d > 0 ? d : 0) }')"
   done

@@ -21,7 +21,6 @@ bench = json.load(open(f"{out}/bench.json"))
 samples = [json.loads(l) for l in open(f"{out}/samples.jsonl") if l.strip()]
 
 # Per-second rates from consecutive samples, attributed to the phase of the later sample.
-tx = {p: [] for p in PHASES}
 reads = {p: [] for p in PHASES}
 new_conn = {p: {n: [] for n in range(3)} for p in PHASES}
 rejected = {p: [0, 0, 0] for p in PHASES}
@@ -51,15 +50,11 @@ for cur in samples[1:]:
         anchor = cur
 rec_peak = {p: {n: 0 for n in range(3)} for p in PHASES}
 overflows = {p: 0 for p in PHASES}
-tx_series = []  # (phase, tx/s) in time order, for the moving average
 for prev, cur in pairs:
     p = cur["phase"]
     if p not in PHASES:
         continue
     dt = cur["ts"] - prev["ts"]
-    if prev["xacts"] is not None and cur["xacts"] is not None and prev["xacts"] >= 0 and cur["xacts"] >= prev["xacts"]:
-        tx[p].append((cur["xacts"] - prev["xacts"]) / dt)
-        tx_series.append((p, prev["ts"], cur["ts"], cur["xacts"] - prev["xacts"]))
     if prev.get("listenOverflows") is not None and cur.get("listenOverflows") is not None:
         overflows[p] += max(0, cur["listenOverflows"] - prev["listenOverflows"])
     if cur["recoveryReads"] is not None:
@@ -77,12 +72,34 @@ for prev, cur in pairs:
         if nd and nd.get("recoveriesPeak") is not None:
             rec_peak[p][n] = max(rec_peak[p][n], nd["recoveriesPeak"])
 
-# Transactions/s averaged over 5 consecutive intervals (PostgreSQL publishes a backend's counters
-# about once a second, so 1-second rates jitter even at a constant load).
-tx5 = {p: [] for p in PHASES}
-for i in range(len(tx_series) - 4):
-    window = tx_series[i:i + 5]
-    tx5[window[-1][0]].append(sum(w[3] for w in window) / (window[-1][2] - window[0][1]))
+
+
+def db_rates(field):
+    """Per-second rates of a database counter (xacts or statements) by phase, 1 s and 5 s windows.
+
+    Timed by each sample's dbTs (when the database was read; older samples have only ts, taken after
+    the nodes' status polls), over intervals of at least 0.9 s (the sampler catches up after a slow
+    second). The 5 s rate averages 5 consecutive intervals: PostgreSQL publishes a backend's
+    transaction counters about once a second, so 1 s rates of xacts jitter even at a constant load.
+    """
+    rows = [(s.get("dbTs", s["ts"]), s["phase"], s.get(field)) for s in samples]
+    rows = [r for r in rows if r[2] is not None and r[2] >= 0]
+    series, one, five = [], {p: [] for p in PHASES}, {p: [] for p in PHASES}
+    anchor = rows[0] if rows else None
+    for cur in rows[1:]:
+        if cur[0] - anchor[0] >= 0.9 and cur[2] >= anchor[2]:
+            if cur[1] in PHASES:
+                one[cur[1]].append((cur[2] - anchor[2]) / (cur[0] - anchor[0]))
+                series.append((cur[1], anchor[0], cur[0], cur[2] - anchor[2]))
+            anchor = cur
+    for i in range(len(series) - 4):
+        window = series[i:i + 5]
+        five[window[-1][0]].append(sum(w[3] for w in window) / (window[-1][2] - window[0][1]))
+    return one, five
+
+
+tx, tx5 = db_rates("xacts")
+st, st5 = db_rates("statements")
 
 # CPU: the machine's busy share (of all cores) per second, and the nodes' CPU-seconds by kind of
 # thread, each second attributed to the phase the other sampler saw last.
@@ -113,6 +130,8 @@ if os.path.exists(f"{out}/cpu.jsonl"):
 
 steady = statistics.median(tx["before"]) if tx["before"] else None
 steady5 = statistics.median(tx5["before"]) if tx5["before"] else None
+st_steady = statistics.median(st["before"]) if st["before"] else None
+st_steady5 = statistics.median(st5["before"]) if st5["before"] else None
 phases = bench.get("phases", {})
 corr = bench["correctness"]
 summary = {"mode": mode, "rollout": os.environ.get("ROLLOUT", "restart"), "restartExit": restart_rc, "benchExit": bench_rc, "steadyTxPerSecondMedian": steady,
@@ -144,6 +163,10 @@ for p in PHASES:
         "txPeakOverSteady": (peak_tx / steady) if peak_tx is not None and steady else None,
         "tx5sPeak": max(tx5[p]) if tx5[p] else None,
         "tx5sPeakOverSteady": (max(tx5[p]) / steady5) if tx5[p] and steady5 else None,
+        "statementsPerSecondMedian": statistics.median(st[p]) if st[p] else None,
+        "statementsPerSecondPeak": max(st[p]) if st[p] else None,
+        "statementsPeakOverSteady": (max(st[p]) / st_steady) if st[p] and st_steady else None,
+        "statements5sPeakOverSteady": (max(st5[p]) / st_steady5) if st5[p] and st_steady5 else None,
         "newConnectionsPerSecondPeak": [round(max(v), 1) if v else None for v in new_conn[p].values()],
         "connectionsRejected": rejected[p],
         "resumesRejected": resume_rej[p],
@@ -172,6 +195,8 @@ for p in PHASES:
           f"send->ack p50/p99/max {fmt(s['sendToAckP50'])}/{fmt(s['sendToAckP99'])}/{fmt(s['sendToAckMax'])} ms  "
           f"tx/s median {fmt(s['txPerSecondMedian'], 0)} peak 1s {fmt(s['txPerSecondPeak'], 0)} (x{fmt(s['txPeakOverSteady'], 2)}) "
           f"5s {fmt(s['tx5sPeak'], 0)} (x{fmt(s['tx5sPeakOverSteady'], 2)})  "
+          f"statements/s median {fmt(s['statementsPerSecondMedian'], 0)} peak 1s {fmt(s['statementsPerSecondPeak'], 0)} "
+          f"(x{fmt(s['statementsPeakOverSteady'], 2)}) 5s x{fmt(s['statements5sPeakOverSteady'], 2)}  "
           f"new conn/s peak per node {s['newConnectionsPerSecondPeak']}  rejected {s['connectionsRejected']}  "
           f"resumes rejected {s['resumesRejected']}  recovery-shaped reads peak {s['recoveryShapedReadsPeak']}  "
           f"concurrent recoveries peak per node {s['concurrentRecoveriesPeakPerNode']}  "
