@@ -43,6 +43,12 @@
 # no CPU on a saturated machine: the others' failure detectors flap on it and the leader has no
 # convergence. It is always resumed (SIGCONT) at the end, also on Ctrl-C.
 #
+# ROLLOUT=drain (issue 20, target 4): the bench opens every connection to node3 (--first-url 3), and
+# during: `cluster.sh remove-node` drains node3, whose window stretches with what it holds
+# (parley.drain.handover-rate, max-window): its clients move to node1 and node2 as their reconnect
+# hints come. E.g. 10,000 idle-ish clients: CONNECTIONS=10000 CONVERSATIONS=5000 RATE=20
+# JAVA_OPTS="-Xmx1g -XX:TieredStopAtLevel=1" BENCH_JAVA_OPTS=-Xmx3g WARMUP=off ROLLOUT=drain.
+#
 # ROLLOUT=kill instead: node2 is killed with SIGKILL (no drain, no leave), left dead for
 # KILL_DOWN_SECONDS [30] (failure detection and the split-brain resolver remove it meanwhile) and
 # started again; the bot's reply gap is then bounded by failure detection + SBR + resume.
@@ -95,7 +101,9 @@ AFTER="${AFTER:-40}"
 MAX_DURATION="${MAX_DURATION:-420}"
 RESTART_TIMEOUT="${RESTART_TIMEOUT:-480}"
 ROLLOUT="${ROLLOUT:-deploy}"
-[[ "$ROLLOUT" == "deploy" || "$ROLLOUT" == "restart" || "$ROLLOUT" == "kill" || "$ROLLOUT" == "scale" ]] || { echo "ROLLOUT must be deploy, restart, kill or scale" >&2; exit 2; }
+[[ "$ROLLOUT" =~ ^(deploy|restart|kill|scale|drain)$ ]] || { echo "ROLLOUT must be deploy, restart, kill, scale or drain" >&2; exit 2; }
+FIRST_URL=0
+[[ "$ROLLOUT" == "drain" ]] && FIRST_URL=3
 NODE_NUMBERS="1 2 3"
 [[ "$ROLLOUT" == "scale" ]] && NODE_NUMBERS="1 2 3 4"
 SCALE_GAP="${SCALE_GAP:-30}"
@@ -237,7 +245,7 @@ if [[ "$WARMUP" == "on" ]]; then
 fi
 # shellcheck disable=SC2086 # BENCH_JAVA_OPTS is a list of options
 java $BENCH_JAVA_OPTS -jar "$BENCH_JAR" bench "${urls[@]}" -c "$CONNECTIONS" -m "$CONVERSATIONS" -k "$MEMBERS" \
-  -r "$RATE" -s 100 --warmup 5s -d "${MAX_DURATION}s" --drain-timeout 90s --setup-timeout 180s \
+  -r "$RATE" -s 100 --warmup 5s -d "${MAX_DURATION}s" --drain-timeout 90s --setup-timeout 180s --first-url "$FIRST_URL" \
   "${BOT_ARGS[@]}" ${BOT_ARGS[0]:+--bot-gaps "$OUT/bot-gaps.csv"} \
   --phase-file "$PHASE_FILE" --json "$OUT/bench.json" >"$OUT/bench.txt" 2>"$OUT/bench.log" &
 BENCH_PID=$!
@@ -289,6 +297,8 @@ if [[ "$ROLLOUT" == "scale" ]]; then
       timeout "$RESTART_TIMEOUT" "$CLUSTER" "$step-node" || exit $?
     done
   ) >>"$OUT/restart.log" 2>&1 &
+elif [[ "$ROLLOUT" == "drain" ]]; then
+  timeout "$RESTART_TIMEOUT" "$CLUSTER" remove-node >>"$OUT/restart.log" 2>&1 &
 elif [[ "$ROLLOUT" == "kill" ]]; then
   victim=$(cat "$PARLEY_RUN_DIR/node2.pid")
   log "SIGKILL node2 (pid $victim); started again after $KILL_DOWN_SECONDS s"

@@ -67,6 +67,8 @@ final class BenchConnection {
   private final BotReplies botReplies;
   private final String token;
   private final List<URI> urls;
+  /** Index in {@code urls} every first connection goes to, or -1: spread round-robin by connection index. */
+  private final int firstUrlIndex;
   private final List<String> conversations;
   private final HttpClient http;
   private final ScheduledExecutorService timers;
@@ -115,6 +117,7 @@ final class BenchConnection {
       int index,
       String token,
       List<URI> urls,
+      int firstUrlIndex,
       List<String> conversations,
       HttpClient http,
       ScheduledExecutorService timers,
@@ -129,6 +132,7 @@ final class BenchConnection {
     this.botReplies = botReplies;
     this.token = token;
     this.urls = urls;
+    this.firstUrlIndex = firstUrlIndex;
     this.conversations = conversations;
     this.http = http;
     this.timers = timers;
@@ -145,7 +149,7 @@ final class BenchConnection {
   /** The first connection; fails rather than retries, so a wrong URL or secret fails the run fast. */
   CompletableFuture<Void> connect() {
     synchronized (this) {
-      urlIndex = index % urls.size();
+      urlIndex = firstUrlIndex >= 0 ? firstUrlIndex : index % urls.size();
     }
     return open(urls.get(urlIndex), false).thenAccept(ws -> {});
   }

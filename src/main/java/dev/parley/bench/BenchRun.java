@@ -117,6 +117,7 @@ public final class BenchRun {
                 i,
                 tokens.mint(workload.user(i), tokenTtl),
                 settings.urls(),
+                settings.firstUrl() - 1,
                 workload.conversationsOf(i),
                 clients.get(i % clients.size()),
                 timers,

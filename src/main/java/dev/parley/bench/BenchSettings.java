@@ -12,7 +12,9 @@ import java.util.List;
  *
  * <p>{@code connections} users each hold one connection; {@code conversations} conversations have
  * {@code members} members each, taken round-robin from those users. {@code rate} is the total
- * target of sends per second across all connections.
+ * target of sends per second across all connections. {@code firstUrl} (1-based, 0 = none) opens
+ * every connection to that node of {@code urls} instead of spreading them: a node that holds every
+ * client and then drains (issue 20); reconnects go to the other nodes as always.
  */
 public record BenchSettings(
     List<URI> urls,
@@ -26,7 +28,14 @@ public record BenchSettings(
     Duration duration,
     Duration drainTimeout,
     Duration setupTimeout,
-    Path json) {
+    Path json,
+    int firstUrl) {
+
+  public BenchSettings(
+      List<URI> urls, String secret, int connections, int conversations, int members, double rate, int messageBytes,
+      Duration warmup, Duration duration, Duration drainTimeout, Duration setupTimeout, Path json) {
+    this(urls, secret, connections, conversations, members, rate, messageBytes, warmup, duration, drainTimeout, setupTimeout, json, 0);
+  }
 
   public BenchSettings {
     urls = List.copyOf(urls);
@@ -41,6 +50,7 @@ public record BenchSettings(
     require(!warmup.isNegative(), "--warmup must not be negative");
     require(!duration.isNegative() && !duration.isZero(), "--duration must be positive");
     require(!drainTimeout.isNegative(), "--drain-timeout must not be negative");
+    require(firstUrl >= 0 && firstUrl <= urls.size(), "--first-url must name one of the --url options (1.." + urls.size() + ")");
   }
 
   /**

@@ -108,6 +108,11 @@ public final class BenchCommand implements Callable<Integer> {
           + " conversation went without an ack during a fault (src/site/bench/fault.sh).")
   Path ackLog;
 
+  @Option(names = "--first-url", paramLabel = "N", defaultValue = "0",
+      description = "Open every connection to the N-th --url (1-based) instead of spreading them over all; reconnects go to the"
+          + " others as always (a node that holds every client, then drains). 0: spread (default: ${DEFAULT-VALUE}).")
+  int firstUrl;
+
   @Option(names = "--idle",
       description = "Idle mode: open --connections connections, authenticate, send nothing, hold them for --duration,"
           + " report how many opened, failed and stayed open (memory per idle connection). -r, -m, -k, -s and --warmup are ignored.")
@@ -128,7 +133,8 @@ public final class BenchCommand implements Callable<Integer> {
     BenchSettings settings;
     try {
       settings = new BenchSettings(
-          urls, configured, connections, conversations, members, rate, size, warmup, duration, drainTimeout, setupTimeout, json);
+          urls, configured, connections, conversations, members, rate, size, warmup, duration, drainTimeout, setupTimeout, json,
+          firstUrl);
     } catch (IllegalArgumentException e) {
       System.err.println(e.getMessage());
       return 2;

@@ -1,6 +1,7 @@
 package dev.parley.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.URI;
 import java.time.Duration;
@@ -17,6 +18,18 @@ class WorkloadTest {
             List.of(URI.create("ws://127.0.0.1:1/v1/ws")), "", connections, conversations, members, 100, 10,
             Duration.ZERO, Duration.ofSeconds(1), Duration.ZERO, Duration.ofSeconds(1), null);
     return Workload.plan(settings, "run");
+  }
+
+  @Test
+  void firstUrlMustNameOneOfTheUrls() {
+    List<URI> urls = List.of(URI.create("ws://127.0.0.1:1/v1/ws"), URI.create("ws://127.0.0.1:2/v1/ws"));
+    Duration second = Duration.ofSeconds(1);
+    assertThat(new BenchSettings(urls, "", 2, 1, 2, 1, 10, Duration.ZERO, second, Duration.ZERO, second, null, 2).firstUrl())
+        .isEqualTo(2);
+    assertThatThrownBy(
+            () -> new BenchSettings(urls, "", 2, 1, 2, 1, 10, Duration.ZERO, second, Duration.ZERO, second, null, 3))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("--first-url");
   }
 
   @Test
