@@ -171,6 +171,11 @@ cleanup() {
       [[ -n "$pid" ]] && ps -p "$pid" -o args= 2>/dev/null | grep -qF -- "--config $ROOT/cluster-config/local/node" && kill -9 "$pid" 2>/dev/null
     done
   fi
+  if [[ -n "${STATEMENTS_SQL:-}" ]]; then
+    psql -d postgres -tAc "SELECT coalesce(json_object_agg(s.queryid, left(regexp_replace(s.query, '\s+', ' ', 'g'), 160)), '{}')
+      FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$DB'" >"$OUT/statement-texts.json" 2>/dev/null
+    python3 "$HERE/statement-peaks.py" "$OUT" 2>/dev/null | tee -a "$OUT/summary.txt"
+  fi
   log "dropping database $DB"
   psql -d postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
   exit "$rc"
@@ -212,6 +217,12 @@ sample() {
     # that answers its status slowly, e.g. while starting, would shift them by up to 2.4 s).
     db_ts=$(date +%s.%N)
     read -r xacts reads backends statements <<<"$q"
+    # Per statement, to tell what a peak second was made of (statement-peaks.py).
+    if [[ -n "$STATEMENTS_SQL" ]]; then
+      printf '{"dbTs":%s,"phase":"%s","calls":%s}\n' "$db_ts" "$(head -c 40 "$PHASE_FILE" | tr -d '\n"')" \
+        "$(psql -d postgres -tAc "SELECT coalesce(json_object_agg(s.queryid, s.calls), '{}') FROM pg_stat_statements s
+             JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$DB'" 2>/dev/null || echo '{}')" >>"$OUT/statements.jsonl"
+    fi
     status=""
     for n in $NODE_NUMBERS; do
       s=$(curl -s --max-time 0.8 -H "Authorization: Bearer $PARLEY_ADMIN_TOKEN" "http://127.0.0.1:856$n/parley/status" | tr -d '\n' || true)
