@@ -47,7 +47,10 @@
 # during: `cluster.sh remove-node` drains node3, whose window stretches with what it holds
 # (parley.drain.handover-rate, max-window): its clients move to node1 and node2 as their reconnect
 # hints come. E.g. 10,000 idle-ish clients: CONNECTIONS=10000 CONVERSATIONS=5000 RATE=20
-# JAVA_OPTS="-Xmx1g -XX:TieredStopAtLevel=1" BENCH_JAVA_OPTS=-Xmx3g WARMUP=off ROLLOUT=drain.
+# JAVA_OPTS="-Xmx1g -XX:TieredStopAtLevel=1" BENCH_JAVA_OPTS=-Xmx3g WARMUP=off ROLLOUT=drain
+# JAVA_OPTS_NODE3=-Dparley.admission.connections-per-second=0 (node3's own admission off, so that the
+# setup can open 10,000 connections to it in batches of 200; node1 and node2, which receive the
+# drained clients, keep theirs: their new connections per second are what the drain is measured by).
 #
 # ROLLOUT=kill instead: node2 is killed with SIGKILL (no drain, no leave), left dead for
 # KILL_DOWN_SECONDS [30] (failure detection and the split-brain resolver remove it meanwhile) and
