@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Issue 21, target 1: the summary of presence.sh's target-1 phases (off-N without churn, on-N with).
+"""Issue 21, target 1: the summary of presence.sh's target-1 phases (off-N without churn, on-N with
+T1_CHURN, low-N with T1_LOW_CHURN when the run had it).
 
 Usage: presence-t1.py OUT_DIR
 
@@ -9,7 +10,8 @@ Sources (all written by presence.sh):
   t1-cpu.txt      per phase start and end: epoch ms, CPU ticks of the three nodes, the sends bench,
                   the presence bench and PostgreSQL, the machine's idle and total jiffies (/proc/stat)
   t1-events.txt   the presence bench's churn events (E epochMs user status) and what the watchers saw
-                  (S changeEpochMs seenEpochMs user status watcher)
+                  (S changeEpochMs seenEpochMs user status watcher); t1-events-low.txt the same of
+                  the second presence bench (low-N phases)
   t1-settings.txt CLK_TCK and the run's settings
 
 Per phase: acked sends/s, send -> ack p50/p99/max, CPU (cores) of each process group, machine busy
@@ -37,19 +39,26 @@ for line in (out / "t1-cpu.txt").read_text().splitlines():
 bench = json.loads((out / "t1-sends.json").read_text())
 phases = bench.get("phases", {})
 
-changes = []  # (epoch, user, status)
-seen = {}  # (user, status, changeEpoch) -> earliest seen epoch
-for line in (out / "t1-events.txt").read_text().splitlines():
-    parts = line.split()
-    if not parts or parts[0] == "#":
-        continue
-    if parts[0] == "E":
-        changes.append((int(parts[1]), parts[2], parts[3]))
-    elif parts[0] == "S":
-        key = (parts[3], parts[4], int(parts[1]))
-        at = int(parts[2])
-        if key not in seen or at < seen[key]:
-            seen[key] = at
+def read_events(path):
+    changes = []  # (epoch, user, status)
+    seen = {}  # (user, status, changeEpoch) -> earliest seen epoch
+    if not path.exists():
+        return changes, seen
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if not parts or parts[0] == "#":
+            continue
+        if parts[0] == "E" and len(parts) == 4:
+            changes.append((int(parts[1]), parts[2], parts[3]))
+        elif parts[0] == "S" and len(parts) == 6:
+            key = (parts[3], parts[4], int(parts[1]))
+            at = int(parts[2])
+            if key not in seen or at < seen[key]:
+                seen[key] = at
+    return changes, seen
+
+
+events = {"on": read_events(out / "t1-events.txt"), "low": read_events(out / "t1-events-low.txt")}
 
 
 def pct(sorted_values, p):
@@ -60,7 +69,8 @@ def pct(sorted_values, p):
 
 
 rows = {}
-names = sorted({k[:-4] for k in samples if k.endswith("-end")}, key=lambda n: (int(n.split("-")[1]), n.split("-")[0] != "off"))
+ORDER = {"off": 0, "on": 1, "low": 2}
+names = sorted({k[:-4] for k in samples if k.endswith("-end")}, key=lambda n: (int(n.split("-")[1]), ORDER[n.split("-")[0]]))
 for name in names:
     a, b = samples[name], samples[name + "-end"]
     seconds = (b["epoch"] - a["epoch"]) / 1000.0
@@ -79,7 +89,9 @@ for name in names:
         nodeMsPerAck=(b["node"] - a["node"]) / tck * 1000 / acked if acked else float("nan"),
         nodeCpuS=(b["node"] - a["node"]) / tck,
     )
-    if name.startswith("on-"):
+    variant = name.split("-")[0]
+    if variant in events:
+        changes, seen = events[variant]
         inside = [c for c in changes if a["epoch"] <= c[0] < b["epoch"]]
         delays = sorted(seen[(u, s, t)] - t if (u, s, t) in seen else math.inf for t, u, s in inside)
         row.update(
@@ -94,7 +106,7 @@ for name in names:
 for name in names:
     off = rows.get("off-" + name.split("-")[1])
     r = rows[name]
-    if name.startswith("on-") and off:
+    if name.split("-")[0] in events and off:
         extra = r["nodeCpuS"] - off["nodeCpuS"] * r["seconds"] / off["seconds"]
         r["nodeMsPerChurnEvent"] = extra * 1000 / r["churnEvents"] if r["churnEvents"] else float("nan")
         r["ackP99Ratio"] = r["ackP99"] / off["ackP99"] if off["ackP99"] else float("nan")
@@ -109,6 +121,7 @@ def f(v, digits=1):
 
 
 print(f"target 1: {settings['T1_CONNECTIONS']} connections at {settings['T1_RATE']} sends/s; churn {settings['T1_CHURN']}/s "
+      f"(low-N: {settings.get('T1_LOW_CHURN', '0')}/s) "
       f"in {settings['T1_WATCHERS']} rooms of {int(settings['T1_CHURN_MEMBERS']) // int(settings['T1_WATCHERS'])} members; "
       f"phases of {settings['T1_PHASE']} s")
 print("| phase | acked/s | send->ack p50 / p99 / max ms | churn/s | change->watcher p50 / p99 / max ms (unseen) | within 2 s "
@@ -130,12 +143,16 @@ def med(prefix, key):
 
 
 print()
-print(f"medians over {len([n for n in names if n.startswith('on-')])} pairs:")
-print(f"  send->ack p99: off {f(med('off-', 'ackP99'))} ms, on {f(med('on-', 'ackP99'))} ms; "
-      f"ratio on/off per pair {[round(rows[n]['ackP99Ratio'], 2) for n in names if 'ackP99Ratio' in rows[n]]}, "
-      f"median {f(med('on-', 'ackP99Ratio'), 2)} (target <= 1.2)")
-print(f"  change -> watcher: p50 {f(med('on-', 'changeP50'), 0)} ms, p99 {f(med('on-', 'changeP99'), 0)} ms (target p99 <= 2000 ms), "
-      f"unseen {sum(rows[n].get('unseen', 0) for n in names)} of {sum(rows[n].get('churnEvents', 0) for n in names)} changes")
-print(f"  node CPU: {f(med('off-', 'nodeMsPerAck'), 2)} ms per acked send without churn, {f(med('on-', 'nodeMsPerAck'), 2)} with; "
-      f"{f(med('on-', 'nodeMsPerChurnEvent'), 2)} ms per churn event (on minus off); "
-      f"machine busy {100 * med('off-', 'machineBusy'):.0f} % / {100 * med('on-', 'machineBusy'):.0f} %")
+for variant in [v for v in ("on", "low") if any(n.startswith(v + "-") for n in names)]:
+    p = variant + "-"
+    pairs = [n for n in names if n.startswith(p)]
+    churn = settings["T1_CHURN"] if variant == "on" else settings.get("T1_LOW_CHURN")
+    print(f"{variant} (churn {churn}/s), medians over {len(pairs)} pairs:")
+    print(f"  send->ack p99: off {f(med('off-', 'ackP99'))} ms, {variant} {f(med(p, 'ackP99'))} ms; "
+          f"ratio {variant}/off per pair {[round(rows[n]['ackP99Ratio'], 2) for n in pairs if 'ackP99Ratio' in rows[n]]}, "
+          f"median {f(med(p, 'ackP99Ratio'), 2)} (target <= 1.2)")
+    print(f"  change -> watcher: p50 {f(med(p, 'changeP50'), 0)} ms, p99 {f(med(p, 'changeP99'), 0)} ms (target p99 <= 2000 ms), "
+          f"unseen {sum(rows[n].get('unseen', 0) for n in pairs)} of {sum(rows[n].get('churnEvents', 0) for n in pairs)} changes")
+    print(f"  node CPU: {f(med('off-', 'nodeMsPerAck'), 2)} ms per acked send without churn, {f(med(p, 'nodeMsPerAck'), 2)} with; "
+          f"{f(med(p, 'nodeMsPerChurnEvent'), 2)} ms per churn event ({variant} minus off); "
+          f"machine busy {100 * med('off-', 'machineBusy'):.0f} % / {100 * med(p, 'machineBusy'):.0f} %")
