@@ -103,6 +103,7 @@ public final class PresenceBench {
     try {
       events.write(line);
       events.write('\n');
+      events.flush(); // readable while the run goes on (a few hundred lines a second)
     } catch (java.io.IOException e) {
       // a by-product: a full disk must not stop the run
     }
