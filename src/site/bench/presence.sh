@@ -10,10 +10,22 @@
 #             sockets closing to a watcher on node1 seeing each victim offline; node3 restarted;
 #             KILLS [3] times.
 #
-#   target 1 (T1_RUNS [1] pairs, 0 skips): `parley bench` with T1_CONNECTIONS [5000] connections,
-#             1:1 conversations, T1_RATE [500] sends/s for T1_DURATION [30] s, alone and then with
-#             T1_CHURN [300] presence connects+disconnects per second (100 watchers of a
-#             2,000-member room): p99 send -> ack of both, and change -> watcher latency.
+#   target 1 (T1_PAIRS [3], 0 skips): one steady `parley bench` of T1_CONNECTIONS [5000] connections
+#             (1:1 conversations, T1_RATE [500] sends/s) for the whole target, beside one
+#             `parley bench presence` of T1_WATCHERS [100] rooms of T1_CHURN_MEMBERS/T1_WATCHERS
+#             [21] members each (one watcher per room, spread over the nodes, the others churning);
+#             T1_PAIRS times: T1_PHASE [60] s without churn (off-N), then T1_PHASE s with T1_CHURN
+#             [300] connects+disconnects per second (on-N), each phase after T1_SETTLE [5] s
+#             unmeasured. Per phase: send -> ack p50/p99 (the sends bench's phase file), change ->
+#             watcher latency of every churn event (changes never seen count as late), CPU of the
+#             nodes, the two clients and PostgreSQL and the machine's idle share (/proc), node CPU
+#             per acked send and per churn event; medians over the pairs (presence-t1.py).
+#             Without churn is the baseline, so both run under the same connections and clients.
+#             T1_LOW_CHURN [100] > 0: each pair also has a phase low-N at that churn (a second
+#             presence bench of its own rooms and watchers, paused outside low-N), for the churn a
+#             machine that saturates at T1_CHURN still serves; 0 leaves it out.
+#             T1_BUDGET [0: none] seconds: pairs that would end later than T1_BUDGET_RESERVE [90] s
+#             before it are skipped (a run inside a time limit, e.g. 12 min: T1_BUDGET=700).
 #
 #   PARLEY_JAR=/tmp/build-i21/parley.jar /work/bin/quiet bash src/site/bench/presence.sh [OUT_DIR]
 #
@@ -28,7 +40,11 @@ OUT="${1:-/tmp/parley-presence/$(date +%Y%m%d-%H%M%S)}"
 : "${PARLEY_JAR:?set PARLEY_JAR to the shaded jar}"
 MEMBERS="${MEMBERS:-10000}" WATCHERS="${WATCHERS:-1000}" CHURN="${CHURN:-100}" DURATION="${DURATION:-60}"
 RUNS="${RUNS:-3}" VICTIMS="${VICTIMS:-300}" KILLS="${KILLS:-3}"
-T1_RUNS="${T1_RUNS:-1}" T1_CONNECTIONS="${T1_CONNECTIONS:-5000}" T1_RATE="${T1_RATE:-500}" T1_DURATION="${T1_DURATION:-30}" T1_CHURN="${T1_CHURN:-300}"
+T1_PAIRS="${T1_PAIRS:-3}" T1_CONNECTIONS="${T1_CONNECTIONS:-5000}" T1_RATE="${T1_RATE:-500}" T1_PHASE="${T1_PHASE:-60}" T1_CHURN="${T1_CHURN:-300}"
+T1_WATCHERS="${T1_WATCHERS:-100}" T1_CHURN_MEMBERS="${T1_CHURN_MEMBERS:-2100}" T1_SETTLE="${T1_SETTLE:-5}"
+T1_LOW_CHURN="${T1_LOW_CHURN:-100}" # > 0: each pair also gets a phase at this churn (low-N), from a second presence bench
+T1_BUDGET="${T1_BUDGET:-0}" # > 0: no further pair starts unless it ends T1_BUDGET_RESERVE [90] s before the script's T1_BUDGET-th second
+T1_BUDGET_RESERVE="${T1_BUDGET_RESERVE:-90}"
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
 BENCH_JAVA_OPTS="${BENCH_JAVA_OPTS:--Xmx1g}"
 
@@ -42,11 +58,13 @@ export PARLEY_ADMISSION_CONNECTIONS_PER_SECOND=0
 export JAVA_OPTS="${JAVA_OPTS:--Xmx512m -XX:TieredStopAtLevel=1}"
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" | tee -a "$OUT/run.log" >&2; }
-CLUSTER_STARTED="" BENCH_PID=""
+CLUSTER_STARTED="" BENCH_PID="" SENDS_PID="" LOW_PID=""
 cleanup() {
   local rc=$?
   set +e
   [[ -n "$BENCH_PID" ]] && kill "$BENCH_PID" 2>/dev/null
+  [[ -n "$SENDS_PID" ]] && kill "$SENDS_PID" 2>/dev/null
+  [[ -n "$LOW_PID" ]] && kill "$LOW_PID" 2>/dev/null
   [[ -n "$CLUSTER_STARTED" ]] && STOP_TIMEOUT=60 timeout 300 "$CLUSTER" stop >>"$OUT/cluster.log" 2>&1
   psql -d postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
   exit "$rc"
@@ -103,30 +121,76 @@ for kill in $(seq "$KILLS"); do
   timeout 300 "$CLUSTER" start >>"$OUT/cluster.log" 2>&1
   log "node3 ready again"
 done
-for run in $(seq "$T1_RUNS"); do
-  for variant in alone churn; do
-    log "target 1, run $run, $variant: $T1_CONNECTIONS connections, $T1_RATE sends/s, ${T1_DURATION}s"
-    if [[ "$variant" == churn ]]; then
-      # shellcheck disable=SC2086
-      java $BENCH_JAVA_OPTS -jar "$PARLEY_JAR" bench presence --url "$URLS" --prefix "pt$run" --members 2000 --watchers 100 \
-        --churn "$T1_CHURN" --warmup 15s --duration 600s --stop-file "$OUT/t1-stop-$run" >"$OUT/t1-churn-$run.txt" 2>"$OUT/t1-churn-$run.log" &
-      BENCH_PID=$!
-      until grep -q measuring "$OUT/t1-churn-$run.log" 2>/dev/null; do
-        kill -0 "$BENCH_PID" 2>/dev/null || { log "presence bench ended early"; exit 3; }
-        sleep 0.5
-      done
-    fi
-    # shellcheck disable=SC2086
-    java $BENCH_JAVA_OPTS -jar "$PARLEY_JAR" bench --url ws://127.0.0.1:8081/v1/ws --url ws://127.0.0.1:8082/v1/ws --url ws://127.0.0.1:8083/v1/ws \
-      -c "$T1_CONNECTIONS" -m "$((T1_CONNECTIONS / 2))" -k 2 -r "$T1_RATE" --warmup 5s -d "${T1_DURATION}s" --setup-timeout 180s \
-      >"$OUT/t1-$variant-sends-$run.txt" 2>"$OUT/t1-$variant-sends-$run.log" || log "bench exit $?"
-    if [[ "$variant" == churn ]]; then
-      touch "$OUT/t1-stop-$run"
-      wait "$BENCH_PID" || log "presence bench exit $?"
-      BENCH_PID=""
-      cat "$OUT/t1-churn-$run.txt" | tee -a "$OUT/run.log"
-    fi
-    grep -iE "p99|ack" "$OUT/t1-$variant-sends-$run.txt" | head -5 | tee -a "$OUT/run.log"
+ticks_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+pg_ticks() { local total=0 pid; for pid in $(pgrep -x postgres); do total=$((total + $(ticks_of "$pid"))); done; echo "$total"; }
+sample() { # label: epoch ms, node / sends-bench / presence-benches / PostgreSQL ticks, machine idle and total jiffies
+  local presence_ticks low_ticks=0
+  if [[ -n "$LOW_PID" ]]; then low_ticks=$(ticks_of "$LOW_PID"); fi
+  presence_ticks=$(($(ticks_of "$BENCH_PID") + low_ticks))
+  echo "$1 $(date +%s%3N) $(cpu_ticks) $(ticks_of "$SENDS_PID") $presence_ticks $(pg_ticks) $(awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)" >>"$OUT/t1-cpu.txt"
+}
+wait_for() { # file pattern pid seconds
+  local deadline=$((SECONDS + $4))
+  until grep -q "$2" "$1" 2>/dev/null; do
+    kill -0 "$3" 2>/dev/null || { log "$1: ended before '$2'"; exit 3; }
+    ((SECONDS < deadline)) || { log "$1: no '$2' after $4 s"; exit 3; }
+    sleep 0.5
   done
-done
+}
+if ((T1_PAIRS > 0)); then
+  churning="$OUT/t1-churning" phase_file="$OUT/t1-phase"
+  # No phase file until the sends bench warms up: its progress lines show its own phases until then.
+  rm -f "$churning" "$churning-low" "$OUT/t1-stop" "$OUT/t1-cpu.txt" "$phase_file"
+  log "target 1: $T1_CONNECTIONS connections at $T1_RATE sends/s; $T1_WATCHERS watched rooms, churn $T1_CHURN/s; $T1_PAIRS x (${T1_PHASE}s off, ${T1_PHASE}s on)"
+  echo "T1_CONNECTIONS=$T1_CONNECTIONS T1_RATE=$T1_RATE T1_CHURN=$T1_CHURN T1_WATCHERS=$T1_WATCHERS T1_CHURN_MEMBERS=$T1_CHURN_MEMBERS T1_PHASE=$T1_PHASE T1_SETTLE=$T1_SETTLE T1_PAIRS=$T1_PAIRS T1_LOW_CHURN=$T1_LOW_CHURN CLK_TCK=$(getconf CLK_TCK)" >"$OUT/t1-settings.txt"
+  # shellcheck disable=SC2086
+  java $BENCH_JAVA_OPTS -jar "$PARLEY_JAR" bench presence --url "$URLS" --prefix "pt$$" --members "$T1_CHURN_MEMBERS" \
+    --watchers "$T1_WATCHERS" --rooms "$T1_WATCHERS" --churn "$T1_CHURN" --warmup 0s --duration 7200s \
+    --churn-file "$churning" --stop-file "$OUT/t1-stop" --events "$OUT/t1-events.txt" >"$OUT/t1-churn.txt" 2>"$OUT/t1-churn.log" &
+  BENCH_PID=$!
+  wait_for "$OUT/t1-churn.log" "watchers connected" "$BENCH_PID" 300
+  variants="off on"
+  if ((T1_LOW_CHURN > 0)); then
+    variants="off on low"
+    # shellcheck disable=SC2086
+    java $BENCH_JAVA_OPTS -jar "$PARLEY_JAR" bench presence --url "$URLS" --prefix "pl$$" --members "$T1_CHURN_MEMBERS" \
+      --watchers "$T1_WATCHERS" --rooms "$T1_WATCHERS" --churn "$T1_LOW_CHURN" --warmup 0s --duration 7200s \
+      --churn-file "$churning-low" --stop-file "$OUT/t1-stop" --events "$OUT/t1-events-low.txt" >"$OUT/t1-churn-low.txt" 2>"$OUT/t1-churn-low.log" &
+    LOW_PID=$!
+    wait_for "$OUT/t1-churn-low.log" "watchers connected" "$LOW_PID" 300
+  fi
+  # shellcheck disable=SC2086
+  java $BENCH_JAVA_OPTS -jar "$PARLEY_JAR" bench --url "$URLS" -c "$T1_CONNECTIONS" -m "$((T1_CONNECTIONS / 2))" -k 2 -r "$T1_RATE" \
+    --warmup 10s -d 7200s --setup-timeout 300s --drain-timeout 20s --phase-file "$phase_file" --json "$OUT/t1-sends.json" \
+    >"$OUT/t1-sends.txt" 2>"$OUT/t1-sends.log" &
+  SENDS_PID=$!
+  wait_for "$OUT/t1-sends.log" "warm-up" "$SENDS_PID" 300
+  sleep 10
+  for pair in $(seq "$T1_PAIRS"); do
+    if ((T1_BUDGET > 0 && SECONDS + $(wc -w <<<"$variants") * (T1_PHASE + T1_SETTLE) + T1_BUDGET_RESERVE > T1_BUDGET)); then
+      log "target 1: no time for pair $pair within T1_BUDGET=$T1_BUDGET s"
+      break
+    fi
+    for variant in $variants; do
+      [[ "$variant" == on ]] && touch "$churning"
+      [[ "$variant" == low ]] && touch "$churning-low"
+      echo settle >"$phase_file"
+      sleep "$T1_SETTLE"
+      echo "$variant-$pair" >"$phase_file"
+      log "target 1: $variant-$pair"
+      sample "$variant-$pair"
+      sleep "$T1_PHASE"
+      sample "$variant-$pair-end"
+      rm -f "$churning" "$churning-low"
+    done
+  done
+  echo end >"$phase_file"
+  touch "$OUT/t1-stop"
+  wait "$SENDS_PID" || log "sends bench exit $?"
+  SENDS_PID=""
+  wait "$BENCH_PID" || log "presence bench exit $?"
+  BENCH_PID=""
+  if [[ -n "$LOW_PID" ]]; then wait "$LOW_PID" || log "low presence bench exit $?"; LOW_PID=""; fi
+  python3 "$HERE/presence-t1.py" "$OUT" | tee "$OUT/t1-summary.txt" | tee -a "$OUT/run.log"
+fi
 log "done: $OUT"

@@ -212,7 +212,8 @@ public final class BenchRun {
     } catch (java.util.concurrent.TimeoutException e) {
       throw new IllegalStateException("setup timed out while " + what, e);
     } catch (java.util.concurrent.ExecutionException e) {
-      throw new IllegalStateException("setup failed while " + what + ": " + e.getCause().getMessage(), e.getCause());
+      // e.g. a URL the websocket client refuses fails with a message-less exception: name it then
+      throw new IllegalStateException("setup failed while " + what + ": " + e.getCause(), e.getCause());
     }
   }
 

@@ -29,6 +29,13 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * and how long a change took to reach a watcher. With {@code victims}: that many members connect to
  * {@code victimUrl}, the bench says READY (and touches {@code readyFile}), and times, from the first
  * victim socket closing (the operator kills that node), until the first watcher sees each victim offline.
+ *
+ * <p>With {@code rooms} &gt; 1 the members are spread over that many rooms (member {@code i} in room
+ * {@code i % rooms}), watcher {@code w} watches room {@code w % rooms}, and every watcher's
+ * observations are timed: presence churn spread over many small conversations, beside a send load
+ * (issue 21, target 1). With {@code churnFile} the churn runs only while that file exists (a script
+ * alternates churn and no churn under one steady load); {@code eventsFile} gets one line per churn
+ * event and per observation, in epoch milliseconds, so a script can split them by its phases.
  */
 public final class PresenceBench {
 
@@ -45,13 +52,25 @@ public final class PresenceBench {
       URI victimUrl,
       Path readyFile,
       Duration victimTimeout,
-      Path stopFile) {}
+      Path stopFile,
+      int rooms,
+      Path churnFile,
+      Path eventsFile) {
+
+    public Settings {
+      if (rooms < 1) throw new IllegalArgumentException("--rooms must be at least 1");
+      if (rooms > 1 && rooms > watchers) throw new IllegalArgumentException("--rooms must not exceed --watchers (each room's first member creates and watches it)");
+    }
+  }
 
   private final Settings settings;
   private final PrintStream log;
   private final Tokens tokens;
   private final HttpClient http = HttpClient.newHttpClient();
   private final String room;
+  /** Churn events and observations, one line each ({@code eventsFile}); null without it. */
+  private java.io.BufferedWriter events;
+  private final long epochMillisAtZeroNanos = System.currentTimeMillis() - System.nanoTime() / 1_000_000;
   /** Per watcher: presence frames received in the measured window. */
   private AtomicLongArray frames;
   private volatile boolean measuring;
@@ -74,6 +93,22 @@ public final class PresenceBench {
     return settings.prefix() + "-m" + i;
   }
 
+  /** The room of member {@code i}: the one room, or room {@code i % rooms}. */
+  private String roomOf(int i) {
+    return settings.rooms() == 1 ? room : room + "-" + (i % settings.rooms());
+  }
+
+  private synchronized void event(String line) {
+    if (events == null) return;
+    try {
+      events.write(line);
+      events.write('\n');
+      events.flush(); // readable while the run goes on (a few hundred lines a second)
+    } catch (java.io.IOException e) {
+      // a by-product: a full disk must not stop the run
+    }
+  }
+
   private URI urlFor(int i) {
     return settings.urls().get(i % settings.urls().size());
   }
@@ -83,41 +118,60 @@ public final class PresenceBench {
   }
 
   public String run() throws Exception {
-    seedRoom();
+    if (settings.eventsFile() != null) {
+      events = Files.newBufferedWriter(settings.eventsFile());
+      event("# E epochMs user status: a churn event; S changeEpochMs seenEpochMs user status watcher: a watcher saw it");
+    }
+    try {
+      return runAndReport();
+    } finally {
+      synchronized (this) {
+        if (events != null) events.close();
+      }
+    }
+  }
+
+  private String runAndReport() throws Exception {
+    if (settings.rooms() == 1) seedRoom(room, 0, 1);
+    else for (int r = 0; r < settings.rooms(); r++) seedRoom(roomOf(r), r, settings.rooms());
     frames = new AtomicLongArray(settings.watchers());
     List<ProtocolSocket> watchers = new ArrayList<>();
     for (int w = 0; w < settings.watchers(); w++) {
       int index = w;
       ProtocolSocket s = open(urlFor(w), member(w), r -> onPresence(index, r));
-      s.request(ProtocolSocket.frame("subscribe").put("conversation", room), Duration.ofSeconds(30)).get();
-      s.request(ProtocolSocket.frame("presence_subscribe").put("conversation", room), Duration.ofSeconds(30)).get();
+      s.request(ProtocolSocket.frame("subscribe").put("conversation", roomOf(w)), Duration.ofSeconds(30)).get();
+      s.request(ProtocolSocket.frame("presence_subscribe").put("conversation", roomOf(w)), Duration.ofSeconds(30)).get();
       watchers.add(s);
     }
-    log.printf("%d watchers connected and watching %s%n", watchers.size(), room);
+    log.printf("%d watchers connected and watching %s%n", watchers.size(), settings.rooms() == 1 ? room : settings.rooms() + " rooms " + room + "-*");
     String report = settings.victims() > 0 ? victims() : churn();
     watchers.forEach(ProtocolSocket::close);
     return report;
   }
 
-  /** Creates the room with its first 1,000 members, then invites the rest (idempotent: a re-run invites members again, harmlessly). */
-  private void seedRoom() throws Exception {
-    ProtocolSocket creator = open(settings.urls().get(0), member(0), r -> {});
-    ObjectNode create = ProtocolSocket.frame("create").put("conversation", room);
+  /**
+   * Creates a room of the members {@code first, first + step, ...} (the first creates it with up to
+   * 1,000 of them), then invites the rest (idempotent: a re-run invites members again, harmlessly).
+   */
+  private void seedRoom(String name, int first, int step) throws Exception {
+    ProtocolSocket creator = open(settings.urls().get(0), member(first), r -> {});
+    ObjectNode create = ProtocolSocket.frame("create").put("conversation", name);
     var list = create.putArray("members");
-    for (int i = 1; i < Math.min(1000, settings.members()); i++) list.add(member(i));
+    int i = first + step;
+    for (; i < settings.members() && list.size() < 999; i += step) list.add(member(i));
     creator.request(create, Duration.ofSeconds(30)).get();
     Semaphore inFlight = new Semaphore(24);
     List<CompletableFuture<?>> invites = new ArrayList<>();
-    for (int i = 1000; i < settings.members(); i++) {
+    for (; i < settings.members(); i += step) {
       inFlight.acquire();
       invites.add(
           creator
-              .request(ProtocolSocket.frame("invite").put("conversation", room).put("user", member(i)), Duration.ofSeconds(60))
+              .request(ProtocolSocket.frame("invite").put("conversation", name).put("user", member(i)), Duration.ofSeconds(60))
               .whenComplete((r, e) -> inFlight.release()));
     }
     CompletableFuture.allOf(invites.toArray(CompletableFuture[]::new)).get(10, TimeUnit.MINUTES);
     creator.close();
-    log.printf("room %s has %d members%n", room, settings.members());
+    if (settings.rooms() == 1) log.printf("room %s has %d members%n", name, settings.members());
   }
 
   private void onPresence(int watcher, ProtocolSocket.Received r) {
@@ -125,9 +179,10 @@ public final class PresenceBench {
     if (measuring) frames.incrementAndGet(watcher);
     for (JsonNode u : r.frame().path("users")) {
       String key = u.path("user").asText() + "|" + u.path("status").asText();
-      if (watcher < SAMPLED_WATCHERS) {
+      if (watcher < SAMPLED_WATCHERS || settings.rooms() > 1) {
         Long at = changedAt.get(key);
         if (at != null && measuring) delaysNanos.add(r.arrivedNanos() - at);
+        if (at != null) event("S " + epochMillis(at) + " " + epochMillis(r.arrivedNanos()) + " " + u.path("user").asText() + " " + u.path("status").asText() + " " + watcher);
       }
       if (watcher == 0) {
         if (u.path("status").asText().equals("offline")) victimsOfflineSeen.putIfAbsent(u.path("user").asText(), r.arrivedNanos());
@@ -136,7 +191,24 @@ public final class PresenceBench {
     }
   }
 
-  /** Members beyond the watchers connect and disconnect, alternately, at the churn rate. */
+  private long epochMillis(long nanos) {
+    return epochMillisAtZeroNanos + nanos / 1_000_000;
+  }
+
+  /** The churn file is given and absent: churn waits (while it is absent, or until the stop file appears). */
+  private boolean paused() {
+    return settings.churnFile() != null && !Files.exists(settings.churnFile());
+  }
+
+  private boolean stopRequested() {
+    return settings.stopFile() != null && Files.exists(settings.stopFile());
+  }
+
+  /**
+   * Members beyond the watchers connect and disconnect, alternately, at the churn rate. While paused
+   * (churn file absent) the connected churning members stay connected and the clock stops: the
+   * schedule resumes where it left off, and neither the pause nor its changes count as measured.
+   */
   private String churn() throws Exception {
     int first = settings.watchers();
     // Opened without waiting: the clock, not the node's answer, paces the churn (open model).
@@ -145,16 +217,30 @@ public final class PresenceBench {
     long periodNanos = (long) (1e9 / settings.churnPerSecond());
     long total = (long) ((settings.warmup().toNanos() + settings.duration().toNanos()) / (double) periodNanos);
     long started = System.nanoTime();
+    long measuredNanos = 0;
+    long measuringSince = 0;
     int next = first;
     long late = 0;
     for (long i = 0; i < total; i++) {
-      if (settings.stopFile() != null && i % 10 == 0 && Files.exists(settings.stopFile())) break;
+      if (i % 10 == 0 && stopRequested()) break;
+      if (paused()) {
+        long pausedAt = System.nanoTime();
+        if (measuring) {
+          measuring = false;
+          measuredNanos += pausedAt - measuringSince;
+          log.println("paused");
+        }
+        while (paused() && !stopRequested()) TimeUnit.MILLISECONDS.sleep(20);
+        if (stopRequested()) break;
+        started += System.nanoTime() - pausedAt;
+      }
       long due = started + i * periodNanos;
       long wait = due - System.nanoTime();
       if (wait > 0) TimeUnit.NANOSECONDS.sleep(wait);
       else if (wait < -periodNanos) late++;
       if (!measuring && System.nanoTime() - started >= settings.warmup().toNanos()) {
         measuring = true;
+        measuringSince = System.nanoTime();
         log.println("measuring");
       }
       // Each churning member stays connected for CHURN_POOL / (churn / 2) seconds (10 s at 100/s):
@@ -162,19 +248,23 @@ public final class PresenceBench {
       if (connected.size() < CHURN_POOL || i % 2 == 0) {
         int user = next++;
         if (next >= settings.members()) next = first;
-        changedAt.put(member(user) + "|online", System.nanoTime());
+        long now = System.nanoTime();
+        changedAt.put(member(user) + "|online", now);
+        event("E " + epochMillis(now) + " " + member(user) + " online");
         connected.add(ProtocolSocket.open(http, urlFor(user), tokens.mint(member(user), Duration.ofHours(2)), r -> {}));
         connectedUsers.add(user);
       } else {
         int user = connectedUsers.poll();
-        changedAt.put(member(user) + "|offline", System.nanoTime());
+        long now = System.nanoTime();
+        changedAt.put(member(user) + "|offline", now);
+        event("E " + epochMillis(now) + " " + member(user) + " offline");
         connected.poll().thenAccept(ProtocolSocket::close);
       }
     }
+    if (measuring) measuredNanos += System.nanoTime() - measuringSince;
     measuring = false;
-    long elapsedNanos = System.nanoTime() - started - settings.warmup().toNanos();
     connected.forEach(c -> c.thenAccept(ProtocolSocket::close));
-    double seconds = elapsedNanos / 1e9;
+    double seconds = measuredNanos / 1e9;
     long[] perWatcher = new long[settings.watchers()];
     for (int w = 0; w < perWatcher.length; w++) perWatcher[w] = frames.get(w);
     Arrays.sort(perWatcher);
@@ -186,10 +276,10 @@ public final class PresenceBench {
     return String.format(
         "presence bench: room of %d members, %d watchers, churn %.0f/s (joins+leaves), %.1f s measured, %d late churn events%n"
             + "  presence frames per watcher per second: mean %.2f, max %.2f, min %.2f%n"
-            + "  change -> watcher (first %d watchers, %d observations): p50 %.0f ms, p99 %.0f ms, max %.0f ms%n",
+            + "  change -> watcher (%d watchers, %d observations): p50 %.0f ms, p99 %.0f ms, max %.0f ms%n",
         settings.members(), settings.watchers(), settings.churnPerSecond(), seconds, late,
         sum / (double) perWatcher.length / seconds, perWatcher[perWatcher.length - 1] / seconds, perWatcher[0] / seconds,
-        SAMPLED_WATCHERS, delays.length, percentile(delays, 50), percentile(delays, 99), percentile(delays, 100));
+        settings.rooms() > 1 ? settings.watchers() : SAMPLED_WATCHERS, delays.length, percentile(delays, 50), percentile(delays, 99), percentile(delays, 100));
   }
 
   /** Victims connect to one node; the operator kills it; their offline is timed from the first socket closing. */

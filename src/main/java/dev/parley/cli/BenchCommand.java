@@ -39,8 +39,8 @@ import picocli.CommandLine.Option;
     })
 public final class BenchCommand implements Callable<Integer> {
 
-  @Option(names = "--url", paramLabel = "WS_URL", defaultValue = "ws://127.0.0.1:8080/v1/ws",
-      description = "A node's websocket endpoint; repeat for a cluster (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--url", paramLabel = "WS_URL", split = ",", defaultValue = "ws://127.0.0.1:8080/v1/ws",
+      description = "A node's websocket endpoint; repeat (or separate with commas) for a cluster (default: ${DEFAULT-VALUE}).")
   List<URI> urls;
 
   @Option(names = "--secret", description = "HS256 secret to mint tokens with; default: PARLEY_JWT_SECRET, else the development secret.")

@@ -64,6 +64,18 @@ public final class PresenceBenchCommand implements Callable<Integer> {
   @Option(names = "--stop-file", description = "Churn ends early (and the report is printed) once this file exists.")
   Path stopFile;
 
+  @Option(names = "--rooms", defaultValue = "1", description = "Members in this many rooms (member i in room i % rooms), each"
+      + " watched by its first member, every watcher timed (default: ${DEFAULT-VALUE}: one big room, 10 watchers timed).")
+  int rooms;
+
+  /** Churn only while this file exists: its clock stops meanwhile and the churning members stay connected. */
+  @Option(names = "--churn-file", paramLabel = "FILE", description = "Churn only while this file exists (a script alternates churn and none).")
+  Path churnFile;
+
+  /** For scripts (src/site/bench/presence-t1.py): epoch milliseconds, one line each. */
+  @Option(names = "--events", paramLabel = "FILE", description = "Write 'E epochMs user status' per churn event, 'S changeEpochMs seenEpochMs user status watcher' per timed observation.")
+  Path eventsFile;
+
   @Override
   public Integer call() throws Exception {
     String configured = secret != null ? secret : ParleyConfig.from(ConfigFactory.load()).jwtSecret();
@@ -75,8 +87,16 @@ public final class PresenceBenchCommand implements Callable<Integer> {
       System.err.println("--members must exceed --watchers plus the victims (or two churning members)");
       return 2;
     }
-    var settings =
-        new PresenceBench.Settings(urls, configured, prefix, members, watchers, churn, warmup, duration, victims, victimUrl, readyFile, victimTimeout, stopFile);
+    PresenceBench.Settings settings;
+    try {
+      settings =
+          new PresenceBench.Settings(
+              urls, configured, prefix, members, watchers, churn, warmup, duration, victims, victimUrl, readyFile, victimTimeout, stopFile,
+              rooms, churnFile, eventsFile);
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
+      return 2;
+    }
     System.out.print(new PresenceBench(settings, System.err).run());
     return 0;
   }

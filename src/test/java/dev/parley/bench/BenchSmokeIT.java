@@ -1,6 +1,7 @@
 package dev.parley.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.typesafe.config.ConfigFactory;
 import dev.parley.Node;
@@ -12,6 +13,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -110,5 +113,60 @@ class BenchSmokeIT {
 
     assertThat(result.opened()).isZero();
     assertThat(result.failures()).containsEntry("http_401", 2L);
+  }
+
+  /**
+   * `bench presence` as presence.sh's target 1 drives it: members spread over rooms, each watched by
+   * its first member; churn only while the churn file exists; every churn event and every watcher's
+   * observation of it in the events file.
+   */
+  @Test
+  void presenceChurnInSmallRoomsRunsOnlyWhileTheChurnFileExistsAndTimesEveryWatcher() throws Exception {
+    Path churnFile = dataDir.resolve("churning");
+    Path stopFile = dataDir.resolve("stop");
+    Path events = dataDir.resolve("events.txt");
+    PresenceBench.Settings settings =
+        new PresenceBench.Settings(
+            List.of(URI.create("ws://127.0.0.1:" + node.httpPort() + "/v1/ws")), SECRET, "pbsmoke", 40, 4, 20, Duration.ZERO,
+            Duration.ofMinutes(5), 0, null, null, Duration.ofSeconds(10), stopFile, 4, churnFile, events);
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    CompletableFuture<String> report =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return new PresenceBench(settings, new PrintStream(log, true, StandardCharsets.UTF_8)).run();
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              }
+            });
+
+    await().atMost(Duration.ofSeconds(60)).until(() -> log.toString(StandardCharsets.UTF_8).contains("4 watchers connected"));
+    await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> churnEvents(events).isEmpty());
+    Files.writeString(churnFile, "");
+    await().atMost(Duration.ofSeconds(30)).until(() -> churnEvents(events).size() >= 10);
+    Files.delete(churnFile);
+    int atPause = churnEvents(events).size();
+    await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> churnEvents(events).size() <= atPause + 1);
+    // Each churning member (4 .. 39) connects in its room (i % 4), whose watcher sees it online.
+    List<String> changed = churnEvents(events).stream().map(l -> l.split(" ")[2]).toList();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> Files.readAllLines(events).stream().map(l -> l.split(" ")).filter(f -> f.length == 6 && f[0].equals("S")).map(f -> f[3]).distinct().count() >= changed.size());
+    Files.writeString(stopFile, "");
+    String text = report.get(60, TimeUnit.SECONDS);
+
+    assertThat(text).contains("4 watchers");
+    for (String line : Files.readAllLines(events)) {
+      if (!line.startsWith("S ")) continue;
+      String[] f = line.split(" ");
+      int member = Integer.parseInt(f[3].substring("pbsmoke-m".length()));
+      assertThat(Integer.parseInt(f[5])).as("the watcher of %s's room saw it: %s", f[3], line).isEqualTo(member % 4);
+      assertThat(Long.parseLong(f[2])).as("seen after the change: %s", line).isGreaterThanOrEqualTo(Long.parseLong(f[1]));
+    }
+  }
+
+  private static List<String> churnEvents(Path events) throws java.io.IOException {
+    if (!Files.exists(events)) return List.of();
+    return Files.readAllLines(events).stream().filter(l -> l.startsWith("E ") && l.split(" ").length == 4).toList();
   }
 }
