@@ -6,6 +6,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
+import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.typed.Scheduler;
 import scala.concurrent.ExecutionContext;
 
@@ -27,11 +28,19 @@ final class ResendingAsk {
 
   private static final Executor ON_COMPLETING_THREAD = Runnable::run;
 
-  private final Scheduler scheduler;
-  private final ExecutionContext timers;
+  /** Runs a task once after a delay, cancellably (the actor system's scheduler; in a test, a counting one). */
+  @FunctionalInterface
+  interface Timers {
+    Cancellable once(Duration delay, Runnable task);
+  }
 
-  ResendingAsk(Scheduler scheduler, ExecutionContext timers) {
-    this.scheduler = scheduler;
+  private final Timers timers;
+
+  ResendingAsk(Scheduler scheduler, ExecutionContext executor) {
+    this((delay, task) -> scheduler.scheduleOnce(delay, task, executor));
+  }
+
+  ResendingAsk(Timers timers) {
     this.timers = timers;
   }
 
@@ -50,14 +59,36 @@ final class ResendingAsk {
       Function<Duration, CompletionStage<R>> ask, Duration timeout, Duration resendAfter, Duration maxInterval, Runnable onResend) {
     if (resendAfter.isZero() || resendAfter.compareTo(timeout) >= 0) return ask.apply(timeout);
     CompletableFuture<R> answer = new CompletableFuture<>();
+    NextAttempt next = new NextAttempt();
     long capNanos = Math.max(resendAfter.toNanos(), maxInterval.toNanos());
-    attempt(ask, answer, System.nanoTime() + timeout.toNanos(), resendAfter.toNanos(), capNanos, onResend, true);
+    attempt(ask, answer, next, System.nanoTime() + timeout.toNanos(), resendAfter.toNanos(), capNanos, onResend, true);
+    answer.whenComplete((reply, failure) -> next.cancel());
     return answer;
+  }
+
+  /**
+   * The timer of the next attempt. Set after the answer may have come (an attempt answered before
+   * its successor's timer is stored), so both sides cancel: the answer whatever timer is stored,
+   * and the attempt its own timer when it finds the answer there already.
+   */
+  private static final class NextAttempt {
+    private volatile Cancellable timer;
+
+    void set(Cancellable timer, CompletableFuture<?> answer) {
+      this.timer = timer;
+      if (answer.isDone()) timer.cancel();
+    }
+
+    void cancel() {
+      Cancellable t = timer;
+      if (t != null) t.cancel();
+    }
   }
 
   private <R> void attempt(
       Function<Duration, CompletionStage<R>> ask,
       CompletableFuture<R> answer,
+      NextAttempt next,
       long deadlineNanos,
       long waitNanos,
       long capNanos,
@@ -72,12 +103,13 @@ final class ResendingAsk {
     boolean last = waitNanos >= remaining;
     // The next attempt is scheduled before this one is made: its time counts from this moment.
     if (!last) {
-      scheduler.scheduleOnce(
-          Duration.ofNanos(waitNanos),
-          () -> {
-            if (!answer.isDone()) attempt(ask, answer, deadlineNanos, Math.min(waitNanos * 2, capNanos), capNanos, onResend, false);
-          },
-          timers);
+      next.set(
+          timers.once(
+              Duration.ofNanos(waitNanos),
+              () -> {
+                if (!answer.isDone()) attempt(ask, answer, next, deadlineNanos, Math.min(waitNanos * 2, capNanos), capNanos, onResend, false);
+              }),
+          answer);
     }
     ask.apply(Duration.ofNanos(remaining))
         .whenCompleteAsync(

@@ -15,7 +15,6 @@ import dev.parley.inbox.Inbox;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -140,11 +139,12 @@ public final class Session extends AbstractBehavior<Session.Command> {
       AdmissionControl resumes,
       UserLimits userLimits) {
     // Every log line written while this session handles a message carries its user (MDC), and the
-    // conversation when the message is about one.
-    return Behaviors.withMdc(
+    // conversation when the message is about one; filled only while those lines are on (SessionMdc).
+    return SessionMdc.wrap(
         Command.class,
-        Map.of("user", user),
-        Session::conversationMdc,
+        user,
+        Session::conversationOf,
+        SessionMdc.SESSION_LINES_ON,
         Behaviors.setup(
             ctx ->
                 Behaviors.withTimers(
@@ -158,14 +158,13 @@ public final class Session extends AbstractBehavior<Session.Command> {
                     })));
   }
 
-  private static Map<String, String> conversationMdc(Command message) {
-    String conversation = null;
-    if (message instanceof JournalRead m) conversation = m.conversation();
-    else if (message instanceof ConversationStopped m) conversation = m.conversation();
-    else if (message instanceof Resubscribe m) conversation = m.conversation();
-    else if (message instanceof SubscribeTimedOut m) conversation = m.conversation();
-    else if (message instanceof ReplayMore m) conversation = m.conversation();
-    return conversation == null ? Map.of() : Map.of("conversation", conversation);
+  private static String conversationOf(Command message) {
+    if (message instanceof JournalRead m) return m.conversation();
+    if (message instanceof ConversationStopped m) return m.conversation();
+    if (message instanceof Resubscribe m) return m.conversation();
+    if (message instanceof SubscribeTimedOut m) return m.conversation();
+    if (message instanceof ReplayMore m) return m.conversation();
+    return null;
   }
 
   /** Timers beyond this are pointless (and Instant.MAX would overflow a Duration). */

@@ -177,4 +177,35 @@ class ResendingAskTest {
       await().until(() -> attempts.get() == expected);
     }
   }
+
+  @Test
+  void anAnswerCancelsTheTimerOfTheNextAttempt() throws Exception {
+    // Counts every run of a resend timer: a timer left after the answer would cost a dispatcher
+    // task per command for nothing.
+    AtomicInteger timerRuns = new AtomicInteger();
+    ResendingAsk manual =
+        new ResendingAsk(
+            (delay, task) ->
+                manualKit
+                    .scheduler()
+                    .scheduleOnce(
+                        delay,
+                        () -> {
+                          timerRuns.incrementAndGet();
+                          task.run();
+                        },
+                        manualKit.system().executionContext()));
+    AtomicInteger attempts = new AtomicInteger();
+    ActorRef<Ping> answers = manualKit.spawn(losesFirst(0, new AtomicInteger()));
+    Function<Duration, CompletionStage<Integer>> asking =
+        timeout -> AskPattern.ask(answers, replyTo -> new Ping(attempts.incrementAndGet(), replyTo), timeout, manualKit.scheduler());
+
+    Integer answer =
+        manual.ask(asking, Duration.ofSeconds(60), Duration.ofMillis(100), () -> {}).toCompletableFuture().get(20, TimeUnit.SECONDS);
+    manualTime.timePasses(Duration.ofSeconds(2));
+
+    assertThat(answer).isEqualTo(1);
+    assertThat(attempts).hasValue(1);
+    assertThat(timerRuns).as("resend timers run after the answer").hasValue(0);
+  }
 }

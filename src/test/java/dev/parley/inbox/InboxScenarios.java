@@ -535,7 +535,7 @@ abstract class InboxScenarios {
   /**
    * Issue 4: connecting and fetching a page cost the same number of SQL statements for a user with
    * 10 conversations as for one with 10,000, and a page is one statement. Counted by the read
-   * model's own statement counter (datasource-proxy on its pool), with the projection idle.
+   * model's own statement counter (every statement InboxStore executes, counted where it executes it), with the projection idle.
    */
   @Test
   void connectingAndAPageCostTheSameStatementsFor10And10000Conversations() throws Exception {
