@@ -8,16 +8,12 @@ import dev.parley.conversation.Conversations;
 import dev.parley.inbox.Inbox;
 import dev.parley.ops.Metrics;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.CompletionStage;
-import java.util.function.Function;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 
 /**
- * A {@link Session}'s client requests, by kind: each becomes a call to a conversation or the inbox,
- * and its answer a reply frame. Every request counts as in flight until its reply is queued (the
- * session's {@code max-in-flight} rule). Confined to the session's actor.
+ * A {@link Session}'s client requests, by kind: each client frame is decoded, checked against the
+ * connection's limits, and becomes a call to a conversation, the inbox or presence, whose answer
+ * becomes a reply frame ({@link Replies}). Confined to the session's actor.
  */
 final class Requests {
 
@@ -30,6 +26,9 @@ final class Requests {
   private final Subscriptions subscriptions;
   private final ConnectionLimits limits;
   private final Metrics metrics;
+  private final Replies replies;
+  private final Frames frames;
+  private final int maxFrameBytes;
 
   Requests(
       Session session,
@@ -40,9 +39,15 @@ final class Requests {
       int inboxMaxPage,
       Subscriptions subscriptions,
       ConnectionLimits limits,
-      Metrics metrics) {
+      Metrics metrics,
+      Replies replies,
+      Frames frames,
+      int maxFrameBytes) {
     this.session = session;
     this.ctx = ctx;
+    this.replies = replies;
+    this.frames = frames;
+    this.maxFrameBytes = maxFrameBytes;
     this.user = user;
     this.conversations = conversations;
     this.inbox = inbox;
@@ -52,14 +57,36 @@ final class Requests {
     this.metrics = metrics;
   }
 
+  /**
+   * One client frame: a request of the protocol, or an error frame saying why it is not one (bad
+   * JSON, an unknown type, too large, binary).
+   */
+  void receive(IncomingFrame frame) {
+    if (frame instanceof IncomingFrame.Text text) {
+      ObjectNode json = null;
+      try {
+        json = Frames.parseObject(text.text());
+        handle(frames.decode(json));
+      } catch (ProtocolException e) {
+        // The code only: the reason may quote the frame, and frames carry message texts.
+        ctx.getLog().debug("refused a frame: {}", e.code());
+        session.push(Frames.error(json == null ? null : Frames.requestId(json), e.code(), e.getMessage()));
+      }
+    } else if (frame instanceof IncomingFrame.Oversized) {
+      session.push(Frames.error(null, ErrorCode.TOO_LARGE, "frame is larger than " + maxFrameBytes + " bytes"));
+    } else {
+      session.push(Frames.error(null, ErrorCode.BAD_REQUEST, "binary frames are not part of the protocol; send JSON text"));
+    }
+  }
+
   /** Runs one client request; one over a limit is refused with an error frame. */
-  void handle(ClientFrame frame) {
+  private void handle(ClientFrame frame) {
     if (limits.overLimit(frame)) return;
     if (frame instanceof ClientFrame.Ping ping) {
       session.push(Frames.reply("pong", ping.id()));
     } else if (frame instanceof ClientFrame.Send send) {
       long received = metrics.sendReceived();
-      request(
+      replies.request(
           conversations.send(send.conversation(), user, send.clientMsgId(), send.text()),
           reply -> {
             metrics.sendAcked(received);
@@ -77,7 +104,7 @@ final class Requests {
       session.presence().dropped(unsubscribe.conversation());
       session.push(Frames.reply("unsubscribed", unsubscribe.id()).put("conversation", unsubscribe.conversation()));
     } else if (frame instanceof ClientFrame.History history) {
-      request(
+      replies.request(
           conversations.history(history.conversation(), user, history.before(), history.limit()),
           reply -> {
             ObjectNode page = Frames.reply("history", history.id()).put("conversation", history.conversation());
@@ -89,17 +116,17 @@ final class Requests {
       conversations.entity(typing.conversation()).tell(new Conversation.Typing(user));
     } else if (frame instanceof ClientFrame.Create create) {
       String id = create.conversation() != null ? create.conversation() : UUID.randomUUID().toString();
-      request(
+      replies.request(
           conversations.create(id, user, create.members(), create.title()),
           reply -> Frames.reply("created", create.id()).put("conversation", id),
           create.id());
     } else if (frame instanceof ClientFrame.Invite invite) {
-      request(
+      replies.request(
           conversations.invite(invite.conversation(), user, invite.user()),
           reply -> ok(invite.id(), invite.conversation(), reply),
           invite.id());
     } else if (frame instanceof ClientFrame.Leave leave) {
-      request(
+      replies.request(
           conversations.leave(leave.conversation(), user),
           reply -> {
             subscriptions.drop(leave.conversation());
@@ -108,17 +135,17 @@ final class Requests {
           },
           leave.id());
     } else if (frame instanceof ClientFrame.Edit edit) {
-      request(
+      replies.request(
           conversations.edit(edit.conversation(), user, edit.seq(), edit.text()),
           reply -> ok(edit.id(), edit.conversation(), reply),
           edit.id());
     } else if (frame instanceof ClientFrame.InboxPage page) {
-      answer(
+      replies.answer(
           inbox.page(user, Math.min(page.limit(), inboxMaxPage), page.cursor()),
           result -> Frames.inboxPage(page.id(), result),
           page.id());
     } else if (frame instanceof ClientFrame.Read read) {
-      answer(
+      replies.answer(
           inbox.markRead(user, read.conversation(), read.seq()),
           marked -> {
             ObjectNode ok = Frames.reply("ok", read.id()).put("conversation", read.conversation()).put("seq", marked.seq());
@@ -127,12 +154,12 @@ final class Requests {
           },
           read.id());
     } else if (frame instanceof ClientFrame.Mute mute) {
-      answer(
+      replies.answer(
           inbox.setMuted(user, mute.conversation(), mute.muted()),
           muted -> Frames.reply("ok", mute.id()).put("conversation", mute.conversation()).put("muted", muted.muted()),
           mute.id());
     } else if (frame instanceof ClientFrame.Delete delete) {
-      request(
+      replies.request(
           conversations.delete(delete.conversation(), user, delete.seq()),
           reply -> ok(delete.id(), delete.conversation(), reply),
           delete.id());
@@ -146,37 +173,5 @@ final class Requests {
 
   private static ObjectNode ok(JsonNode id, String conversation, Conversation.Reply reply) {
     return Frames.reply("ok", id).put("conversation", conversation).put("seq", ((Conversation.Accepted) reply).seq());
-  }
-
-  /**
-   * Runs one request against a conversation. Its reply frame is built on the session's thread
-   * (the builder may touch session state), and until it is sent the request counts as in flight.
-   */
-  private void request(
-      CompletionStage<Conversation.Reply> answer, Function<Conversation.Reply, ObjectNode> onSuccess, JsonNode id) {
-    session.requestStarted();
-    // Not toCompletableFuture(): Scala's stages (Pekko's asks) refuse it.
-    if (answer instanceof CompletableFuture<Conversation.Reply> future && future.isDone() && !future.isCompletedExceptionally()) {
-      // Answered already (a send refused by an overloaded node): answer now, on this thread,
-      // rather than through another message to this session. Under overload most sends end here,
-      // so a refusal should cost as little as the node can make it (issue 18, target 8).
-      session.finish(id, future.join(), onSuccess);
-      return;
-    }
-    ctx.pipeToSelf(answer, (reply, failure) -> new Session.Finished(id, reply, onSuccess));
-  }
-
-  /** Like {@link #request}, for answers that are not a conversation's; the frame is built off-thread from the result alone. */
-  private <T> void answer(CompletionStage<T> result, Function<T, ObjectNode> onSuccess, JsonNode id) {
-    session.requestStarted();
-    ctx
-        .pipeToSelf(
-            result,
-            (value, failure) -> {
-              if (failure == null) return new Session.Answered(onSuccess.apply(value));
-              Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
-              if (cause instanceof Inbox.Refused refused) return new Session.Answered(Frames.error(id, refused.code(), refused.getMessage()));
-              return new Session.Answered(Frames.error(id, ErrorCode.UNAVAILABLE, "unavailable, retry"));
-            });
   }
 }

@@ -3,6 +3,7 @@ package dev.parley.gateway;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.List;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.event.LoggingAdapter;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent;
@@ -10,11 +11,16 @@ import org.apache.pekko.http.impl.engine.ws.FrameEvent$;
 import org.apache.pekko.http.impl.engine.ws.FrameHandler;
 import org.apache.pekko.http.impl.engine.ws.Protocol;
 import org.apache.pekko.http.impl.engine.ws.ProtocolException;
-import org.apache.pekko.http.impl.engine.ws.UpgradeToWebSocketLowLevel;
+import org.apache.pekko.http.impl.engine.server.UpgradeToOtherProtocolResponseHeader;
+import org.apache.pekko.http.impl.engine.ws.Handshake$;
 import org.apache.pekko.http.impl.engine.ws.WebSocket;
 import org.apache.pekko.http.impl.engine.ws.WebSocket$;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
-import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.scaladsl.model.headers.Sec$minusWebSocket$minusAccept$;
+import org.apache.pekko.http.scaladsl.model.headers.Sec$minusWebSocket$minusKey;
 import org.apache.pekko.http.scaladsl.settings.WebSocketSettings;
 import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.BidiShape;
@@ -41,8 +47,10 @@ import scala.concurrent.duration.FiniteDuration;
  * {@code maxBytes}, a text is rendered as one frame, and the close timeout ticks only once the
  * connection is closing.
  *
- * <p>It uses Pekko HTTP's internal frame-level API ({@code UpgradeToWebSocketLowLevel.handleFrames},
- * the {@code FrameHandler} events, {@code WebSocket.masking/frameHandling/periodicKeepAlive}); that
+ * <p>It uses Pekko HTTP's internal frame-level API (the upgrade response of
+ * {@code Handshake.Server.buildResponse} with its {@code UpgradeToOtherProtocolResponseHeader} and
+ * {@code WebSocket.framing}, the {@code FrameHandler} events,
+ * {@code WebSocket.masking/frameHandling/periodicKeepAlive}); that
  * API is all in this class, and {@code WebSocketFramesTest} pins what it relies on, so an upgrade
  * that changes it fails a test. Control frames (ping/pong, close handshake, protocol errors, UTF-8
  * validation, masking) stay Pekko's.
@@ -63,10 +71,39 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameHandler.Output, In
     return (BidiFlow) BidiFlow.fromGraph(lower);
   }
 
-  /** The switching-protocols response that runs {@code handler} ({@code stack} joined to a session's stage) on the connection. */
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  static HttpResponse upgrade(WebSocketUpgrade upgrade, Flow<FrameEvent, FrameEvent, NotUsed> handler) {
-    return ((UpgradeToWebSocketLowLevel) upgrade).handleFrames((org.apache.pekko.stream.Graph) handler, Option.empty());
+  /**
+   * The switching-protocols responses of one route, whose connections all run {@code handler}
+   * ({@code stack} joined to a session's stage). Pekko HTTP's {@code handleFrames} joins its framing
+   * layer to the handler anew for every connection ({@code Handshake.Server.buildResponse}), and the
+   * finished HTTP/1 response renderer keeps that graph for the connection's life (~2 KB, and ~4 % of
+   * the CPU of a connect storm; benchmarks.md, issue 19): here the join is built once and a
+   * connection adds only its attributes. The response is {@code buildResponse}'s, header for header.
+   */
+  static final class Upgrades {
+
+    private final org.apache.pekko.stream.scaladsl.Flow<ByteString, ByteString, Object> framed;
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    Upgrades(Flow<FrameEvent, FrameEvent, NotUsed> handler) {
+      this.framed = (org.apache.pekko.stream.scaladsl.Flow) WebSocket$.MODULE$.framing().join((org.apache.pekko.stream.Graph) handler);
+    }
+
+    /**
+     * The 101 response to {@code request}, a websocket upgrade request (the route's
+     * {@code extractWebSocketUpgrade} checked it), running the shared handler with {@code attributes}.
+     */
+    HttpResponse respond(HttpRequest request, Attributes attributes) {
+      Sec$minusWebSocket$minusKey key =
+          request.getHeader(Sec$minusWebSocket$minusKey.class).orElseThrow(() -> new IllegalArgumentException("not a websocket upgrade request"));
+      return HttpResponse.create()
+          .withStatus(StatusCodes.SWITCHING_PROTOCOLS)
+          .addHeaders(
+              List.<HttpHeader>of(
+                  Handshake$.MODULE$.UpgradeHeader(),
+                  Handshake$.MODULE$.ConnectionUpgradeHeader(),
+                  Sec$minusWebSocket$minusAccept$.MODULE$.forKey(key),
+                  UpgradeToOtherProtocolResponseHeader.apply(framed.addAttributes(attributes))));
+    }
   }
 
   /** RFC 6455's opcode 1, a text frame. */

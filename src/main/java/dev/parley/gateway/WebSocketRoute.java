@@ -1,6 +1,7 @@
 package dev.parley.gateway;
 
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
+import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.extractWebSocketUpgrade;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
@@ -53,17 +54,18 @@ public final class WebSocketRoute {
   private final ParleyConfig config;
   private final ParleyConfig.GatewaySettings settings;
   /**
-   * Pekko's websocket layers, {@link WebSocketFrames} and a {@link SessionStream}: one blueprint shared
-   * by every connection, which tells it its user by an attribute ({@link ConnectionOf}). A graph
-   * joined per connection stayed referenced for the connection's life (~2 KB of traversal builders,
-   * kept by Pekko HTTP's finished response renderer: benchmarks.md, issue 19).
+   * Pekko's websocket layers (framing included), {@link WebSocketFrames} and a {@link SessionStream}:
+   * one blueprint shared by every connection, which tells it its user by an attribute
+   * ({@link ConnectionOf}). A graph joined per connection stayed referenced for the connection's
+   * life (~2 KB of traversal builders, kept by Pekko HTTP's finished response renderer:
+   * benchmarks.md, issue 19).
    */
-  private final Flow<FrameEvent, FrameEvent, NotUsed> handler;
+  private final WebSocketFrames.Upgrades upgrades;
 
   /** Names of session actors: unique on this node (a random UUID cost a SecureRandom call per connection). */
   private static final AtomicLong SESSION_NUMBERS = new AtomicLong();
 
-  /** Whose connection a materialization of {@link #handler} is. */
+  /** Whose connection a materialization of the shared handler ({@link #upgrades}) is. */
   private record ConnectionOf(Tokens.Verified user) implements Attributes.Attribute {}
   /** How long a closing connection waits for the client's close frame (Pekko HTTP's own value). */
   private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(3);
@@ -106,14 +108,14 @@ public final class WebSocketRoute {
             CLOSE_TIMEOUT,
             Logging.getLogger(system.classicSystem(), WebSocketFrames.class),
             IdleTimeout.websocket(IdleConnections.get(system), !pingsWithin(websocket, settings.idle().timeout())));
-    this.handler =
-        frames.join(
+    this.upgrades =
+        new WebSocketFrames.Upgrades(frames.join(
             Flow.fromGraph(
                 new SessionStream(
                     (attributes, outbound) ->
                         startSession(attributes.getAttribute(ConnectionOf.class).orElseThrow().user(), outbound),
                     lifecycle::frameReceived,
-                    lifecycle::frameSent)));
+                    lifecycle::frameSent))));
   }
 
   /**
@@ -192,15 +194,17 @@ public final class WebSocketRoute {
    */
   private Route oneMoreConnectionOf(Tokens.Verified user) {
     return extractWebSocketUpgrade(
-        upgrade -> {
-          if (!userLimits.tryConnect(user.user())) {
-            return complete(
-                HttpErrors.response(
-                    ErrorCode.RATE_LIMITED,
-                    "at most " + userLimits.limits().connectionsPerUser() + " connections per user on this node"));
-          }
-          return complete(WebSocketFrames.upgrade(upgrade, handler.addAttributes(Attributes.apply(new ConnectionOf(user)))));
-        });
+        upgrade ->
+            extractRequest(
+                request -> {
+                  if (!userLimits.tryConnect(user.user())) {
+                    return complete(
+                        HttpErrors.response(
+                            ErrorCode.RATE_LIMITED,
+                            "at most " + userLimits.limits().connectionsPerUser() + " connections per user on this node"));
+                  }
+                  return complete(upgrades.respond(request, Attributes.apply(new ConnectionOf(user))));
+                }));
   }
 
   private static HttpResponse retryLater(long afterMs, String message) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.parley.cluster.NodeLifecycle;
+import dev.parley.testing.LiveObjects;
 import dev.parley.testing.PendingTimersScheduler;
 import dev.parley.testing.RawWebSocket;
 import dev.parley.testing.TestNode;
@@ -22,7 +23,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Idle connections (issue 19): a client that answers nothing is closed after the idle timeout, one
  * that answers the server's pings is not; an idle connection keeps no timer of its own in the node;
- * and everything a connection holds is let go when it closes.
+ * and everything a connection holds is let go when it closes (counted in the live heap).
  */
 class IdleConnectionsIT {
 
@@ -99,13 +100,30 @@ class IdleConnectionsIT {
     NodeLifecycle lifecycle = NodeLifecycle.get(counted.node().system());
     IdleConnections idle = IdleConnections.get(counted.node().system());
     long timersBefore = PendingTimersScheduler.pending();
+    Map<String, Long> objectsBefore = perConnectionObjects();
     List<Socket> sockets = openIdle(2_000);
     assertThat(idle.watchedCount()).isEqualTo(2_000);
+    // The count sees the connections' objects while they are open, so it would see them left behind.
+    assertThat(perConnectionObjects()).allSatisfy((type, live) -> assertThat(live).as(type).isGreaterThanOrEqualTo(2_000));
     closeAll(sockets);
     assertThat(lifecycle.openConnections()).as("sessions").isZero();
     assertThat(idle.watchedCount()).as("connections watched for silence").isZero();
     await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
         assertThat(PendingTimersScheduler.pending() - timersBefore).as("timers left by the connections").isLessThanOrEqualTo(5));
+    // Released, not only stopped: after a full collection no session, session stage or outbound
+    // queue of the 2,000 is still referenced from anywhere (a registry that forgot one keeps it).
+    await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+        assertThat(perConnectionObjects()).allSatisfy((type, live) -> assertThat(live).as("live %s", type).isLessThanOrEqualTo(objectsBefore.get(type))));
+  }
+
+  /** Live instances of what each connection holds: its session and parts, its stream stages. */
+  private static Map<String, Long> perConnectionObjects() {
+    Map<String, Long> live = new java.util.TreeMap<>();
+    for (Class<?> type : List.of(Session.class, Subscriptions.class, ClientOutbound.class, OutboundQueue.class, SessionStream.class)) {
+      String name = type == SessionStream.class ? SessionStream.class.getName() + "$Logic" : type.getName();
+      live.put(name, LiveObjects.count(name));
+    }
+    return live;
   }
 
   /** Opens {@code n} authenticated websockets that send nothing, and waits until each has its session. */

@@ -10,10 +10,16 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.http.impl.engine.server.UpgradeToOtherProtocolResponseHeader;
 import org.apache.pekko.http.impl.engine.ws.FrameEvent;
 import org.apache.pekko.http.impl.engine.ws.FrameHandler;
+import org.apache.pekko.http.impl.engine.ws.Handshake;
 import org.apache.pekko.http.impl.engine.ws.WebSocket;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.scaladsl.model.headers.Sec$minusWebSocket$minusKey;
 import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.BidiFlow;
 import org.apache.pekko.stream.javadsl.Flow;
@@ -66,6 +72,36 @@ class WebSocketFramesTest {
 
   private static FrameHandler.Output end() {
     return FrameHandler.MessageEnd$.MODULE$;
+  }
+
+  /**
+   * The upgrade response built once per route is Pekko's own ({@code Handshake.Server.buildResponse}),
+   * header for header; only its handler differs (the shared join, with the connection's attributes).
+   */
+  @Test
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  void theUpgradeResponseIsPekkosOwn() {
+    Flow<FrameEvent, FrameEvent, NotUsed> handler = Flow.<FrameEvent>create();
+    // RFC 6455, 1.3: this key's accept value is s3pPLMBiTxaQ9kYGzzhZRbK+xOo=.
+    Sec$minusWebSocket$minusKey key = new Sec$minusWebSocket$minusKey("dGhlIHNhbXBsZSBub25jZQ==");
+    org.apache.pekko.http.javadsl.model.HttpResponse ours =
+        new WebSocketFrames.Upgrades(handler).respond(HttpRequest.create("/v1/ws").addHeader(key), Attributes.name("connection"));
+    org.apache.pekko.http.scaladsl.model.HttpResponse pekkos =
+        Handshake.Server$.MODULE$.buildResponse(
+            key, (scala.util.Either) scala.util.Left.apply(handler), scala.Option.empty(), null, null); // settings and log serve the message API only
+
+    assertThat(ours.status().intValue()).isEqualTo(101);
+    assertThat(ours.protocol()).isEqualTo(pekkos.protocol());
+    assertThat(ours.entity()).isEqualTo(pekkos.entity());
+    List<HttpHeader> headers = new ArrayList<>();
+    ours.getHeaders().forEach(headers::add);
+    List<HttpHeader> expected = new ArrayList<>();
+    pekkos.getHeaders().forEach(expected::add);
+    assertThat(headers).hasSameSizeAs(expected);
+    assertThat(headers.subList(0, 3)).containsExactlyElementsOf(expected.subList(0, 3));
+    assertThat(headers.get(2).value()).isEqualTo("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    assertThat(headers.get(3)).isInstanceOf(UpgradeToOtherProtocolResponseHeader.class);
+    assertThat(expected.get(3)).isInstanceOf(UpgradeToOtherProtocolResponseHeader.class);
   }
 
   @Test
