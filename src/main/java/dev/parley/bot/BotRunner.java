@@ -163,6 +163,13 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
   private boolean stopping;
   /** The pending Retry waits out a failure that was not the bot's (database, conversation): a wake ends it. */
   private boolean waitingOutStall;
+  /**
+   * A wake came while a step was under way. Should that step fail for a reason that is not the
+   * bot's, the wake has already been spent, and the next one may never come (the message that
+   * sent it was the last): the step is retried at once instead of after the stall's backoff,
+   * exactly as if the wake had come a moment later.
+   */
+  private boolean wokenDuringStep;
 
   private BotRunner(
       ActorContext<Command> ctx,
@@ -222,6 +229,7 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
       waitingOutStall = false;
       return onRetry();
     }
+    if (busy) wokenDuringStep = true;
     step();
     return this;
   }
@@ -239,6 +247,7 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
       retryLater(false);
       return this;
     }
+    wokenDuringStep = false; // the load succeeded: its wakes raised the target, step() goes on from there
     if (loaded.progress().isEmpty()) return Behaviors.stopped(); // not (or no longer) a member
     progress = loaded.progress().get();
     target = Math.max(target, progress.lastSeen());
@@ -268,6 +277,7 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
       retryLater(false);
       return this;
     }
+    wokenDuringStep = false;
     long expected = progress.lastHandled() + 1;
     for (TimelineEvent event : read.events()) {
       if (event.seq() == expected) {
@@ -381,6 +391,7 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
         // The row is gone (the bot left) or another runner already moved it: this one is stale.
         return Behaviors.stopped();
       }
+      wokenDuringStep = false;
       TimelineEvent handled = pending.poll();
       if (handled instanceof TimelineEvent.MessagePosted message && !Bot.isBot(message.sender())) {
         metrics.replyGap(bot.name(), System.currentTimeMillis() - message.ts());
@@ -424,8 +435,19 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
   }
 
   private void retryLater(boolean botsFault) {
+    boolean woken = wokenDuringStep;
+    wokenDuringStep = false;
     if (!botsFault) stalls++;
     waitingOutStall = !botsFault;
+    if (woken && !botsFault) {
+      // Someone wrote to the conversation while this step was failing (a database coming back, a
+      // conversation recovering): the wake that said so arrived while we were busy, so it is
+      // honoured now. One retry per wake: an outage cannot turn this into a loop, as nothing is
+      // written (and nobody wakes us) while the database is away.
+      log.debug("bot {} in {}: woken while the failed step was under way, retrying at once", bot.name(), conversation);
+      timers.startSingleTimer(Retry.INSTANCE, Retry.INSTANCE, Duration.ofMillis(1));
+      return;
+    }
     int exponent = Math.min(Math.max(botsFault ? attempts : stalls, 1) - 1, 20);
     long cap = Math.min(bot.maxBackoff().toMillis(), bot.minBackoff().toMillis() << exponent);
     // Jitter: runners that failed together (a database outage) do not retry together.

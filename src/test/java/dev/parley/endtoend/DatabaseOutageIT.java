@@ -26,6 +26,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.stream.LongStream;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -247,10 +248,18 @@ class DatabaseOutageIT {
         .pollInterval(Duration.ofMillis(200))
         .until(() -> "ack".equals(alice.request(send(conversation, "after-cut")).path("type").asText()));
     long woken = System.nanoTime();
-    await("the bot answers the message it owed, woken by the next one (not after its backoff)")
-        .atMost(BOT_RESUMES_WITHIN)
-        .pollInterval(Duration.ofMillis(200))
-        .until(() -> botReplies(alice, conversation).containsAll(List.of("gated: text of before-cut", "gated: text of after-cut")));
+    try {
+      await("the bot answers the message it owed, woken by the next one (not after its backoff)")
+          .atMost(BOT_RESUMES_WITHIN)
+          .pollInterval(Duration.ofMillis(200))
+          .until(() -> botReplies(alice, conversation).containsAll(List.of("gated: text of before-cut", "gated: text of after-cut")));
+    } catch (ConditionTimeoutException e) {
+      // Silent otherwise: say where the bot stands (failures, lag) and what the conversation holds.
+      throw new AssertionError(
+          "the bot did not answer within " + BOT_RESUMES_WITHIN + " of the next message; bots: " + status().path("bots")
+              + "; replies so far: " + botReplies(alice, conversation) + "; gate waiting: " + GatedEchoBot.waiting(conversation),
+          e);
+    }
     System.out.printf("bot after the outage: both replies %d ms after the next message%n", Duration.ofNanos(System.nanoTime() - woken).toMillis());
     assertThat(botReplies(alice, conversation)).containsExactly("gated: text of before-cut", "gated: text of after-cut");
   }

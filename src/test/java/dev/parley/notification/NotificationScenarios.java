@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -299,7 +300,13 @@ abstract class NotificationScenarios {
   }
 
   private List<Received> awaitNotifications(String user, String conversation, int count) {
-    await().atMost(Duration.ofSeconds(30)).until(() -> notifications(user, conversation).size() >= count);
+    try {
+      await().atMost(Duration.ofSeconds(30)).until(() -> notifications(user, conversation).size() >= count);
+    } catch (ConditionTimeoutException e) {
+      throw new AssertionError(
+          count + " notification(s) of " + user + " for " + conversation + " expected within 30 s, received "
+              + notifications(user, conversation).size() + "; what the node knows:\n" + diagnosis(user, conversation), e);
+    }
     List<Received> all = notifications(user, conversation);
     assertThat(all).hasSize(count);
     assertThat(all).allMatch(Received::validSignature);
@@ -313,6 +320,46 @@ abstract class NotificationScenarios {
   /** The receiver records a notification before answering it; the node records it as sent after the answer. */
   private void awaitNothingWaiting(String user, String conversation) {
     await().atMost(Duration.ofSeconds(20)).until(() -> waitingMessages(user, conversation) == 0);
+  }
+
+  /**
+   * Where a notification stopped, for a failure message: the member in the inbox read model, the
+   * pending row, every tag's offsets against the journal's newest ordering, presence and the
+   * counters. A notification that never comes is otherwise silent (no WARN: nothing failed).
+   */
+  private String diagnosis(String user, String conversation) {
+    StringBuilder out = new StringBuilder();
+    try (Connection c = node.openDatabase()) {
+      rows(c, out, "journal", "SELECT MAX(\"ordering\") AS max_ordering FROM \"event_journal\"");
+      rows(c, out, "inbox_entry", "SELECT * FROM inbox_entry WHERE user_id = ? AND conversation_id = ?", user, conversation);
+      rows(c, out, "notification_pending", "SELECT * FROM notification_pending WHERE user_id = ? AND conversation_id = ?", user, conversation);
+      rows(c, out, "inbox_offset", "SELECT * FROM inbox_offset ORDER BY tag");
+      rows(c, out, "notification_offset", "SELECT * FROM notification_offset ORDER BY tag");
+    } catch (Exception e) {
+      out.append("database unreadable: ").append(e).append('\n');
+    }
+    out.append("presence of ").append(user).append(": ").append(Presence.get(node.node().system()).of(user)).append('\n');
+    for (String counter : List.of("sent", "online", "muted", "failed", "dropped", "coalesced")) {
+      out.append("parley.notifications.").append(counter).append(" = ").append(counter("parley.notifications." + counter)).append('\n');
+    }
+    return out.toString();
+  }
+
+  private static void rows(Connection c, StringBuilder out, String what, String sql, String... parameters) throws Exception {
+    try (PreparedStatement s = c.prepareStatement(sql)) {
+      for (int i = 0; i < parameters.length; i++) s.setString(i + 1, parameters[i]);
+      try (ResultSet r = s.executeQuery()) {
+        int columns = r.getMetaData().getColumnCount();
+        boolean any = false;
+        while (r.next()) {
+          any = true;
+          out.append(what).append(':');
+          for (int i = 1; i <= columns; i++) out.append(' ').append(r.getMetaData().getColumnLabel(i).toLowerCase()).append('=').append(r.getString(i));
+          out.append('\n');
+        }
+        if (!any) out.append(what).append(": no row\n");
+      }
+    }
   }
 
   /** Messages recorded for {@code user} in {@code conversation} and not yet notified (0 when no row). */
