@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 /** The rebalancing rules without a cluster: how many connections move, how fast, and when nothing moves. */
@@ -49,6 +51,75 @@ class RebalancePlanTest {
     assertThat(a).isEqualTo(187);
     assertThat(b).isEqualTo(62);
     assertThat(a + b).as("the cluster's moves per round stay within moves-per-second x interval").isLessThanOrEqualTo(250);
+  }
+
+  /** Every node's decision over the same counts (each node's own count is its entry). */
+  private static Map<String, RebalancePlan.Decision> everyNode(Map<String, Integer> counts) {
+    Map<String, RebalancePlan.Decision> decisions = new TreeMap<>();
+    counts.forEach(
+        (node, own) -> decisions.put(node, RebalancePlan.decide(SETTINGS, node, counts, own, 0, own, 50, Optional.empty())));
+    return decisions;
+  }
+
+  private static Map<String, Integer> moves(Map<String, RebalancePlan.Decision> decisions) {
+    Map<String, Integer> moves = new TreeMap<>();
+    decisions.forEach((node, d) -> moves.put(node, d.moves()));
+    return moves;
+  }
+
+  @Test
+  void afterAScaleOutEndingWithTheNewNodeShortTheNodesAboveTheMeanGiveToIt() {
+    // A run of 2026-12-03 ended here for good: 84 and 79 inside the bound (82.5), node4 at 62 is
+    // 17 % below the mean 75. It is owed 13: node3 comes down 9 and node1 4, both to the mean.
+    Map<String, RebalancePlan.Decision> d = everyNode(Map.of("node1", 79, "node2", 75, "node3", 84, "node4", 62));
+    assertThat(moves(d)).containsExactlyEntriesOf(new TreeMap<>(Map.of("node1", 4, "node2", 0, "node3", 9, "node4", 0)));
+    assertThat(d.get("node3").state()).isEqualTo(RebalancePlan.State.MOVING);
+    assertThat(d.get("node3").reason()).contains("short of its share");
+    assertThat(d.get("node4").state()).isEqualTo(RebalancePlan.State.RECEIVING);
+    assertThat(d.get("node2").state()).isEqualTo(RebalancePlan.State.RECEIVING);
+  }
+
+  @Test
+  void afterARollingRestartEndingWithTheOldestNodeShortTheNodesAboveTheMeanGiveToIt() {
+    // The other run that never balanced: 110 and 108 inside the bound (110), node1 at 82 is 18 %
+    // below the mean 100 and owed 18.
+    Map<String, RebalancePlan.Decision> d = everyNode(Map.of("node1", 82, "node2", 110, "node3", 108));
+    assertThat(moves(d)).containsExactlyEntriesOf(new TreeMap<>(Map.of("node1", 0, "node2", 10, "node3", 8)));
+    assertThat(d.get("node1").state()).isEqualTo(RebalancePlan.State.RECEIVING);
+  }
+
+  @Test
+  void aNodeShortOfItsShareIsOwedByTheMostLoadedFirst() {
+    // Mean 100; node5 is owed 12. The two above the mean come down to one level, 102: the most
+    // loaded gives 8, the next 4; the two just below the mean give nothing.
+    Map<String, RebalancePlan.Decision> d =
+        everyNode(Map.of("node1", 110, "node2", 106, "node3", 99, "node4", 97, "node5", 88));
+    assertThat(moves(d)).containsExactlyEntriesOf(new TreeMap<>(Map.of("node1", 8, "node2", 4, "node3", 0, "node4", 0, "node5", 0)));
+    // What the nodes over their share give already covers it: nobody else gives. Mean 100: node1
+    // is over and moves its 20; node5 is owed 20; node2 (104) stays.
+    assertThat(moves(everyNode(Map.of("node1", 120, "node2", 104, "node3", 96, "node4", 80))))
+        .containsExactlyEntriesOf(new TreeMap<>(Map.of("node1", 20, "node2", 0, "node3", 0, "node4", 0)));
+  }
+
+  @Test
+  void whenEveryNodeIsWithinTheBoundOnBothSidesNothingMoves() {
+    for (Map<String, Integer> counts :
+        List.of(
+            Map.of("node1", 108, "node2", 92, "node3", 100),
+            // 91 is inside mean x 0.9; 110 is not above mean x 1.1.
+            Map.of("node1", 110, "node2", 99, "node3", 91),
+            // 44 is below mean x 0.9 (45), but only 6 short: under min-excess.
+            Map.of("node1", 56, "node2", 50, "node3", 44),
+            // Where the scale-out run above would stand after its moves.
+            Map.of("node1", 78, "node2", 79, "node3", 76, "node4", 67))) {
+      assertThat(everyNode(counts).values())
+          .as("%s", counts)
+          .allSatisfy(
+              d -> {
+                assertThat(d.moves()).isZero();
+                assertThat(d.state()).isEqualTo(RebalancePlan.State.BALANCED);
+              });
+    }
   }
 
   @Test
