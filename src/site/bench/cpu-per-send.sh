@@ -15,7 +15,10 @@
 #        unmeasured start of each run), BENCH_JAR (the first build's jar), NODE_OPTS (node JVM
 #        options, every build), NODE_OPTS_0, NODE_OPTS_1... (more options for the i-th build only,
 #        e.g. the same jar twice with two dispatcher sizes), BASE_PORT (18800: build i listens on BASE_PORT+10i..+2),
-#        CEILING_SECONDS (8; 0 skips PostgreSQL's ceiling), PGHOST/PGUSER
+#        CEILING_SECONDS (8; 0 skips PostgreSQL's ceiling), PGHOST/PGUSER,
+#        PROFILE_SECONDS (0: none) and PROFILE_LABELS (default all): a JFR recording (settings=profile)
+#        of each such node over the last PROFILE_SECONDS of its warm-up, i.e. a warm node under the
+#        first workload, outside every measured run; summarized by jfr-areas.py after the last run
 # Prints one line per run; cpu-per-send-summary.py OUT/NAME prints the medians and ratios.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -73,9 +76,18 @@ bench() {
 }
 
 first_args=${workloads[0]#*:}
+warm_seconds=${WARM_SECONDS:-120} profile_seconds=${PROFILE_SECONDS:-0}
+profiled() { [[ $profile_seconds -gt 0 && " ${PROFILE_LABELS:-${labels[*]}} " == *" $1 "* ]]; }
 for i in "${!labels[@]}"; do
-  echo "$(date -u +%T) warming ${labels[$i]}: ${WARM_SECONDS:-120}s of ${workloads[0]%%:*}" >&2
-  bench "$i" warm "${WARM_SECONDS:-120}s" 0s "$first_args"
+  echo "$(date -u +%T) warming ${labels[$i]}: ${warm_seconds}s of ${workloads[0]%%:*}" >&2
+  jfr=""
+  if profiled "${labels[$i]}"; then
+    ( sleep $((warm_seconds - profile_seconds))
+      jcmd "${pids[$i]}" JFR.start name=warm settings=profile duration="${profile_seconds}s" filename="$out/${labels[$i]}/warm.jfr" >/dev/null ) &
+    jfr=$!
+  fi
+  bench "$i" warm "${warm_seconds}s" 0s "$first_args"
+  if [[ -n $jfr ]]; then wait "$jfr" || true; fi
 done
 for round in $(seq 1 "$rounds"); do
   for workload in "${workloads[@]}"; do
@@ -87,3 +99,6 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 python3 "$here/cpu-per-send-summary.py" "$out" | tee "$out/summary.md"
+for label in "${labels[@]}"; do
+  if [[ -f "$out/$label/warm.jfr" ]]; then python3 "$here/jfr-areas.py" "$out/$label/warm.jfr" >"$out/$label/warm-areas.md" || true; fi
+done
