@@ -3,7 +3,7 @@
 #
 # Why: a node a few seconds old spends 27-43 % of its CPU in the JIT compiler (C2) while the bench
 # runs, so a figure read then is the JIT's as much as the node's and a 5-10 % cut cannot be seen.
-# Here every node is warmed first with WARM_SECONDS of the first workload (not measured), then the
+# Here every node is warmed first with WARM_SECONDS of load (not measured), then the
 # builds take turns: round 1 runs each workload on build A then build B, round 2 again, and so on,
 # so a drift of the machine falls on both builds alike. Each measured run also reads the node's
 # threads from /proc before and after (jvm-ticks.py): the JIT's and the GC's share of the node's
@@ -16,9 +16,14 @@
 #        options, every build), NODE_OPTS_0, NODE_OPTS_1... (more options for the i-th build only,
 #        e.g. the same jar twice with two dispatcher sizes), BASE_PORT (18800: build i listens on BASE_PORT+10i..+2),
 #        CEILING_SECONDS (8; 0 skips PostgreSQL's ceiling), PGHOST/PGUSER,
+#        WARM_WORKLOAD ("label:bench args" of the warm-up; default the first workload: give a rate
+#        a cold node sustains, e.g. half the measured one: a cold node offered 2,000/s for 100 s falls
+#        into a retry storm it does not leave, 524 acked/s, p99 101 s), WARM_SETTLE (15: seconds
+#        after each warm-up, for the node to finish what it still holds), RUN_SETTLE (5: the same
+#        after each measured run, before the next build's),
 #        PROFILE_SECONDS (0: none) and PROFILE_LABELS (default all): a JFR recording (settings=profile)
 #        of each such node over the last PROFILE_SECONDS of its warm-up, i.e. a warm node under the
-#        first workload, outside every measured run; summarized by jfr-areas.py after the last run
+#        warm-up's load, outside every measured run; summarized by jfr-areas.py after the last run
 # Prints one line per run; cpu-per-send-summary.py OUT/NAME prints the medians and ratios.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -75,11 +80,12 @@ bench() {
   python3 "$here/jvm-ticks.py" "${pids[$i]}" >"$dir/$run.ticks-after"
 }
 
-first_args=${workloads[0]#*:}
+warm_workload=${WARM_WORKLOAD:-${workloads[0]}}
+first_args=${warm_workload#*:}
 warm_seconds=${WARM_SECONDS:-120} profile_seconds=${PROFILE_SECONDS:-0}
 profiled() { [[ $profile_seconds -gt 0 && " ${PROFILE_LABELS:-${labels[*]}} " == *" $1 "* ]]; }
 for i in "${!labels[@]}"; do
-  echo "$(date -u +%T) warming ${labels[$i]}: ${warm_seconds}s of ${workloads[0]%%:*}" >&2
+  echo "$(date -u +%T) warming ${labels[$i]}: ${warm_seconds}s of ${warm_workload%%:*}" >&2
   jfr=""
   if profiled "${labels[$i]}"; then
     ( sleep $((warm_seconds - profile_seconds))
@@ -88,12 +94,14 @@ for i in "${!labels[@]}"; do
   fi
   bench "$i" warm "${warm_seconds}s" 0s "$first_args"
   if [[ -n $jfr ]]; then wait "$jfr" || true; fi
+  sleep "${WARM_SETTLE:-15}"
 done
 for round in $(seq 1 "$rounds"); do
   for workload in "${workloads[@]}"; do
     wl=${workload%%:*} args=${workload#*:}
     for i in "${!labels[@]}"; do
       bench "$i" "$wl-$round" "${DURATION:-20s}" "${WARMUP:-3s}" "$args"
+      sleep "${RUN_SETTLE:-5}"
       echo "$(date -u +%T) ${labels[$i]} $wl run $round: $(python3 "$here/cpu-per-send-summary.py" --run "$out/${labels[$i]}" "$wl-$round")" >&2
     done
   done
