@@ -1,6 +1,7 @@
 package dev.parley.gateway;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -12,10 +13,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
 import dev.parley.conversation.TimelineEvent;
+import dev.parley.gateway.FrameFields.Field;
 import dev.parley.inbox.Inbox;
+import java.io.IOException;
+import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -53,7 +58,11 @@ public final class Frames {
 
   // ---- decoding -------------------------------------------------------------------------------
 
-  /** Parses a frame's text into a JSON object, or fails with {@code bad_request}. */
+  /**
+   * Parses a JSON object into a tree, or fails with {@code bad_request}: for the admin routes'
+   * bodies. Client frames and the HTTP API's bodies take {@link FrameFields#parse}, which refuses
+   * the same texts without building a tree.
+   */
   public static ObjectNode parseObject(String text) {
     JsonNode node;
     try {
@@ -65,32 +74,24 @@ public final class Frames {
     return (ObjectNode) node;
   }
 
-  /** The request id to echo: a string or a number; anything else is ignored. */
-  public static JsonNode requestId(ObjectNode frame) {
-    JsonNode id = frame.get("id");
-    if (id == null) return null;
-    if ((id.isTextual() && id.textValue().length() <= 128) || id.isIntegralNumber()) return id;
-    return null;
-  }
-
-  public ClientFrame decode(ObjectNode f) {
-    JsonNode id = requestId(f);
-    if (f.has("id") && id == null) throw new ProtocolException(ErrorCode.BAD_REQUEST, "id must be a short string or an integer");
-    String type = text(f, "type", true, 32);
+  ClientFrame decode(FrameFields f) {
+    JsonNode id = f.requestId();
+    if (f.has(Field.ID) && id == null) throw new ProtocolException(ErrorCode.BAD_REQUEST, "id must be a short string or an integer");
+    String type = text(f, Field.TYPE, true, 32);
     return switch (type) {
       case "create" -> new ClientFrame.Create(id, optionalConversation(f), members(f), title(f));
-      case "invite" -> new ClientFrame.Invite(id, conversation(f), user(f, "user"));
+      case "invite" -> new ClientFrame.Invite(id, conversation(f), user(f, Field.USER));
       case "leave" -> new ClientFrame.Leave(id, conversation(f));
-      case "subscribe" -> new ClientFrame.Subscribe(id, conversation(f), number(f, "since", 0, -1));
+      case "subscribe" -> new ClientFrame.Subscribe(id, conversation(f), number(f, Field.SINCE, 0, -1));
       case "unsubscribe" -> new ClientFrame.Unsubscribe(id, conversation(f));
       case "send" -> new ClientFrame.Send(id, conversation(f), clientMsgId(f), messageText(f));
-      case "edit" -> new ClientFrame.Edit(id, conversation(f), number(f, "seq", 1, Long.MIN_VALUE), messageText(f));
-      case "delete" -> new ClientFrame.Delete(id, conversation(f), number(f, "seq", 1, Long.MIN_VALUE));
-      case "history" -> new ClientFrame.History(id, conversation(f), number(f, "before", 1, 0), limit(f));
+      case "edit" -> new ClientFrame.Edit(id, conversation(f), number(f, Field.SEQ, 1, Long.MIN_VALUE), messageText(f));
+      case "delete" -> new ClientFrame.Delete(id, conversation(f), number(f, Field.SEQ, 1, Long.MIN_VALUE));
+      case "history" -> new ClientFrame.History(id, conversation(f), number(f, Field.BEFORE, 1, 0), limit(f));
       case "typing" -> new ClientFrame.Typing(id, conversation(f));
       case "ping" -> new ClientFrame.Ping(id);
       case "inbox" -> new ClientFrame.InboxPage(id, inboxLimit(f), cursor(f));
-      case "read" -> new ClientFrame.Read(id, conversation(f), number(f, "seq", 0, Long.MIN_VALUE));
+      case "read" -> new ClientFrame.Read(id, conversation(f), number(f, Field.SEQ, 0, Long.MIN_VALUE));
       case "mute" -> new ClientFrame.Mute(id, conversation(f), muted(f));
       case "presence", "presence_subscribe", "presence_unsubscribe", "set_presence" -> PresenceFrames.decode(type, id, f);
       default -> throw new ProtocolException(ErrorCode.BAD_REQUEST, "unknown frame type: " + abbreviate(type));
@@ -98,15 +99,15 @@ public final class Frames {
   }
 
   /** The mute frame's {@code muted}: true or false, true when absent ({"type":"mute"} mutes). */
-  static boolean muted(JsonNode f) {
-    JsonNode muted = f.get("muted");
-    if (muted == null || muted.isNull()) return true;
-    if (!muted.isBoolean()) throw new ProtocolException(ErrorCode.BAD_REQUEST, "muted must be true or false");
-    return muted.booleanValue();
+  static boolean muted(FrameFields f) {
+    Object muted = f.get(Field.MUTED);
+    if (muted == null || muted == FrameFields.NULL) return true;
+    if (!(muted instanceof Boolean b)) throw new ProtocolException(ErrorCode.BAD_REQUEST, "muted must be true or false");
+    return b;
   }
 
-  public static String conversation(JsonNode f) {
-    String id = text(f, "conversation", true, 128);
+  static String conversation(FrameFields f) {
+    String id = text(f, Field.CONVERSATION, true, 128);
     return validConversationId(id);
   }
 
@@ -135,110 +136,112 @@ public final class Frames {
   }
 
   /** The optional title of a new conversation. */
-  public static String title(JsonNode f) {
-    return text(f, "title", false, dev.parley.conversation.Conversation.MAX_TITLE_LENGTH);
+  static String title(FrameFields f) {
+    return text(f, Field.TITLE, false, dev.parley.conversation.Conversation.MAX_TITLE_LENGTH);
   }
 
-  private static String optionalConversation(JsonNode f) {
-    return f.hasNonNull("conversation") ? conversation(f) : null;
+  /** The conversation a create names, null when it names none (the server picks one). */
+  static String optionalConversation(FrameFields f) {
+    return f.hasNonNull(Field.CONVERSATION) ? conversation(f) : null;
   }
 
-  public static List<String> members(JsonNode f) {
-    JsonNode members = f.get("members");
-    if (members == null || members.isNull()) return List.of();
-    if (!members.isArray()) throw new ProtocolException(ErrorCode.BAD_REQUEST, "members must be an array of user ids");
-    if (members.size() > dev.parley.conversation.Conversation.MAX_MEMBERS_AT_CREATE) {
+  static List<String> members(FrameFields f) {
+    Object members = f.get(Field.MEMBERS);
+    if (members == null || members == FrameFields.NULL) return List.of();
+    if (!(members instanceof List<?> list)) throw new ProtocolException(ErrorCode.BAD_REQUEST, "members must be an array of user ids");
+    if (list.size() > dev.parley.conversation.Conversation.MAX_MEMBERS_AT_CREATE) {
       throw new ProtocolException(ErrorCode.TOO_LARGE, "too many members");
     }
     LinkedHashSet<String> users = new LinkedHashSet<>();
-    for (JsonNode m : members) {
-      if (!m.isTextual() || m.textValue().isBlank() || m.textValue().length() > MAX_USER_ID) {
+    for (Object m : list) {
+      if (!(m instanceof String user) || user.isBlank() || user.length() > MAX_USER_ID) {
         throw new ProtocolException(ErrorCode.BAD_REQUEST, "members must be non-empty user ids of at most 128 characters");
       }
-      users.add(wellFormed("members", m.textValue()));
+      users.add(wellFormed(Field.MEMBERS, user));
     }
     return new ArrayList<>(users);
   }
 
-  private static String user(JsonNode f, String field) {
+  private static String user(FrameFields f, Field field) {
     String user = text(f, field, true, MAX_USER_ID);
-    if (user.isBlank()) throw new ProtocolException(ErrorCode.BAD_REQUEST, field + " must not be blank");
+    if (user.isBlank()) throw new ProtocolException(ErrorCode.BAD_REQUEST, field.wire + " must not be blank");
     return user;
   }
 
-  public static String clientMsgId(JsonNode f) {
-    String id = text(f, "clientMsgId", true, MAX_CLIENT_MSG_ID);
+  static String clientMsgId(FrameFields f) {
+    String id = text(f, Field.CLIENT_MSG_ID, true, MAX_CLIENT_MSG_ID);
     if (id.isEmpty()) throw new ProtocolException(ErrorCode.BAD_REQUEST, "clientMsgId must not be empty");
     return id;
   }
 
-  public String messageText(JsonNode f) {
-    JsonNode node = f.get("text");
-    if (node == null || !node.isTextual()) throw new ProtocolException(ErrorCode.BAD_REQUEST, "text must be a string");
-    String text = node.textValue();
+  String messageText(FrameFields f) {
+    if (!(f.get(Field.TEXT) instanceof String text)) throw new ProtocolException(ErrorCode.BAD_REQUEST, "text must be a string");
     if (text.isBlank()) throw new ProtocolException(ErrorCode.BAD_REQUEST, "text must not be blank");
     if (text.codePointCount(0, text.length()) > settings.maxTextLength()) {
       throw new ProtocolException(ErrorCode.TOO_LARGE, "text is longer than " + settings.maxTextLength() + " characters");
     }
-    return wellFormed("text", text);
+    return wellFormed(Field.TEXT, text);
   }
 
   /** The inbox page size: 1 or more, {@value #DEFAULT_INBOX_LIMIT} when absent (callers cap it). */
-  public static int inboxLimit(JsonNode f) {
-    return (int) Math.min(number(f, "limit", 1, DEFAULT_INBOX_LIMIT), Integer.MAX_VALUE);
+  static int inboxLimit(FrameFields f) {
+    return (int) Math.min(number(f, Field.LIMIT, 1, DEFAULT_INBOX_LIMIT), Integer.MAX_VALUE);
   }
 
   /** An inbox cursor as the server handed it out; anything else is {@code bad_request}. */
-  public static Optional<Inbox.Cursor> cursor(JsonNode f) {
-    String cursor = text(f, "cursor", false, 512);
+  static Optional<Inbox.Cursor> cursor(FrameFields f) {
+    String cursor = text(f, Field.CURSOR, false, 512);
     if (cursor == null) return Optional.empty();
     Optional<Inbox.Cursor> decoded = Inbox.Cursor.decode(cursor);
     if (decoded.isEmpty()) throw new ProtocolException(ErrorCode.BAD_REQUEST, "cursor is not one this server handed out");
     return decoded;
   }
 
-  public int limit(JsonNode f) {
-    long limit = number(f, "limit", 1, DEFAULT_HISTORY_LIMIT);
+  int limit(FrameFields f) {
+    long limit = number(f, Field.LIMIT, 1, DEFAULT_HISTORY_LIMIT);
     return (int) Math.min(limit, settings.historyMaxLimit());
   }
 
-  /** A whole number at least {@code min}; {@code absent} when missing ({@code Long.MIN_VALUE}: required). */
-  public static long number(JsonNode f, String field, long min, long absent) {
-    JsonNode node = f.get(field);
-    if (node == null || node.isNull()) {
-      if (absent == Long.MIN_VALUE) throw new ProtocolException(ErrorCode.BAD_REQUEST, field + " is required");
+  /**
+   * A whole number at least {@code min}; {@code absent} when missing ({@code Long.MIN_VALUE}:
+   * required). A fraction, or an integer beyond a long, is not one.
+   */
+  static long number(FrameFields f, Field field, long min, long absent) {
+    Object value = f.get(field);
+    if (value == null || value == FrameFields.NULL) {
+      if (absent == Long.MIN_VALUE) throw new ProtocolException(ErrorCode.BAD_REQUEST, field.wire + " is required");
       return absent;
     }
-    if (!node.isIntegralNumber() || !node.canConvertToLong() || node.longValue() < min) {
-      throw new ProtocolException(ErrorCode.BAD_REQUEST, field + " must be a whole number of at least " + min);
+    if (!(value instanceof Long number) || number < min) {
+      throw new ProtocolException(ErrorCode.BAD_REQUEST, field.wire + " must be a whole number of at least " + min);
     }
-    return node.longValue();
+    return number;
   }
 
-  private static String text(JsonNode f, String field, boolean required, int maxLength) {
-    JsonNode node = f.get(field);
-    if (node == null || node.isNull()) {
-      if (required) throw new ProtocolException(ErrorCode.BAD_REQUEST, field + " is required");
+  private static String text(FrameFields f, Field field, boolean required, int maxLength) {
+    Object value = f.get(field);
+    if (value == null || value == FrameFields.NULL) {
+      if (required) throw new ProtocolException(ErrorCode.BAD_REQUEST, field.wire + " is required");
       return null;
     }
-    if (!node.isTextual()) throw new ProtocolException(ErrorCode.BAD_REQUEST, field + " must be a string");
-    if (node.textValue().length() > maxLength) {
-      throw new ProtocolException(ErrorCode.TOO_LARGE, field + " is longer than " + maxLength + " characters");
+    if (!(value instanceof String text)) throw new ProtocolException(ErrorCode.BAD_REQUEST, field.wire + " must be a string");
+    if (text.length() > maxLength) {
+      throw new ProtocolException(ErrorCode.TOO_LARGE, field.wire + " is longer than " + maxLength + " characters");
     }
-    return wellFormed(field, node.textValue());
+    return wellFormed(field, text);
   }
 
   /**
    * Refuses unpaired surrogates (a JSON escape of a lone surrogate yields one): such a string cannot
    * be encoded, so an event carrying it would fail to persist (Jackson CBOR refuses it) on every retry.
    */
-  private static String wellFormed(String field, String value) {
+  private static String wellFormed(Field field, String value) {
     for (int i = 0; i < value.length(); i++) {
       char c = value.charAt(i);
       if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
         i++;
       } else if (Character.isSurrogate(c)) {
-        throw new ProtocolException(ErrorCode.BAD_REQUEST, field + " must be valid Unicode text");
+        throw new ProtocolException(ErrorCode.BAD_REQUEST, field.wire + " must be valid Unicode text");
       }
     }
     return value;
@@ -359,11 +362,54 @@ public final class Frames {
     return array;
   }
 
+  /**
+   * A server frame's text, written by a generator of the shared factory walking the frame (issue
+   * 18: {@code writeValueAsString} set up a serializer provider and looked up a serializer per
+   * frame, a tenth of a node's Java samples per send). The text is the one
+   * {@code JSON.writeValueAsString} writes (FramesTest checks it).
+   */
   public static String write(JsonNode node) {
     try {
-      return JSON.writeValueAsString(node);
-    } catch (JsonProcessingException e) {
+      StringWriter text = new StringWriter(128);
+      try (JsonGenerator g = JSON.getFactory().createGenerator(text)) {
+        write(g, node);
+      }
+      return text.toString();
+    } catch (IOException e) {
       throw new IllegalStateException("cannot encode a server frame", e);
+    }
+  }
+
+  private static void write(JsonGenerator g, JsonNode node) throws IOException {
+    switch (node.getNodeType()) {
+      case OBJECT -> {
+        g.writeStartObject();
+        for (Map.Entry<String, JsonNode> field : node.properties()) {
+          g.writeFieldName(field.getKey());
+          write(g, field.getValue());
+        }
+        g.writeEndObject();
+      }
+      case ARRAY -> {
+        g.writeStartArray();
+        for (JsonNode element : node) write(g, element);
+        g.writeEndArray();
+      }
+      case STRING -> g.writeString(node.textValue());
+      case BOOLEAN -> g.writeBoolean(node.booleanValue());
+      case NULL -> g.writeNull();
+      case NUMBER -> {
+        switch (node.numberType()) {
+          case INT -> g.writeNumber(node.intValue());
+          case LONG -> g.writeNumber(node.longValue());
+          case BIG_INTEGER -> g.writeNumber(node.bigIntegerValue());
+          case FLOAT -> g.writeNumber(node.floatValue());
+          case DOUBLE -> g.writeNumber(node.doubleValue());
+          case BIG_DECIMAL -> g.writeNumber(node.decimalValue());
+        }
+      }
+      // No frame holds other nodes (binary, POJO); should one, Jackson writes it as it always did.
+      default -> JSON.writeTree(g, node);
     }
   }
 }

@@ -87,8 +87,9 @@ public final class HttpApi {
             () -> pathEndOrSingleSlash(() -> get(() -> complete(HttpErrors.json(200, Frames.JSON.createObjectNode().put("status", "ok")))))));
   }
 
-  private CompletionStage<HttpResponse> createConversation(String user, ObjectNode body) {
-    String id = body.hasNonNull("conversation") ? Frames.conversation(body) : UUID.randomUUID().toString();
+  private CompletionStage<HttpResponse> createConversation(String user, FrameFields body) {
+    String optional = Frames.optionalConversation(body);
+    String id = optional != null ? optional : UUID.randomUUID().toString();
     String title = Frames.title(body);
     java.util.OptionalLong retryAfterMs = userLimits.tryCreateConversation(user);
     if (retryAfterMs.isPresent()) {
@@ -102,7 +103,7 @@ public final class HttpApi {
         reply -> Frames.JSON.createObjectNode().put("conversation", id));
   }
 
-  private CompletionStage<HttpResponse> send(String user, String conversation, ObjectNode body) {
+  private CompletionStage<HttpResponse> send(String user, String conversation, FrameFields body) {
     Frames.validConversationId(conversation);
     String clientMsgId = Frames.clientMsgId(body);
     String text = frames.messageText(body);
@@ -120,16 +121,16 @@ public final class HttpApi {
     return respond(
         () -> {
           Frames.validConversationId(conversation);
-          ObjectNode query = Frames.JSON.createObjectNode();
+          FrameFields query = FrameFields.empty();
           params.forEach(
               (k, v) -> {
                 try {
-                  query.put(k, Long.parseLong(v));
+                  query.with(k, Long.parseLong(v));
                 } catch (NumberFormatException e) {
                   throw new ProtocolException(ErrorCode.BAD_REQUEST, k + " must be a whole number");
                 }
               });
-          long before = Frames.number(query, "before", 1, 0);
+          long before = Frames.number(query, FrameFields.Field.BEFORE, 1, 0);
           int limit = frames.limit(query);
           return answer(
               conversations.history(conversation, user, before, limit),
@@ -145,15 +146,15 @@ public final class HttpApi {
   private Route inboxPage(String user, Map<String, String> params) {
     return respond(
         () -> {
-          ObjectNode query = Frames.JSON.createObjectNode();
+          FrameFields query = FrameFields.empty();
           if (params.containsKey("limit")) {
             try {
-              query.put("limit", Long.parseLong(params.get("limit")));
+              query.with("limit", Long.parseLong(params.get("limit")));
             } catch (NumberFormatException e) {
               throw new ProtocolException(ErrorCode.BAD_REQUEST, "limit must be a whole number");
             }
           }
-          if (params.containsKey("cursor")) query.put("cursor", params.get("cursor"));
+          if (params.containsKey("cursor")) query.with("cursor", params.get("cursor"));
           int limit = Math.min(Frames.inboxLimit(query), inboxMaxPage);
           return inboxAnswer(
               inbox.page(user, limit, Frames.cursor(query)),
@@ -165,9 +166,9 @@ public final class HttpApi {
         });
   }
 
-  private CompletionStage<HttpResponse> markRead(String user, String conversation, ObjectNode body) {
+  private CompletionStage<HttpResponse> markRead(String user, String conversation, FrameFields body) {
     Frames.validConversationId(conversation);
-    long seq = Frames.number(body, "seq", 0, Long.MIN_VALUE);
+    long seq = Frames.number(body, FrameFields.Field.SEQ, 0, Long.MIN_VALUE);
     return inboxAnswer(
         inbox.markRead(user, conversation, seq),
         marked -> {
@@ -178,7 +179,7 @@ public final class HttpApi {
   }
 
   /** The mute frame over HTTP: the same membership check, the same setting, the same push to the user's connections. */
-  private CompletionStage<HttpResponse> mute(String user, String conversation, ObjectNode body) {
+  private CompletionStage<HttpResponse> mute(String user, String conversation, FrameFields body) {
     Frames.validConversationId(conversation);
     boolean muted = Frames.muted(body);
     return inboxAnswer(
@@ -228,10 +229,10 @@ public final class HttpApi {
   }
 
   /** A JSON object body of at most max-frame-bytes; anything else is a 400 or 413 with a JSON error. */
-  private Route jsonBody(Function<ObjectNode, CompletionStage<HttpResponse>> handler) {
+  private Route jsonBody(Function<FrameFields, CompletionStage<HttpResponse>> handler) {
     return withSizeLimit(
         settings.maxFrameBytes(),
-        () -> entity(Unmarshaller.entityToString(), text -> respond(() -> handler.apply(Frames.parseObject(text)))));
+        () -> entity(Unmarshaller.entityToString(), text -> respond(() -> handler.apply(FrameFields.parse(text)))));
   }
 
   private static Route respond(java.util.function.Supplier<CompletionStage<HttpResponse>> action) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.ErrorCode;
+import dev.parley.gateway.FrameFields.Field;
 import dev.parley.presence.PresenceHub;
 import dev.parley.presence.UserPresence;
 import java.util.LinkedHashSet;
@@ -22,9 +23,9 @@ final class PresenceFrames {
 
   private PresenceFrames() {}
 
-  static ClientFrame decode(String type, JsonNode id, JsonNode f) {
+  static ClientFrame decode(String type, JsonNode id, FrameFields f) {
     return switch (type) {
-      case "presence" -> new ClientFrame.PresencePage(id, Frames.conversation(f), after(f), (int) Math.min(Frames.number(f, "limit", 1, DEFAULT_PAGE), Integer.MAX_VALUE));
+      case "presence" -> new ClientFrame.PresencePage(id, Frames.conversation(f), after(f), (int) Math.min(Frames.number(f, Field.LIMIT, 1, DEFAULT_PAGE), Integer.MAX_VALUE));
       case "presence_subscribe" -> subscribe(id, f);
       case "presence_unsubscribe" -> new ClientFrame.PresenceUnsubscribe(id, Frames.conversation(f));
       case "set_presence" -> new ClientFrame.SetPresence(id, away(f));
@@ -32,41 +33,39 @@ final class PresenceFrames {
     };
   }
 
-  private static String after(JsonNode f) {
-    JsonNode after = f.get("after");
-    if (after == null || after.isNull()) return null;
-    if (!after.isTextual() || after.textValue().isEmpty() || after.textValue().length() > 128) {
+  private static String after(FrameFields f) {
+    Object after = f.get(Field.AFTER);
+    if (after == null || after == FrameFields.NULL) return null;
+    if (!(after instanceof String user) || user.isEmpty() || user.length() > 128) {
       throw new ProtocolException(ErrorCode.BAD_REQUEST, "after must be a user id (the last one of the previous page)");
     }
-    return after.textValue();
+    return user;
   }
 
-  private static ClientFrame subscribe(JsonNode id, JsonNode f) {
+  private static ClientFrame subscribe(JsonNode id, FrameFields f) {
     String conversation = Frames.conversation(f);
-    JsonNode counts = f.get("counts");
-    if (counts != null && !counts.isNull() && !counts.isBoolean()) throw new ProtocolException(ErrorCode.BAD_REQUEST, "counts must be true or false");
-    boolean countsOnly = counts != null && counts.booleanValue();
-    JsonNode users = f.get("users");
-    if (users == null || users.isNull()) return new ClientFrame.PresenceSubscribe(id, conversation, countsOnly, null);
+    Object counts = f.get(Field.COUNTS);
+    if (counts != null && counts != FrameFields.NULL && !(counts instanceof Boolean)) throw new ProtocolException(ErrorCode.BAD_REQUEST, "counts must be true or false");
+    boolean countsOnly = Boolean.TRUE.equals(counts);
+    Object users = f.get(Field.USERS);
+    if (users == null || users == FrameFields.NULL) return new ClientFrame.PresenceSubscribe(id, conversation, countsOnly, null);
     if (countsOnly) throw new ProtocolException(ErrorCode.BAD_REQUEST, "counts and users do not go together: counts watches no user");
-    if (!users.isArray()) throw new ProtocolException(ErrorCode.BAD_REQUEST, "users must be an array of user ids");
-    if (users.size() > MAX_USERS_IN_FRAME) throw new ProtocolException(ErrorCode.TOO_LARGE, "too many users");
+    if (!(users instanceof List<?> list)) throw new ProtocolException(ErrorCode.BAD_REQUEST, "users must be an array of user ids");
+    if (list.size() > MAX_USERS_IN_FRAME) throw new ProtocolException(ErrorCode.TOO_LARGE, "too many users");
     Set<String> named = new LinkedHashSet<>();
-    for (JsonNode u : users) {
-      if (!u.isTextual() || u.textValue().isEmpty() || u.textValue().length() > 128) {
+    for (Object u : list) {
+      if (!(u instanceof String user) || user.isEmpty() || user.length() > 128) {
         throw new ProtocolException(ErrorCode.BAD_REQUEST, "users must be non-empty user ids of at most 128 characters");
       }
-      named.add(u.textValue());
+      named.add(user);
     }
     return new ClientFrame.PresenceSubscribe(id, conversation, false, Set.copyOf(named));
   }
 
-  private static boolean away(JsonNode f) {
-    JsonNode status = f.get("status");
-    if (status != null && status.isTextual()) {
-      if (status.textValue().equals("away")) return true;
-      if (status.textValue().equals("online")) return false;
-    }
+  private static boolean away(FrameFields f) {
+    Object status = f.get(Field.STATUS);
+    if ("away".equals(status)) return true;
+    if ("online".equals(status)) return false;
     throw new ProtocolException(ErrorCode.BAD_REQUEST, "status must be \"online\" or \"away\"");
   }
 

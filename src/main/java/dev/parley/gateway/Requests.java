@@ -63,14 +63,14 @@ final class Requests {
    */
   void receive(IncomingFrame frame) {
     if (frame instanceof IncomingFrame.Text text) {
-      ObjectNode json = null;
+      FrameFields fields = null;
       try {
-        json = Frames.parseObject(text.text());
-        handle(frames.decode(json));
+        fields = FrameFields.parse(text.text());
+        handle(frames.decode(fields));
       } catch (ProtocolException e) {
         // The code only: the reason may quote the frame, and frames carry message texts.
         ctx.getLog().debug("refused a frame: {}", e.code());
-        session.push(Frames.error(json == null ? null : Frames.requestId(json), e.code(), e.getMessage()));
+        session.push(Frames.error(fields == null ? null : fields.requestId(), e.code(), e.getMessage()));
       }
     } else if (frame instanceof IncomingFrame.Oversized) {
       session.push(Frames.error(null, ErrorCode.TOO_LARGE, "frame is larger than " + maxFrameBytes + " bytes"));

@@ -27,7 +27,7 @@ class FramesTest {
       new Frames(new ParleyConfig.GatewaySettings(65_536, MAX_TEXT, 8, 4, 1_000, HISTORY_MAX, java.time.Duration.ofSeconds(3), new IdleConnections.Settings(java.time.Duration.ofSeconds(90), java.time.Duration.ofSeconds(5))));
 
   private static ClientFrame decode(String json) {
-    return frames.decode(Frames.parseObject(json));
+    return frames.decode(FrameFields.parse(json));
   }
 
   private static void assertRefused(String json, ErrorCode code) {
@@ -252,7 +252,7 @@ class FramesTest {
   @Test
   void invalidJsonIsABadRequest() {
     for (String json : List.of("{", "{\"type\":}", "nope", "{'type':'ping'}", "{\"type\":\"ping\",}", "\u0000")) {
-      assertThatThrownBy(() -> Frames.parseObject(json))
+      assertThatThrownBy(() -> FrameFields.parse(json))
           .as(json)
           .isInstanceOf(ProtocolException.class)
           .hasMessage("frame is not valid JSON")
@@ -269,7 +269,7 @@ class FramesTest {
   @Test
   void jsonThatIsNotAnObjectIsABadRequest() {
     for (String json : List.of("[]", "[{\"type\":\"ping\"}]", "\"ping\"", "1", "true", "null", "", "   ")) {
-      assertThatThrownBy(() -> Frames.parseObject(json))
+      assertThatThrownBy(() -> FrameFields.parse(json))
           .as("<%s>", json)
           .isInstanceOf(ProtocolException.class)
           .satisfies(e -> assertThat(((ProtocolException) e).code()).isEqualTo(ErrorCode.BAD_REQUEST));
@@ -442,24 +442,24 @@ class FramesTest {
 
   @Test
   void stringAndIntegerRequestIdsAreEchoed() {
-    assertThat(Frames.requestId(Frames.parseObject("{\"id\":\"abc\"}"))).isEqualTo(new TextNode("abc"));
-    assertThat(Frames.requestId(Frames.parseObject("{\"id\":7}"))).isEqualTo(new IntNode(7));
-    assertThat(Frames.requestId(Frames.parseObject("{\"id\":-3}"))).isEqualTo(new IntNode(-3));
-    assertThat(Frames.requestId(Frames.parseObject("{\"id\":\"" + "i".repeat(128) + "\"}")).textValue()).hasSize(128);
+    assertThat(FrameFields.parse("{\"id\":\"abc\"}").requestId()).isEqualTo(new TextNode("abc"));
+    assertThat(FrameFields.parse("{\"id\":7}").requestId()).isEqualTo(new IntNode(7));
+    assertThat(FrameFields.parse("{\"id\":-3}").requestId()).isEqualTo(new IntNode(-3));
+    assertThat(FrameFields.parse("{\"id\":\"" + "i".repeat(128) + "\"}").requestId().textValue()).hasSize(128);
   }
 
   @Test
   void absentRequestIdIsNotEchoed() {
-    assertThat(Frames.requestId(Frames.parseObject("{\"type\":\"ping\"}"))).isNull();
+    assertThat(FrameFields.parse("{\"type\":\"ping\"}").requestId()).isNull();
     assertThat(decode("{\"type\":\"ping\"}").id()).isNull();
   }
 
   @Test
   void requestIdThatIsNeitherAShortStringNorAnIntegerIsIgnoredAndRefused() {
     for (String id : List.of("1.5", "true", "null", "{}", "[1]", "\"" + "i".repeat(129) + "\"")) {
-      ObjectNode frame = Frames.parseObject("{\"type\":\"ping\",\"id\":" + id + "}");
+      FrameFields frame = FrameFields.parse("{\"type\":\"ping\",\"id\":" + id + "}");
 
-      assertThat(Frames.requestId(frame)).as(id).isNull();
+      assertThat(frame.requestId()).as(id).isNull();
       assertRefused(() -> frames.decode(frame), ErrorCode.BAD_REQUEST);
     }
   }
@@ -467,10 +467,10 @@ class FramesTest {
   @Test
   void validRequestIdIsKnownEvenWhenTheFrameIsRefused() {
     // The gateway echoes it in the error frame.
-    ObjectNode frame = Frames.parseObject("{\"type\":\"send\",\"id\":\"r9\",\"conversation\":\"c\"}");
+    FrameFields frame = FrameFields.parse("{\"type\":\"send\",\"id\":\"r9\",\"conversation\":\"c\"}");
 
     assertRefused(() -> frames.decode(frame), ErrorCode.BAD_REQUEST);
-    assertThat(Frames.requestId(frame)).isEqualTo(new TextNode("r9"));
+    assertThat(frame.requestId()).isEqualTo(new TextNode("r9"));
   }
 
   @Test
@@ -496,29 +496,29 @@ class FramesTest {
   void deeplyNestedArraysAreABadRequest() {
     String json = "[".repeat(10_000) + "]".repeat(10_000);
 
-    assertRefused(() -> Frames.parseObject(json), ErrorCode.BAD_REQUEST);
+    assertRefused(() -> FrameFields.parse(json), ErrorCode.BAD_REQUEST);
   }
 
   @Test
   void deeplyNestedObjectsInsideAValidFrameAreABadRequest() {
     String json = "{\"type\":\"ping\",\"x\":" + "{\"a\":".repeat(10_000) + "1" + "}".repeat(10_000) + "}";
 
-    assertRefused(() -> Frames.parseObject(json), ErrorCode.BAD_REQUEST);
+    assertRefused(() -> FrameFields.parse(json), ErrorCode.BAD_REQUEST);
   }
 
   @Test
   void unterminatedDeepNestingIsABadRequest() {
-    assertRefused(() -> Frames.parseObject("{\"a\":" + "[".repeat(100_000)), ErrorCode.BAD_REQUEST);
+    assertRefused(() -> FrameFields.parse("{\"a\":" + "[".repeat(100_000)), ErrorCode.BAD_REQUEST);
   }
 
   @Test
   void hugeNumbersAreABadRequest() {
     String digits = "9".repeat(1_000);
 
-    assertRefused(() -> Frames.parseObject("{\"type\":\"history\",\"conversation\":\"c\",\"limit\":" + digits + "}"), ErrorCode.BAD_REQUEST);
-    assertRefused(() -> Frames.parseObject("{\"type\":\"ping\",\"id\":" + digits + "}"), ErrorCode.BAD_REQUEST);
-    assertRefused(() -> Frames.parseObject("{\"type\":\"ping\",\"x\":0." + digits + "}"), ErrorCode.BAD_REQUEST);
-    assertRefused(() -> Frames.parseObject("{\"type\":\"ping\",\"x\":1e" + digits + "}"), ErrorCode.BAD_REQUEST);
+    assertRefused(() -> FrameFields.parse("{\"type\":\"history\",\"conversation\":\"c\",\"limit\":" + digits + "}"), ErrorCode.BAD_REQUEST);
+    assertRefused(() -> FrameFields.parse("{\"type\":\"ping\",\"id\":" + digits + "}"), ErrorCode.BAD_REQUEST);
+    assertRefused(() -> FrameFields.parse("{\"type\":\"ping\",\"x\":0." + digits + "}"), ErrorCode.BAD_REQUEST);
+    assertRefused(() -> FrameFields.parse("{\"type\":\"ping\",\"x\":1e" + digits + "}"), ErrorCode.BAD_REQUEST);
   }
 
   @Test
@@ -537,8 +537,8 @@ class FramesTest {
   void stringsBeyondTheParserLimitAreABadRequest() {
     String huge = "x".repeat(2 << 20);
 
-    assertRefused(() -> Frames.parseObject("{\"type\":\"send\",\"text\":\"" + huge + "\"}"), ErrorCode.BAD_REQUEST);
-    assertRefused(() -> Frames.parseObject("{\"" + huge + "\":1}"), ErrorCode.BAD_REQUEST);
+    assertRefused(() -> FrameFields.parse("{\"type\":\"send\",\"text\":\"" + huge + "\"}"), ErrorCode.BAD_REQUEST);
+    assertRefused(() -> FrameFields.parse("{\"" + huge + "\":1}"), ErrorCode.BAD_REQUEST);
   }
 
   @Test
@@ -731,5 +731,27 @@ class FramesTest {
   void typingAndReconnectFramesAreEncoded() {
     assertThat(Frames.write(Frames.typing("c", "bob"))).isEqualTo("{\"type\":\"typing\",\"conversation\":\"c\",\"user\":\"bob\"}");
     assertThat(Frames.write(Frames.reconnect(1500, 3000, "drain"))).isEqualTo("{\"type\":\"reconnect\",\"afterMs\":1500,\"closeInMs\":3000,\"reason\":\"drain\"}");
+  }
+
+  @Test
+  void framesAreWrittenAsTheObjectMapperWroteThem() throws Exception {
+    // Frames.write walks the frame with a generator of its own (issue 18); the text must stay the
+    // one writeValueAsString wrote: escapes, non-ASCII, nulls, nested arrays and every number kind.
+    String awkward = "quote \" backslash \\ slash / tab \t newline \n nul \u0000 bell \u0007 é 中 \uD83D\uDE00 \u2028";
+    List<JsonNode> nodes = new ArrayList<>();
+    nodes.add(Frames.event("c", new TimelineEvent.MessagePosted(4, 1004, "alice", "m1", awkward)));
+    nodes.add(Frames.event("c", new TimelineEvent.Created(1, 1001, "alice", null, List.of("alice", awkward))));
+    nodes.add(Frames.event("c", new TimelineEvent.HandedOff(7, Long.MAX_VALUE, "bot:helper", awkward, "h")));
+    nodes.add(Frames.events("c", List.of(new TimelineEvent.MemberLeft(3, 1, "bob"), new TimelineEvent.MessageDeleted(6, 2, "a", 4))));
+    nodes.add(Frames.error(new TextNode(awkward), ErrorCode.RATE_LIMITED, awkward).put("retryAfterMs", 250));
+    nodes.add(Frames.error(new IntNode(-7), ErrorCode.BAD_REQUEST, "x"));
+    nodes.add(Frames.error(new com.fasterxml.jackson.databind.node.LongNode(1L << 40), ErrorCode.BAD_REQUEST, "x"));
+    nodes.add(Frames.error(new com.fasterxml.jackson.databind.node.BigIntegerNode(new java.math.BigInteger("18446744073709551616")), ErrorCode.BAD_REQUEST, "x"));
+    nodes.add(Frames.inboxPage(new TextNode("i"), new Inbox.Page(List.of(), Optional.empty())));
+    nodes.add(Frames.reply("pong", null).put("d", 1.5).put("f", 0.25f).put("b", true).putNull("n").put("dec", new java.math.BigDecimal("1.10")));
+    nodes.add(Frames.JSON.createObjectNode().set("nested", Frames.JSON.createArrayNode().add(Frames.JSON.createArrayNode()).add(Frames.JSON.createObjectNode())));
+    for (JsonNode node : nodes) {
+      assertThat(Frames.write(node)).isEqualTo(Frames.JSON.writeValueAsString(node));
+    }
   }
 }

@@ -31,7 +31,7 @@ public class HostileFramesTest {
 
   static void assertDecodesOrRefuses(String text) {
     try {
-      ClientFrame frame = frames.decode(Frames.parseObject(text));
+      ClientFrame frame = frames.decode(FrameFields.parse(text));
       assertThat(frame).isNotNull();
     } catch (ProtocolException e) {
       assertThat(e.code()).isNotNull();

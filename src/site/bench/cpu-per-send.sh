@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Node CPU per acknowledged send, steady state, builds compared interleaved (issue 18's protocol).
+#
+# Why: a node a few seconds old spends 27-43 % of its CPU in the JIT compiler (C2) while the bench
+# runs, so a figure read then is the JIT's as much as the node's and a 5-10 % cut cannot be seen.
+# Here every node is warmed first with WARM_SECONDS of load (not measured), then the
+# builds take turns: round 1 runs each workload on build A then build B, round 2 again, and so on,
+# so a drift of the machine falls on both builds alike. Each measured run also reads the node's
+# threads from /proc before and after (jvm-ticks.py): the JIT's and the GC's share of the node's
+# CPU over the run, so a reader sees whether the node was warm.
+#
+# Usage: cpu-per-send.sh NAME ROUNDS LABEL=JAR... -- WORKLOAD...
+#        (WORKLOAD: "label:bench args", e.g. "1to1-2000:-c 200 -m 100 -k 2 -r 2000")
+#   env: OUT (/tmp/parley-cpu), WARM_SECONDS (120), DURATION (20s), WARMUP (3s: the bench's own
+#        unmeasured start of each run), BENCH_JAR (the first build's jar), NODE_OPTS (node JVM
+#        options, every build), NODE_OPTS_0, NODE_OPTS_1... (more options for the i-th build only,
+#        e.g. the same jar twice with two dispatcher sizes), BASE_PORT (18800: build i listens on BASE_PORT+10i..+2),
+#        CEILING_SECONDS (8; 0 skips PostgreSQL's ceiling), PGHOST/PGUSER,
+#        WARM_WORKLOAD ("label:bench args" of the warm-up; default the first workload: give a rate
+#        a cold node sustains, e.g. half the measured one: a cold node offered 2,000/s for 100 s falls
+#        into a retry storm it does not leave, 524 acked/s, p99 101 s), WARM_SETTLE (15: seconds
+#        after each warm-up, for the node to finish what it still holds), RUN_SETTLE (5: the same
+#        after each measured run, before the next build's),
+#        PROFILE_SECONDS (0: none) and PROFILE_LABELS (default all): a JFR recording (settings=profile)
+#        of each such node over the last PROFILE_SECONDS of its warm-up, i.e. a warm node under the
+#        warm-up's load, outside every measured run; summarized by jfr-areas.py after the last run
+# Prints one line per run; cpu-per-send-summary.py OUT/NAME prints the medians and ratios.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+name=$1 rounds=$2
+shift 2
+labels=() jars=()
+while [[ $# -gt 0 && $1 != -- ]]; do labels+=("${1%%=*}"); jars+=("${1#*=}"); shift; done
+[[ ${1:-} == -- ]] && shift
+workloads=("$@")
+[[ ${#labels[@]} -gt 0 && ${#workloads[@]} -gt 0 ]] || { echo "usage: $0 NAME ROUNDS LABEL=JAR... -- WORKLOAD..." >&2; exit 2; }
+bench_jar=${BENCH_JAR:-${jars[0]}}
+out=${OUT:-/tmp/parley-cpu}/$name
+base_port=${BASE_PORT:-18800}
+export PGHOST=${PGHOST:-127.0.0.1} PGUSER=${PGUSER:-postgres}
+rm -rf "$out" && mkdir -p "$out"
+echo "${labels[@]}" >"$out/builds"
+
+pids=() dbs=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+  for db in "${dbs[@]}"; do psql -qX -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null || true; done
+}
+trap cleanup EXIT
+trap "exit 143" TERM INT
+
+# One node per build, each on its own ports and its own fresh database.
+for i in "${!labels[@]}"; do
+  label=${labels[$i]} port=$((base_port + 10 * i)) own_opts=NODE_OPTS_$i
+  db="parley_cpu_${i}_$$_$(date +%s)"
+  psql -qX -d postgres -c "CREATE DATABASE $db" >/dev/null
+  dbs+=("$db")
+  mkdir -p "$out/$label/data"
+  env PARLEY_HTTP_PORT="$port" PARLEY_CLUSTER_PORT="$((port + 1))" PARLEY_MANAGEMENT_PORT="$((port + 2))" \
+    PARLEY_HTTP_INTERFACE=127.0.0.1 PARLEY_DATA_DIR="$out/$label/data" \
+    PARLEY_DB_URL="jdbc:postgresql://$PGHOST:5432/$db" PARLEY_DB_USER="$PGUSER" \
+    java ${NODE_OPTS:-} ${!own_opts:-} -jar "${jars[$i]}" server >"$out/$label/node.log" 2>&1 &
+  pids+=($!)
+done
+for i in "${!labels[@]}"; do
+  for _ in $(seq 1 120); do grep -qs "Parley node up" "$out/${labels[$i]}/node.log" && break; sleep 1; done
+  grep -qs "Parley node up" "$out/${labels[$i]}/node.log" || { echo "node ${labels[$i]} did not start" >&2; exit 1; }
+done
+[[ ${CEILING_SECONDS:-8} -gt 0 ]] && "$here/postgres-ceiling.sh" "${CEILING_SECONDS:-8}" | tee "$out/ceiling.json" >&2
+
+# bench LABEL_INDEX RUN_NAME DURATION WARMUP ARGS: one bench against one node, its /proc ticks around it.
+bench() {
+  local i=$1 run=$2 duration=$3 warmup=$4 args=$5 port=$((base_port + 10 * $1))
+  local dir="$out/${labels[$i]}"
+  python3 "$here/jvm-ticks.py" "${pids[$i]}" >"$dir/$run.ticks-before"
+  # shellcheck disable=SC2086
+  java -jar "$bench_jar" bench --url "ws://127.0.0.1:$port/v1/ws" --node-metrics "http://127.0.0.1:$((port + 2))/metrics" \
+    --db-url "jdbc:postgresql://$PGHOST:5432/${dbs[$i]}?user=$PGUSER" $args -d "$duration" --warmup "$warmup" \
+    --json "$dir/$run.json" >"$dir/$run.txt" 2>"$dir/$run.log" || true
+  python3 "$here/jvm-ticks.py" "${pids[$i]}" >"$dir/$run.ticks-after"
+}
+
+warm_workload=${WARM_WORKLOAD:-${workloads[0]}}
+first_args=${warm_workload#*:}
+warm_seconds=${WARM_SECONDS:-120} profile_seconds=${PROFILE_SECONDS:-0}
+profiled() { [[ $profile_seconds -gt 0 && " ${PROFILE_LABELS:-${labels[*]}} " == *" $1 "* ]]; }
+for i in "${!labels[@]}"; do
+  echo "$(date -u +%T) warming ${labels[$i]}: ${warm_seconds}s of ${warm_workload%%:*}" >&2
+  jfr=""
+  if profiled "${labels[$i]}"; then
+    ( sleep $((warm_seconds - profile_seconds))
+      jcmd "${pids[$i]}" JFR.start name=warm settings=profile duration="${profile_seconds}s" filename="$out/${labels[$i]}/warm.jfr" >/dev/null ) &
+    jfr=$!
+  fi
+  bench "$i" warm "${warm_seconds}s" 0s "$first_args"
+  if [[ -n $jfr ]]; then wait "$jfr" || true; fi
+  sleep "${WARM_SETTLE:-15}"
+done
+for round in $(seq 1 "$rounds"); do
+  for workload in "${workloads[@]}"; do
+    wl=${workload%%:*} args=${workload#*:}
+    for i in "${!labels[@]}"; do
+      bench "$i" "$wl-$round" "${DURATION:-20s}" "${WARMUP:-3s}" "$args"
+      sleep "${RUN_SETTLE:-5}"
+      echo "$(date -u +%T) ${labels[$i]} $wl run $round: $(python3 "$here/cpu-per-send-summary.py" --run "$out/${labels[$i]}" "$wl-$round")" >&2
+    done
+  done
+done
+python3 "$here/cpu-per-send-summary.py" "$out" | tee "$out/summary.md"
+for label in "${labels[@]}"; do
+  if [[ -f "$out/$label/warm.jfr" ]]; then python3 "$here/jfr-areas.py" "$out/$label/warm.jfr" >"$out/$label/warm-areas.md" || true; fi
+done
