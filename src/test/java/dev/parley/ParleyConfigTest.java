@@ -8,6 +8,7 @@ import com.typesafe.config.ConfigFactory;
 import dev.parley.conversation.RecoveryWarmUp;
 import java.time.Duration;
 import java.util.Map;
+import org.apache.pekko.cluster.sharding.typed.ShardedDaemonProcessSettings;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -44,6 +45,17 @@ class ParleyConfigTest {
     RecoveryWarmUp.Settings warmUp = ParleyConfig.from(with(Map.of())).warmUp();
     assertThat(3 * warmUp.perSecond()).isLessThan(50);
     assertThat(Duration.ofMillis(1000L * warmUp.conversations() / warmUp.perSecond())).isLessThan(warmUp.timeout());
+  }
+
+  /**
+   * The read side's consumers are sharded daemon processes; one whose shard moved starts again at
+   * the next keep-alive ping. Pekko's 10 s made a moved inbox consumer apply ~9 s of backlog at once
+   * after a rolling deploy (issue 20): every projection, not only the bots', is pinged every second.
+   */
+  @Test
+  void aMovedProjectionConsumerStartsOnItsNewNodeWithinOneSecond() {
+    ShardedDaemonProcessSettings daemons = ShardedDaemonProcessSettings.fromConfig(with(Map.of()).getConfig("pekko.cluster.sharded-daemon-process"));
+    assertThat(daemons.keepAliveInterval().toMillis()).isLessThanOrEqualTo(1000);
   }
 
   @Test
