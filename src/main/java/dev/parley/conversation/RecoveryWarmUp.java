@@ -55,8 +55,9 @@ public final class RecoveryWarmUp {
 
   /**
    * {@code conversations} 0 switches the warm-up off. {@code perSecond} paces the recoveries: each
-   * costs the database about three reads, and a node that recovered 200 as fast as it could added
-   * some 220 transactions a second for 3 s to a database doing 285 (rolling-restart test).
+   * costs the database three reads, and a node that recovered 200 as fast as it could added some
+   * 220 transactions a second for 3 s to a database doing 285 (rolling-restart test); at 40 a
+   * second the warm-up still made the 1 s peak of a rolling deploy (issue 20), hence 15.
    */
   public record Settings(int conversations, int parallelism, int perSecond, Duration timeout) {
     public Settings {
