@@ -38,7 +38,7 @@ class PresenceHubTest {
     presence = Presence.get(testKit.system());
     presence.start(
         testKit.system(),
-        new PresenceSettings(Duration.ofMillis(100), 200, Duration.ofMillis(20), Duration.ofSeconds(2), Duration.ofHours(1), 200, 500, 64),
+        new PresenceSettings(Duration.ofMillis(100), 200, Duration.ofMillis(20), Duration.ofSeconds(2), Duration.ofHours(1), 200, 500, 64, 64 * 1024),
         null);
   }
 
