@@ -87,6 +87,34 @@ class PresenceHubTest {
     awaitStatus("carol", PresenceEntry.Status.OFFLINE);
   }
 
+  @Test
+  void aBurstLargerThanOneRoundsBudgetIsWrittenOverSeveralRounds() {
+    // 600 entries of ~300 estimated bytes (DeltaSize) against a 64 KiB round: at least 3 rounds.
+    double rounds = writeRounds();
+    double deferred = counter("parley.presence.write.deferred");
+    java.util.List<TestProbe<PresenceHub.Batch>> devices = new java.util.ArrayList<>();
+    for (int i = 0; i < 600; i++) {
+      TestProbe<PresenceHub.Batch> device = testKit.createTestProbe();
+      devices.add(device);
+      presence.connected("burst-" + i, device.ref());
+    }
+    awaitAll("burst-", 600, PresenceEntry.Status.ONLINE);
+    assertThat(writeRounds() - rounds).as("rounds for the burst").isGreaterThanOrEqualTo(3);
+    assertThat(counter("parley.presence.write.deferred") - deferred).as("rounds that left users for the next").isGreaterThanOrEqualTo(2);
+    devices.forEach(d -> presence.disconnected(d.ref()));
+    awaitAll("burst-", 600, PresenceEntry.Status.OFFLINE);
+  }
+
+  private static void awaitAll(String prefix, int count, PresenceEntry.Status status) {
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> java.util.stream.IntStream.range(0, count).allMatch(i -> presence.of(prefix + i).status() == status));
+  }
+
+  private static double counter(String name) {
+    return Metrics.get(testKit.system()).registry().get(name).counter().count();
+  }
+
   private static double writeRounds() {
     return Metrics.get(testKit.system()).registry().get("parley.presence.write.rounds").counter().count();
   }
