@@ -40,6 +40,8 @@ class PresenceHubTest {
         testKit.system(),
         new PresenceSettings(Duration.ofMillis(100), 200, Duration.ofMillis(20), Duration.ofSeconds(2), Duration.ofHours(1), 200, 500, 64, 64 * 1024),
         null);
+    // The hub registers its meters when it starts, a moment after start() returns.
+    await().atMost(Duration.ofSeconds(10)).until(() -> Metrics.get(testKit.system()).registry().find("parley.presence.write.rounds").counter() != null);
   }
 
   @AfterAll
