@@ -4,11 +4,15 @@ import dev.parley.conversation.Conversations;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.time.Duration;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
 import org.apache.pekko.actor.typed.ExtensionId;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 /**
  * This node's entry to presence: the calls a connection makes (it connected, went away, watches a
@@ -31,7 +35,15 @@ public final class Presence implements Extension {
   /** Starts the node's hub (Node, once); {@code conversations} answers the member lists of watched rooms. */
   public void start(ActorSystem<?> system, PresenceSettings settings, Conversations conversations) {
     this.settings = settings;
-    this.hub = system.systemActorOf(PresenceHub.create(settings, conversations, view), "presence", Props.empty());
+    ActorRef<PresenceHub.Command> started = system.systemActorOf(PresenceHub.create(settings, conversations, view), "presence", Props.empty());
+    this.hub = started;
+    // A leaving node closes all its connections; each would ask for a write that can only fail
+    // once the node exits, and the survivors show its users offline when it is removed anyway.
+    CoordinatedShutdown.get(system)
+        .addTask(
+            CoordinatedShutdown.PhaseClusterExiting(),
+            "parley-presence-stop-writing",
+            () -> AskPattern.<PresenceHub.Command, Done>ask(started, PresenceHub.StopWriting::new, Duration.ofSeconds(3), system.scheduler()));
   }
 
   public PresenceSettings settings() {

@@ -97,6 +97,9 @@ public final class PresenceHub {
 
   private record Ignored() implements Command {}
 
+  /** From CoordinatedShutdown's cluster-exiting phase (Presence#start): no more Distributed Data writes. */
+  record StopWriting(ActorRef<org.apache.pekko.Done> replyTo) implements Command {}
+
   public static Behavior<Command> create(
       PresenceSettings settings, Conversations conversations, Map<String, UserPresence> view) {
     return Behaviors.setup(
@@ -151,7 +154,11 @@ public final class PresenceHub {
   private final Map<String, Set<ActorRef<Batch>>> localByUser = new HashMap<>();
   /** What this node last wrote per user. */
   private final Map<String, PresenceEntry> written = new HashMap<>();
-  private final Set<String> dirty = new HashSet<>();
+  /** Users whose local status may have changed since the last write, oldest first (a round may leave some for the next). */
+  private final Set<String> dirty = new java.util.LinkedHashSet<>();
+  /** Set at cluster-exiting: the node writes nothing more. */
+  private boolean stoppedWriting;
+  private final int selfHostBytes;
 
   /** Members by node id ({@link PresenceKeys#nodeId}); a node's entries count while it is here and counted. */
   private final Map<String, MemberNode> nodes = new HashMap<>();
@@ -182,6 +189,8 @@ public final class PresenceHub {
   private final Counter changes;
   private final Counter frames;
   private final Counter writeRounds;
+  private final Counter deferredRounds;
+  private final Counter writeFailures;
   private final AtomicLong onlineUsers = new AtomicLong();
 
   private PresenceHub(
@@ -199,6 +208,7 @@ public final class PresenceHub {
     this.view = view;
     this.self = DistributedData.get(ctx.getSystem()).selfUniqueAddress();
     this.selfNode = PresenceKeys.nodeId(self.uniqueAddress());
+    this.selfHostBytes = DeltaSize.hostBytes(self.uniqueAddress().address().host().getOrElse(() -> ""));
     this.keys = new PresenceKeys(settings.keys());
     this.seen = new ArrayList<>(keys.count());
     for (int i = 0; i < keys.count(); i++) seen.add(Map.of());
@@ -211,6 +221,14 @@ public final class PresenceHub {
     writeRounds =
         Counter.builder("parley.presence.write.rounds")
             .description("rounds in which this node wrote its presence changes to Distributed Data (one per write-interval at most, none while idle)")
+            .register(registry);
+    deferredRounds =
+        Counter.builder("parley.presence.write.deferred")
+            .description("write rounds that left changes for the next round to keep a delta tick under its share of Artery's frame (PresenceSettings)")
+            .register(registry);
+    writeFailures =
+        Counter.builder("parley.presence.write.failures")
+            .description("Distributed Data writes of presence keys that failed (the next round writes the users' latest state anyway)")
             .register(registry);
     Gauge.builder("parley.presence.users.local", localByUser, Map::size)
         .description("users with at least one connection open on this node")
@@ -247,6 +265,7 @@ public final class PresenceHub {
         .onMessageEquals(Tick.FLUSH, this::onFlush)
         .onMessageEquals(Tick.WRITE, this::onWrite)
         .onMessageEquals(Tick.SWEEP, this::onSweep)
+        .onMessage(StopWriting.class, this::onStopWriting)
         .onMessage(Ignored.class, m -> Behaviors.same())
         .build();
   }
@@ -300,31 +319,72 @@ public final class PresenceHub {
    * times a second). Changes within the interval share the round, as with a fixed tick.
    */
   private void writeSoon() {
+    if (stoppedWriting) return;
     if (!timers.isTimerActive(Tick.WRITE)) timers.startSingleTimer(Tick.WRITE, settings.writeInterval());
   }
 
-  /** Writes the users whose local status changed since the last write, and pending removals: one update per key touched. */
+  /**
+   * Writes the users whose local status changed since the last write, and pending removals: one
+   * update per key touched, at most {@code writeRoundBytes} of estimated deltas per round (users
+   * first: removals are clean-up nobody waits for). Whatever does not fit stays pending for the
+   * next round, one write-interval later: Pekko 1.2.1 sends every key's deltas of a delta tick to a
+   * peer in one uncapped message, and Artery drops one over its frame size (PresenceSettings).
+   */
   private Behavior<Command> onWrite() {
     writeRounds.increment();
+    if (stoppedWriting) {
+      dirty.clear();
+      removals.clear();
+      return Behaviors.same();
+    }
     if (dirty.isEmpty() && removals.isEmpty()) return Behaviors.same();
     long now = System.currentTimeMillis();
+    int budget = settings.writeRoundBytes();
+    int spent = 0;
     Map<Integer, Map<String, PresenceEntry>> puts = new HashMap<>();
-    for (String user : dirty) {
+    for (var it = dirty.iterator(); it.hasNext(); ) {
+      String user = it.next();
       PresenceEntry.Status status = localStatus(user);
       PresenceEntry before = written.get(user);
-      if (status == null && (before == null || before.status() == PresenceEntry.Status.OFFLINE)) continue;
+      if (status == null && (before == null || before.status() == PresenceEntry.Status.OFFLINE)) {
+        it.remove();
+        continue;
+      }
       if (status == null) status = PresenceEntry.Status.OFFLINE;
-      if (before != null && before.status() == status) continue;
+      if (before != null && before.status() == status) {
+        it.remove();
+        continue;
+      }
+      String entryKey = PresenceKeys.entryKey(selfNode, user);
+      int cost = DeltaSize.ofEntry(entryKey, selfHostBytes);
+      // At least one entry per round, whatever the budget: a round always makes progress.
+      if (spent > 0 && spent + cost > budget) break;
+      spent += cost;
+      it.remove();
       PresenceEntry entry = new PresenceEntry(status, now);
       written.put(user, entry);
-      puts.computeIfAbsent(keys.indexOf(user), k -> new HashMap<>()).put(PresenceKeys.entryKey(selfNode, user), entry);
+      puts.computeIfAbsent(keys.indexOf(user), k -> new HashMap<>()).put(entryKey, entry);
     }
-    dirty.clear();
+    Map<Integer, Set<String>> removing = new HashMap<>();
+    {
+      for (var keyIt = removals.entrySet().iterator(); keyIt.hasNext() && (spent == 0 || spent < budget); ) {
+        Map.Entry<Integer, Set<String>> ofKey = keyIt.next();
+        for (var it = ofKey.getValue().iterator(); it.hasNext(); ) {
+          String entryKey = it.next();
+          int cost = DeltaSize.ofEntry(entryKey, selfHostBytes);
+          if (spent > 0 && spent + cost > budget) break;
+          spent += cost;
+          it.remove();
+          removing.computeIfAbsent(ofKey.getKey(), k -> new HashSet<>()).add(entryKey);
+        }
+        if (ofKey.getValue().isEmpty()) keyIt.remove();
+      }
+    }
     Set<Integer> touched = new HashSet<>(puts.keySet());
-    touched.addAll(removals.keySet());
+    touched.addAll(removing.keySet());
     for (int index : touched) {
       Map<String, PresenceEntry> toPut = puts.getOrDefault(index, Map.of());
-      Set<String> toRemove = removals.getOrDefault(index, Set.of());
+      Set<String> toRemove = removing.getOrDefault(index, Set.of());
       updateKey(
           index,
           map -> {
@@ -334,7 +394,24 @@ public final class PresenceHub {
             return updated;
           });
     }
+    if (!dirty.isEmpty() || !removals.isEmpty()) {
+      deferredRounds.increment();
+      writeSoon();
+    }
+    return Behaviors.same();
+  }
+
+  /**
+   * CoordinatedShutdown's cluster-exiting: this node is leaving and its users are about to be shown
+   * offline by every survivor (MemberRemoved). Its writes from here on would only fail (the
+   * replicator stops with the node) while every closing connection asks for one.
+   */
+  private Behavior<Command> onStopWriting(StopWriting m) {
+    stoppedWriting = true;
+    dirty.clear();
     removals.clear();
+    timers.cancel(Tick.WRITE);
+    m.replyTo().tell(org.apache.pekko.Done.getInstance());
     return Behaviors.same();
   }
 
@@ -354,6 +431,7 @@ public final class PresenceHub {
    * millisecond in the fault benchmark's partition), and the next round writes them again anyway.
    */
   private void onWriteFailed(String key, Object response) {
+    writeFailures.increment();
     failedWritesUnlogged++;
     long now = System.nanoTime();
     if (lastFailureLogNanos != 0 && now - lastFailureLogNanos < FAILURE_LOG_INTERVAL_NANOS) return;

@@ -38,8 +38,10 @@ class PresenceHubTest {
     presence = Presence.get(testKit.system());
     presence.start(
         testKit.system(),
-        new PresenceSettings(Duration.ofMillis(100), 200, Duration.ofMillis(20), Duration.ofSeconds(2), Duration.ofHours(1), 200, 500, 64),
+        new PresenceSettings(Duration.ofMillis(100), 200, Duration.ofMillis(20), Duration.ofSeconds(2), Duration.ofHours(1), 200, 500, 64, 64 * 1024),
         null);
+    // The hub registers its meters when it starts, a moment after start() returns.
+    await().atMost(Duration.ofSeconds(10)).until(() -> Metrics.get(testKit.system()).registry().find("parley.presence.write.rounds").counter() != null);
   }
 
   @AfterAll
@@ -85,6 +87,34 @@ class PresenceHubTest {
     assertThat(writeRounds()).as("one round for one change").isEqualTo(afterChange + 1);
     presence.disconnected(device.ref());
     awaitStatus("carol", PresenceEntry.Status.OFFLINE);
+  }
+
+  @Test
+  void aBurstLargerThanOneRoundsBudgetIsWrittenOverSeveralRounds() {
+    // 600 entries of ~300 estimated bytes (DeltaSize) against a 64 KiB round: at least 3 rounds.
+    double rounds = writeRounds();
+    double deferred = counter("parley.presence.write.deferred");
+    java.util.List<TestProbe<PresenceHub.Batch>> devices = new java.util.ArrayList<>();
+    for (int i = 0; i < 600; i++) {
+      TestProbe<PresenceHub.Batch> device = testKit.createTestProbe();
+      devices.add(device);
+      presence.connected("burst-" + i, device.ref());
+    }
+    awaitAll("burst-", 600, PresenceEntry.Status.ONLINE);
+    assertThat(writeRounds() - rounds).as("rounds for the burst").isGreaterThanOrEqualTo(3);
+    assertThat(counter("parley.presence.write.deferred") - deferred).as("rounds that left users for the next").isGreaterThanOrEqualTo(2);
+    devices.forEach(d -> presence.disconnected(d.ref()));
+    awaitAll("burst-", 600, PresenceEntry.Status.OFFLINE);
+  }
+
+  private static void awaitAll(String prefix, int count, PresenceEntry.Status status) {
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> java.util.stream.IntStream.range(0, count).allMatch(i -> presence.of(prefix + i).status() == status));
+  }
+
+  private static double counter(String name) {
+    return Metrics.get(testKit.system()).registry().get(name).counter().count();
   }
 
   private static double writeRounds() {
