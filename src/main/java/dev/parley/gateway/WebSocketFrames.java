@@ -6,19 +6,12 @@ import java.util.ArrayDeque;
 import java.util.List;
 import org.apache.pekko.event.LoggingAdapter;
 import org.apache.pekko.http.impl.engine.server.UpgradeToOtherProtocolResponseHeader;
-import org.apache.pekko.http.impl.engine.ws.FrameData;
-import org.apache.pekko.http.impl.engine.ws.FrameEvent;
-import org.apache.pekko.http.impl.engine.ws.FrameEvent$;
-import org.apache.pekko.http.impl.engine.ws.FrameEventParser;
 import org.apache.pekko.http.impl.engine.ws.FrameHandler;
-import org.apache.pekko.http.impl.engine.ws.FrameHeader;
-import org.apache.pekko.http.impl.engine.ws.FrameStart;
 import org.apache.pekko.http.impl.engine.ws.Handshake$;
 import org.apache.pekko.http.impl.engine.ws.Protocol;
 import org.apache.pekko.http.impl.engine.ws.ProtocolException;
 import org.apache.pekko.http.impl.engine.ws.StreamingCharsetDecoderInstance;
 import org.apache.pekko.http.impl.engine.ws.Utf8Decoder;
-import org.apache.pekko.http.impl.engine.ws.WebSocket$;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -44,32 +37,34 @@ import scala.concurrent.duration.FiniteDuration;
 import scala.util.Try;
 
 /**
- * The websocket protocol between Pekko's frame parser and renderer and a {@link Session}: frames in,
- * whole size-checked {@link IncomingFrame}s out; JSON texts in, one text frame each out. One stage
- * does what Pekko HTTP's stack does in six per connection ({@code WebSocket.stack} in pekko-http
- * 1.3.0: unmasking, {@code FrameHandler}, {@code FrameOutHandler}, the keep-alive's
- * {@code IdleInject}, the message API), plus the idle watch ({@link IdleConnections}): client frames
- * are unmasked and checked (RSV bits, control frame size, continuation order), text is UTF-8
- * validated as it comes (1007 otherwise) and collected up to {@code maxBytes}, pings are answered,
- * the close handshake is RFC 6455's (the server closes the TCP connection; a peer that does not
- * answer our close frame is dropped after {@code closeTimeout}). Each stage of a connection costs
- * ~350 B of heap for the connection's life and its share of every connection's materialization
- * (benchmarks.md, issue 19), and the message API also materialized a substream per message.
+ * The websocket protocol between a connection's bytes and a {@link Session}: bytes in, whole
+ * size-checked {@link IncomingFrame}s out; JSON texts in, one text frame each out. One stage does
+ * what Pekko HTTP's stack does in eight per connection ({@code WebSocket.framing} and
+ * {@code WebSocket.stack} in pekko-http 1.3.0: the frame parser and renderer, unmasking,
+ * {@code FrameHandler}, {@code FrameOutHandler}, the keep-alive's {@code IdleInject}, the message
+ * API), plus the idle watch ({@link IdleConnections}): client frames are parsed (RFC 6455 5.2),
+ * unmasked and checked (masking, RSV bits, control frame size, continuation order: 1002 otherwise),
+ * text is UTF-8 validated as it comes (1007 otherwise) and collected up to {@code maxBytes}, pings
+ * are answered, the close handshake is RFC 6455's (the server closes the TCP connection; a client
+ * that does not answer our close frame is dropped after {@code closeTimeout}). Each stage of a
+ * connection costs ~350 B of heap for the connection's life and its share of every connection's
+ * materialization (benchmarks.md, issue 19), and the message API also materialized a substream per
+ * message.
  *
- * <p>It uses Pekko HTTP's internal frame-level API: {@code WebSocket.framing} (the byte parser and
- * renderer), the {@code FrameEvent} types, {@code FrameEventParser.mask}, {@code Utf8Decoder},
- * {@code PeerClosed.parse} and the upgrade response of {@code Handshake.Server.buildResponse} with its
- * {@code UpgradeToOtherProtocolResponseHeader}. That API is all in this class, and
- * {@code WebSocketFramesTest} pins what it relies on, so an upgrade that changes it fails a test.
+ * <p>It uses three pieces of Pekko HTTP's internal websocket API: {@code Utf8Decoder} (streaming
+ * UTF-8 validation), {@code PeerClosed.parse} (close codes) and the upgrade response of
+ * {@code Handshake.Server.buildResponse} with its {@code UpgradeToOtherProtocolResponseHeader}. That
+ * API is all in this class, and {@code WebSocketFramesTest} pins what it relies on and the protocol
+ * on the wire, so an upgrade that changes it fails a test.
  */
-final class WebSocketFrames extends GraphStage<BidiShape<FrameEvent, IncomingFrame, String, FrameEvent>> {
+final class WebSocketFrames extends GraphStage<BidiShape<ByteString, IncomingFrame, String, ByteString>> {
 
   /**
    * The switching-protocols responses of one route, whose connections all run {@code handler}
    * (this stage joined to a session's stage). Pekko HTTP's {@code handleFrames} joins its framing
    * layer to the handler anew for every connection ({@code Handshake.Server.buildResponse}), and the
    * finished HTTP/1 response renderer keeps that graph for the connection's life (~2 KB, and ~4 % of
-   * the CPU of a connect storm; benchmarks.md, issue 19): here the join is built once and a
+   * the CPU of a connect storm; benchmarks.md, issue 19): here the handler is built once and a
    * connection adds only its attributes. The response is {@code buildResponse}'s, header for header.
    */
   static final class Upgrades {
@@ -77,8 +72,8 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameEvent, IncomingFra
     private final org.apache.pekko.stream.scaladsl.Flow<ByteString, ByteString, Object> framed;
 
     @SuppressWarnings({"unchecked", "rawtypes"})
-    Upgrades(Flow<FrameEvent, FrameEvent, ?> handler) {
-      this.framed = (org.apache.pekko.stream.scaladsl.Flow) WebSocket$.MODULE$.framing().join((org.apache.pekko.stream.Graph) handler);
+    Upgrades(Flow<ByteString, ByteString, ?> handler) {
+      this.framed = (org.apache.pekko.stream.scaladsl.Flow) handler.asScala();
     }
 
     /**
@@ -124,14 +119,14 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameEvent, IncomingFra
   private static final int PONG = 10;
   private static final int NONE = -1;
 
-  private static final FrameStart PING_FRAME = fullFrame(PING, ByteString.emptyByteString());
-  private static final FrameStart EMPTY_PONG_FRAME = fullFrame(PONG, ByteString.emptyByteString());
+  private static final ByteString PING_FRAME = frame(PING, ByteString.emptyByteString());
+  private static final ByteString EMPTY_PONG_FRAME = frame(PONG, ByteString.emptyByteString());
 
-  private final Inlet<FrameEvent> fromClient = Inlet.create("WebSocketFrames.fromClient");
+  private final Inlet<ByteString> fromClient = Inlet.create("WebSocketFrames.fromClient");
   private final Outlet<IncomingFrame> toSession = Outlet.create("WebSocketFrames.toSession");
   private final Inlet<String> fromSession = Inlet.create("WebSocketFrames.fromSession");
-  private final Outlet<FrameEvent> toClient = Outlet.create("WebSocketFrames.toClient");
-  private final BidiShape<FrameEvent, IncomingFrame, String, FrameEvent> shape =
+  private final Outlet<ByteString> toClient = Outlet.create("WebSocketFrames.toClient");
+  private final BidiShape<ByteString, IncomingFrame, String, ByteString> shape =
       new BidiShape<>(fromClient, toSession, fromSession, toClient);
   private final Settings settings;
 
@@ -140,7 +135,7 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameEvent, IncomingFra
   }
 
   @Override
-  public BidiShape<FrameEvent, IncomingFrame, String, FrameEvent> shape() {
+  public BidiShape<ByteString, IncomingFrame, String, ByteString> shape() {
     return shape;
   }
 
@@ -154,15 +149,31 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameEvent, IncomingFra
     return new Logic();
   }
 
-  private static FrameStart fullFrame(int opcode, ByteString data) {
-    return FrameEvent$.MODULE$.fullFrame(Protocol.Opcode$.MODULE$.forCode((byte) opcode), Option.empty(), data, true, false, false, false);
+  /** One whole frame from the server (RFC 6455 5.2: FIN set, no mask). */
+  static ByteString frame(int opcode, ByteString payload) {
+    int length = payload.length();
+    byte[] header;
+    if (length < 126) {
+      header = new byte[] {(byte) (0x80 | opcode), (byte) length};
+    } else if (length < 65536) {
+      header = new byte[] {(byte) (0x80 | opcode), 126, (byte) (length >> 8), (byte) length};
+    } else {
+      header = new byte[10];
+      header[0] = (byte) (0x80 | opcode);
+      header[1] = 127;
+      for (int i = 0; i < 8; i++) header[9 - i] = (byte) ((long) length >> (8 * i));
+    }
+    return ByteString.fromArrayUnsafe(header).concat(payload);
   }
 
-  private static boolean isProtocolError(Throwable ex) {
-    for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
-      if (cause instanceof ProtocolException) return true;
-    }
-    return false;
+  /** A close frame: its code and (UTF-8) reason. */
+  static ByteString closeFrame(int code, String reason) {
+    byte[] text = reason.getBytes(StandardCharsets.UTF_8);
+    byte[] payload = new byte[2 + text.length];
+    payload[0] = (byte) (code >> 8);
+    payload[1] = (byte) code;
+    System.arraycopy(text, 0, payload, 2, text.length);
+    return frame(CLOSE, ByteString.fromArrayUnsafe(payload));
   }
 
   private static boolean isError(Option<Object> code) {
@@ -187,18 +198,26 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameEvent, IncomingFra
      * Frames for the client that are not the session's (pongs, pings, close frames), in order:
      * reading waits while one is queued, so a client cannot pile up answers behind a blocked connection.
      */
-    private final ArrayDeque<FrameStart> control = new ArrayDeque<>(1);
+    private final ArrayDeque<ByteString> control = new ArrayDeque<>(1);
     /**
      * The session's next text, as a frame (the next is pulled once it is gone). Reading does not wait
      * for it: a client whose connection is blocked can still send requests, so its session's queue
      * fills and the slow-consumer rule applies.
      */
-    private FrameStart text;
-    /** The frame being read: its opcode, mask key (rotated as the payload comes), and whether it ends its message. */
+    private ByteString text;
+    /** What has come from the client and is not read yet (an incomplete header, or payload the session has not asked for). */
+    private ByteString unread = ByteString.emptyByteString();
+    /** Payload bytes of the current frame still to come; -1 while a header is expected. */
+    private long payloadLeft = -1;
+    /** Nothing more from the client is read (a header that cannot be parsed). */
+    private boolean unreadable;
+    private boolean reading;
+    /** The frame being read: its opcode (NONE: its payload is skipped), mask key, position in the key, whether it ends its message. */
     private int frameOpcode = NONE;
     private int frameMask;
+    private int maskOffset;
     private boolean frameFin;
-    /** A control frame whose payload came in more than one event (at most 125 bytes). */
+    /** A control frame's payload while it comes (at most 125 bytes). */
     private ByteString controlData;
     /** The message being read: TEXT, BINARY or NONE. */
     private int messageOpcode = NONE;
@@ -209,9 +228,9 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameEvent, IncomingFra
     private IncomingFrame collected;
     private Closing closing = Closing.NO;
     /** The answer to the client's close frame, sent once the session ends (PEER_CLOSED). */
-    private FrameStart peerCloseAnswer;
+    private ByteString peerCloseAnswer;
     /** Our close frame (or our answer to the client's), sent after the session's last text. */
-    private FrameStart closeFrame;
+    private ByteString closeFrame;
     /** Set once nothing but our queued frames remain: the stage completes when they are out. */
     private boolean completeWhenFlushed;
     /** After a protocol error: the client's frames are ignored until its close frame (RFC 6455 7.1.7). */
@@ -226,14 +245,17 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameEvent, IncomingFra
       setHandler(fromClient, new AbstractInHandler() {
         @Override
         public void onPush() {
-          onClientFrame(grab(fromClient));
-          pullClient();
+          lastHeard = System.nanoTime();
+          ByteString bytes = grab(fromClient);
+          if (!unreadable) unread = unread.concat(bytes);
+          read();
         }
 
         @Override
         public void onUpstreamFinish() {
           unwatch();
-          completeSession(null);
+          // A TCP close in the middle of a frame is a truncated one (Pekko's parser: "Data truncated").
+          completeSession(payloadLeft > 0 || !unread.isEmpty() ? new ProtocolException("Data truncated") : null);
           if (closing == Closing.WAITING_FOR_PEER || isClosed(fromSession)) {
             completeWhenFlushed = true;
             flush();
@@ -243,17 +265,7 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameEvent, IncomingFra
         @Override
         public void onUpstreamFailure(Throwable ex) {
           unwatch();
-          if (!isProtocolError(ex)) {
-            failStage(ex); // the connection broke: nothing can be sent any more
-            return;
-          }
-          // The parser's protocol errors (a 64-bit length with its high bit set): close with 1002.
-          completeSession(ex);
-          control.clear();
-          text = null;
-          control.add(FrameEvent$.MODULE$.closeFrame(Protocol.CloseCodes$.MODULE$.ProtocolError(), "", Option.empty()));
-          completeWhenFlushed = true;
-          flush();
+          failStage(ex); // the connection broke: nothing can be sent any more
         }
       });
       setHandler(toSession, new AbstractOutHandler() {
@@ -263,14 +275,14 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameEvent, IncomingFra
             push(toSession, collected);
             collected = null;
           }
-          pullClient();
+          read();
         }
 
         @Override
         public void onDownstreamFinish(Throwable cause) {
           // The session is done; keep reading so the close handshake can finish.
           collected = null;
-          pullClient();
+          read();
         }
       });
       setHandler(fromSession, new AbstractInHandler() {
@@ -281,7 +293,7 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameEvent, IncomingFra
             pullSession(); // after our close frame, nothing more goes to the client
             return;
           }
-          text = fullFrame(TEXT, ByteString.fromString(next, StandardCharsets.UTF_8));
+          text = frame(TEXT, ByteString.fromString(next, StandardCharsets.UTF_8));
           flush();
         }
 
@@ -320,52 +332,114 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameEvent, IncomingFra
 
     // ---- from the client
 
-    private void onClientFrame(FrameEvent event) {
-      lastHeard = System.nanoTime();
-      if (event instanceof FrameStart start) {
-        FrameHeader header = start.header();
-        frameOpcode = header.opcode().code();
-        frameFin = header.fin();
-        if (failed || closing == Closing.PEER_CLOSED) {
-          // Only a close frame still matters (after ours went out); its payload is not needed.
-          if (frameOpcode == CLOSE && closing == Closing.WAITING_FOR_PEER) peerClosedWhileClosing();
-          frameOpcode = NONE;
-          return;
-        }
-        if (header.mask().isEmpty()) {
-          protocolError(); // RFC 6455 5.1: a client masks every frame
-          return;
-        }
-        frameMask = (Integer) header.mask().get();
-        ByteString data = unmask(start.data());
-        if (header.rsv1() || header.rsv2() || header.rsv3()) {
-          protocolError(); // no extension was negotiated
-        } else if (header.opcode().isControl()) {
-          if (header.length() > 125 || !header.fin()) protocolError();
-          else if (start.lastPart()) onControl(frameOpcode, data);
-          else controlData = data;
-        } else if (frameOpcode == CONTINUATION ? messageOpcode == NONE : (frameOpcode != TEXT && frameOpcode != BINARY) || messageOpcode != NONE) {
-          protocolError(); // a continuation with no message, a new message inside one, or an unknown opcode
+    /**
+     * Reads what has come from the client, frame by frame (RFC 6455 5.2), while no whole message
+     * waits for the session and nothing waits for the client's side; then asks for more bytes.
+     */
+    private void read() {
+      if (reading) return; // a frame read can answer (a pong), and answering reads on
+      reading = true;
+      try {
+        readFrames();
+      } finally {
+        reading = false;
+      }
+      pullClient();
+    }
+
+    private void readFrames() {
+      while (collected == null && control.isEmpty() && !unreadable && !unread.isEmpty()) {
+        if (payloadLeft < 0) {
+          if (!readHeader()) break;
+          if (payloadLeft == 0) onFramePayload(ByteString.emptyByteString(), true);
         } else {
-          if (frameOpcode != CONTINUATION) startMessage(frameOpcode);
-          lastFromClient = lastHeard;
-          onPayload(data, start.lastPart());
+          int take = (int) Math.min(payloadLeft, unread.length());
+          ByteString payload = unread.take(take);
+          unread = unread.drop(take);
+          payloadLeft -= take;
+          onFramePayload(payload, payloadLeft == 0);
         }
-      } else if (event instanceof FrameData part && frameOpcode != NONE) {
-        ByteString data = unmask(part.data());
-        if (frameOpcode >= CLOSE) {
-          controlData = controlData.concat(data);
-          if (part.lastPart()) onControl(frameOpcode, controlData);
-        } else {
-          onPayload(data, part.lastPart());
-        }
+        if (payloadLeft == 0) payloadLeft = -1;
       }
     }
 
-    private ByteString unmask(ByteString data) {
-      scala.Tuple2<ByteString, Object> unmasked = FrameEventParser.mask(data, frameMask);
-      frameMask = (Integer) unmasked._2();
-      return unmasked._1();
+    /** Reads a frame's header if all of it is there. */
+    private boolean readHeader() {
+      if (unread.length() < 2) return false;
+      int b0 = unread.apply(0) & 0xFF;
+      int b1 = unread.apply(1) & 0xFF;
+      int length7 = b1 & 0x7F;
+      boolean masked = (b1 & 0x80) != 0;
+      int headerLength = 2 + (length7 == 126 ? 2 : length7 == 127 ? 8 : 0) + (masked ? 4 : 0);
+      if (unread.length() < headerLength) return false;
+      long length = length7;
+      int at = 2;
+      if (length7 == 126) {
+        length = ((unread.apply(2) & 0xFF) << 8) | (unread.apply(3) & 0xFF);
+        at = 4;
+      } else if (length7 == 127) {
+        length = 0;
+        for (int i = 2; i < 10; i++) length = (length << 8) | (unread.apply(i) & 0xFF);
+        at = 10;
+      }
+      int mask = 0;
+      for (int i = 0; masked && i < 4; i++) mask = (mask << 8) | (unread.apply(at + i) & 0xFF);
+      unread = unread.drop(headerLength);
+      if (length < 0) {
+        // A 64-bit length with its high bit set: nothing after it can be read (1002).
+        unreadable = true;
+        unread = ByteString.emptyByteString();
+        protocolError();
+        return false;
+      }
+      payloadLeft = length;
+      onFrameStart(b0, masked, mask, length);
+      return true;
+    }
+
+    private void onFrameStart(int b0, boolean masked, int mask, long length) {
+      frameOpcode = b0 & 0x0F;
+      frameFin = (b0 & 0x80) != 0;
+      frameMask = mask;
+      maskOffset = 0;
+      boolean control = (frameOpcode & 0x08) != 0;
+      if (failed || closing == Closing.PEER_CLOSED) {
+        // Only a close frame still matters (after ours went out); its payload is not needed.
+        if (frameOpcode == CLOSE && closing == Closing.WAITING_FOR_PEER) peerClosedWhileClosing();
+        frameOpcode = NONE;
+      } else if (!masked) {
+        protocolError(); // RFC 6455 5.1: a client masks every frame
+      } else if ((b0 & 0x70) != 0) {
+        protocolError(); // a reserved bit, and no extension was negotiated
+      } else if (control) {
+        if (length > 125 || !frameFin) protocolError();
+        else controlData = ByteString.emptyByteString();
+      } else if (frameOpcode == CONTINUATION ? messageOpcode == NONE : (frameOpcode != TEXT && frameOpcode != BINARY) || messageOpcode != NONE) {
+        protocolError(); // a continuation with no message, a new message inside one, or an unknown opcode
+      } else {
+        if (frameOpcode != CONTINUATION) startMessage(frameOpcode);
+        lastFromClient = lastHeard;
+      }
+    }
+
+    private void onFramePayload(ByteString masked, boolean lastOfFrame) {
+      if (frameOpcode == NONE) return; // skipped
+      ByteString data = unmask(masked);
+      if (frameOpcode >= CLOSE) {
+        controlData = controlData.concat(data);
+        if (lastOfFrame) onControl(frameOpcode, controlData);
+      } else {
+        onPayload(data, lastOfFrame);
+      }
+    }
+
+    private ByteString unmask(ByteString masked) {
+      byte[] bytes = masked.toArray();
+      for (int i = 0; i < bytes.length; i++) {
+        bytes[i] ^= (byte) (frameMask >>> (8 * (3 - (maskOffset & 3))));
+        maskOffset++;
+      }
+      return ByteString.fromArrayUnsafe(bytes);
     }
 
     private void startMessage(int opcode) {
@@ -408,7 +482,7 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameEvent, IncomingFra
       if (opcode == PING) {
         lastFromClient = lastHeard;
         if (closing != Closing.NO) return; // no frame after our close frame
-        control.add(fullFrame(PONG, data));
+        control.add(frame(PONG, data));
         flush();
       } else if (opcode == PONG) {
         // The answer to our keep-alive: life for the idle watch (lastHeard), nothing else.
@@ -421,8 +495,7 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameEvent, IncomingFra
 
     /** The client's close frame while we were open: the session hears it; our answer follows when it ends. */
     private void onPeerClose(FrameHandler.PeerClosed closed) {
-      FrameStart answer = FrameEvent$.MODULE$.closeFrame(
-          closed.code().isEmpty() ? Protocol.CloseCodes$.MODULE$.Regular() : (Integer) closed.code().get(), closed.reason(), Option.empty());
+      ByteString answer = closeFrame(closed.code().isEmpty() ? Protocol.CloseCodes$.MODULE$.Regular() : (Integer) closed.code().get(), closed.reason());
       if (closing == Closing.WAITING_FOR_PEER) {
         peerClosedWhileClosing();
         return;
@@ -459,7 +532,7 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameEvent, IncomingFra
       decoder = null;
       collecting = null;
       completeSession(Protocol.CloseCodes$.MODULE$.isError(code) ? new ProtocolException("Closing connection with error code " + code) : null);
-      sendClose(FrameEvent$.MODULE$.closeFrame(code, reason, Option.empty()));
+      sendClose(closeFrame(code, reason));
     }
 
     private void completeSession(Throwable failure) {
@@ -479,7 +552,7 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameEvent, IncomingFra
           completeWhenFlushed = true;
           flush();
         } else {
-          sendClose(FrameEvent$.MODULE$.closeFrame(code, reason, Option.empty()));
+          sendClose(closeFrame(code, reason));
         }
       } else {
         flush();
@@ -494,7 +567,7 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameEvent, IncomingFra
     }
 
     /** Our close frame goes after the session's last text; the client has the close timeout to answer. */
-    private void sendClose(FrameStart close) {
+    private void sendClose(ByteString close) {
       closing = Closing.WAITING_FOR_PEER;
       closeFrame = close;
       cancelTimer(KEEP_ALIVE_TIMER);
@@ -506,7 +579,7 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameEvent, IncomingFra
 
     private void flush() {
       if (isAvailable(toClient)) {
-        FrameStart next = control.poll();
+        ByteString next = control.poll();
         if (next == null && text != null) {
           next = text;
           text = null;
@@ -526,7 +599,7 @@ final class WebSocketFrames extends GraphStage<BidiShape<FrameEvent, IncomingFra
         return;
       }
       pullSession();
-      pullClient();
+      read();
     }
 
     private void pullSession() {

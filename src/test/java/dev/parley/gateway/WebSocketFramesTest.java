@@ -15,9 +15,7 @@ import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.event.Logging;
 import org.apache.pekko.http.impl.engine.server.UpgradeToOtherProtocolResponseHeader;
-import org.apache.pekko.http.impl.engine.ws.FrameEvent;
 import org.apache.pekko.http.impl.engine.ws.Handshake;
-import org.apache.pekko.http.impl.engine.ws.WebSocket$;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.scaladsl.model.headers.Sec$minusWebSocket$minusKey;
@@ -39,12 +37,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link WebSocketFrames} on the wire: client frames as bytes (masked, as a client sends them,
- * delivered in 3-byte pieces so headers and payloads are split across reads) through Pekko's frame
- * parser into the stage, and what the stage sends back through Pekko's renderer, read as bytes. It
- * pins both the protocol behaviour (RFC 6455: masking, fragmentation, UTF-8, control frames, the
- * close handshake, keep-alive) and what the stage relies on in Pekko HTTP's internal frame-level API
- * (the parser's events, {@code FrameEventParser.mask}, {@code Utf8Decoder}, the upgrade response):
- * a Pekko HTTP upgrade that changes them fails here.
+ * delivered in 3-byte pieces so headers and payloads are split across reads), and what the stage
+ * sends back, read as bytes. It pins both the protocol (RFC 6455: framing, masking, fragmentation,
+ * UTF-8, control frames, the close handshake, keep-alive) and what the stage relies on in Pekko
+ * HTTP's internal websocket API ({@code Utf8Decoder}, {@code PeerClosed.parse}, the upgrade
+ * response): a Pekko HTTP upgrade that changes them fails here.
  */
 class WebSocketFramesTest {
   /** Only Pekko's own defaults: application.conf would start cluster remoting on a fixed port. */
@@ -69,12 +66,10 @@ class WebSocketFramesTest {
         Logging.getLogger(testKit.system().classicSystem(), WebSocketFramesTest.class));
   }
 
-  /** Bytes in, bytes out: Pekko's framing around the stage joined to {@code session}. */
-  @SuppressWarnings({"unchecked", "rawtypes"})
+  /** Bytes in, bytes out: the stage joined to {@code session}. */
   private static <M> Flow<ByteString, ByteString, M> wire(WebSocketFrames.Settings settings, Flow<IncomingFrame, String, M> session) {
-    BidiFlow<ByteString, FrameEvent, FrameEvent, ByteString, NotUsed> framing = (BidiFlow) WebSocket$.MODULE$.framing().asJava();
-    BidiFlow<FrameEvent, IncomingFrame, String, FrameEvent, NotUsed> frames = BidiFlow.fromGraph(new WebSocketFrames(settings));
-    return framing.join(frames.join(session, Keep.<NotUsed, M>right()), Keep.<NotUsed, M>right());
+    BidiFlow<ByteString, IncomingFrame, String, ByteString, NotUsed> frames = BidiFlow.fromGraph(new WebSocketFrames(settings));
+    return frames.join(session, Keep.<NotUsed, M>right());
   }
 
   /** A frame as a client sends it: masked with a random key. */
@@ -207,7 +202,7 @@ class WebSocketFramesTest {
   @Test
   @SuppressWarnings({"unchecked", "rawtypes"})
   void theUpgradeResponseIsPekkosOwn() {
-    Flow<FrameEvent, FrameEvent, NotUsed> handler = Flow.<FrameEvent>create();
+    Flow<ByteString, ByteString, NotUsed> handler = Flow.<ByteString>create();
     // RFC 6455, 1.3: this key's accept value is s3pPLMBiTxaQ9kYGzzhZRbK+xOo=.
     Sec$minusWebSocket$minusKey key = new Sec$minusWebSocket$minusKey("dGhlIHNhbXBsZSBub25jZQ==");
     org.apache.pekko.http.javadsl.model.HttpResponse ours =
@@ -402,6 +397,27 @@ class WebSocketFramesTest {
     ws.send(close(1000));
     ws.fromServer().request(1);
     ws.fromServer().expectComplete();
+  }
+
+  @Test
+  void aLengthWithItsHighBitSetIsAProtocolError() {
+    Wired ws = wired(Duration.ofSeconds(3), null);
+    ws.session().request(1);
+    ws.client().sendNext(ByteString.fromArray(new byte[] {(byte) 0x81, (byte) (0x80 | 127), (byte) 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}));
+
+    List<ServerFrame> frames = ws.receive(1);
+    assertThat(frames.get(0).opcode()).isEqualTo(CLOSE);
+    assertThat(frames.get(0).closeCode()).isEqualTo(1002);
+  }
+
+  @Test
+  void aLongSessionTextGoesOutWithA16BitLength() {
+    Wired ws = wired(Duration.ofSeconds(3), null);
+    String text = "z".repeat(1_000);
+    ws.sessionOut().sendNext(text);
+
+    List<ServerFrame> frames = ws.receive(1);
+    assertThat(frames.get(0).text()).isEqualTo(text);
   }
 
   /** Keep-alive: a ping after that long without a frame from the client, none while it talks. */
