@@ -25,9 +25,9 @@ import org.apache.pekko.stream.stage.GraphStageLogic;
  * {@code idle-sweep-interval} one scheduler task reads each connection's last-heard time and wakes only
  * the connections found overdue, which re-check on their own thread and close.
  *
- * <p>Two kinds of connections are watched, each by an {@link IdleTimeout} stage: websockets (below
- * Pekko's frame handling, so that pongs count) and plain HTTP connections between requests (it
- * stops watching a connection when it is upgraded).
+ * <p>Two kinds of connections are watched: websockets, by their {@link WebSocketFrames} stage (every
+ * frame from the client counts, pongs included), and plain HTTP connections between requests, by an
+ * {@link IdleTimeout} stage (it stops watching a connection when it is upgraded).
  */
 public final class IdleConnections implements Extension {
 
@@ -79,6 +79,20 @@ public final class IdleConnections implements Extension {
     for (Watched connection : watched) {
       if (now - connection.lastHeardNanos() >= timeout) connection.overdue();
     }
+  }
+
+  /** Watches {@code connection} until {@link #unwatch}: for stage logics that are not a {@link WatchedLogic}. */
+  void watch(Watched connection) {
+    watched.add(connection);
+  }
+
+  void unwatch(Watched connection) {
+    watched.remove(connection);
+  }
+
+  /** Whether a connection last heard from at {@code lastHeardNanos} has been silent for the timeout at {@code now}. */
+  boolean silentSince(long lastHeardNanos, long now) {
+    return now - lastHeardNanos >= timeoutNanos;
   }
 
   /** What the sweep sees of a connection. */

@@ -17,16 +17,10 @@ import org.apache.pekko.stream.stage.GraphStageLogic;
 /**
  * Passes a connection's traffic through both ways and closes the connection once it has been
  * silent for the idle timeout ({@link IdleConnections}: one sweep per node, no timer per
- * connection). Two placements:
- *
- * <ul>
- *   <li>{@link #aroundRoutes}: plain HTTP, closed when no request has been in progress for the
- *       timeout. A connection upgraded to a websocket ends its request stream, so it stops being
- *       watched here;
- *   <li>{@link #websocket}: the lowest layer of a websocket's stack, below Pekko's frame handling,
- *       because that swallows pongs, and a pong is how a live but quiet client answers the server's
- *       keep-alive ping.
- * </ul>
+ * connection), around the routes of plain HTTP connections ({@link #aroundRoutes}): closed when no
+ * request has been in progress for the timeout. A connection upgraded to a websocket ends its
+ * request stream, so it stops being watched here; its {@link WebSocketFrames} stage watches it from
+ * then on.
  *
  * @param <I> what comes from the client
  * @param <O> what goes to it
@@ -52,15 +46,6 @@ final class IdleTimeout<I, O> extends GraphStage<BidiShape<I, I, O, O>> {
   static Flow<HttpRequest, HttpResponse, NotUsed> aroundRoutes(
       Flow<HttpRequest, HttpResponse, NotUsed> routes, IdleConnections connections) {
     return BidiFlow.fromGraph(new IdleTimeout<HttpRequest, HttpResponse>(connections, true, true)).join(routes);
-  }
-
-  /**
-   * The websocket layer. {@code outboundCounts}: whether frames towards the client count as life.
-   * With ping keep-alive shorter than the timeout they must not (the pings would keep a dead
-   * client open); without it they must (a client that only listens would be closed).
-   */
-  static IdleTimeout<Object, Object> websocket(IdleConnections connections, boolean outboundCounts) {
-    return new IdleTimeout<>(connections, outboundCounts, false);
   }
 
   @Override

@@ -35,7 +35,6 @@ import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.javadsl.BidiFlow;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.event.Logging;
-import org.apache.pekko.http.impl.engine.ws.FrameEvent;
 import org.apache.pekko.http.scaladsl.settings.ServerSettings;
 import org.apache.pekko.http.scaladsl.settings.WebSocketSettings;
 import scala.concurrent.duration.FiniteDuration;
@@ -54,7 +53,7 @@ public final class WebSocketRoute {
   private final ParleyConfig config;
   private final ParleyConfig.GatewaySettings settings;
   /**
-   * Pekko's websocket layers (framing included), {@link WebSocketFrames} and a {@link SessionStream}:
+   * Pekko's websocket framing, {@link WebSocketFrames} and a {@link SessionStream}:
    * one blueprint shared by every connection, which tells it its user by an attribute
    * ({@link ConnectionOf}). A graph joined per connection stayed referenced for the connection's
    * life (~2 KB of traversal builders, kept by Pekko HTTP's finished response renderer:
@@ -101,21 +100,24 @@ public final class WebSocketRoute {
     this.settings = config.gateway();
     WebSocketSettings websocket =
         ((ServerSettings) org.apache.pekko.http.javadsl.settings.ServerSettings.create(system.classicSystem())).websocketSettings();
-    BidiFlow<FrameEvent, IncomingFrame, String, FrameEvent, NotUsed> frames =
-        WebSocketFrames.stack(
+    WebSocketFrames.Settings frames =
+        WebSocketFrames.Settings.of(
             websocket,
             settings.maxFrameBytes(),
             CLOSE_TIMEOUT,
-            Logging.getLogger(system.classicSystem(), WebSocketFrames.class),
-            IdleTimeout.websocket(IdleConnections.get(system), !pingsWithin(websocket, settings.idle().timeout())));
+            IdleConnections.get(system),
+            !pingsWithin(websocket, settings.idle().timeout()),
+            Logging.getLogger(system.classicSystem(), WebSocketFrames.class));
     this.upgrades =
-        new WebSocketFrames.Upgrades(frames.join(
-            Flow.fromGraph(
-                new SessionStream(
-                    (attributes, outbound) ->
-                        startSession(attributes.getAttribute(ConnectionOf.class).orElseThrow().user(), outbound),
-                    lifecycle::frameReceived,
-                    lifecycle::frameSent))));
+        new WebSocketFrames.Upgrades(
+            BidiFlow.fromGraph(new WebSocketFrames(frames))
+                .join(
+                    Flow.fromGraph(
+                        new SessionStream(
+                            (attributes, outbound) ->
+                                startSession(attributes.getAttribute(ConnectionOf.class).orElseThrow().user(), outbound),
+                            lifecycle::frameReceived,
+                            lifecycle::frameSent))));
   }
 
   /**

@@ -3,18 +3,19 @@ package dev.parley.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.typesafe.config.ConfigFactory;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.event.Logging;
 import org.apache.pekko.http.impl.engine.server.UpgradeToOtherProtocolResponseHeader;
-import org.apache.pekko.http.impl.engine.ws.FrameEvent;
-import org.apache.pekko.http.impl.engine.ws.FrameHandler;
 import org.apache.pekko.http.impl.engine.ws.Handshake;
-import org.apache.pekko.http.impl.engine.ws.WebSocket;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.scaladsl.model.headers.Sec$minusWebSocket$minusKey;
@@ -35,43 +36,163 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Pins what {@link WebSocketFrames} relies on in Pekko HTTP's internal frame-level API: the events
- * {@code FrameHandler} emits for a message (parts, then {@code MessageEnd}), the bypass events, the
- * close handshake's inputs ({@code UserHandlerCompleted}, {@code Tick}). A Pekko HTTP upgrade that
- * changes them fails here.
+ * {@link WebSocketFrames} on the wire: client frames as bytes (masked, as a client sends them,
+ * delivered in 3-byte pieces so headers and payloads are split across reads), and what the stage
+ * sends back, read as bytes. It pins both the protocol (RFC 6455: framing, masking, fragmentation,
+ * UTF-8, control frames, the close handshake, keep-alive) and what the stage relies on in Pekko
+ * HTTP's internal websocket API ({@code Utf8Decoder}, {@code PeerClosed.parse}, the upgrade
+ * response): a Pekko HTTP upgrade that changes them fails here.
  */
 class WebSocketFramesTest {
   /** Only Pekko's own defaults: application.conf would start cluster remoting on a fixed port. */
   private static final ActorTestKit testKit = ActorTestKit.create(ConfigFactory.empty());
   private static final Materializer materializer = Materializer.matFromSystem(testKit.system());
   private static final int MAX_BYTES = 16;
+  private static final int TEXT = 1;
+  private static final int BINARY = 2;
+  private static final int CONTINUATION = 0;
+  private static final int CLOSE = 8;
+  private static final int PING = 9;
+  private static final int PONG = 10;
 
   @AfterAll
   static void shutdown() {
     testKit.shutdownTestKit();
   }
 
-  private static BidiFlow<FrameHandler.Output, IncomingFrame, String, Object, NotUsed> frames(Duration closeTimeout) {
-    return BidiFlow.fromGraph(new WebSocketFrames(MAX_BYTES, closeTimeout));
+  private static WebSocketFrames.Settings settings(Duration closeTimeout, Duration keepAlive) {
+    return new WebSocketFrames.Settings(
+        MAX_BYTES, closeTimeout, keepAlive, false, IdleConnections.get(testKit.system()), true,
+        Logging.getLogger(testKit.system().classicSystem(), WebSocketFramesTest.class));
   }
 
-  /** What the session receives for these client events (the client then closes normally). */
-  private static List<IncomingFrame> collect(FrameHandler.Output... events) throws Exception {
-    List<FrameHandler.Output> all = new ArrayList<>(List.of(events));
-    all.add(new FrameHandler.PeerClosed(scala.Option.empty(), ""));
+  /** Bytes in, bytes out: the stage joined to {@code session}. */
+  private static <M> Flow<ByteString, ByteString, M> wire(WebSocketFrames.Settings settings, Flow<IncomingFrame, String, M> session) {
+    BidiFlow<ByteString, IncomingFrame, String, ByteString, NotUsed> frames = BidiFlow.fromGraph(new WebSocketFrames(settings));
+    return frames.join(session, Keep.<NotUsed, M>right());
+  }
+
+  /** A frame as a client sends it: masked with a random key. */
+  private static byte[] clientFrame(int opcode, boolean fin, byte[] payload) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.write((fin ? 0x80 : 0) | opcode);
+    if (payload.length < 126) {
+      out.write(0x80 | payload.length);
+    } else {
+      out.write(0x80 | 126);
+      out.write(payload.length >> 8);
+      out.write(payload.length & 0xFF);
+    }
+    byte[] mask = new byte[4];
+    ThreadLocalRandom.current().nextBytes(mask);
+    out.writeBytes(mask);
+    for (int i = 0; i < payload.length; i++) out.write(payload[i] ^ mask[i % 4]);
+    return out.toByteArray();
+  }
+
+  private static byte[] text(String data, boolean fin) {
+    return clientFrame(TEXT, fin, data.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static byte[] continuation(String data, boolean fin) {
+    return clientFrame(CONTINUATION, fin, data.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static byte[] close(int code) {
+    return clientFrame(CLOSE, true, new byte[] {(byte) (code >> 8), (byte) code});
+  }
+
+  /** The client's bytes in 3-byte pieces: every header and payload is split across reads. */
+  private static List<ByteString> pieces(byte[]... frames) {
+    ByteArrayOutputStream all = new ByteArrayOutputStream();
+    for (byte[] frame : frames) all.writeBytes(frame);
+    byte[] bytes = all.toByteArray();
+    List<ByteString> pieces = new ArrayList<>();
+    for (int i = 0; i < bytes.length; i += 3) pieces.add(ByteString.fromArray(bytes, i, Math.min(3, bytes.length - i)));
+    return pieces;
+  }
+
+  /** A frame from the server: opcode and payload (servers do not mask). */
+  record ServerFrame(int opcode, boolean fin, ByteString payload) {
+    String text() {
+      return payload.utf8String();
+    }
+
+    int closeCode() {
+      return ((payload.apply(0) & 0xFF) << 8) | (payload.apply(1) & 0xFF);
+    }
+  }
+
+  private static List<ServerFrame> serverFrames(ByteString bytes) {
+    List<ServerFrame> frames = new ArrayList<>();
+    int i = 0;
+    while (i < bytes.length()) {
+      int b0 = bytes.apply(i) & 0xFF;
+      int length = bytes.apply(i + 1) & 0x7F;
+      assertThat(bytes.apply(i + 1) & 0x80).as("server frames are not masked").isZero();
+      i += 2;
+      if (length == 126) {
+        length = ((bytes.apply(i) & 0xFF) << 8) | (bytes.apply(i + 1) & 0xFF);
+        i += 2;
+      }
+      frames.add(new ServerFrame(b0 & 0x0F, (b0 & 0x80) != 0, bytes.slice(i, i + length)));
+      i += length;
+    }
+    return frames;
+  }
+
+  /** What the session receives for these client frames (the client then closes normally). */
+  private static List<IncomingFrame> collect(byte[]... frames) throws Exception {
+    List<byte[]> all = new ArrayList<>(List.of(frames));
+    all.add(close(1000));
     Flow<IncomingFrame, String, CompletionStage<List<IncomingFrame>>> session =
-        Flow.fromSinkAndSourceMat(Sink.seq(), Source.<String>empty(), Keep.left());
+        Flow.fromSinkAndSourceMat(Sink.seq(), Source.<String>maybe(), Keep.left());
     CompletionStage<List<IncomingFrame>> received =
-        Source.from(all).viaMat(session.joinMat(frames(Duration.ofSeconds(3)).reversed(), Keep.left()), Keep.right()).to(Sink.ignore()).run(materializer);
+        Source.from(pieces(all.toArray(byte[][]::new)))
+            .viaMat(wire(settings(Duration.ofSeconds(3), null), session), Keep.right())
+            .to(Sink.ignore())
+            .run(materializer);
     return received.toCompletableFuture().get(5, TimeUnit.SECONDS);
   }
 
-  private static FrameHandler.Output text(String data, boolean last) {
-    return new FrameHandler.TextMessagePart(data, last);
+  /** The client's side as probes (bytes to send, bytes received), the session's side as probes. */
+  private record Wired(
+      TestPublisher.Probe<ByteString> client,
+      TestSubscriber.Probe<ByteString> fromServer,
+      TestSubscriber.Probe<IncomingFrame> session,
+      TestPublisher.Probe<String> sessionOut) {
+    void send(byte[]... frames) {
+      for (ByteString piece : pieces(frames)) client.sendNext(piece);
+    }
+
+    /** The next frames from the server, reading until {@code n} whole frames came. */
+    List<ServerFrame> receive(int n) {
+      ByteString bytes = ByteString.emptyByteString();
+      while (true) {
+        fromServer.request(1);
+        bytes = bytes.concat(fromServer.expectNext());
+        try {
+          List<ServerFrame> frames = serverFrames(bytes);
+          if (frames.size() >= n) return frames;
+        } catch (IndexOutOfBoundsException partial) {
+          // a frame split across writes: read on
+        }
+      }
+    }
   }
 
-  private static FrameHandler.Output end() {
-    return FrameHandler.MessageEnd$.MODULE$;
+  private static Wired wired(Duration closeTimeout, Duration keepAlive) {
+    Flow<IncomingFrame, String, Pair<TestSubscriber.Probe<IncomingFrame>, TestPublisher.Probe<String>>> session =
+        Flow.fromSinkAndSourceMat(
+            TestSink.<IncomingFrame>create(testKit.system().classicSystem()),
+            TestSource.<String>probe(testKit.system().classicSystem()),
+            Keep.both());
+    Pair<Pair<TestPublisher.Probe<ByteString>, Pair<TestSubscriber.Probe<IncomingFrame>, TestPublisher.Probe<String>>>, TestSubscriber.Probe<ByteString>> run =
+        TestSource.<ByteString>probe(testKit.system().classicSystem())
+            .viaMat(wire(settings(closeTimeout, keepAlive), session), Keep.both())
+            .toMat(TestSink.create(testKit.system().classicSystem()), Keep.both())
+            .run(materializer);
+    return new Wired(run.first().first(), run.second(), run.first().second().first(), run.first().second().second());
   }
 
   /**
@@ -81,7 +202,7 @@ class WebSocketFramesTest {
   @Test
   @SuppressWarnings({"unchecked", "rawtypes"})
   void theUpgradeResponseIsPekkosOwn() {
-    Flow<FrameEvent, FrameEvent, NotUsed> handler = Flow.<FrameEvent>create();
+    Flow<ByteString, ByteString, NotUsed> handler = Flow.<ByteString>create();
     // RFC 6455, 1.3: this key's accept value is s3pPLMBiTxaQ9kYGzzhZRbK+xOo=.
     Sec$minusWebSocket$minusKey key = new Sec$minusWebSocket$minusKey("dGhlIHNhbXBsZSBub25jZQ==");
     org.apache.pekko.http.javadsl.model.HttpResponse ours =
@@ -106,120 +227,204 @@ class WebSocketFramesTest {
 
   @Test
   void textWithinTheLimitIsCollected() throws Exception {
-    assertThat(collect(text("{\"type\":\"ping\"}", true), end())).containsExactly(new IncomingFrame.Text("{\"type\":\"ping\"}"));
+    assertThat(collect(text("{\"type\":\"ping\"}", true))).containsExactly(new IncomingFrame.Text("{\"type\":\"ping\"}"));
   }
 
   @Test
   void textOfExactlyTheLimitIsCollected() throws Exception {
     String text = "x".repeat(MAX_BYTES);
 
-    assertThat(collect(text(text, true), end())).containsExactly(new IncomingFrame.Text(text));
+    assertThat(collect(text(text, true))).containsExactly(new IncomingFrame.Text(text));
   }
 
   @Test
   void textOneByteOverTheLimitIsOversized() throws Exception {
-    assertThat(collect(text("x".repeat(MAX_BYTES + 1), true), end())).containsExactly(new IncomingFrame.Oversized());
+    assertThat(collect(text("x".repeat(MAX_BYTES + 1), true))).containsExactly(new IncomingFrame.Oversized());
   }
 
   @Test
   void textIsMeasuredInUtf8BytesNotCharacters() throws Exception {
     // 9 characters, 18 bytes.
-    assertThat(collect(text("é".repeat(9), true), end())).containsExactly(new IncomingFrame.Oversized());
+    assertThat(collect(text("é".repeat(9), true))).containsExactly(new IncomingFrame.Oversized());
+  }
+
+  @Test
+  void multiByteCharactersSplitAcrossFramesAreJoined() throws Exception {
+    byte[] e = "é".getBytes(StandardCharsets.UTF_8);
+    assertThat(collect(clientFrame(TEXT, false, new byte[] {e[0]}), clientFrame(CONTINUATION, true, new byte[] {e[1]})))
+        .containsExactly(new IncomingFrame.Text("é"));
   }
 
   @Test
   void fragmentedTextWithinTheLimitIsJoinedInOrder() throws Exception {
-    assertThat(collect(text("{\"type\":", false), text("\"ping\"", false), text("}", true), end()))
+    assertThat(collect(text("{\"type\":", false), continuation("\"ping\"", false), continuation("}", true)))
         .containsExactly(new IncomingFrame.Text("{\"type\":\"ping\"}"));
   }
 
   @Test
   void fragmentedTextOverTheLimitIsOversizedAndTheNextMessageIsWhole() throws Exception {
-    List<FrameHandler.Output> events = new ArrayList<>();
-    for (int i = 0; i < 10_000; i++) events.add(text("0123456789abcdef", false));
-    events.add(text("", true));
-    events.add(end());
-    events.add(text("{}", true));
-    events.add(end());
+    List<byte[]> frames = new ArrayList<>();
+    frames.add(text("0123456789abcdef", false));
+    for (int i = 0; i < 1_000; i++) frames.add(continuation("0123456789abcdef", false));
+    frames.add(continuation("", true));
+    frames.add(text("{}", true));
 
-    assertThat(collect(events.toArray(FrameHandler.Output[]::new)))
-        .containsExactly(new IncomingFrame.Oversized(), new IncomingFrame.Text("{}"));
+    assertThat(collect(frames.toArray(byte[][]::new))).containsExactly(new IncomingFrame.Oversized(), new IncomingFrame.Text("{}"));
   }
 
   @Test
-  void fragmentedTextOfExactlyTheLimitIsCollected() throws Exception {
-    assertThat(collect(text("01234567", false), text("89abcdef", true), end()))
-        .containsExactly(new IncomingFrame.Text("0123456789abcdef"));
+  void aLongFrameIsReadAcrossManyPieces() throws Exception {
+    String text = "y".repeat(300); // a 16-bit length, 100 pieces
+    List<IncomingFrame> received = collect(text(text, true), text("{}", true));
+
+    assertThat(received).containsExactly(new IncomingFrame.Oversized(), new IncomingFrame.Text("{}"));
   }
 
   @Test
   void binaryIsDrainedAndRefused() throws Exception {
-    assertThat(collect(
-            new FrameHandler.BinaryMessagePart(ByteString.fromString("0123456789"), false),
-            new FrameHandler.BinaryMessagePart(ByteString.fromString("0123456789"), true),
-            end()))
+    assertThat(collect(clientFrame(BINARY, false, new byte[10]), clientFrame(CONTINUATION, true, new byte[10])))
         .containsExactly(new IncomingFrame.Binary());
   }
 
   @Test
+  void aPingBetweenFragmentsIsAnsweredWithItsPayloadAndTheMessageGoesOn() {
+    Wired ws = wired(Duration.ofSeconds(3), null);
+    ws.session().request(1);
+    ws.send(text("{\"a\":", false), clientFrame(PING, true, new byte[] {1, 2, 3}), continuation("1}", true));
+
+    List<ServerFrame> frames = ws.receive(1);
+    assertThat(frames.get(0).opcode()).isEqualTo(PONG);
+    assertThat(frames.get(0).payload()).isEqualTo(ByteString.fromArray(new byte[] {1, 2, 3}));
+    assertThat(ws.session().expectNext()).isEqualTo(new IncomingFrame.Text("{\"a\":1}"));
+  }
+
+  @Test
   void aClientFrameReachesTheSessionOnlyWhenItAsks() {
-    Pair<Pair<TestPublisher.Probe<FrameHandler.Output>, TestSubscriber.Probe<IncomingFrame>>, TestSubscriber.Probe<Object>> run =
-        wired(Duration.ofSeconds(3));
-    TestPublisher.Probe<FrameHandler.Output> client = run.first().first();
-    TestSubscriber.Probe<IncomingFrame> session = run.first().second();
-    run.second().request(1);
-
-    client.sendNext(text("{\"a\":1}", true)).sendNext(end());
-    client.sendNext(text("{\"a\":2}", true)).sendNext(end());
-    session.request(1);
-    assertThat(session.expectNext()).isEqualTo(new IncomingFrame.Text("{\"a\":1}"));
-    session.request(1);
-    assertThat(session.expectNext()).isEqualTo(new IncomingFrame.Text("{\"a\":2}"));
+    Wired ws = wired(Duration.ofSeconds(3), null);
+    ws.send(text("{\"a\":1}", true), text("{\"a\":2}", true));
+    ws.session().request(1);
+    assertThat(ws.session().expectNext()).isEqualTo(new IncomingFrame.Text("{\"a\":1}"));
+    ws.session().request(1);
+    assertThat(ws.session().expectNext()).isEqualTo(new IncomingFrame.Text("{\"a\":2}"));
   }
 
   @Test
-  void controlAnswersAndSessionTextsGoToTheClientAsFrames() {
-    Pair<Pair<TestPublisher.Probe<FrameHandler.Output>, TestSubscriber.Probe<IncomingFrame>>, TestSubscriber.Probe<Object>> run =
-        wired(Duration.ofSeconds(3));
-    TestSubscriber.Probe<Object> toClient = run.second();
-    FrameHandler.DirectAnswer pong = new FrameHandler.DirectAnswer(FrameEvent.closeFrame(1000, "", scala.Option.empty()));
-    toClient.request(1);
-    run.first().first().sendNext(pong);
+  void sessionTextsGoToTheClientAsTextFrames() {
+    Wired ws = wired(Duration.ofSeconds(3), null);
+    ws.sessionOut().sendNext("{\"type\":\"hello\"}").sendNext("é");
 
-    assertThat(toClient.expectNext()).isSameAs(pong);
+    List<ServerFrame> frames = ws.receive(2);
+    assertThat(frames).extracting(ServerFrame::opcode).containsExactly(TEXT, TEXT);
+    assertThat(frames).extracting(ServerFrame::fin).containsExactly(true, true);
+    assertThat(frames).extracting(ServerFrame::text).containsExactly("{\"type\":\"hello\"}", "é");
   }
 
-  /**
-   * The close timeout ticks only once the connection closes: with a 1 ms timeout, a stage that
-   * ticked from the start would have a tick waiting before the first real event.
-   */
   @Test
-  void anIdleConnectionGetsNoTickAndAClosingOneDoes() {
-    Pair<Pair<TestPublisher.Probe<FrameHandler.Output>, TestSubscriber.Probe<IncomingFrame>>, TestSubscriber.Probe<Object>> run =
-        wired(Duration.ofMillis(1));
-    TestPublisher.Probe<FrameHandler.Output> client = run.first().first();
-    TestSubscriber.Probe<Object> toClient = run.second();
-    // The session side is closed by cancelling its inlet's source: here, the probe's subscriber completes it.
-    toClient.request(1);
-    run.first().second().request(1);
-    FrameHandler.DirectAnswer answer = new FrameHandler.DirectAnswer(FrameEvent.closeFrame(1000, "", scala.Option.empty()));
-    client.sendNext(answer);
-    assertThat(toClient.expectNext()).isSameAs(answer);
+  void invalidUtf8IsClosedWith1007AndTheSessionFails() {
+    Wired ws = wired(Duration.ofSeconds(3), null);
+    ws.session().request(1);
+    ws.send(clientFrame(TEXT, true, new byte[] {'{', (byte) 0xC3, (byte) 0x28, '}'}));
 
-    client.sendNext(new FrameHandler.ActivelyCloseWithCode(scala.Option.apply(1002), "protocol error"));
-    toClient.request(2);
-    assertThat(toClient.expectNext()).isInstanceOf(FrameHandler.ActivelyCloseWithCode.class);
-    assertThat(toClient.expectNext()).isSameAs(WebSocket.Tick$.MODULE$);
+    List<ServerFrame> frames = ws.receive(1);
+    assertThat(frames.get(0).opcode()).isEqualTo(CLOSE);
+    assertThat(frames.get(0).closeCode()).isEqualTo(1007);
+    assertThat(ws.session().expectError()).isInstanceOf(org.apache.pekko.http.impl.engine.ws.ProtocolException.class);
   }
 
-  /** client events in; the session's side as probes; what goes to the client's side as a probe. */
-  private static Pair<Pair<TestPublisher.Probe<FrameHandler.Output>, TestSubscriber.Probe<IncomingFrame>>, TestSubscriber.Probe<Object>> wired(
-      Duration closeTimeout) {
-    Flow<IncomingFrame, String, TestSubscriber.Probe<IncomingFrame>> session =
-        Flow.fromSinkAndSourceMat(TestSink.<IncomingFrame>create(testKit.system().classicSystem()), Source.<String>never(), Keep.left());
-    return TestSource.<FrameHandler.Output>probe(testKit.system().classicSystem())
-        .viaMat(session.joinMat(frames(closeTimeout).reversed(), Keep.left()), Keep.both())
-        .toMat(TestSink.create(testKit.system().classicSystem()), Keep.both())
-        .run(materializer);
+  @Test
+  void anUnmaskedFrameIsAProtocolError() {
+    Wired ws = wired(Duration.ofSeconds(3), null);
+    ws.session().request(1);
+    ws.client().sendNext(ByteString.fromArray(new byte[] {(byte) 0x81, 2, '{', '}'}));
+
+    List<ServerFrame> frames = ws.receive(1);
+    assertThat(frames.get(0).opcode()).isEqualTo(CLOSE);
+    assertThat(frames.get(0).closeCode()).isEqualTo(1002);
+    ws.session().expectError();
+  }
+
+  @Test
+  void aContinuationWithoutAMessageAndAReservedBitAreProtocolErrors() {
+    for (byte[] bad : List.of(continuation("x", true), withRsv1(text("x", true)), clientFrame(3, true, new byte[0]), clientFrame(PING, false, new byte[0]))) {
+      Wired ws = wired(Duration.ofSeconds(3), null);
+      ws.session().request(1);
+      ws.send(bad);
+      List<ServerFrame> frames = ws.receive(1);
+      assertThat(frames.get(0).opcode()).isEqualTo(CLOSE);
+      assertThat(frames.get(0).closeCode()).isEqualTo(1002);
+    }
+  }
+
+  private static byte[] withRsv1(byte[] frame) {
+    frame[0] |= 0x40;
+    return frame;
+  }
+
+  /** RFC 6455 5.5.1: the client's close is answered with its code once the session has ended, then the TCP connection closes. */
+  @Test
+  void aClientsCloseIsAnsweredWhenTheSessionHasEnded() {
+    Wired ws = wired(Duration.ofSeconds(3), null);
+    ws.session().request(1);
+    ws.send(close(1001));
+    ws.session().expectComplete();
+    ws.sessionOut().sendNext("{\"last\":true}").sendComplete();
+
+    List<ServerFrame> frames = ws.receive(2);
+    assertThat(frames).extracting(ServerFrame::opcode).containsExactly(TEXT, CLOSE);
+    assertThat(frames.get(1).closeCode()).isEqualTo(1001);
+    ws.fromServer().request(1);
+    ws.fromServer().expectComplete();
+  }
+
+  /** The session's end sends a close frame after its last text; a client that never answers is dropped after the close timeout. */
+  @Test
+  void theSessionsEndClosesAndAClientThatDoesNotAnswerIsDroppedAfterTheCloseTimeout() {
+    Wired ws = wired(Duration.ofMillis(200), null);
+    ws.sessionOut().sendNext("{\"bye\":true}").sendComplete();
+
+    List<ServerFrame> frames = ws.receive(2);
+    assertThat(frames).extracting(ServerFrame::opcode).containsExactly(TEXT, CLOSE);
+    assertThat(frames.get(1).closeCode()).isEqualTo(1000);
+    ws.fromServer().request(1);
+    ws.fromServer().expectComplete();
+  }
+
+  @Test
+  void theClientsAnswerToOurCloseEndsTheConnectionAtOnce() {
+    Wired ws = wired(Duration.ofSeconds(30), null);
+    ws.sessionOut().sendComplete();
+    assertThat(ws.receive(1).get(0).opcode()).isEqualTo(CLOSE);
+    ws.send(close(1000));
+    ws.fromServer().request(1);
+    ws.fromServer().expectComplete();
+  }
+
+  @Test
+  void aLengthWithItsHighBitSetIsAProtocolError() {
+    Wired ws = wired(Duration.ofSeconds(3), null);
+    ws.session().request(1);
+    ws.client().sendNext(ByteString.fromArray(new byte[] {(byte) 0x81, (byte) (0x80 | 127), (byte) 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}));
+
+    List<ServerFrame> frames = ws.receive(1);
+    assertThat(frames.get(0).opcode()).isEqualTo(CLOSE);
+    assertThat(frames.get(0).closeCode()).isEqualTo(1002);
+  }
+
+  @Test
+  void aLongSessionTextGoesOutWithA16BitLength() {
+    Wired ws = wired(Duration.ofSeconds(3), null);
+    String text = "z".repeat(1_000);
+    ws.sessionOut().sendNext(text);
+
+    List<ServerFrame> frames = ws.receive(1);
+    assertThat(frames.get(0).text()).isEqualTo(text);
+  }
+
+  /** Keep-alive: a ping after that long without a frame from the client, none while it talks. */
+  @Test
+  void aSilentClientIsPingedAfterTheKeepAlive() {
+    Wired ws = wired(Duration.ofSeconds(3), Duration.ofMillis(300));
+    List<ServerFrame> frames = ws.receive(1);
+    assertThat(frames.get(0).opcode()).isEqualTo(PING);
   }
 }
