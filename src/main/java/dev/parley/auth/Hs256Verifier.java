@@ -100,7 +100,7 @@ final class Hs256Verifier {
         switch (name) {
           case "sub" -> {
             if (value == JsonToken.VALUE_STRING) subject = parser.getText();
-            else if (value != JsonToken.VALUE_NULL) return NOT_MINE; // nimbus reads a number as its text
+            else if (value != JsonToken.VALUE_NULL) return Optional.empty(); // nimbus: not a string
           }
           case "exp", "nbf", "iat" -> {
             Long seconds = null;
