@@ -59,8 +59,6 @@ public final class Tokens {
   private final Clock clock;
   private final Duration clockSkew;
   private final DefaultJWTProcessor<SecurityContext> processor;
-  /** The common HS256 case without nimbus; null for RS256/ES256 or when aud/iss are checked. */
-  private final Hs256Verifier hs256;
 
   /** An HS256 verifier and minter with the default 30 s clock skew and no aud/iss checks. */
   public Tokens(String secret, Clock clock) {
@@ -79,11 +77,9 @@ public final class Tokens {
       }
       this.secret = bytes;
       keys = hs256Key(bytes);
-      hs256 = settings.issuer().isEmpty() && settings.audience().isEmpty() ? new Hs256Verifier(bytes, settings.clockSkew()) : null;
     } else {
       this.secret = null;
       keys = TokenKeys.selector(settings);
-      hs256 = null;
     }
     processor = new DefaultJWTProcessor<>();
     processor.setJWSKeySelector(keys);
@@ -173,16 +169,6 @@ public final class Tokens {
 
   /** The verified user and expiry, or empty; never throws, whatever the token holds. */
   public Optional<Verified> verifyToken(String token) {
-    if (token == null || token.isBlank() || token.length() > 16_384) return Optional.empty();
-    if (hs256 != null) {
-      Optional<Verified> verified = hs256.verify(token, clock.instant());
-      if (verified != Hs256Verifier.NOT_MINE) return verified;
-    }
-    return verifyWithNimbus(token);
-  }
-
-  /** {@link #verifyToken} by nimbus-jose-jwt alone (package-private: the fast path's tests compare with it). */
-  Optional<Verified> verifyWithNimbus(String token) {
     if (token == null || token.isBlank() || token.length() > 16_384) return Optional.empty();
     try {
       JWTClaimsSet claims = processor.process(token, null);
