@@ -212,6 +212,9 @@ final class WebSocketFrames extends GraphStage<BidiShape<ByteString, IncomingFra
     /** Nothing more from the client is read (a header that cannot be parsed). */
     private boolean unreadable;
     private boolean reading;
+    /** The client's side of the TCP connection has ended; {@link #clientEnded} once what came before is read. */
+    private boolean clientDone;
+    private boolean clientEndHandled;
     /** The frame being read: its opcode (NONE: its payload is skipped), mask key, position in the key, whether it ends its message. */
     private int frameOpcode = NONE;
     private int frameMask;
@@ -254,12 +257,8 @@ final class WebSocketFrames extends GraphStage<BidiShape<ByteString, IncomingFra
         @Override
         public void onUpstreamFinish() {
           unwatch();
-          // A TCP close in the middle of a frame is a truncated one (Pekko's parser: "Data truncated").
-          completeSession(payloadLeft > 0 || !unread.isEmpty() ? new ProtocolException("Data truncated") : null);
-          if (closing == Closing.WAITING_FOR_PEER || isClosed(fromSession)) {
-            completeWhenFlushed = true;
-            flush();
-          }
+          clientDone = true;
+          read(); // whole messages already here still reach the session first
         }
 
         @Override
@@ -339,15 +338,31 @@ final class WebSocketFrames extends GraphStage<BidiShape<ByteString, IncomingFra
     private void read() {
       if (reading) return; // a frame read can answer (a pong), and answering reads on
       reading = true;
+      boolean needsBytes;
       try {
-        readFrames();
+        needsBytes = readFrames();
       } finally {
         reading = false;
       }
-      pullClient();
+      if (clientDone) {
+        if (needsBytes && !clientEndHandled) clientEnded();
+      } else {
+        pullClient();
+      }
     }
 
-    private void readFrames() {
+    /** The client's bytes ended and all of them are read: a TCP close in the middle of a frame is a truncated one (Pekko's parser: "Data truncated"). */
+    private void clientEnded() {
+      clientEndHandled = true;
+      completeSession(payloadLeft > 0 || !unread.isEmpty() ? new ProtocolException("Data truncated") : null);
+      if (closing == Closing.WAITING_FOR_PEER || isClosed(fromSession)) {
+        completeWhenFlushed = true;
+        flush();
+      }
+    }
+
+    /** Whether reading stopped for want of bytes (not because the session or the client's side must go first). */
+    private boolean readFrames() {
       while (collected == null && control.isEmpty() && !unreadable && !unread.isEmpty()) {
         if (payloadLeft < 0) {
           if (!readHeader()) break;
@@ -361,6 +376,7 @@ final class WebSocketFrames extends GraphStage<BidiShape<ByteString, IncomingFra
         }
         if (payloadLeft == 0) payloadLeft = -1;
       }
+      return collected == null && (unreadable || unread.isEmpty() || (payloadLeft < 0 && control.isEmpty()));
     }
 
     /** Reads a frame's header if all of it is there. */

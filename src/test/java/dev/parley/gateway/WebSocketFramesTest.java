@@ -420,6 +420,28 @@ class WebSocketFramesTest {
     assertThat(frames.get(0).text()).isEqualTo(text);
   }
 
+  /** A client that sends and then closes its TCP connection without a close frame: what it sent still reaches the session, then its end. */
+  @Test
+  void messagesBeforeATcpCloseReachTheSessionBeforeItsEnd() {
+    Wired ws = wired(Duration.ofSeconds(3), null);
+    ws.send(text("{\"a\":1}", true), text("{\"a\":2}", true));
+    ws.client().sendComplete();
+    ws.session().request(3);
+    assertThat(ws.session().expectNext()).isEqualTo(new IncomingFrame.Text("{\"a\":1}"));
+    assertThat(ws.session().expectNext()).isEqualTo(new IncomingFrame.Text("{\"a\":2}"));
+    ws.session().expectComplete();
+  }
+
+  @Test
+  void aTcpCloseInTheMiddleOfAFrameIsATruncation() {
+    Wired ws = wired(Duration.ofSeconds(3), null);
+    byte[] frame = text("{\"a\":1}", true);
+    ws.client().sendNext(ByteString.fromArray(frame, 0, frame.length - 2));
+    ws.client().sendComplete();
+    ws.session().request(1);
+    assertThat(ws.session().expectError()).hasMessageContaining("truncated");
+  }
+
   /** Keep-alive: a ping after that long without a frame from the client, none while it talks. */
   @Test
   void aSilentClientIsPingedAfterTheKeepAlive() {
