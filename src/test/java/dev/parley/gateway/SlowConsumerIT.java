@@ -18,7 +18,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -90,20 +89,7 @@ class SlowConsumerIT {
   }
 
   private static void writeMaskedText(OutputStream out, byte[] payload) throws Exception {
-    byte[] mask = new byte[4];
-    ThreadLocalRandom.current().nextBytes(mask);
-    out.write(0x81);
-    if (payload.length < 126) {
-      out.write(0x80 | payload.length);
-    } else {
-      out.write(0x80 | 126);
-      out.write(payload.length >> 8);
-      out.write(payload.length & 0xFF);
-    }
-    out.write(mask);
-    byte[] masked = new byte[payload.length];
-    for (int i = 0; i < payload.length; i++) masked[i] = (byte) (payload[i] ^ mask[i % 4]);
-    out.write(masked);
+    out.write(ClientFrames.masked(ClientFrames.TEXT_OPCODE, true, payload));
     out.flush();
   }
 }

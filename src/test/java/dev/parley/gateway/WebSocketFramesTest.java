@@ -9,7 +9,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -74,20 +73,7 @@ class WebSocketFramesTest {
 
   /** A frame as a client sends it: masked with a random key. */
   private static byte[] clientFrame(int opcode, boolean fin, byte[] payload) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.write((fin ? 0x80 : 0) | opcode);
-    if (payload.length < 126) {
-      out.write(0x80 | payload.length);
-    } else {
-      out.write(0x80 | 126);
-      out.write(payload.length >> 8);
-      out.write(payload.length & 0xFF);
-    }
-    byte[] mask = new byte[4];
-    ThreadLocalRandom.current().nextBytes(mask);
-    out.writeBytes(mask);
-    for (int i = 0; i < payload.length; i++) out.write(payload[i] ^ mask[i % 4]);
-    return out.toByteArray();
+    return ClientFrames.masked(opcode, fin, payload);
   }
 
   private static byte[] text(String data, boolean fin) {

@@ -3,13 +3,10 @@ package dev.parley.presence;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.typesafe.config.ConfigFactory;
 import dev.parley.ops.Metrics;
 import java.time.Duration;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,19 +19,7 @@ class PresenceHubTest {
 
   @BeforeAll
   static void start() {
-    testKit =
-        ActorTestKit.create(
-            ConfigFactory.parseString(
-                    """
-                    pekko.actor.provider = cluster
-                    pekko.remote.artery.canonical.hostname = 127.0.0.1
-                    pekko.remote.artery.canonical.port = 0
-                    pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
-                    pekko.cluster.distributed-data.notify-subscribers-interval = 100ms
-                    """)
-                .withFallback(ConfigFactory.parseResources("serialization.conf")));
-    Cluster cluster = Cluster.get(testKit.system());
-    cluster.manager().tell(Join.create(cluster.selfMember().address()));
+    testKit = OneNodeCluster.start();
     presence = Presence.get(testKit.system());
     presence.start(
         testKit.system(),
