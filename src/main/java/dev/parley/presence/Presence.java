@@ -3,8 +3,8 @@ package dev.parley.presence;
 import dev.parley.conversation.Conversations;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.time.Duration;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -12,7 +12,6 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
 import org.apache.pekko.actor.typed.ExtensionId;
 import org.apache.pekko.actor.typed.Props;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 /**
  * This node's entry to presence: the calls a connection makes (it connected, went away, watches a
@@ -43,7 +42,12 @@ public final class Presence implements Extension {
         .addTask(
             CoordinatedShutdown.PhaseClusterExiting(),
             "parley-presence-stop-writing",
-            () -> AskPattern.<PresenceHub.Command, Done>ask(started, PresenceHub.StopWriting::new, Duration.ofSeconds(3), system.scheduler()));
+            () -> {
+              // Told, not asked: a hub already stopped (its node downed first) has nothing left to
+              // write, and an ask to it failed the phase with a warning on every such shutdown.
+              started.tell(new PresenceHub.StopWriting(system.ignoreRef()));
+              return CompletableFuture.completedFuture(Done.getInstance());
+            });
   }
 
   public PresenceSettings settings() {
