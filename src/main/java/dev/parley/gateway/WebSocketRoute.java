@@ -53,7 +53,7 @@ public final class WebSocketRoute {
   private final ParleyConfig config;
   private final ParleyConfig.GatewaySettings settings;
   /**
-   * Pekko's websocket framing, {@link WebSocketFrames} and a {@link SessionStream}:
+   * {@link WebSocketFrames} (the websocket protocol: frames, control frames, close handshake) and a {@link SessionStream}:
    * one blueprint shared by every connection, which tells it its user by an attribute
    * ({@link ConnectionOf}). A graph joined per connection stayed referenced for the connection's
    * life (~2 KB of traversal builders, kept by Pekko HTTP's finished response renderer:
