@@ -2,6 +2,10 @@
 // drops: it reconnects with exponential backoff and full jitter (or after a `reconnect` frame's
 // afterMs), resubscribes each conversation with `since` = the last seq it saw, and resends every
 // send not yet acknowledged with its original clientMsgId (the server makes that idempotent).
+// A send refused with `retryAfterMs` (an overloaded node, a rate limit) holds every send of the
+// connection until the hint has passed (plus jitter); then the held sends go out one at a time,
+// oldest first, each once the previous one is answered, until the outbox has caught up
+// (protocol.md, "Overload and rate limits").
 
 const REQUEST_TIMEOUT_MS = 10000;
 const MAX_BACKOFF_MS = 30000;
@@ -20,6 +24,9 @@ export class Connection extends EventTarget {
     this.socket = null;
     this.reconnectTimer = null;
     this.nextDelayMs = null;
+    this.holdUntil = 0; // Date.now() before which no send goes out (a retry hint)
+    this.holdTimer = null;
+    this.catchingUp = null; // after a hold: the one send in flight, the rest waits for its answer
   }
 
   get connected() {
@@ -147,20 +154,49 @@ export class Connection extends EventTarget {
   }
 
   transmitSend(clientMsgId, send) {
+    const held = Date.now() < this.holdUntil || (this.catchingUp !== null && this.catchingUp !== clientMsgId);
+    if (held) return; // stays in unacked; sent in order once the hold ends
     this.request({ type: 'send', conversation: send.conversation, clientMsgId, text: send.text })
       .then((ack) => {
         this.unacked.delete(clientMsgId);
         this.emit('ack', ack);
+        if (this.catchingUp === clientMsgId) this.sendNextHeld();
       })
       .catch((e) => {
-        if (e.code !== 'unavailable') {
+        const retryAfterMs = e.frame && e.frame.retryAfterMs;
+        if ((e.code === 'unavailable' || e.code === 'rate_limited') && retryAfterMs > 0 && this.unacked.has(clientMsgId)) {
+          this.holdSends(retryAfterMs);
+        } else if (e.code !== 'unavailable') {
           this.unacked.delete(clientMsgId);
           this.emit('problem', { message: `not sent: ${e.message}`, clientMsgId, conversation: send.conversation });
+          if (this.catchingUp === clientMsgId) this.sendNextHeld();
         } else if (this.connected && this.unacked.has(clientMsgId)) {
           // The node answered unavailable (conversation moving): retry soon, same clientMsgId.
           setTimeout(() => this.connected && this.transmitSend(clientMsgId, send), 500 + Math.random() * 1000);
         } // not connected: resent by onOpen
       });
+  }
+
+  /** No send goes out before the hint has passed, plus up to half of it again (jitter). */
+  holdSends(retryAfterMs) {
+    const until = Date.now() + retryAfterMs + Math.random() * (retryAfterMs / 2);
+    if (until <= this.holdUntil) return;
+    this.holdUntil = until;
+    this.catchingUp = null;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = setTimeout(() => this.sendNextHeld(), until - Date.now());
+  }
+
+  /** After a hold: the oldest unacknowledged send alone; none left: sends go out as they come. */
+  sendNextHeld() {
+    const next = this.unacked.entries().next();
+    if (next.done) {
+      this.catchingUp = null;
+      return;
+    }
+    const [clientMsgId, send] = next.value;
+    this.catchingUp = clientMsgId;
+    if (this.connected) this.transmitSend(clientMsgId, send); // not connected: onOpen resends it
   }
 
   typing(conversation) {

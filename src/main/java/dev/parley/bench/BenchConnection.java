@@ -82,6 +82,8 @@ final class BenchConnection {
   private final Map<String, PendingSend> pending = new ConcurrentHashMap<>();
   /** Refused sends waiting for their retry pause; a {@code writes_resumed} retries them at once. */
   private final Set<String> awaitingRetry = ConcurrentHashMap.newKeySet();
+  /** Every send of this connection while a server's retry hint lasts (protocol.md, "Overload and rate limits"). */
+  private final SendHold hold = new SendHold();
   private final Map<String, CompletableFuture<ServerFrame>> requests = new ConcurrentHashMap<>();
   private final Outbox outbox = new Outbox(this::liveSocket);
   private final AtomicLong nextRequestId = new AtomicLong();
@@ -353,8 +355,8 @@ final class BenchConnection {
     retries.sort(Comparator.comparingLong(PendingSend::sendIndex));
     for (PendingSend retry : retries) {
       counters.resentSends.increment();
-      pending.computeIfPresent(clientMsgIdOf(retry), (id, send) -> send.attempted(System.nanoTime()));
-      enqueue(retry.frame());
+      pending.computeIfPresent(clientMsgIdOf(retry.sendIndex()), (id, send) -> send.attempted(System.nanoTime()));
+      transmit(retry.sendIndex(), retry.frame());
     }
   }
 
@@ -468,13 +470,13 @@ final class BenchConnection {
     return answer;
   }
 
-  private static String clientMsgIdOf(PendingSend send) {
-    return "s" + send.sendIndex();
+  private static String clientMsgIdOf(long sendIndex) {
+    return "s" + sendIndex;
   }
 
   /** A send due at {@code intendedNanos}; the request id is the clientMsgId, so errors map back. */
   void send(long sendIndex, String conversation, String text) {
-    String clientMsgId = "s" + sendIndex;
+    String clientMsgId = clientMsgIdOf(sendIndex);
     String frame = write(
         JSON.createObjectNode()
             .put("type", "send")
@@ -484,7 +486,7 @@ final class BenchConnection {
             .put("text", text));
     pending.put(clientMsgId, new PendingSend(sendIndex, conversation, frame, 0, System.nanoTime()));
     counters.sent.increment();
-    enqueue(frame);
+    transmit(sendIndex, frame);
     resendWhileUnanswered(clientMsgId);
   }
 
@@ -497,7 +499,7 @@ final class BenchConnection {
           counters.resentSends.increment();
           note("resend " + clientMsgId + " after " + ANSWER_TIMEOUT.toSeconds() + " s without an answer");
           pending.computeIfPresent(clientMsgId, (id, send) -> send.attempted(System.nanoTime()));
-          enqueue(unanswered.frame());
+          transmit(unanswered.sendIndex(), unanswered.frame());
           resendWhileUnanswered(clientMsgId);
         },
         ANSWER_TIMEOUT.toMillis(),
@@ -525,6 +527,11 @@ final class BenchConnection {
 
   private void enqueue(String frame) {
     outbox.add(frame);
+  }
+
+  /** A send's frame goes out now, unless a retry hint holds this connection's sends. */
+  private void transmit(long sendIndex, String frame) {
+    if (hold.admit(sendIndex, frame)) enqueue(frame);
   }
 
   private synchronized WebSocket liveSocket() {
@@ -576,8 +583,9 @@ final class BenchConnection {
       note("writes_resumed on #" + link.number + ", " + awaitingRetry.size() + " refused sends retried now");
       for (String clientMsgId : List.copyOf(awaitingRetry)) {
         PendingSend refused = pending.computeIfPresent(clientMsgId, (id, send) -> send.attempted(System.nanoTime()));
-        if (awaitingRetry.remove(clientMsgId) && refused != null) enqueue(refused.frame());
+        if (awaitingRetry.remove(clientMsgId) && refused != null) transmit(refused.sendIndex(), refused.frame());
       }
+      sendHeld(hold.releaseAll());
     } else if ("reconnect".equals(frame.type())) {
       long afterMs = frame.afterMs() == null ? 0 : frame.afterMs();
       if (frame.closeInMs() != null && frame.closeInMs() > 0) {
@@ -601,6 +609,7 @@ final class BenchConnection {
     // An ack for a send no longer pending answers a retry: the tracker still checks its seq.
     tracker.acked(ack.conversation(), ack.seq(), ack.clientMsgId());
     if (sent == null) return;
+    sendHeld(hold.settled(sent.sendIndex()));
     counters.acked.increment();
     if (counters.inWindow(now)) counters.ackedInWindow.increment();
     long intended = intendedNanosOfSend.applyAsLong(sent.sendIndex());
@@ -662,12 +671,18 @@ final class BenchConnection {
     if (RETRYABLE.contains(error.code())) {
       PendingSend refused = pending.computeIfPresent(error.id(), (id, send) -> send.refusedOnceMore());
       if (refused != null) {
-        retryLater(error.id(), refused, error.retryAfterMs() == null ? 0 : error.retryAfterMs());
+        long retryAfterMs = error.retryAfterMs() == null ? 0 : error.retryAfterMs();
+        if (retryAfterMs > 0) holdSends(refused, retryAfterMs);
+        else retryLater(error.id(), refused);
         return;
       }
-    } else if (pending.remove(error.id()) != null) {
-      counters.failedSends.increment();
-      return;
+    } else {
+      PendingSend failed = pending.remove(error.id());
+      if (failed != null) {
+        counters.failedSends.increment();
+        sendHeld(hold.settled(failed.sendIndex()));
+        return;
+      }
     }
     CompletableFuture<ServerFrame> waiting = requests.remove(error.id());
     if (waiting != null) waiting.completeExceptionally(new IllegalStateException("server answered " + error.code()));
@@ -698,22 +713,44 @@ final class BenchConnection {
   }
 
   /**
-   * Like a real client: the same clientMsgId again after a jittered pause, so it posts at most once;
-   * no sooner than the server's {@code retryAfterMs} (an overloaded node's hint), with up to half of
-   * it again as jitter so that the clients it refused in the same moment do not return in one.
+   * A refusal with a retry hint (an overloaded node, a rate limit), as protocol.md asks of a client:
+   * this connection sends nothing until the hint has passed, with up to half of it again as jitter
+   * so that the clients refused in the same moment do not return in one; then the oldest held send
+   * goes out alone, and the rest once it is answered ({@link SendHold}), each with its own
+   * clientMsgId (it posts at most once).
    */
-  private void retryLater(String clientMsgId, PendingSend refused, long retryAfterMs) {
+  private void holdSends(PendingSend refused, long retryAfterMs) {
+    counters.retriedSends.increment();
+    long delayMs =
+        Math.max(
+            backoff.delay(Math.min(refused.refusals(), 6)).toMillis(),
+            retryAfterMs + java.util.concurrent.ThreadLocalRandom.current().nextLong(retryAfterMs / 2 + 1));
+    long now = System.nanoTime();
+    long until = hold.hold(refused.sendIndex(), refused.frame(), now + TimeUnit.MILLISECONDS.toNanos(delayMs));
+    timers.schedule(() -> sendHeld(hold.release(System.nanoTime())), Math.max(0, until - now), TimeUnit.NANOSECONDS);
+  }
+
+  /** Puts on the wire sends that a retry hint held, oldest first. */
+  private void sendHeld(List<Map.Entry<Long, String>> released) {
+    for (Map.Entry<Long, String> held : released) {
+      pending.computeIfPresent(clientMsgIdOf(held.getKey()), (id, send) -> send.attempted(System.nanoTime()));
+      enqueue(held.getValue());
+    }
+  }
+
+  /**
+   * A refusal without a hint (a conversation moving, the node's storage breaker): the same
+   * clientMsgId again after a jittered backoff, so it posts at most once.
+   */
+  private void retryLater(String clientMsgId, PendingSend refused) {
     counters.retriedSends.increment();
     long delayMs = backoff.delay(Math.min(refused.refusals(), 6)).toMillis();
-    if (retryAfterMs > 0) {
-      delayMs = Math.max(delayMs, retryAfterMs + java.util.concurrent.ThreadLocalRandom.current().nextLong(retryAfterMs / 2 + 1));
-    }
     awaitingRetry.add(clientMsgId);
     timers.schedule(
         () -> {
           // Not when a writes_resumed retried it already.
           if (awaitingRetry.remove(clientMsgId) && pending.computeIfPresent(clientMsgId, (id, send) -> send.attempted(System.nanoTime())) != null) {
-            enqueue(refused.frame());
+            transmit(refused.sendIndex(), refused.frame());
           }
         },
         delayMs,
