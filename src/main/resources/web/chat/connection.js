@@ -154,8 +154,10 @@ export class Connection extends EventTarget {
   }
 
   transmitSend(clientMsgId, send) {
-    const held = Date.now() < this.holdUntil || (this.catchingUp !== null && this.catchingUp !== clientMsgId);
-    if (held) return; // stays in unacked; sent in order once the hold ends
+    // While catching up after a hold only that one send goes out; during a hold none does. A held
+    // send stays in unacked and goes out in order once the hold ends.
+    const held = this.catchingUp !== null ? this.catchingUp !== clientMsgId : Date.now() < this.holdUntil;
+    if (held) return;
     this.request({ type: 'send', conversation: send.conversation, clientMsgId, text: send.text })
       .then((ack) => {
         this.unacked.delete(clientMsgId);
@@ -179,7 +181,7 @@ export class Connection extends EventTarget {
 
   /** No send goes out before the hint has passed, plus up to half of it again (jitter). */
   holdSends(retryAfterMs) {
-    const until = Date.now() + retryAfterMs + Math.random() * (retryAfterMs / 2);
+    const until = Math.ceil(Date.now() + retryAfterMs + Math.random() * (retryAfterMs / 2));
     if (until <= this.holdUntil) return;
     this.holdUntil = until;
     this.catchingUp = null;
@@ -189,6 +191,12 @@ export class Connection extends EventTarget {
 
   /** After a hold: the oldest unacknowledged send alone; none left: sends go out as they come. */
   sendNextHeld() {
+    const early = this.holdUntil - Date.now();
+    if (early > 0) {
+      // A timer may fire a little before its time; the hold must not end unnoticed.
+      this.holdTimer = setTimeout(() => this.sendNextHeld(), early);
+      return;
+    }
     const next = this.unacked.entries().next();
     if (next.done) {
       this.catchingUp = null;

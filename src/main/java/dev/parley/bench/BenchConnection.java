@@ -727,7 +727,14 @@ final class BenchConnection {
             retryAfterMs + java.util.concurrent.ThreadLocalRandom.current().nextLong(retryAfterMs / 2 + 1));
     long now = System.nanoTime();
     long until = hold.hold(refused.sendIndex(), refused.frame(), now + TimeUnit.MILLISECONDS.toNanos(delayMs));
-    timers.schedule(() -> sendHeld(hold.release(System.nanoTime())), Math.max(0, until - now), TimeUnit.NANOSECONDS);
+    timers.schedule(this::releaseWhenDue, Math.max(0, until - now), TimeUnit.NANOSECONDS);
+  }
+
+  /** Ends a hold once its time has come; checked again later when a later hint extended it. */
+  private void releaseWhenDue() {
+    long remaining = hold.remainingNanos(System.nanoTime());
+    if (remaining > 0) timers.schedule(this::releaseWhenDue, remaining, TimeUnit.NANOSECONDS);
+    else sendHeld(hold.release(System.nanoTime()));
   }
 
   /** Puts on the wire sends that a retry hint held, oldest first. */

@@ -19,9 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * `parley bench` as protocol.md asks a client to behave after a refusal with {@code retryAfterMs}
  * ({@link SendHold}): against a node whose per-connection send limit is well under what the run
- * offers, every send is still acknowledged exactly once, and the refusals stay about one per
- * acknowledged send. A client that kept sending its newer sends while its refused ones waited, or
- * sent everything it held at once after the hint, was refused several times per acknowledged send.
+ * offers, every send is still acknowledged exactly once, and there are fewer refusals than
+ * acknowledged sends. A client that kept sending its newer sends while its refused ones waited was
+ * refused more than twice per acknowledged send in the same run.
  */
 class BenchRetryHintIT {
 
@@ -73,6 +73,8 @@ class BenchRetryHintIT {
     long refused = report.errorsByCode().getOrDefault("rate_limited", 0L);
     assertThat(refused).as("the limit was reached: the run tests the hold").isPositive();
     assertThat(report.failedSends()).isZero();
-    assertThat(refused).as("refusals (%d) per acknowledged send (%d)", refused, acked).isLessThanOrEqualTo(2 * acked);
+    // Measured here: 40 refusals for 72 acknowledged sends; main's client, which went on sending while
+    // its refused sends waited for their retry, 169 for 72.
+    assertThat(refused).as("refusals (%d) per acknowledged send (%d)", refused, acked).isLessThanOrEqualTo(acked);
   }
 }

@@ -12,6 +12,7 @@ class SendHoldTest {
   @Test
   void sendsGoOutWhileNothingHoldsThem() {
     SendHold hold = new SendHold();
+    assertThat(hold.remainingNanos(0)).isZero();
     assertThat(hold.admit(1, "one")).isTrue();
     assertThat(hold.size()).isZero();
     assertThat(hold.release(0)).isEmpty();
@@ -26,6 +27,7 @@ class SendHoldTest {
     assertThat(hold.admit(7, "seven")).isFalse();
     assertThat(hold.size()).isEqualTo(3);
 
+    assertThat(hold.remainingNanos(600 * MS)).isEqualTo(400 * MS);
     assertThat(hold.release(999 * MS)).as("the hint has not passed").isEmpty();
     assertThat(hold.release(1_000 * MS)).extracting(Map.Entry::getValue).containsExactly("five");
     assertThat(hold.admit(8, "eight")).as("the rest waits for the first one's answer").isFalse();
