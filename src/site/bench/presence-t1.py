@@ -71,6 +71,9 @@ def read_events(path):
 
 
 events = {"on": read_events(out / "t1-events.txt"), "low": read_events(out / "t1-events-low.txt")}
+# anc-N (presence.sh T1_ANCHORED): connects and disconnects that change no presence: churn events
+# and CPU per churn event only (its watchers have nothing to see).
+anchored = read_events(out / "t1-events-anc.txt")[0]
 
 
 def state_seen(changes, seen):
@@ -102,7 +105,7 @@ def pct(sorted_values, p):
 
 
 rows = {}
-ORDER = {"off": 0, "on": 1, "low": 2}
+ORDER = {"off": 0, "on": 1, "low": 2, "anc": 3}
 names = sorted({k[:-4] for k in samples if k.endswith("-end")}, key=lambda n: (int(n.split("-")[1]), ORDER[n.split("-")[0]]))
 for name in names:
     a, b = samples[name], samples[name + "-end"]
@@ -141,12 +144,15 @@ for name in names:
             stateWithin2s=sum(1 for d in by_state if d <= 2000) / max(len(by_state), 1),
             stateP50=pct(by_state, 50), stateP99=pct(by_state, 99), stateMax=pct(by_state, 100),
         )
+    if variant == "anc":
+        inside = [c for c in anchored if a["epoch"] <= c[0] < b["epoch"]]
+        row.update(churnPerS=len(inside) / seconds, churnEvents=len(inside))
     rows[name] = row
 
 for name in names:
     off = rows.get("off-" + name.split("-")[1])
     r = rows[name]
-    if name.split("-")[0] in events and off:
+    if name.split("-")[0] in ("on", "low", "anc") and off:
         extra = r["nodeCpuS"] - off["nodeCpuS"] * r["seconds"] / off["seconds"]
         r["nodeMsPerChurnEvent"] = extra * 1000 / r["churnEvents"] if r["churnEvents"] else float("nan")
         r["ackP99Ratio"] = r["ackP99"] / off["ackP99"] if off["ackP99"] else float("nan")
@@ -186,14 +192,18 @@ def med(prefix, key):
 
 
 print()
-for variant in [v for v in ("on", "low") if any(n.startswith(v + "-") for n in names)]:
+for variant in [v for v in ("on", "low", "anc") if any(n.startswith(v + "-") for n in names)]:
     p = variant + "-"
     pairs = [n for n in names if n.startswith(p)]
-    churn = settings["T1_CHURN"] if variant == "on" else settings.get("T1_LOW_CHURN")
-    print(f"{variant} (churn {churn}/s), medians over {len(pairs)} pairs:")
+    churn = {"on": settings["T1_CHURN"], "low": settings.get("T1_LOW_CHURN"), "anc": settings.get("T1_ANCHORED")}[variant]
+    print(f"{variant} (churn {churn}/s{', anchored: no presence change' if variant == 'anc' else ''}), medians over {len(pairs)} pairs:")
     print(f"  send->ack p99: off {f(med('off-', 'ackP99'))} ms, {variant} {f(med(p, 'ackP99'))} ms; "
           f"ratio {variant}/off per pair {[round(rows[n]['ackP99Ratio'], 2) for n in pairs if 'ackP99Ratio' in rows[n]]}, "
           f"median {f(med(p, 'ackP99Ratio'), 2)} (target <= 1.2)")
+    if variant == "anc":
+        print(f"  node CPU: {f(med(p, 'nodeMsPerChurnEvent'), 2)} ms per churn event (anc minus off: the connect path without presence); "
+              f"machine busy {100 * med(p, 'machineBusy'):.0f} %")
+        continue
     print(f"  change -> watcher, as state (the target's measure): p50 {f(med(p, 'stateP50'), 0)} ms, p99 {f(med(p, 'stateP99'), 0)} ms "
           f"(target p99 <= 2000 ms; per pair {[f(rows[n]['stateP99'], 0) for n in pairs]}), "
           f"never {sum(rows[n].get('stateUnseen', 0) for n in pairs)} and superseded {sum(rows[n].get('superseded', 0) for n in pairs)} "

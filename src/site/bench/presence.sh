@@ -26,6 +26,11 @@
 #             machine that saturates at T1_CHURN still serves; 0 leaves it out.
 #             T1_BUDGET [0: none] seconds: pairs that would end later than T1_BUDGET_RESERVE [90] s
 #             before it are skipped (a run inside a time limit, e.g. 12 min: T1_BUDGET=700).
+#             T1_ANCHORED [0] > 0: each pair also has a phase anc-N with that churn from a third
+#             presence bench run with --anchor (T1_ANCHORED_MEMBERS [1010] members in 10 rooms, each
+#             churning member keeps one connection open all along): the same connects and
+#             disconnects, no presence change, so anc-N minus off-N is the connect path's cost and
+#             on-N minus anc-N presence's (its idle anchors are open in every phase).
 #             T1_DRAIN [5] s after the last phase before the presence bench stops (its watchers
 #             close): without it the last phase's final changes were counted never seen.
 #             Diagnostics of where the churn's cost goes (presence-t1-why.py; 2026-12-04 evening):
@@ -54,6 +59,7 @@ T1_WATCHERS="${T1_WATCHERS:-100}" T1_CHURN_MEMBERS="${T1_CHURN_MEMBERS:-2100}" T
 T1_LOW_CHURN="${T1_LOW_CHURN:-100}" # > 0: each pair also gets a phase at this churn (low-N), from a second presence bench
 T1_BUDGET="${T1_BUDGET:-0}" # > 0: no further pair starts unless it ends T1_BUDGET_RESERVE [90] s before the script's T1_BUDGET-th second
 T1_BUDGET_RESERVE="${T1_BUDGET_RESERVE:-90}"
+T1_ANCHORED="${T1_ANCHORED:-0}" T1_ANCHORED_MEMBERS="${T1_ANCHORED_MEMBERS:-1010}"
 T1_DRAIN="${T1_DRAIN:-5}" T1_FINE="${T1_FINE:-0.1}" T1_GC_LOG="${T1_GC_LOG:-1}"
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
 BENCH_JAVA_OPTS="${BENCH_JAVA_OPTS:--Xmx1g}"
@@ -73,7 +79,7 @@ if ((T1_PAIRS > 0 && T1_GC_LOG == 1)); then
 fi
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" | tee -a "$OUT/run.log" >&2; }
-CLUSTER_STARTED="" BENCH_PID="" SENDS_PID="" LOW_PID="" FINE_PID=""
+CLUSTER_STARTED="" BENCH_PID="" SENDS_PID="" LOW_PID="" ANC_PID="" FINE_PID=""
 cleanup() {
   local rc=$?
   set +e
@@ -81,6 +87,7 @@ cleanup() {
   [[ -n "$BENCH_PID" ]] && kill "$BENCH_PID" 2>/dev/null
   [[ -n "$SENDS_PID" ]] && kill "$SENDS_PID" 2>/dev/null
   [[ -n "$LOW_PID" ]] && kill "$LOW_PID" 2>/dev/null
+  [[ -n "$ANC_PID" ]] && kill "$ANC_PID" 2>/dev/null
   [[ -n "$CLUSTER_STARTED" ]] && STOP_TIMEOUT=60 timeout 300 "$CLUSTER" stop >>"$OUT/cluster.log" 2>&1
   psql -d postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
   exit "$rc"
@@ -142,6 +149,7 @@ pg_ticks() { local total=0 pid; for pid in $(pgrep -x postgres); do total=$((tot
 sample() { # label: epoch ms, node / sends-bench / presence-benches / PostgreSQL ticks, machine idle and total jiffies
   local presence_ticks low_ticks=0
   if [[ -n "$LOW_PID" ]]; then low_ticks=$(ticks_of "$LOW_PID"); fi
+  if [[ -n "$ANC_PID" ]]; then low_ticks=$((low_ticks + $(ticks_of "$ANC_PID"))); fi
   presence_ticks=$(($(ticks_of "$BENCH_PID") + low_ticks))
   echo "$1 $(date +%s%3N) $(cpu_ticks) $(ticks_of "$SENDS_PID") $presence_ticks $(pg_ticks) $(awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)" >>"$OUT/t1-cpu.txt"
   python3 "$HERE/thread-ticks.py" "$OUT/t1-threads.jsonl" "$1" $(jvms)
@@ -157,6 +165,7 @@ jvms() { # NAME=PID of the three nodes and the bench clients running
   [[ -n "$SENDS_PID" ]] && echo "sends=$SENDS_PID"
   [[ -n "$BENCH_PID" ]] && echo "presence=$BENCH_PID"
   [[ -n "$LOW_PID" ]] && echo "low=$LOW_PID"
+  [[ -n "$ANC_PID" ]] && echo "anchored=$ANC_PID"
   return 0
 }
 wait_for() { # file pattern pid seconds
@@ -170,10 +179,10 @@ wait_for() { # file pattern pid seconds
 if ((T1_PAIRS > 0)); then
   churning="$OUT/t1-churning" phase_file="$OUT/t1-phase"
   # No phase file until the sends bench warms up: its progress lines show its own phases until then.
-  rm -rf "$churning" "$churning-low" "$OUT/t1-stop" "$OUT/t1-cpu.txt" "$phase_file" "$OUT/t1-threads.jsonl" "$OUT/t1-metrics" "$OUT/t1-db.txt" "$OUT/t1-cpu-fine.txt"
+  rm -rf "$churning" "$churning-low" "$churning-anc" "$OUT/t1-stop" "$OUT/t1-cpu.txt" "$phase_file" "$OUT/t1-threads.jsonl" "$OUT/t1-metrics" "$OUT/t1-db.txt" "$OUT/t1-cpu-fine.txt"
   mkdir -p "$OUT/t1-metrics"
   log "target 1: $T1_CONNECTIONS connections at $T1_RATE sends/s; $T1_WATCHERS watched rooms, churn $T1_CHURN/s; $T1_PAIRS x (${T1_PHASE}s off, ${T1_PHASE}s on)"
-  echo "T1_CONNECTIONS=$T1_CONNECTIONS T1_RATE=$T1_RATE T1_CHURN=$T1_CHURN T1_WATCHERS=$T1_WATCHERS T1_CHURN_MEMBERS=$T1_CHURN_MEMBERS T1_PHASE=$T1_PHASE T1_SETTLE=$T1_SETTLE T1_PAIRS=$T1_PAIRS T1_LOW_CHURN=$T1_LOW_CHURN CLK_TCK=$(getconf CLK_TCK)" >"$OUT/t1-settings.txt"
+  echo "T1_CONNECTIONS=$T1_CONNECTIONS T1_RATE=$T1_RATE T1_CHURN=$T1_CHURN T1_WATCHERS=$T1_WATCHERS T1_CHURN_MEMBERS=$T1_CHURN_MEMBERS T1_PHASE=$T1_PHASE T1_SETTLE=$T1_SETTLE T1_PAIRS=$T1_PAIRS T1_LOW_CHURN=$T1_LOW_CHURN T1_ANCHORED=$T1_ANCHORED CLK_TCK=$(getconf CLK_TCK)" >"$OUT/t1-settings.txt"
   # shellcheck disable=SC2086
   java $BENCH_JAVA_OPTS -jar "$PARLEY_JAR" bench presence --url "$URLS" --prefix "pt$$" --members "$T1_CHURN_MEMBERS" \
     --watchers "$T1_WATCHERS" --rooms "$T1_WATCHERS" --churn "$T1_CHURN" --warmup 0s --duration 7200s \
@@ -189,6 +198,15 @@ if ((T1_PAIRS > 0)); then
       --churn-file "$churning-low" --stop-file "$OUT/t1-stop" --events "$OUT/t1-events-low.txt" >"$OUT/t1-churn-low.txt" 2>"$OUT/t1-churn-low.log" &
     LOW_PID=$!
     wait_for "$OUT/t1-churn-low.log" "watchers connected" "$LOW_PID" 300
+  fi
+  if ((T1_ANCHORED > 0)); then
+    variants="$variants anc"
+    # shellcheck disable=SC2086
+    java $BENCH_JAVA_OPTS -jar "$PARLEY_JAR" bench presence --url "$URLS" --prefix "pa$$" --members "$T1_ANCHORED_MEMBERS" \
+      --watchers 10 --rooms 10 --churn "$T1_ANCHORED" --warmup 0s --duration 7200s --anchor \
+      --churn-file "$churning-anc" --stop-file "$OUT/t1-stop" --events "$OUT/t1-events-anc.txt" >"$OUT/t1-churn-anc.txt" 2>"$OUT/t1-churn-anc.log" &
+    ANC_PID=$!
+    wait_for "$OUT/t1-churn-anc.log" "anchors connected" "$ANC_PID" 300
   fi
   # shellcheck disable=SC2086
   java $BENCH_JAVA_OPTS -jar "$PARLEY_JAR" bench --url "$URLS" -c "$T1_CONNECTIONS" -m "$((T1_CONNECTIONS / 2))" -k 2 -r "$T1_RATE" \
@@ -208,6 +226,7 @@ if ((T1_PAIRS > 0)); then
     for variant in $variants; do
       [[ "$variant" == on ]] && touch "$churning"
       [[ "$variant" == low ]] && touch "$churning-low"
+      [[ "$variant" == anc ]] && touch "$churning-anc"
       echo settle >"$phase_file"
       sleep "$T1_SETTLE"
       echo "$variant-$pair" >"$phase_file"
@@ -215,7 +234,7 @@ if ((T1_PAIRS > 0)); then
       sample "$variant-$pair"
       sleep "$T1_PHASE"
       sample "$variant-$pair-end"
-      rm -f "$churning" "$churning-low"
+      rm -f "$churning" "$churning-low" "$churning-anc"
     done
   done
   echo end >"$phase_file"
@@ -228,6 +247,7 @@ if ((T1_PAIRS > 0)); then
   wait "$BENCH_PID" || log "presence bench exit $?"
   BENCH_PID=""
   if [[ -n "$LOW_PID" ]]; then wait "$LOW_PID" || log "low presence bench exit $?"; LOW_PID=""; fi
+  if [[ -n "$ANC_PID" ]]; then wait "$ANC_PID" || log "anchored presence bench exit $?"; ANC_PID=""; fi
   python3 "$HERE/presence-t1.py" "$OUT" | tee "$OUT/t1-summary.txt" | tee -a "$OUT/run.log"
   python3 "$HERE/presence-t1-why.py" "$OUT" >"$OUT/t1-why.txt" 2>&1 || log "presence-t1-why.py failed (see t1-why.txt)"
 fi
