@@ -31,6 +31,10 @@
 #             churning member keeps one connection open all along): the same connects and
 #             disconnects, no presence change, so anc-N minus off-N is the connect path's cost and
 #             on-N minus anc-N presence's (its idle anchors are open in every phase).
+#             T1_JFR [none]: phase labels (e.g. "on-2 anc-2") during which every node records JFR
+#             (settings=profile, the phase's length; jfr-<label>-nodeN.jfr, summarized by
+#             jfr-areas.py): where a churn event's node CPU goes. jcmd's own start costs CPU at the
+#             phase's start, so those phases' latencies are disturbed; leave them out of ratios.
 #             T1_DRAIN [5] s after the last phase before the presence bench stops (its watchers
 #             close): without it the last phase's final changes were counted never seen.
 #             Diagnostics of where the churn's cost goes (presence-t1-why.py; 2026-12-04 evening):
@@ -60,7 +64,7 @@ T1_LOW_CHURN="${T1_LOW_CHURN:-100}" # > 0: each pair also gets a phase at this c
 T1_BUDGET="${T1_BUDGET:-0}" # > 0: no further pair starts unless it ends T1_BUDGET_RESERVE [90] s before the script's T1_BUDGET-th second
 T1_BUDGET_RESERVE="${T1_BUDGET_RESERVE:-90}"
 T1_ANCHORED="${T1_ANCHORED:-0}" T1_ANCHORED_MEMBERS="${T1_ANCHORED_MEMBERS:-1010}"
-T1_DRAIN="${T1_DRAIN:-5}" T1_FINE="${T1_FINE:-0.1}" T1_GC_LOG="${T1_GC_LOG:-1}"
+T1_JFR="${T1_JFR:-}" T1_DRAIN="${T1_DRAIN:-5}" T1_FINE="${T1_FINE:-0.1}" T1_GC_LOG="${T1_GC_LOG:-1}"
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
 BENCH_JAVA_OPTS="${BENCH_JAVA_OPTS:--Xmx1g}"
 
@@ -232,6 +236,12 @@ if ((T1_PAIRS > 0)); then
       echo "$variant-$pair" >"$phase_file"
       log "target 1: $variant-$pair"
       sample "$variant-$pair"
+      if [[ " $T1_JFR " == *" $variant-$pair "* ]]; then
+        for n in 1 2 3; do
+          jcmd "$(cat "$OUT/cluster/node$n.pid")" JFR.start name="t1-$variant-$pair" settings=profile duration="${T1_PHASE}s" \
+            filename="$OUT/jfr-$variant-$pair-node$n.jfr" >/dev/null 2>&1 &
+        done
+      fi
       sleep "$T1_PHASE"
       sample "$variant-$pair-end"
       rm -f "$churning" "$churning-low" "$churning-anc"
@@ -250,5 +260,8 @@ if ((T1_PAIRS > 0)); then
   if [[ -n "$ANC_PID" ]]; then wait "$ANC_PID" || log "anchored presence bench exit $?"; ANC_PID=""; fi
   python3 "$HERE/presence-t1.py" "$OUT" | tee "$OUT/t1-summary.txt" | tee -a "$OUT/run.log"
   python3 "$HERE/presence-t1-why.py" "$OUT" >"$OUT/t1-why.txt" 2>&1 || log "presence-t1-why.py failed (see t1-why.txt)"
+  for jfr in "$OUT"/jfr-*.jfr; do
+    [[ -f "$jfr" ]] && { python3 "$HERE/jfr-areas.py" "$jfr" >"${jfr%.jfr}-areas.md" 2>&1 || true; }
+  done
 fi
 log "done: $OUT"
