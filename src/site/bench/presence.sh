@@ -260,8 +260,10 @@ if ((T1_PAIRS > 0)); then
   if [[ -n "$ANC_PID" ]]; then wait "$ANC_PID" || log "anchored presence bench exit $?"; ANC_PID=""; fi
   python3 "$HERE/presence-t1.py" "$OUT" | tee "$OUT/t1-summary.txt" | tee -a "$OUT/run.log"
   python3 "$HERE/presence-t1-why.py" "$OUT" >"$OUT/t1-why.txt" 2>&1 || log "presence-t1-why.py failed (see t1-why.txt)"
-  for jfr in "$OUT"/jfr-*.jfr; do
-    [[ -f "$jfr" ]] && { python3 "$HERE/jfr-areas.py" "$jfr" >"${jfr%.jfr}-areas.md" 2>&1 || true; }
-  done
+  if [[ "${T1_JFR_SUMMARY:-1}" == 1 ]]; then # 0: summarize later (it takes a minute per recording)
+    for jfr in "$OUT"/jfr-*.jfr; do
+      [[ -f "$jfr" ]] && { python3 "$HERE/jfr-areas.py" "$jfr" >"${jfr%.jfr}-areas.md" 2>&1 || true; }
+    done
+  fi
 fi
 log "done: $OUT"
