@@ -33,8 +33,9 @@
 #             on-N minus anc-N presence's (its idle anchors are open in every phase).
 #             T1_JFR [none]: phase labels (e.g. "on-2 anc-2") during which every node records JFR
 #             (settings=profile, the phase's length; jfr-<label>-nodeN.jfr, summarized by
-#             jfr-areas.py): where a churn event's node CPU goes. jcmd's own start costs CPU at the
-#             phase's start, so those phases' latencies are disturbed; leave them out of ratios.
+#             jfr-areas.py): where a churn event's node CPU goes. Those phases' latencies are lost:
+#             on 2 cores, JFR on all three nodes at once took the send p99 to 4.2 s (benchmarks.md,
+#             2026-12-04 evening); leave them out of ratios, or profile one node.
 #             T1_DRAIN [5] s after the last phase before the presence bench stops (its watchers
 #             close): without it the last phase's final changes were counted never seen.
 #             Diagnostics of where the churn's cost goes (presence-t1-why.py; 2026-12-04 evening):
