@@ -7,10 +7,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * One line per acknowledged send ({@code --ack-log}): the conversation, when the send was due and
- * when its ack arrived (epoch milliseconds). Fault benchmarks (src/site/bench/fault.sh) read from it
- * how long each conversation went without an acknowledged send after a node was killed or the
- * database was cut, which the per-second timeline cannot tell per conversation.
+ * One line per acknowledged send ({@code --ack-log}): the conversation, when the send was due, when
+ * its ack arrived and when it was last put on the wire (epoch milliseconds). Fault benchmarks
+ * (src/site/bench/fault.sh) read from it how long each conversation went without an acknowledged
+ * send after a node was killed or the database was cut, which the per-second timeline cannot tell
+ * per conversation; the last column splits a slow ack into the client's own lateness in sending
+ * (sent - due) and the round trip (ack - sent), for presence-t1-why.py (issue 21).
  */
 final class AckLog implements AutoCloseable {
 
@@ -21,18 +23,22 @@ final class AckLog implements AutoCloseable {
   AckLog(Path file) {
     try {
       this.out = Files.newBufferedWriter(file);
-      out.write("conversation intendedEpochMs ackEpochMs\n");
+      out.write("conversation intendedEpochMs ackEpochMs sentEpochMs\n");
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
-  synchronized void acked(String conversation, long intendedNanos, long ackNanos) {
+  synchronized void acked(String conversation, long intendedNanos, long ackNanos, long sentNanos) {
     try {
-      out.write(conversation + " " + (epochMillisAtZeroNanos + intendedNanos / 1_000_000) + " " + (epochMillisAtZeroNanos + ackNanos / 1_000_000) + "\n");
+      out.write(conversation + " " + epochMillis(intendedNanos) + " " + epochMillis(ackNanos) + " " + epochMillis(sentNanos) + "\n");
     } catch (IOException e) {
       // the log is a by-product: a full disk must not stop the run
     }
+  }
+
+  private long epochMillis(long nanos) {
+    return epochMillisAtZeroNanos + nanos / 1_000_000;
   }
 
   @Override

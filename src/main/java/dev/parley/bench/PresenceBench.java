@@ -36,6 +36,11 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * (issue 21, target 1). With {@code churnFile} the churn runs only while that file exists (a script
  * alternates churn and no churn under one steady load); {@code eventsFile} gets one line per churn
  * event and per observation, in epoch milliseconds, so a script can split them by its phases.
+ *
+ * <p>{@code anchored}: before the churn, every churning member opens one more connection, kept open
+ * to the end. The churn then opens and closes connections at the same rate, but no presence changes
+ * (each user stays online through the anchor): the connect path's cost without presence's, beside
+ * the same churn with presence (issue 21, target 1: which share of a churn event is presence).
  */
 public final class PresenceBench {
 
@@ -55,7 +60,8 @@ public final class PresenceBench {
       Path stopFile,
       int rooms,
       Path churnFile,
-      Path eventsFile) {
+      Path eventsFile,
+      boolean anchored) {
 
     public Settings {
       if (rooms < 1) throw new IllegalArgumentException("--rooms must be at least 1");
@@ -144,9 +150,27 @@ public final class PresenceBench {
       watchers.add(s);
     }
     log.printf("%d watchers connected and watching %s%n", watchers.size(), settings.rooms() == 1 ? room : settings.rooms() + " rooms " + room + "-*");
+    List<ProtocolSocket> anchors = settings.anchored() ? anchors() : List.of();
     String report = settings.victims() > 0 ? victims() : churn();
     watchers.forEach(ProtocolSocket::close);
+    anchors.forEach(ProtocolSocket::close);
     return report;
+  }
+
+  /** One connection per churning member, open until the end: the churn then changes no presence. */
+  private List<ProtocolSocket> anchors() throws Exception {
+    Semaphore inFlight = new Semaphore(32);
+    List<CompletableFuture<ProtocolSocket>> opening = new ArrayList<>();
+    for (int i = settings.watchers(); i < settings.members(); i++) {
+      inFlight.acquire();
+      opening.add(
+          ProtocolSocket.open(http, urlFor(i), tokens.mint(member(i), Duration.ofHours(2)), r -> {})
+              .whenComplete((socket, e) -> inFlight.release()));
+    }
+    CompletableFuture.allOf(opening.toArray(CompletableFuture[]::new)).get(5, TimeUnit.MINUTES);
+    List<ProtocolSocket> anchors = opening.stream().map(CompletableFuture::join).toList();
+    log.printf("%d anchors connected: the churn changes no presence%n", anchors.size());
+    return anchors;
   }
 
   /**
@@ -216,6 +240,9 @@ public final class PresenceBench {
     Deque<Integer> connectedUsers = new ArrayDeque<>();
     long periodNanos = (long) (1e9 / settings.churnPerSecond());
     long total = (long) ((settings.warmup().toNanos() + settings.duration().toNanos()) / (double) periodNanos);
+    // At most half the churning members connected at once, so that a member is closed before the
+    // churn comes round to it again (a few dozen members in a test; 500 of thousands in a benchmark).
+    int pool = Math.min(CHURN_POOL, (settings.members() - first) / 2);
     long started = System.nanoTime();
     long measuredNanos = 0;
     long measuringSince = 0;
@@ -243,9 +270,9 @@ public final class PresenceBench {
         measuringSince = System.nanoTime();
         log.println("measuring");
       }
-      // Each churning member stays connected for CHURN_POOL / (churn / 2) seconds (10 s at 100/s):
+      // Each churning member stays connected for pool / (churn / 2) seconds (10 s at 100/s, pool 500):
       // shorter, a connect and its disconnect would coalesce within one write interval and change nothing.
-      if (connected.size() < CHURN_POOL || i % 2 == 0) {
+      if (connected.size() < pool || i % 2 == 0) {
         int user = next++;
         if (next >= settings.members()) next = first;
         long now = System.nanoTime();

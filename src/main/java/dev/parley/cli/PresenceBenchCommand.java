@@ -76,6 +76,10 @@ public final class PresenceBenchCommand implements Callable<Integer> {
   @Option(names = "--events", paramLabel = "FILE", description = "Write 'E epochMs user status' per churn event, 'S changeEpochMs seenEpochMs user status watcher' per timed observation.")
   Path eventsFile;
 
+  @Option(names = "--anchor", description = "Every churning member also keeps one connection open all along: the churn opens and"
+      + " closes connections but changes no presence (the connect path's cost alone).")
+  boolean anchored;
+
   @Override
   public Integer call() throws Exception {
     String configured = secret != null ? secret : ParleyConfig.from(ConfigFactory.load()).jwtSecret();
@@ -92,7 +96,7 @@ public final class PresenceBenchCommand implements Callable<Integer> {
       settings =
           new PresenceBench.Settings(
               urls, configured, prefix, members, watchers, churn, warmup, duration, victims, victimUrl, readyFile, victimTimeout, stopFile,
-              rooms, churnFile, eventsFile);
+              rooms, churnFile, eventsFile, anchored);
     } catch (IllegalArgumentException e) {
       System.err.println(e.getMessage());
       return 2;

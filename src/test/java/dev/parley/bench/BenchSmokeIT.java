@@ -67,7 +67,8 @@ class BenchSmokeIT {
             json);
     ByteArrayOutputStream progress = new ByteArrayOutputStream();
 
-    Report report = new BenchRun(settings, new PrintStream(progress, true, StandardCharsets.UTF_8)).run();
+    Path acks = dataDir.resolve("acks.txt");
+    Report report = new BenchRun(settings, new PrintStream(progress, true, StandardCharsets.UTF_8)).withAckLog(acks).run();
     report.writeJson(json);
 
     ExactRuns.assertExact(report);
@@ -75,6 +76,16 @@ class BenchSmokeIT {
     assertThat(report.sendToAck().count()).isPositive();
     assertThat(progress.toString(StandardCharsets.UTF_8)).contains("acked");
     assertThat(Files.readString(json)).contains("\"ackedSendsPerSecond\"");
+    // The ack log: one line per acked send, due <= put on the wire <= acked (presence-t1-why.py splits them).
+    List<String> lines = Files.readAllLines(acks);
+    assertThat(lines.get(0)).isEqualTo("conversation intendedEpochMs ackEpochMs sentEpochMs");
+    assertThat(lines.size() - 1).isGreaterThanOrEqualTo((int) report.sendToAck().count());
+    for (String line : lines.subList(1, lines.size())) {
+      String[] f = line.split(" ");
+      assertThat(f).as(line).hasSize(4);
+      assertThat(Long.parseLong(f[3])).as("sent at or after due: %s", line).isGreaterThanOrEqualTo(Long.parseLong(f[1]));
+      assertThat(Long.parseLong(f[2])).as("acked at or after sent: %s", line).isGreaterThanOrEqualTo(Long.parseLong(f[3]));
+    }
   }
 
   @Test
@@ -128,7 +139,7 @@ class BenchSmokeIT {
     PresenceBench.Settings settings =
         new PresenceBench.Settings(
             List.of(URI.create("ws://127.0.0.1:" + node.httpPort() + "/v1/ws")), SECRET, "pbsmoke", 40, 4, 20, Duration.ZERO,
-            Duration.ofMinutes(5), 0, null, null, Duration.ofSeconds(10), stopFile, 4, churnFile, events);
+            Duration.ofMinutes(5), 0, null, null, Duration.ofSeconds(10), stopFile, 4, churnFile, events, false);
     ByteArrayOutputStream log = new ByteArrayOutputStream();
     CompletableFuture<String> report =
         CompletableFuture.supplyAsync(
@@ -163,6 +174,41 @@ class BenchSmokeIT {
       assertThat(Integer.parseInt(f[5])).as("the watcher of %s's room saw it: %s", f[3], line).isEqualTo(member % 4);
       assertThat(Long.parseLong(f[2])).as("seen after the change: %s", line).isGreaterThanOrEqualTo(Long.parseLong(f[1]));
     }
+  }
+
+  /**
+   * Anchored churn (target 1's control): every churning member keeps one more connection open, so the
+   * churn opens and closes connections without changing anyone's presence: the watchers see none of it.
+   */
+  @Test
+  void anchoredChurnOpensAndClosesConnectionsButChangesNoPresence() throws Exception {
+    Path stopFile = dataDir.resolve("stop-anchored");
+    Path events = dataDir.resolve("events-anchored.txt");
+    PresenceBench.Settings settings =
+        new PresenceBench.Settings(
+            List.of(URI.create("ws://127.0.0.1:" + node.httpPort() + "/v1/ws")), SECRET, "pbanchor", 24, 4, 20, Duration.ZERO,
+            Duration.ofMinutes(5), 0, null, null, Duration.ofSeconds(10), stopFile, 4, null, events, true);
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    CompletableFuture<String> report =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return new PresenceBench(settings, new PrintStream(log, true, StandardCharsets.UTF_8)).run();
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              }
+            });
+
+    await().atMost(Duration.ofSeconds(60)).until(() -> log.toString(StandardCharsets.UTF_8).contains("20 anchors connected"));
+    // 20 churn events a second: connects and disconnects of members whose anchor keeps them online.
+    // (A watcher may still be told of an anchor's own connect, "online"; never of an "offline".)
+    await().atMost(Duration.ofSeconds(30)).until(() -> churnEvents(events).stream().filter(l -> l.endsWith(" offline")).count() >= 5);
+    await()
+        .during(Duration.ofSeconds(3))
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> Files.readAllLines(events).stream().noneMatch(l -> l.startsWith("S ") && l.contains(" offline ")));
+    Files.writeString(stopFile, "");
+    assertThat(report.get(60, TimeUnit.SECONDS)).contains("4 watchers");
   }
 
   private static List<String> churnEvents(Path events) throws java.io.IOException {
