@@ -157,7 +157,7 @@ sample() { # label: epoch ms, node / sends-bench / presence-benches / PostgreSQL
   if [[ -n "$ANC_PID" ]]; then low_ticks=$((low_ticks + $(ticks_of "$ANC_PID"))); fi
   presence_ticks=$(($(ticks_of "$BENCH_PID") + low_ticks))
   echo "$1 $(date +%s%3N) $(cpu_ticks) $(ticks_of "$SENDS_PID") $presence_ticks $(pg_ticks) $(awk '/^cpu / {print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat)" >>"$OUT/t1-cpu.txt"
-  python3 "$HERE/thread-ticks.py" "$OUT/t1-threads.jsonl" "$1" $(jvms)
+  python3 "$HERE/phase-threads.py" "$OUT/t1-threads.jsonl" "$1" $(jvms)
   local n
   for n in 1 2 3; do
     curl -s "http://127.0.0.1:856$n/metrics" | grep -E '^parley_(send_ack|persist)_seconds_(bucket|count|sum)' >"$OUT/t1-metrics/$1-node$n.txt" || true

@@ -3,7 +3,7 @@
 CPU by thread (issue 21, target 1: which threads of the nodes and of the bench clients the presence
 churn adds work to; presence-t1-why.py takes differences between two labels).
 
-Usage: thread-ticks.py OUT LABEL NAME=PID [NAME=PID ...]
+Usage: phase-threads.py OUT LABEL NAME=PID [NAME=PID ...]
 Line: {"label": LABEL, "epochMs": ..., "pids": {NAME: PID}, "ticks": {NAME: {TID: [comm, ticks]}}}. Linux keeps only 15
 characters of a thread's name (comm), so every Pekko dispatcher reads "parley-pekko.ac": the script
 that calls this saves a thread dump of each JVM at the end (jcmd PID Thread.print: nid = TID in hex),
