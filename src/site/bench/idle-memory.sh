@@ -6,9 +6,15 @@
 #   - idle CPU: over IDLE_WINDOW seconds with no connection (baseline) and with N held;
 #   - open CPU: from the bench's start until all N are open, minus the baseline idle rate over that time;
 #   - close CPU: from the end of the hold until 5 s after the bench exits, likewise.
+#   - each CPU figure also split by thread (thread-ticks.py): the JIT's compiler threads, the GC's
+#     threads, and the rest ("other", the baseline idle rate taken off it): a storm on a node that just
+#     started pays for compiling the connect path, once; the rest is what every storm pays.
 # Prints one JSON line per step and the per-connection figures.
 #
 # Usage: idle-memory.sh NAME N... (e.g. idle-memory.sh idle 10000 19500)
+#   The same N twice (idle-memory.sh warm 10000 10000) measures a cold storm, then a warm one: the
+#   second storm runs on a node whose JIT compiled the path during the first (files of the k-th step
+#   of the same N are suffixed .k: step-10000.2.json, histogram-10000.2.txt, open-10000.2.jfr).
 #   env: PARLEY_JAR (the node), BENCH_JAR (the client, default PARLEY_JAR), OUT,
 #        HTTP_PORT/CLUSTER_PORT/MANAGEMENT_PORT (18481-18483), NODE_OPTS (extra JVM options of the
 #        node), HOLD (seconds each step is held, default 60), IDLE_WINDOW (default 20, < HOLD - SETTLE - 15),
@@ -30,10 +36,11 @@ http_port=${HTTP_PORT:-18481}
 hold=${HOLD:-60}
 window=${IDLE_WINDOW:-20}
 tck=$(getconf CLK_TCK)
+here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$out" && mkdir -p "$out/data"
 env PARLEY_HTTP_PORT="$http_port" PARLEY_CLUSTER_PORT="${CLUSTER_PORT:-18482}" PARLEY_MANAGEMENT_PORT="${MANAGEMENT_PORT:-18483}" \
     PARLEY_HTTP_INTERFACE=127.0.0.1 PARLEY_DATA_DIR="$out/data" PARLEY_ADMISSION_CONNECTIONS_PER_SECOND=0 \
-    java -Dpekko.http.server.max-connections=100000 ${NODE_OPTS:-} -jar "$jar" server >"$out/node.log" 2>&1 &
+    java -Dpekko.http.server.max-connections=100000 ${JFR:+-XX:FlightRecorderOptions:stackdepth=256} ${NODE_OPTS:-} -jar "$jar" server >"$out/node.log" 2>&1 &
 node=$!
 bench=""
 cleanup() {
@@ -44,6 +51,8 @@ trap cleanup EXIT
 for _ in $(seq 1 120); do grep -qs "Parley node up" "$out/node.log" && break; sleep 1; done
 grep -qs "Parley node up" "$out/node.log" || { echo "node did not start, see $out/node.log" >&2; exit 1; }
 
+threads() { python3 "$here/thread-ticks.py" snap "$node" >"$out/$1"; }
+split_ms() { python3 "$here/thread-ticks.py" diff "$out/$1" "$out/$2"; }
 cpu_ms() { awk -v t="$tck" '{ print int(($14 + $15) * 1000 / t) }' "/proc/$node/stat"; }
 now_ms() { date +%s%3N; }
 idle_cpu() { # seconds -> node CPU ms per second of wall time over that window
@@ -66,34 +75,42 @@ base_idle=$(idle_cpu "$window")
 measure 0 | jq -c --argjson idle "$base_idle" '. + {idleCpuMsPerS: $idle}' | tee "$out/baseline.json"
 jcmd "$node" GC.class_histogram >"$out/histogram-0.txt"
 for n in "$@"; do
-  [[ ${JFR:-0} == 1 ]] && jcmd "$node" JFR.start name=open settings=profile filename="$out/open-$n.jfr" >/dev/null
-  c0=$(cpu_ms); t0=$(now_ms)
+  label=$n k=2
+  while [[ -e $out/step-$label.json ]]; do label=$n.$k; k=$((k + 1)); done
+  [[ ${JFR:-0} == 1 ]] && jcmd "$node" JFR.start name=open settings=profile filename="$out/open-$label.jfr" >/dev/null
+  threads "threads-$label-0.json"; c0=$(cpu_ms); t0=$(now_ms)
   java -jar "$bench_jar" bench --url "ws://127.0.0.1:$http_port/v1/ws" --idle -c "$n" -d "${hold}s" --setup-timeout 300s \
-    --json "$out/idle-$n.json" >"$out/idle-$n.txt" 2>"$out/idle-$n.log" &
+    --json "$out/idle-$label.json" >"$out/idle-$label.txt" 2>"$out/idle-$label.log" &
   bench=$!
-  for _ in $(seq 1 6000); do grep -qs "holding for" "$out/idle-$n.log" && break; sleep 0.1; done
-  c1=$(cpu_ms); t1=$(now_ms)
+  for _ in $(seq 1 6000); do grep -qs "holding for" "$out/idle-$label.log" && break; sleep 0.1; done
+  c1=$(cpu_ms); t1=$(now_ms); threads "threads-$label-1.json"
   [[ ${JFR:-0} == 1 ]] && jcmd "$node" JFR.stop name=open >/dev/null
   sleep "${SETTLE:-2}" # work the storm left queued (presence writes) is not idle cost
-  [[ ${JFR_IDLE:-0} == 1 ]] && jcmd "$node" JFR.start name=idle settings=profile filename="$out/idle-$n.jfr" >/dev/null
+  [[ ${JFR_IDLE:-0} == 1 ]] && jcmd "$node" JFR.start name=idle settings=profile filename="$out/idle-$label.jfr" >/dev/null
   held_idle=$(idle_cpu "$window")
   [[ ${JFR_IDLE:-0} == 1 ]] && jcmd "$node" JFR.stop name=idle >/dev/null
   measure "$n" | jq -c --argjson idle "$held_idle" --argjson openCpuMs $((c1 - c0)) --argjson openWallMs $((t1 - t0)) \
-    '. + {idleCpuMsPerS: $idle, openCpuMs: $openCpuMs, openWallMs: $openWallMs}' | tee "$out/step-$n.json"
-  jcmd "$node" GC.class_histogram >"$out/histogram-$n.txt"
-  [[ ${HEAP_DUMP:-0} == 1 ]] && jcmd "$node" GC.heap_dump "$out/heap-$n.hprof" >/dev/null
-  for _ in $(seq 1 6000); do grep -qs "holding:.* 0s left" "$out/idle-$n.log" && break; kill -0 "$bench" 2>/dev/null || break; sleep 0.1; done
-  c2=$(cpu_ms); t2=$(now_ms)
+    '. + {idleCpuMsPerS: $idle, openCpuMs: $openCpuMs, openWallMs: $openWallMs}' | tee "$out/step-$label.json"
+  jcmd "$node" GC.class_histogram >"$out/histogram-$label.txt"
+  [[ ${HEAP_DUMP:-0} == 1 ]] && jcmd "$node" GC.heap_dump "$out/heap-$label.hprof" >/dev/null
+  for _ in $(seq 1 6000); do grep -qs "holding:.* 0s left" "$out/idle-$label.log" && break; kill -0 "$bench" 2>/dev/null || break; sleep 0.1; done
+  threads "threads-$label-2.json"; c2=$(cpu_ms); t2=$(now_ms)
   wait "$bench" || true
   bench=""
   sleep 5 # closed connections leave the node before the next step
-  c3=$(cpu_ms); t3=$(now_ms)
-  cat "$out/idle-$n.txt"
-  jq -s --argjson closeCpuMs $((c3 - c2)) --argjson closeWallMs $((t3 - t2)) '.[0] as $b | .[1] | {connections, established,
+  c3=$(cpu_ms); t3=$(now_ms); threads "threads-$label-3.json"
+  cat "$out/idle-$label.txt"
+  jq -s --argjson closeCpuMs $((c3 - c2)) --argjson closeWallMs $((t3 - t2)) --arg step "$label" \
+      --argjson open "$(split_ms "threads-$label-0.json" "threads-$label-1.json")" \
+      --argjson close "$(split_ms "threads-$label-2.json" "threads-$label-3.json")" '.[0] as $b | .[1] | {step: $step, connections, established,
       heapPerConnectionKB: ((.heapUsedKB - $b.heapUsedKB) / .connections), rssPerConnectionKB: ((.rssKB - $b.rssKB) / .connections),
       idleCpuPercentOfCore: ((.idleCpuMsPerS - $b.idleCpuMsPerS) / 10),
       openCpuMsPerConnection: ((.openCpuMs - $b.idleCpuMsPerS * .openWallMs / 1000) / .connections),
       closeCpuMsPerConnection: (($closeCpuMs - $b.idleCpuMsPerS * $closeWallMs / 1000) / .connections),
+      openJitMsPerConnection: ($open.jitMs / .connections), openGcMsPerConnection: ($open.gcMs / .connections),
+      openOtherMsPerConnection: (($open.otherMs - $b.idleCpuMsPerS * .openWallMs / 1000) / .connections),
+      closeJitMsPerConnection: ($close.jitMs / .connections), closeGcMsPerConnection: ($close.gcMs / .connections),
+      closeOtherMsPerConnection: (($close.otherMs - $b.idleCpuMsPerS * $closeWallMs / 1000) / .connections),
       baselineIdleCpuPercentOfCore: ($b.idleCpuMsPerS / 10), openedPerSecond: (.connections * 1000 / .openWallMs)}' \
-    "$out/baseline.json" "$out/step-$n.json" | tee "$out/per-connection-$n.json"
+    "$out/baseline.json" "$out/step-$label.json" | tee "$out/per-connection-$label.json"
 done

@@ -198,7 +198,7 @@ public final class Node implements AutoCloseable {
       if (settings.tls().keyStore().isPresent()) server = server.enableHttps(ServerTls.context(settings.tls()));
       ServerBinding binding =
           server
-              .bindFlow(IdleConnections.aroundRoutes(withJsonErrors(routes).flow(system), IdleConnections.get(system)))
+              .bindFlow(IdleConnections.aroundRoutes(withJsonErrors(routes), system, IdleConnections.get(system)))
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);
       Drain.install(system, settings.drain(), () -> binding.unbind());

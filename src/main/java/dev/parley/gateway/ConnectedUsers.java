@@ -1,6 +1,7 @@
 package dev.parley.gateway;
 
 import dev.parley.auth.Revocations;
+import dev.parley.cluster.Drain;
 import dev.parley.inbox.Inbox;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -8,12 +9,16 @@ import java.util.Map;
 import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.pubsub.Topic;
 
 /**
  * The users connected to this node and their sessions (one per device). Revocations close the
- * user's sessions on every node. Inbox changes are
+ * user's sessions on every node. A drain ({@link Drain.DrainConnections}, on the event stream) is
+ * handed to every session from here: one subscription per node, where a subscription per session
+ * cost each connection an event-stream entry and a death watch by the stream's unsubscriber, on open
+ * and again on close (benchmarks.md, issue 19). Inbox changes are
  * published once per node ({@link Inbox#TOPIC}); this actor hands each to the sessions of the
  * users it concerns, so a connection hears about activity in all of its user's conversations
  * without subscribing to any of them. Connecting costs one map entry, whatever the user's number
@@ -31,6 +36,8 @@ public final class ConnectedUsers {
 
   private record Revoked(Revocations.Revoked revoked) implements Command {}
 
+  private record DrainStarted(Drain.DrainConnections drain) implements Command {}
+
   /**
    * Writes work again on this node (its storage breaker closed): every session hears it, and those
    * that answered {@code unavailable} since their last accepted write tell their client.
@@ -47,6 +54,9 @@ public final class ConnectedUsers {
         ctx -> {
           changes.tell(Topic.subscribe(ctx.messageAdapter(Inbox.Change.class, Changed::new)));
           revocations.tell(Topic.subscribe(ctx.messageAdapter(Revocations.Revoked.class, Revoked::new)));
+          ctx.getSystem()
+              .eventStream()
+              .tell(new EventStream.Subscribe<>(Drain.DrainConnections.class, ctx.messageAdapter(Drain.DrainConnections.class, DrainStarted::new)));
           Revocations revoked = Revocations.get(ctx.getSystem());
           Map<String, Set<ActorRef<Session.Command>>> sessions = new HashMap<>();
           return Behaviors.receive(Command.class)
@@ -71,6 +81,13 @@ public final class ConnectedUsers {
                     // Every open connection of the user was opened with a token issued before now.
                     revoked.apply(m.revoked());
                     sessions.getOrDefault(m.revoked().user(), Set.of()).forEach(s -> s.tell(Session.Revoke.INSTANCE));
+                    return Behaviors.same();
+                  })
+              .onMessage(
+                  DrainStarted.class,
+                  m -> {
+                    Session.DrainRequested drain = new Session.DrainRequested(m.drain());
+                    sessions.values().forEach(ofUser -> ofUser.forEach(s -> s.tell(drain)));
                     return Behaviors.same();
                   })
               .onMessageEquals(

@@ -1,20 +1,18 @@
 package dev.parley.gateway;
 
 import dev.parley.ErrorCode;
-import dev.parley.cluster.Drain;
 import dev.parley.cluster.NodeLifecycle;
 import java.time.Duration;
 import java.time.Instant;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
  * A connection's start and end as the node sees them. At the start the session is registered
  * wherever it must be found: the node's count of open connections, {@link ConnectedUsers} (inbox
- * changes, revocations, writes resumed; O(1) whatever the user's number of conversations), drain
- * notices and the {@link ConnectionRebalancer}; and the end of its token's validity is set. The token
+ * changes, revocations, writes resumed, drain notices; O(1) whatever the user's number of
+ * conversations) and the {@link ConnectionRebalancer}; and the end of its token's validity is set. The token
  * ends the connection when it expires or is revoked, with an {@code unauthorized} error frame (the
  * client reconnects with a fresh token). When the session stops, for whatever reason, what it took is
  * released, the user's connection slot ({@link UserLimits}) included. Confined to the session's actor.
@@ -29,7 +27,6 @@ final class ConnectionLifecycle {
   private final ClientOutbound outbound;
   private final UserLimits userLimits;
   private final NodeLifecycle node;
-  private final ActorRef<Drain.DrainConnections> drainListener;
 
   ConnectionLifecycle(
       ActorContext<Session.Command> ctx,
@@ -46,8 +43,6 @@ final class ConnectionLifecycle {
     this.node = NodeLifecycle.get(ctx.getSystem());
     connectedUsers.tell(new ConnectedUsers.Connected(user, ctx.getSelf()));
     node.connectionOpened();
-    this.drainListener = ctx.messageAdapter(Drain.DrainConnections.class, Session.DrainRequested::new);
-    ctx.getSystem().eventStream().tell(new EventStream.Subscribe<>(Drain.DrainConnections.class, drainListener));
     ConnectionRebalancer.get(ctx.getSystem()).opened(ctx.getSelf());
     Duration left = Duration.between(Instant.now(), tokenValidUntil.isAfter(MAX_TOKEN_TIMER) ? MAX_TOKEN_TIMER : tokenValidUntil);
     timers.startSingleTimer(Session.TokenExpired.INSTANCE, left.isNegative() ? Duration.ZERO : left);
@@ -72,6 +67,5 @@ final class ConnectionLifecycle {
   void stopped() {
     node.connectionClosed();
     userLimits.connectionClosed(user);
-    ctx.getSystem().eventStream().tell(new EventStream.Unsubscribe<>(drainListener));
   }
 }

@@ -5,11 +5,13 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.Cancellable;
+import org.apache.pekko.actor.ClassicActorSystemProvider;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
 import org.apache.pekko.actor.typed.ExtensionId;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.stream.Shape;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.stage.AsyncCallback;
@@ -27,7 +29,7 @@ import org.apache.pekko.stream.stage.GraphStageLogic;
  *
  * <p>Two kinds of connections are watched: websockets, by their {@link WebSocketFrames} stage (every
  * frame from the client counts, pongs included), and plain HTTP connections between requests, by an
- * {@link IdleTimeout} stage (it stops watching a connection when it is upgraded).
+ * {@link RoutedRequests} stage (it stops watching a connection when it is upgraded).
  */
 public final class IdleConnections implements Extension {
 
@@ -62,10 +64,13 @@ public final class IdleConnections implements Extension {
         settings.sweepInterval(), settings.sweepInterval(), this::sweep, system.executionContext());
   }
 
-  /** {@code routes} with the idle timeout of plain HTTP connections around them (bind them with {@code bindFlow}). */
+  /**
+   * A connection's handler: {@code routes} answering its requests, with the idle timeout of plain HTTP
+   * connections ({@link RoutedRequests}; bind it with {@code bindFlow}).
+   */
   public static Flow<HttpRequest, HttpResponse, NotUsed> aroundRoutes(
-      Flow<HttpRequest, HttpResponse, NotUsed> routes, IdleConnections connections) {
-    return IdleTimeout.aroundRoutes(routes, connections);
+      Route routes, ClassicActorSystemProvider system, IdleConnections connections) {
+    return RoutedRequests.of(routes, system, connections);
   }
 
   /** Connections being watched now: one per open websocket or idle HTTP connection (tests, metrics). */
