@@ -369,8 +369,9 @@ public final class InboxStore implements AutoCloseable {
    * whatever the number of messages and conversations: the conversations' last seq and preview,
    * each guarded by the conversation's last applied seq (a message applied already changes
    * nothing), then the applied messages' senders. The applied ones join their conversation's run,
-   * which reaches the members' rows with {@link #flushRun}. One statement per message, as before,
-   * cost a round trip each: ~3 per message at 1,000 sends/s (benchmarks.md, issue 18, 2026-12-04).
+   * which reaches the members' rows with {@link #flushRun}. Before (issue 18, 2026-12-04), each
+   * message cost two statements of its own and each changed conversation a read, every statement a
+   * round trip to the database and a wake-up of the inbox's JDBC thread.
    * The statements of one batch run in order, so two messages of one conversation in a batch are
    * guarded one after the other as when they were separate statements.
    */
