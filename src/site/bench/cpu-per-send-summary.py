@@ -24,6 +24,14 @@ def run_figures(build_dir, run):
     jit = (after["jit"] - before["jit"]) / total if total > 0 else 0.0
     gc = (after["gc"] - before["gc"]) / total if total > 0 else 0.0
     cost = report.get("cost") or {}
+    split = None
+    split_path = os.path.join(build_dir, run + ".split.json")
+    if os.path.exists(split_path):
+        try:
+            with open(split_path) as f:
+                split = json.load(f)
+        except ValueError:
+            split = None
     node_ms = cost.get("nodeCpuMsPerAckedSend")
     return {
         "acked": report["ackedSendsPerSecond"],
@@ -35,6 +43,9 @@ def run_figures(build_dir, run):
         "jitShare": jit,
         "gcShare": gc,
         "errors": sum(report.get("errorsByCode", {}).values()),
+        # thread-split.py over the whole run: the node's voluntary context switches (a thread blocked:
+        # parked, or waiting on a socket) per acked send; NaN without a reading
+        "switches": split["voluntaryPerSend"] if split and split.get("voluntaryPerSend") == split.get("voluntaryPerSend") else None,
         "clean": report["correctness"]["lostMessages"] == 0 and report["correctness"]["duplicateDeliveries"] == 0
         and report["correctness"]["gapSeqs"] == 0 and report["correctness"]["duplicatePosts"] == 0,
     }
@@ -47,7 +58,7 @@ def fmt(value, pattern):
 def line(r):
     return (f"acked/s {r['acked']:.0f}  p50 {r['p50']:.1f} ms  p99 {r['p99']:.1f} ms  node CPU/send {fmt(r['nodeMs'], '%.3f')} ms"
             f" (without JIT {fmt(r['nodeMsWithoutJit'], '%.3f')})  JIT {100 * r['jitShare']:.1f} %  GC {100 * r['gcShare']:.1f} %"
-            f"  commits/send {fmt(r['commits'], '%.3f')}  errors {r['errors']}  correctness {'OK' if r['clean'] else 'VIOLATED'}")
+            f"  commits/send {fmt(r['commits'], '%.3f')}  switches/send {fmt(r['switches'], '%.1f')}  errors {r['errors']}  correctness {'OK' if r['clean'] else 'VIOLATED'}")
 
 
 def median(values):
@@ -64,18 +75,18 @@ def table(out):
     runs = {}
     for label in labels:
         for file in sorted(os.listdir(os.path.join(out, label))):
-            if file.endswith(".json") and not file.startswith("warm"):
+            if file.endswith(".json") and not file.startswith(("warm", "profile")) and ".split" not in file:
                 workload, _, _ = file[: -len(".json")].rpartition("-")
                 runs.setdefault(workload, {}).setdefault(label, []).append(run_figures(os.path.join(out, label), file[: -len(".json")]))
-    print("| workload | build | runs | acked/s | p50 / p99 ms | node CPU per acked send (ms) | ratio | without JIT (ms) | JIT share | GC share | commits per send | correctness |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| workload | build | runs | acked/s | p50 / p99 ms | node CPU per acked send (ms) | ratio | without JIT (ms) | JIT share | GC share | commits per send | node voluntary switches per send | correctness |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for workload, by_label in runs.items():
         base = None
         for label in labels:
             rs = by_label.get(label, [])
             if not rs:
                 continue
-            m = {k: median([r[k] for r in rs]) for k in ("acked", "p50", "p99", "nodeMs", "nodeMsWithoutJit", "commits", "jitShare", "gcShare")}
+            m = {k: median([r[k] for r in rs]) for k in ("acked", "p50", "p99", "nodeMs", "nodeMsWithoutJit", "commits", "jitShare", "gcShare", "switches")}
             node = [r["nodeMs"] for r in rs if r["nodeMs"] is not None]
             spread = f" ({min(node):.3f}-{max(node):.3f})" if node else ""
             if base is None:
@@ -83,6 +94,7 @@ def table(out):
             ratio = "1" if m is base or not base["nodeMs"] or m["nodeMs"] is None else f"{m['nodeMs'] / base['nodeMs']:.2f}"
             print(f"| {workload} | {label} | {len(rs)} | {m['acked']:.0f} | {m['p50']:.1f} / {m['p99']:.1f} | {fmt(m['nodeMs'], '%.3f')}{spread} | {ratio}"
                   f" | {fmt(m['nodeMsWithoutJit'], '%.3f')} | {100 * m['jitShare']:.1f} % | {100 * m['gcShare']:.1f} % | {fmt(m['commits'], '%.3f')}"
+                  f" | {fmt(m['switches'], '%.1f')}"
                   f" | {'OK' if all(r['clean'] for r in rs) else 'VIOLATED'} |")
 
 

@@ -23,7 +23,10 @@
 #        after each measured run, before the next build's),
 #        PROFILE_SECONDS (0: none) and PROFILE_LABELS (default all): a JFR recording (settings=profile)
 #        of each such node over the last PROFILE_SECONDS of its warm-up, i.e. a warm node under the
-#        warm-up's load, outside every measured run; summarized by jfr-areas.py after the last run
+#        warm-up's load, outside every measured run; summarized by jfr-areas.py after the last run;
+#        PROFILE_AFTER (see below): a recording of one more run after the rounds, at a measured rate.
+#   FINAL_WORKLOAD, FINAL_DURATION: see below (one run per build after the rounds).
+#   Per run, the node's CPU and context switches per thread group (thread-split.py) in LABEL/RUN.split.md.
 # Prints one line per run; cpu-per-send-summary.py OUT/NAME prints the medians and ratios.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -73,11 +76,17 @@ bench() {
   local i=$1 run=$2 duration=$3 warmup=$4 args=$5 port=$((base_port + 10 * $1))
   local dir="$out/${labels[$i]}"
   python3 "$here/jvm-ticks.py" "${pids[$i]}" >"$dir/$run.ticks-before"
+  python3 "$here/thread-split.py" snap "${pids[$i]}" >"$dir/$run.split-before"
   # shellcheck disable=SC2086
   java -jar "$bench_jar" bench --url "ws://127.0.0.1:$port/v1/ws" --node-metrics "http://127.0.0.1:$((port + 2))/metrics" \
     --db-url "jdbc:postgresql://$PGHOST:5432/${dbs[$i]}?user=$PGUSER" $args -d "$duration" --warmup "$warmup" \
     --json "$dir/$run.json" >"$dir/$run.txt" 2>"$dir/$run.log" || true
   python3 "$here/jvm-ticks.py" "${pids[$i]}" >"$dir/$run.ticks-after"
+  python3 "$here/thread-split.py" snap "${pids[$i]}" --names >"$dir/$run.split-after"
+  # per thread group over the whole run (setup and warm-up included), per acked send of the whole run
+  local acked; acked=$(jq '.correctness.ackedMessages // 0' "$dir/$run.json" 2>/dev/null || echo 0)
+  python3 "$here/thread-split.py" diff "$dir/$run.split-before" "$dir/$run.split-after" "$acked" >"$dir/$run.split.md" || true
+  python3 "$here/thread-split.py" diff "$dir/$run.split-before" "$dir/$run.split-after" "$acked" --json >"$dir/$run.split.json" || true
 }
 
 warm_workload=${WARM_WORKLOAD:-${workloads[0]}}
@@ -106,7 +115,34 @@ for round in $(seq 1 "$rounds"); do
     done
   done
 done
+# FINAL_WORKLOAD ("label:bench args"): after the rounds, one run of it per build, e.g. a rate a node only
+# sustains alone (the other build's node idles meanwhile): 2,000/s on this machine kind.
+if [[ -n ${FINAL_WORKLOAD:-} ]]; then
+  for i in "${!labels[@]}"; do
+    bench "$i" "${FINAL_WORKLOAD%%:*}-final" "${FINAL_DURATION:-${DURATION:-20s}}" "${WARMUP:-3s}" "${FINAL_WORKLOAD#*:}"
+    sleep "${RUN_SETTLE:-5}"
+    echo "$(date -u +%T) ${labels[$i]} ${FINAL_WORKLOAD%%:*} final run: $(python3 "$here/cpu-per-send-summary.py" --run "$out/${labels[$i]}" "${FINAL_WORKLOAD%%:*}-final")" >&2
+  done
+fi
+# PROFILE_AFTER="LABEL:workload" (e.g. "base:1to1-1000:-c 200 -m 100 -k 2 -r 1000"): after the rounds, one more run of
+# that build with a JFR recording (settings=profile) of PROFILE_AFTER_SECONDS (30) inside it: a warm node's steady state.
+if [[ -n ${PROFILE_AFTER:-} ]]; then
+  plabel=${PROFILE_AFTER%%:*} pwork=${PROFILE_AFTER#*:}
+  for i in "${!labels[@]}"; do
+    [[ ${labels[$i]} == "$plabel" ]] || continue
+    psec=${PROFILE_AFTER_SECONDS:-30}
+    ( sleep 8; jcmd "${pids[$i]}" JFR.start name=after settings=profile duration="${psec}s" filename="$out/$plabel/profile.jfr" >/dev/null ) &
+    pjfr=$!
+    bench "$i" "profile" "$((psec + 10))s" 3s "${pwork#*:}"
+    wait "$pjfr" || true
+    echo "$(date -u +%T) $plabel profile run: $(python3 "$here/cpu-per-send-summary.py" --run "$out/$plabel" profile)" >&2
+  done
+fi
 python3 "$here/cpu-per-send-summary.py" "$out" | tee "$out/summary.md"
 for label in "${labels[@]}"; do
   if [[ -f "$out/$label/warm.jfr" ]]; then python3 "$here/jfr-areas.py" "$out/$label/warm.jfr" >"$out/$label/warm-areas.md" || true; fi
+  if [[ -f "$out/$label/profile.jfr" ]]; then
+    python3 "$here/jfr-areas.py" "$out/$label/profile.jfr" >"$out/$label/profile-areas.md" || true
+    python3 "$here/jfr-top.py" "$out/$label/profile.jfr" >"$out/$label/profile-top.md" || true
+  fi
 done

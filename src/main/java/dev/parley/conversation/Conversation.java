@@ -12,7 +12,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -32,6 +31,9 @@ import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforc
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.SnapshotAdapter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * One conversation: a sharded, event-sourced entity that owns its timeline.
@@ -206,6 +208,8 @@ public final class Conversation
 
   // ---- wiring ---------------------------------------------------------------------------------
 
+  private static final Logger LOG = LoggerFactory.getLogger(Conversation.class);
+
   public static final EntityTypeKey<Command> ENTITY_TYPE_KEY =
       EntityTypeKey.create(Command.class, "Conversation");
 
@@ -233,30 +237,24 @@ public final class Conversation
       ParleyConfig.ConversationSettings settings,
       Clock clock,
       Consumer<ActorRef<Command>> passivate) {
-    // Every log line written while this entity handles a message carries its id (MDC). Every
-    // message, not only commands: persist callbacks run on the journal's answer, which is not a
-    // Command, and the interceptor only sets the MDC for messages of the class it is given.
-    return Behaviors.withMdc(
-        everyMessage(),
-        Map.of("conversation", conversationId),
-        Behaviors.setup(
+    // No Behaviors.withMdc: it filled and cleared the MDC for every message the entity handles
+    // (each send, journal answer, flush, subscriber and timer message; Logback allocates a map
+    // for the first put after a clear) and added an interceptor to walk on each of them, for one
+    // DEBUG line. That line puts its conversation id itself (logPersisted); Pekko Persistence's
+    // own lines carry the persistence id in their MDC.
+    return Behaviors.setup(
             ctx ->
                 Behaviors.withTimers(
                     timers -> {
                       Duration tick = settings.idleTimeout().dividedBy(2);
                       timers.startTimerWithFixedDelay(IdleCheck.INSTANCE, tick);
                       return new Conversation(ctx, conversationId, settings, clock, passivate);
-                    })));
+                    }));
   }
 
   private Metrics metrics() {
     if (metrics == null) metrics = Metrics.get(ctx.getSystem());
     return metrics;
-  }
-
-  @SuppressWarnings("unchecked")
-  private static Class<Command> everyMessage() {
-    return (Class<Command>) (Class<?>) Object.class;
   }
 
   public static PersistenceId persistenceId(String conversationId) {
@@ -413,7 +411,7 @@ public final class Conversation
     for (TimelineEvent event : decided.events()) {
       if (event instanceof MessagePosted posted) {
         metrics().persisted(persistStarted);
-        ctx.getLog().debug("persisted seq {} from {}", posted.seq(), posted.sender());
+        if (LOG.isDebugEnabled()) logPersisted(posted);
       }
       subscribers.tellAll(new Published(conversationId, event));
       if (event instanceof MemberLeft left) subscribers.removeUser(left.user());
@@ -421,6 +419,15 @@ public final class Conversation
     for (WriteRules.Decision decision : decided.decisions()) decision.replyTo().tell(decision.reply());
     // The commands stashed during the write are handed back before this message arrives.
     requestFlush();
+  }
+
+  private void logPersisted(MessagePosted posted) {
+    MDC.put("conversation", conversationId);
+    try {
+      LOG.debug("persisted seq {} from {}", posted.seq(), posted.sender());
+    } finally {
+      MDC.remove("conversation");
+    }
   }
 
   private void requestFlush() {

@@ -19,6 +19,8 @@ import java.sql.Types;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,8 +39,9 @@ import org.apache.pekko.persistence.query.Sequence;
  *
  * <p>Cost does not grow with a user's number of conversations: a page is one statement, an
  * index range of {@code inbox_entry_by_activity} limited to the page, joined by primary key.
- * A message costs three statements whatever the conversation's size (one of them updates every
- * member's row); the projection applies a batch of events and its offset in one transaction.
+ * The projection applies a batch of events and its offset in one transaction; the batch's messages
+ * cost two JDBC batches (one round trip each), one update of every member's row per conversation
+ * and run, and one read of the changed conversations, whatever the conversations' sizes.
  */
 public final class InboxStore implements AutoCloseable {
 
@@ -319,27 +322,30 @@ public final class InboxStore implements AutoCloseable {
       try {
         Map<String, List<String>> changed = new LinkedHashMap<>();
         Map<String, List<TimelineEvent.MessagePosted>> runs = new LinkedHashMap<>();
+        List<PendingMessage> messages = new ArrayList<>();
         for (EventEnvelope envelope : batch) {
           String conversation = conversationIdOf(envelope.persistenceId());
           if (!(envelope.event() instanceof TimelineEvent event)) continue;
-          // Members' rows see a run of messages as one update, applied before anything else of
-          // the same conversation, so the order of events is what the rows reflect.
-          if (!(event instanceof TimelineEvent.MessagePosted)) flushRun(c, conversation, runs.remove(conversation));
-          if (applyEvent(c, conversation, event, changed, runs)) {
+          if (event instanceof TimelineEvent.MessagePosted posted) {
+            messages.add(new PendingMessage(conversation, posted));
+            if (messages.size() >= MAX_RUN) writeMessages(c, messages, changed, runs);
+            continue;
+          }
+          // Anything else is applied after the messages before it, and after its conversation's
+          // run has reached the members' rows, so the order of events is what the rows reflect.
+          writeMessages(c, messages, changed, runs);
+          flushRun(c, conversation, runs.remove(conversation));
+          if (applyEvent(c, conversation, event, changed)) {
             changed.computeIfAbsent(conversation, k -> new ArrayList<>());
           }
-          List<TimelineEvent.MessagePosted> run = runs.get(conversation);
-          if (run != null && run.size() >= MAX_RUN) flushRun(c, conversation, runs.remove(conversation));
         }
+        writeMessages(c, messages, changed, runs);
         for (Map.Entry<String, List<TimelineEvent.MessagePosted>> run : runs.entrySet()) {
           flushRun(c, run.getKey(), run.getValue());
         }
         EventEnvelope last = batch.get(batch.size() - 1);
         saveOffset(c, tag, ((Sequence) last.offset()).value(), last.timestamp());
-        List<Change> changes = new ArrayList<>(changed.size());
-        for (Map.Entry<String, List<String>> e : changed.entrySet()) {
-          readChange(c, e.getKey(), e.getValue()).ifPresent(changes::add);
-        }
+        List<Change> changes = readChanges(c, changed);
         c.commit();
         return changes;
       } catch (SQLException | RuntimeException e) {
@@ -351,19 +357,79 @@ public final class InboxStore implements AutoCloseable {
     }
   }
 
+  /** A message of the batch not written yet, with its conversation. */
+  private record PendingMessage(String conversation, TimelineEvent.MessagePosted posted) {}
+
+  private static final String MESSAGE_TO_CONVERSATION =
+      "UPDATE inbox_conversation SET last_seq = ?, last_activity = ?, preview_seq = ?, preview_sender = ?,"
+          + " preview_text = ? WHERE conversation_id = ? AND last_seq < ?";
+
+  /**
+   * Writes {@code messages} (then empties the list) with two JDBC batches, one round trip each
+   * whatever the number of messages and conversations: the conversations' last seq and preview,
+   * each guarded by the conversation's last applied seq (a message applied already changes
+   * nothing), then the applied messages' senders. The applied ones join their conversation's run,
+   * which reaches the members' rows with {@link #flushRun}. Before (issue 18, 2026-12-04), each
+   * message cost two statements of its own and each changed conversation a read, every statement a
+   * round trip to the database and a wake-up of the inbox's JDBC thread.
+   * The statements of one batch run in order, so two messages of one conversation in a batch are
+   * guarded one after the other as when they were separate statements.
+   */
+  private void writeMessages(
+      Connection c, List<PendingMessage> messages, Map<String, List<String>> changed, Map<String, List<TimelineEvent.MessagePosted>> runs)
+      throws SQLException {
+    if (messages.isEmpty()) return;
+    int[] updated;
+    try (PreparedStatement s = c.prepareStatement(MESSAGE_TO_CONVERSATION)) {
+      for (PendingMessage m : messages) {
+        TimelineEvent.MessagePosted posted = m.posted();
+        s.setLong(1, posted.seq());
+        s.setLong(2, posted.ts());
+        s.setLong(3, posted.seq());
+        s.setString(4, posted.sender());
+        s.setString(5, previewOf(posted.text()));
+        s.setString(6, m.conversation());
+        s.setLong(7, posted.seq());
+        s.addBatch();
+      }
+      updated = batch(s);
+    }
+    List<PendingMessage> applied = new ArrayList<>(messages.size());
+    for (int i = 0; i < messages.size(); i++) {
+      // An UPDATE's count is exact on both databases (only rewritten INSERT batches report
+      // SUCCESS_NO_INFO, and the inbox pool does not rewrite).
+      if (updated[i] > 0) applied.add(messages.get(i));
+    }
+    messages.clear();
+    if (applied.isEmpty()) return;
+    try (PreparedStatement s = c.prepareStatement("INSERT INTO inbox_message (conversation_id, seq, sender) VALUES (?, ?, ?)")) {
+      for (PendingMessage m : applied) {
+        s.setString(1, m.conversation());
+        s.setLong(2, m.posted().seq());
+        s.setString(3, m.posted().sender());
+        s.addBatch();
+      }
+      batch(s);
+    }
+    for (PendingMessage m : applied) {
+      changed.computeIfAbsent(m.conversation(), k -> new ArrayList<>());
+      List<TimelineEvent.MessagePosted> run = runs.computeIfAbsent(m.conversation(), k -> new ArrayList<>());
+      run.add(m.posted());
+      if (run.size() >= MAX_RUN) flushRun(c, m.conversation(), runs.remove(m.conversation()));
+    }
+  }
+
   /** The conversation id of a conversation entity's persistence id ({@code Conversation|<id>}). */
   public static String conversationIdOf(String persistenceId) {
     String prefix = Conversation.ENTITY_TYPE_KEY.name() + "|";
     return persistenceId.startsWith(prefix) ? persistenceId.substring(prefix.length()) : persistenceId;
   }
 
-  /** False when the event had been applied already (or its conversation is unknown here). */
-  private boolean applyEvent(
-      Connection c,
-      String conversation,
-      TimelineEvent event,
-      Map<String, List<String>> changed,
-      Map<String, List<TimelineEvent.MessagePosted>> runs)
+  /**
+   * A timeline event other than a message (messages go through {@link #writeMessages}); false
+   * when it had been applied already (or its conversation is unknown here).
+   */
+  private boolean applyEvent(Connection c, String conversation, TimelineEvent event, Map<String, List<String>> changed)
       throws SQLException {
     if (event instanceof TimelineEvent.Created created) {
       int inserted =
@@ -385,21 +451,6 @@ public final class InboxStore implements AutoCloseable {
         }
         batch(s);
       }
-      return true;
-    }
-    if (event instanceof TimelineEvent.MessagePosted posted) {
-      int updated =
-          update(
-              c,
-              "UPDATE inbox_conversation SET last_seq = ?, last_activity = ?, preview_seq = ?, preview_sender = ?,"
-                  + " preview_text = ? WHERE conversation_id = ? AND last_seq < ?",
-              posted.seq(), posted.ts(), posted.seq(), posted.sender(), previewOf(posted.text()), conversation, posted.seq());
-      if (updated == 0) return false;
-      update(
-          c,
-          "INSERT INTO inbox_message (conversation_id, seq, sender) VALUES (?, ?, ?)",
-          conversation, posted.seq(), posted.sender());
-      runs.computeIfAbsent(conversation, k -> new ArrayList<>()).add(posted);
       return true;
     }
     if (event instanceof TimelineEvent.MemberJoined joined) {
@@ -530,35 +581,57 @@ public final class InboxStore implements AutoCloseable {
     }
   }
 
-  /** The conversation as it now is and every member's position in it: one statement. */
-  private Optional<Change> readChange(Connection c, String conversation, List<String> removed) throws SQLException {
-    try (PreparedStatement s =
-        c.prepareStatement(
-            "SELECT c.title, c.last_seq, c.last_activity, c.preview_seq, c.preview_sender, c.preview_text,"
-                + " e.user_id, e.last_activity, e.read_seq, e.unread, CASE WHEN m.user_id IS NULL THEN 0 ELSE 1 END"
-                + " FROM inbox_conversation c LEFT JOIN inbox_entry e ON e.conversation_id = c.conversation_id"
-                + " LEFT JOIN inbox_mute m ON m.user_id = e.user_id AND m.conversation_id = e.conversation_id"
-                + " WHERE c.conversation_id = ?")) {
-      s.setString(1, conversation);
-      Summary summary = null;
-      List<Position> members = new ArrayList<>();
-      try (ResultSet r = query(s)) {
-        while (r.next()) {
-          if (summary == null) {
-            summary =
-                new Summary(
-                    conversation, r.getString(1), r.getLong(2), r.getLong(3), preview(r.getLong(4), r.wasNull(), r.getString(5), r.getString(6)));
+  /** Conversations read by one statement at most (the batch's changed ones come in chunks of this). */
+  private static final int CHANGES_PER_QUERY = 100;
+
+  /**
+   * Every changed conversation as it now is and every member's position in it, in the order of
+   * {@code changed}: one statement per {@value #CHANGES_PER_QUERY} conversations (it was one per
+   * conversation, a round trip each). {@code changed} maps a conversation to the users who left it
+   * in this batch.
+   */
+  private List<Change> readChanges(Connection c, Map<String, List<String>> changed) throws SQLException {
+    List<String> conversations = new ArrayList<>(changed.keySet());
+    Map<String, Summary> summaries = new HashMap<>();
+    Map<String, List<Position>> members = new HashMap<>();
+    for (int from = 0; from < conversations.size(); from += CHANGES_PER_QUERY) {
+      List<String> chunk = conversations.subList(from, Math.min(conversations.size(), from + CHANGES_PER_QUERY));
+      try (PreparedStatement s =
+          c.prepareStatement(
+              "SELECT c.conversation_id, c.title, c.last_seq, c.last_activity, c.preview_seq, c.preview_sender, c.preview_text,"
+                  + " e.user_id, e.last_activity, e.read_seq, e.unread, CASE WHEN m.user_id IS NULL THEN 0 ELSE 1 END"
+                  + " FROM inbox_conversation c LEFT JOIN inbox_entry e ON e.conversation_id = c.conversation_id"
+                  + " LEFT JOIN inbox_mute m ON m.user_id = e.user_id AND m.conversation_id = e.conversation_id"
+                  + " WHERE c.conversation_id IN (" + String.join(", ", Collections.nCopies(chunk.size(), "?")) + ")")) {
+        for (int i = 0; i < chunk.size(); i++) s.setString(i + 1, chunk.get(i));
+        try (ResultSet r = query(s)) {
+          while (r.next()) {
+            String conversation = r.getString(1);
+            if (!summaries.containsKey(conversation)) {
+              summaries.put(
+                  conversation,
+                  new Summary(
+                      conversation, r.getString(2), r.getLong(3), r.getLong(4), preview(r.getLong(5), r.wasNull(), r.getString(6), r.getString(7))));
+            }
+            List<Position> positions = members.computeIfAbsent(conversation, k -> new ArrayList<>());
+            String user = r.getString(8);
+            if (user != null) positions.add(new Position(user, r.getLong(9), r.getLong(10), r.getInt(11), r.getInt(12) == 1));
           }
-          String user = r.getString(7);
-          if (user != null) members.add(new Position(user, r.getLong(8), r.getLong(9), r.getInt(10), r.getInt(11) == 1));
         }
       }
+    }
+    List<Change> changes = new ArrayList<>(summaries.size());
+    for (Map.Entry<String, List<String>> e : changed.entrySet()) {
+      Summary summary = summaries.get(e.getKey());
+      if (summary == null) continue;
+      List<Position> positions = members.getOrDefault(e.getKey(), List.of());
       // A user who left and was invited back within this batch is a member again: announcing the
       // removal too would make their clients drop the item after showing it (removals are
       // delivered after the members' items).
-      List<String> gone = removed.stream().filter(u -> members.stream().noneMatch(m -> m.user().equals(u))).toList();
-      return summary == null ? Optional.empty() : Optional.of(new Change(summary, members, gone));
+      List<String> gone = e.getValue().stream().filter(u -> positions.stream().noneMatch(m -> m.user().equals(u))).toList();
+      changes.add(new Change(summary, positions, gone));
     }
+    return changes;
   }
 
   /** The first {@value #PREVIEW_LENGTH} code points of {@code text}: what an inbox item (and a notification) shows. */

@@ -109,6 +109,71 @@ class InboxProjectionBatchTest {
     }
   }
 
+  /**
+   * A batch's messages are written with a few JDBC batches, not a statement per message (issue 18):
+   * 100 messages of 4 conversations cost a handful of statements, the changes handed to the
+   * publisher say what each conversation now shows, and a second batch that overlaps the first
+   * (two consumers for a moment) applies only what is new.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("vendors")
+  void aBatchOfMessagesCostsAFewStatementsWhateverItsLength(String vendor) throws Exception {
+    int conversations = 4;
+    int messagesEach = 25;
+    Map<String, Model> models = new LinkedHashMap<>();
+    List<EventEnvelope> created = new ArrayList<>();
+    List<EventEnvelope> messages = new ArrayList<>();
+    long ordering = 0;
+    for (int i = 0; i < conversations; i++) {
+      String id = "conv-" + i;
+      Model model = new Model();
+      TimelineEvent.Created c = new TimelineEvent.Created(1, 1000, "ann", "t" + i, List.of("ann", "ben", "cat"));
+      model.apply(c);
+      models.put(id, model);
+      created.add(EventEnvelope.apply(Offset.sequence(++ordering), Conversation.persistenceId(id).id(), 1, c, c.ts()));
+    }
+    // Interleaved: message k of every conversation, then message k + 1 of every conversation...
+    for (long seq = 2; seq < 2 + messagesEach; seq++) {
+      for (int i = 0; i < conversations; i++) {
+        String id = "conv-" + i;
+        String sender = List.of("ann", "ben", "cat").get((int) ((seq + i) % 3));
+        TimelineEvent.MessagePosted m = new TimelineEvent.MessagePosted(seq, 1000 + seq, sender, "m" + seq, "text " + seq + " of " + id);
+        models.get(id).apply(m);
+        messages.add(EventEnvelope.apply(Offset.sequence(++ordering), Conversation.persistenceId(id).id(), seq, m, m.ts()));
+      }
+    }
+    Map<String, String> expected = new TreeMap<>();
+    models.forEach((id, model) -> model.rows.forEach((user, row) -> expected.put(user + "@" + id, row.toString())));
+    long lastSeq = 1 + messagesEach;
+
+    try (Db db = Db.create(vendor);
+        InboxStore store = db.store()) {
+      store.apply("t", created);
+      long before = store.statementsExecuted();
+      List<Inbox.Change> changes = store.apply("t", messages.subList(0, 60));
+      long statements = store.statementsExecuted() - before;
+      // 60 messages: 2 batches of 32 at most (conversations, then senders) x 2, one members' update
+      // per conversation, one read of the changed conversations, the offset (update, else insert).
+      // A statement per message cost > 120.
+      assertThat(statements).as("statements for 60 messages of %d conversations", conversations).isLessThanOrEqualTo(4 + conversations + 1 + 2);
+      assertThat(changes).extracting(c -> c.summary().conversation()).containsExactly("conv-0", "conv-1", "conv-2", "conv-3");
+
+      // Overlapping the first batch by 20 messages: those change nothing a second time.
+      changes = store.apply("t", messages.subList(40, messages.size()));
+      assertThat(db.entries()).isEqualTo(expected);
+      assertThat(changes).hasSize(conversations);
+      for (Inbox.Change change : changes) {
+        String id = change.summary().conversation();
+        assertThat(change.summary().lastSeq()).as("last seq of %s", id).isEqualTo(lastSeq);
+        assertThat(change.summary().preview().seq()).isEqualTo(lastSeq);
+        assertThat(change.summary().preview().text()).isEqualTo("text " + lastSeq + " of " + id);
+        assertThat(change.members()).extracting(Inbox.Position::user).containsExactlyInAnyOrder("ann", "ben", "cat");
+        assertThat(change.removed()).isEmpty();
+      }
+      assertThat(store.offset("t")).isEqualTo(ordering);
+    }
+  }
+
   /** Events of several conversations, interleaved, and what every member's row must say afterwards. */
   record Scenario(List<EventEnvelope> envelopes, Map<String, String> expected) {
 
