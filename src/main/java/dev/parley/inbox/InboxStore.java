@@ -2,7 +2,6 @@ package dev.parley.inbox;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.parley.conversation.Conversation;
-import dev.parley.conversation.TimelineEvent;
 import dev.parley.inbox.Inbox.Change;
 import dev.parley.inbox.Inbox.Cursor;
 import dev.parley.inbox.Inbox.Item;
@@ -15,17 +14,14 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Types;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.atomic.LongAdder;
 import javax.sql.DataSource;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -39,9 +35,8 @@ import org.apache.pekko.persistence.query.Sequence;
  *
  * <p>Cost does not grow with a user's number of conversations: a page is one statement, an
  * index range of {@code inbox_entry_by_activity} limited to the page, joined by primary key.
- * The projection applies a batch of events and its offset in one transaction; the batch's messages
- * cost two JDBC batches (one round trip each), one update of every member's row per conversation
- * and run, and one read of the changed conversations, whatever the conversations' sizes.
+ * The projection applies a batch of events ({@link InboxEventWriter}) and its offset in one
+ * transaction, and reads the changed conversations back with one statement per 100 of them.
  */
 public final class InboxStore implements AutoCloseable {
 
@@ -50,33 +45,14 @@ public final class InboxStore implements AutoCloseable {
 
   private final HikariDataSource pool;
   private final DataSource dataSource;
-  private final LongAdder statements = new LongAdder();
+  private final CountedStatements statements = new CountedStatements();
+  private final InboxEventWriter events = new InboxEventWriter(statements);
   private final Clock clock;
 
   private InboxStore(HikariDataSource pool, Clock clock) {
     this.pool = pool;
     this.clock = clock;
     this.dataSource = pool;
-  }
-
-  // Every statement goes through one of these three, which count it (a batch once). They replace a
-  // JDBC proxy (datasource-proxy) that wrapped every call on every connection, statement and
-  // parameter to count the same thing: ~11 % of the bytes a node allocated at 1,000 sends/s
-  // (benchmarks.md, issue 18, 2026-12-03).
-
-  private ResultSet query(PreparedStatement s) throws SQLException {
-    statements.increment();
-    return s.executeQuery();
-  }
-
-  private int update(PreparedStatement s) throws SQLException {
-    statements.increment();
-    return s.executeUpdate();
-  }
-
-  private int[] batch(PreparedStatement s) throws SQLException {
-    statements.increment();
-    return s.executeBatch();
   }
 
   /** A pool of its own, so inbox pages never wait behind journal writes (and the reverse). */
@@ -86,7 +62,7 @@ public final class InboxStore implements AutoCloseable {
 
   /** Statements executed so far (a batch counts once): a metric, and how tests prove there is no N+1. */
   public long statementsExecuted() {
-    return statements.sum();
+    return statements.executed();
   }
 
   @Override
@@ -111,7 +87,7 @@ public final class InboxStore implements AutoCloseable {
                 .description("the inbox read model's own connection pool")
                 .tag("state", state)
                 .register(registry));
-    FunctionCounter.builder("parley_inbox_statements", statements, LongAdder::sum)
+    FunctionCounter.builder("parley_inbox_statements", statements, CountedStatements::executed)
         .description("statements the inbox read model executed (a batch counts once)")
         .register(registry);
   }
@@ -154,7 +130,7 @@ public final class InboxStore implements AutoCloseable {
       s.setInt(i, limit + 1);
       List<Item> items = new ArrayList<>(limit);
       boolean more = false;
-      try (ResultSet r = query(s)) {
+      try (ResultSet r = statements.query(s)) {
         while (r.next()) {
           if (items.size() == limit) {
             more = true;
@@ -196,7 +172,7 @@ public final class InboxStore implements AutoCloseable {
             c.prepareStatement("SELECT read_seq FROM inbox_entry WHERE user_id = ? AND conversation_id = ? FOR UPDATE")) {
           s.setString(1, user);
           s.setString(2, conversation);
-          try (ResultSet r = query(s)) {
+          try (ResultSet r = statements.query(s)) {
             if (!r.next()) {
               c.rollback();
               return Optional.empty();
@@ -210,7 +186,7 @@ public final class InboxStore implements AutoCloseable {
           s.setString(1, conversation);
           s.setLong(2, seq);
           s.setString(3, user);
-          try (ResultSet r = query(s)) {
+          try (ResultSet r = statements.query(s)) {
             r.next();
             unread = r.getInt(1);
           }
@@ -221,7 +197,7 @@ public final class InboxStore implements AutoCloseable {
           s.setInt(2, unread);
           s.setString(3, user);
           s.setString(4, conversation);
-          update(s);
+          statements.update(s);
         }
         Optional<Item> item = item(c, user, conversation);
         c.commit();
@@ -245,10 +221,10 @@ public final class InboxStore implements AutoCloseable {
     try (Connection c = dataSource.getConnection()) {
       try {
         if (!muted) {
-          update(c, "DELETE FROM inbox_mute WHERE user_id = ? AND conversation_id = ?", user, conversation);
+          statements.update(c, "DELETE FROM inbox_mute WHERE user_id = ? AND conversation_id = ?", user, conversation);
         } else {
           // Portable upsert: a concurrent mute of the same row makes the insert fail, which is fine.
-          update(
+          statements.update(
               c,
               "INSERT INTO inbox_mute (user_id, conversation_id, muted_at) SELECT ?, ?, ? WHERE NOT EXISTS"
                   + " (SELECT 1 FROM inbox_mute WHERE user_id = ? AND conversation_id = ?)",
@@ -268,7 +244,7 @@ public final class InboxStore implements AutoCloseable {
     try (PreparedStatement s = c.prepareStatement(PAGE_COLUMNS + " AND e.conversation_id = ?")) {
       s.setString(1, user);
       s.setString(2, conversation);
-      try (ResultSet r = query(s)) {
+      try (ResultSet r = statements.query(s)) {
         return r.next() ? Optional.of(item(r)) : Optional.empty();
       }
     }
@@ -280,7 +256,7 @@ public final class InboxStore implements AutoCloseable {
         PreparedStatement s = c.prepareStatement("SELECT 1 FROM inbox_mute WHERE user_id = ? AND conversation_id = ?")) {
       s.setString(1, user);
       s.setString(2, conversation);
-      try (ResultSet r = query(s)) {
+      try (ResultSet r = statements.query(s)) {
         return r.next();
       }
     } catch (SQLException e) {
@@ -298,7 +274,7 @@ public final class InboxStore implements AutoCloseable {
     try (Connection c = dataSource.getConnection();
         PreparedStatement s = c.prepareStatement("SELECT journal_ordering FROM inbox_offset WHERE tag = ?")) {
       s.setString(1, tag);
-      try (ResultSet r = query(s)) {
+      try (ResultSet r = statements.query(s)) {
         return r.next() ? r.getLong(1) : 0L;
       }
     } catch (SQLException e) {
@@ -320,29 +296,7 @@ public final class InboxStore implements AutoCloseable {
     try (Connection c = dataSource.getConnection()) {
       c.setAutoCommit(false);
       try {
-        Map<String, List<String>> changed = new LinkedHashMap<>();
-        Map<String, List<TimelineEvent.MessagePosted>> runs = new LinkedHashMap<>();
-        List<PendingMessage> messages = new ArrayList<>();
-        for (EventEnvelope envelope : batch) {
-          String conversation = conversationIdOf(envelope.persistenceId());
-          if (!(envelope.event() instanceof TimelineEvent event)) continue;
-          if (event instanceof TimelineEvent.MessagePosted posted) {
-            messages.add(new PendingMessage(conversation, posted));
-            if (messages.size() >= MAX_RUN) writeMessages(c, messages, changed, runs);
-            continue;
-          }
-          // Anything else is applied after the messages before it, and after its conversation's
-          // run has reached the members' rows, so the order of events is what the rows reflect.
-          writeMessages(c, messages, changed, runs);
-          flushRun(c, conversation, runs.remove(conversation));
-          if (applyEvent(c, conversation, event, changed)) {
-            changed.computeIfAbsent(conversation, k -> new ArrayList<>());
-          }
-        }
-        writeMessages(c, messages, changed, runs);
-        for (Map.Entry<String, List<TimelineEvent.MessagePosted>> run : runs.entrySet()) {
-          flushRun(c, run.getKey(), run.getValue());
-        }
+        Map<String, List<String>> changed = events.applyAll(c, batch);
         EventEnvelope last = batch.get(batch.size() - 1);
         saveOffset(c, tag, ((Sequence) last.offset()).value(), last.timestamp());
         List<Change> changes = readChanges(c, changed);
@@ -357,224 +311,21 @@ public final class InboxStore implements AutoCloseable {
     }
   }
 
-  /** A message of the batch not written yet, with its conversation. */
-  private record PendingMessage(String conversation, TimelineEvent.MessagePosted posted) {}
-
-  private static final String MESSAGE_TO_CONVERSATION =
-      "UPDATE inbox_conversation SET last_seq = ?, last_activity = ?, preview_seq = ?, preview_sender = ?,"
-          + " preview_text = ? WHERE conversation_id = ? AND last_seq < ?";
-
-  /**
-   * Writes {@code messages} (then empties the list) with two JDBC batches, one round trip each
-   * whatever the number of messages and conversations: the conversations' last seq and preview,
-   * each guarded by the conversation's last applied seq (a message applied already changes
-   * nothing), then the applied messages' senders. The applied ones join their conversation's run,
-   * which reaches the members' rows with {@link #flushRun}. Before (issue 18, 2026-12-04), each
-   * message cost two statements of its own and each changed conversation a read, every statement a
-   * round trip to the database and a wake-up of the inbox's JDBC thread.
-   * The statements of one batch run in order, so two messages of one conversation in a batch are
-   * guarded one after the other as when they were separate statements.
-   */
-  private void writeMessages(
-      Connection c, List<PendingMessage> messages, Map<String, List<String>> changed, Map<String, List<TimelineEvent.MessagePosted>> runs)
-      throws SQLException {
-    if (messages.isEmpty()) return;
-    int[] updated;
-    try (PreparedStatement s = c.prepareStatement(MESSAGE_TO_CONVERSATION)) {
-      for (PendingMessage m : messages) {
-        TimelineEvent.MessagePosted posted = m.posted();
-        s.setLong(1, posted.seq());
-        s.setLong(2, posted.ts());
-        s.setLong(3, posted.seq());
-        s.setString(4, posted.sender());
-        s.setString(5, previewOf(posted.text()));
-        s.setString(6, m.conversation());
-        s.setLong(7, posted.seq());
-        s.addBatch();
-      }
-      updated = batch(s);
-    }
-    List<PendingMessage> applied = new ArrayList<>(messages.size());
-    for (int i = 0; i < messages.size(); i++) {
-      // An UPDATE's count is exact on both databases (only rewritten INSERT batches report
-      // SUCCESS_NO_INFO, and the inbox pool does not rewrite).
-      if (updated[i] > 0) applied.add(messages.get(i));
-    }
-    messages.clear();
-    if (applied.isEmpty()) return;
-    try (PreparedStatement s = c.prepareStatement("INSERT INTO inbox_message (conversation_id, seq, sender) VALUES (?, ?, ?)")) {
-      for (PendingMessage m : applied) {
-        s.setString(1, m.conversation());
-        s.setLong(2, m.posted().seq());
-        s.setString(3, m.posted().sender());
-        s.addBatch();
-      }
-      batch(s);
-    }
-    for (PendingMessage m : applied) {
-      changed.computeIfAbsent(m.conversation(), k -> new ArrayList<>());
-      List<TimelineEvent.MessagePosted> run = runs.computeIfAbsent(m.conversation(), k -> new ArrayList<>());
-      run.add(m.posted());
-      if (run.size() >= MAX_RUN) flushRun(c, m.conversation(), runs.remove(m.conversation()));
-    }
-  }
-
   /** The conversation id of a conversation entity's persistence id ({@code Conversation|<id>}). */
   public static String conversationIdOf(String persistenceId) {
     String prefix = Conversation.ENTITY_TYPE_KEY.name() + "|";
     return persistenceId.startsWith(prefix) ? persistenceId.substring(prefix.length()) : persistenceId;
   }
 
-  /**
-   * A timeline event other than a message (messages go through {@link #writeMessages}); false
-   * when it had been applied already (or its conversation is unknown here).
-   */
-  private boolean applyEvent(Connection c, String conversation, TimelineEvent event, Map<String, List<String>> changed)
-      throws SQLException {
-    if (event instanceof TimelineEvent.Created created) {
-      int inserted =
-          update(
-              c,
-              "INSERT INTO inbox_conversation (conversation_id, title, last_seq, last_activity)"
-                  + " SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM inbox_conversation WHERE conversation_id = ?)",
-              conversation, created.title(), created.seq(), created.ts(), conversation);
-      if (inserted == 0) return false;
-      try (PreparedStatement s =
-          c.prepareStatement(
-              "INSERT INTO inbox_entry (user_id, conversation_id, last_activity, read_seq, unread) VALUES (?, ?, ?, ?, 0)")) {
-        for (String member : created.members()) {
-          s.setString(1, member);
-          s.setString(2, conversation);
-          s.setLong(3, created.ts());
-          s.setLong(4, member.equals(created.createdBy()) ? created.seq() : 0);
-          s.addBatch();
-        }
-        batch(s);
-      }
-      return true;
-    }
-    if (event instanceof TimelineEvent.MemberJoined joined) {
-      if (!advance(c, conversation, joined.seq())) return false;
-      // The new member's inbox shows the conversation on top, with what was said before read.
-      update(
-          c,
-          "INSERT INTO inbox_entry (user_id, conversation_id, last_activity, read_seq, unread)"
-              + " SELECT ?, ?, ?, ?, 0 WHERE NOT EXISTS"
-              + " (SELECT 1 FROM inbox_entry WHERE user_id = ? AND conversation_id = ?)",
-          joined.user(), conversation, joined.ts(), joined.seq(), joined.user(), conversation);
-      return true;
-    }
-    if (event instanceof TimelineEvent.MemberLeft left) {
-      if (!advance(c, conversation, left.seq())) return false;
-      update(c, "DELETE FROM inbox_entry WHERE user_id = ? AND conversation_id = ?", left.user(), conversation);
-      changed.computeIfAbsent(conversation, k -> new ArrayList<>()).add(left.user());
-      return true;
-    }
-    if (event instanceof TimelineEvent.HandedOff handedOff) {
-      return advance(c, conversation, handedOff.seq());
-    }
-    if (event instanceof TimelineEvent.MessageEdited edited) {
-      return update(
-              c,
-              "UPDATE inbox_conversation SET last_seq = ?,"
-                  + " preview_text = CASE WHEN preview_seq = ? THEN CAST(? AS VARCHAR(1000)) ELSE preview_text END"
-                  + " WHERE conversation_id = ? AND last_seq < ?",
-              edited.seq(), edited.target(), previewOf(edited.text()), conversation, edited.seq())
-          > 0;
-    }
-    if (event instanceof TimelineEvent.MessageDeleted deleted) {
-      int updated =
-          update(
-              c,
-              "UPDATE inbox_conversation SET last_seq = ?,"
-                  + " preview_text = CASE WHEN preview_seq = ? THEN NULL ELSE preview_text END"
-                  + " WHERE conversation_id = ? AND last_seq < ?",
-              deleted.seq(), deleted.target(), conversation, deleted.seq());
-      if (updated == 0) return false;
-      // A deleted message no longer counts as unread for those who had not read it.
-      update(
-          c,
-          "UPDATE inbox_entry SET unread = unread - 1 WHERE conversation_id = ? AND read_seq < ? AND unread > 0"
-              + " AND user_id <> (SELECT sender FROM inbox_message WHERE conversation_id = ? AND seq = ?)",
-          conversation, deleted.target(), conversation, deleted.target());
-      update(c, "DELETE FROM inbox_message WHERE conversation_id = ? AND seq = ?", conversation, deleted.target());
-      return true;
-    }
-    return false;
-  }
-
-  /** Longest run of messages folded into one update of the members' rows. */
-  private static final int MAX_RUN = 32;
-
-  /**
-   * Updates every member's row for a run of consecutive messages of one conversation with a single
-   * statement: one row write per member per batch instead of per message, so a busy large group
-   * costs less per message the further the projection is behind. A sender has read up to their
-   * last message of the run (unread: the others' messages after it); everyone else counts the run's
-   * messages after their read position (a member who marked read ahead of the projection counts
-   * only those beyond their marker).
-   */
-  private void flushRun(Connection c, String conversation, List<TimelineEvent.MessagePosted> run) throws SQLException {
-    if (run == null || run.isEmpty()) return;
-    Map<String, Long> lastOwnSeq = new LinkedHashMap<>();
-    run.forEach(m -> lastOwnSeq.put(m.sender(), m.seq()));
-    List<Object> parameters = new ArrayList<>();
-    StringBuilder sql = new StringBuilder("UPDATE inbox_entry SET last_activity = ?, unread = CASE");
-    parameters.add(run.get(run.size() - 1).ts());
-    for (Map.Entry<String, Long> sender : lastOwnSeq.entrySet()) {
-      // The others' messages after the sender's last one, counted only past the sender's read
-      // position: a marker set ahead of the projection (read before it got here) stays read.
-      List<Long> othersAfter = run.stream().map(TimelineEvent.MessagePosted::seq).filter(seq -> seq > sender.getValue()).toList();
-      sql.append(" WHEN user_id = ? THEN ");
-      parameters.add(sender.getKey());
-      if (othersAfter.isEmpty()) {
-        sql.append("0");
-        continue;
-      }
-      sql.append("CASE");
-      for (int i = 0; i < othersAfter.size(); i++) {
-        sql.append(" WHEN read_seq < ? THEN ?");
-        parameters.add(othersAfter.get(i));
-        parameters.add((long) (othersAfter.size() - i));
-      }
-      sql.append(" ELSE 0 END");
-    }
-    // Not a sender of the run: every message of the run after the member's read position.
-    for (int i = 0; i < run.size(); i++) {
-      sql.append(" WHEN read_seq < ? THEN unread + ?");
-      parameters.add(run.get(i).seq());
-      parameters.add((long) (run.size() - i));
-    }
-    sql.append(" ELSE unread END, read_seq = CASE");
-    for (Map.Entry<String, Long> sender : lastOwnSeq.entrySet()) {
-      sql.append(" WHEN user_id = ? AND read_seq < ? THEN ?");
-      parameters.add(sender.getKey());
-      parameters.add(sender.getValue());
-      parameters.add(sender.getValue());
-    }
-    sql.append(" ELSE read_seq END WHERE conversation_id = ?");
-    parameters.add(conversation);
-    update(c, sql.toString(), parameters.toArray());
-  }
-
-  /** Moves the conversation's last seq; false when this event was applied already. */
-  private boolean advance(Connection c, String conversation, long seq) throws SQLException {
-    return update(
-            c,
-            "UPDATE inbox_conversation SET last_seq = ? WHERE conversation_id = ? AND last_seq < ?",
-            seq, conversation, seq)
-        > 0;
-  }
-
   private void saveOffset(Connection c, String tag, long ordering, long eventTimestamp) throws SQLException {
     long now = clock.millis();
     int updated =
-        update(
+        statements.update(
             c,
             "UPDATE inbox_offset SET journal_ordering = ?, event_timestamp = ?, updated_at = ? WHERE tag = ?",
             ordering, eventTimestamp, now, tag);
     if (updated == 0) {
-      update(
+      statements.update(
           c,
           "INSERT INTO inbox_offset (tag, journal_ordering, event_timestamp, updated_at) VALUES (?, ?, ?, ?)",
           tag, ordering, eventTimestamp, now);
@@ -604,7 +355,7 @@ public final class InboxStore implements AutoCloseable {
                   + " LEFT JOIN inbox_mute m ON m.user_id = e.user_id AND m.conversation_id = e.conversation_id"
                   + " WHERE c.conversation_id IN (" + String.join(", ", Collections.nCopies(chunk.size(), "?")) + ")")) {
         for (int i = 0; i < chunk.size(); i++) s.setString(i + 1, chunk.get(i));
-        try (ResultSet r = query(s)) {
+        try (ResultSet r = statements.query(s)) {
           while (r.next()) {
             String conversation = r.getString(1);
             if (!summaries.containsKey(conversation)) {
@@ -638,17 +389,5 @@ public final class InboxStore implements AutoCloseable {
   public static String previewOf(String text) {
     if (text.codePointCount(0, text.length()) <= PREVIEW_LENGTH) return text;
     return text.substring(0, text.offsetByCodePoints(0, PREVIEW_LENGTH));
-  }
-
-  private int update(Connection c, String sql, Object... parameters) throws SQLException {
-    try (PreparedStatement s = c.prepareStatement(sql)) {
-      for (int i = 0; i < parameters.length; i++) {
-        Object p = parameters[i];
-        if (p == null) s.setNull(i + 1, Types.VARCHAR);
-        else if (p instanceof Long l) s.setLong(i + 1, l);
-        else s.setString(i + 1, (String) p);
-      }
-      return update(s);
-    }
   }
 }

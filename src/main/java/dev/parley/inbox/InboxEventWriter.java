@@ -1,0 +1,262 @@
+package dev.parley.inbox;
+
+import dev.parley.conversation.TimelineEvent;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.persistence.query.EventEnvelope;
+
+/**
+ * What a conversation's journal events do to the inbox tables, inside the transaction of the
+ * projection's batch ({@link InboxStore#apply}, which commits it with the offset). Each event is
+ * guarded by its conversation's last applied seq, so a batch applied twice (two projection
+ * instances for a moment during a cluster partition) changes nothing the second time. A batch's
+ * messages cost two JDBC batches and one update of every member's row per conversation and run,
+ * whatever the conversations' sizes.
+ */
+final class InboxEventWriter {
+
+  private final CountedStatements statements;
+
+  InboxEventWriter(CountedStatements statements) {
+    this.statements = statements;
+  }
+
+  /**
+   * Applies {@code batch} on {@code c} (the caller commits) and returns the conversations it
+   * changed, each with the users who left it in this batch.
+   */
+  Map<String, List<String>> applyAll(Connection c, List<EventEnvelope> batch) throws SQLException {
+    Map<String, List<String>> changed = new LinkedHashMap<>();
+    Map<String, List<TimelineEvent.MessagePosted>> runs = new LinkedHashMap<>();
+    List<PendingMessage> messages = new ArrayList<>();
+    for (EventEnvelope envelope : batch) {
+      String conversation = InboxStore.conversationIdOf(envelope.persistenceId());
+      if (!(envelope.event() instanceof TimelineEvent event)) continue;
+      if (event instanceof TimelineEvent.MessagePosted posted) {
+        messages.add(new PendingMessage(conversation, posted));
+        if (messages.size() >= MAX_RUN) writeMessages(c, messages, changed, runs);
+        continue;
+      }
+      // Anything else is applied after the messages before it, and after its conversation's
+      // run has reached the members' rows, so the order of events is what the rows reflect.
+      writeMessages(c, messages, changed, runs);
+      flushRun(c, conversation, runs.remove(conversation));
+      if (applyEvent(c, conversation, event, changed)) {
+        changed.computeIfAbsent(conversation, k -> new ArrayList<>());
+      }
+    }
+    writeMessages(c, messages, changed, runs);
+    for (Map.Entry<String, List<TimelineEvent.MessagePosted>> run : runs.entrySet()) {
+      flushRun(c, run.getKey(), run.getValue());
+    }
+    return changed;
+  }
+
+  /** A message of the batch not written yet, with its conversation. */
+  private record PendingMessage(String conversation, TimelineEvent.MessagePosted posted) {}
+
+  private static final String MESSAGE_TO_CONVERSATION =
+      "UPDATE inbox_conversation SET last_seq = ?, last_activity = ?, preview_seq = ?, preview_sender = ?,"
+          + " preview_text = ? WHERE conversation_id = ? AND last_seq < ?";
+
+  /**
+   * Writes {@code messages} (then empties the list) with two JDBC batches, one round trip each
+   * whatever the number of messages and conversations: the conversations' last seq and preview,
+   * each guarded by the conversation's last applied seq (a message applied already changes
+   * nothing), then the applied messages' senders. The applied ones join their conversation's run,
+   * which reaches the members' rows with {@link #flushRun}. Before (issue 18, 2026-12-04), each
+   * message cost two statements of its own and each changed conversation a read, every statement a
+   * round trip to the database and a wake-up of the inbox's JDBC thread.
+   * The statements of one batch run in order, so two messages of one conversation in a batch are
+   * guarded one after the other as when they were separate statements.
+   */
+  private void writeMessages(
+      Connection c, List<PendingMessage> messages, Map<String, List<String>> changed, Map<String, List<TimelineEvent.MessagePosted>> runs)
+      throws SQLException {
+    if (messages.isEmpty()) return;
+    int[] updated;
+    try (PreparedStatement s = c.prepareStatement(MESSAGE_TO_CONVERSATION)) {
+      for (PendingMessage m : messages) {
+        TimelineEvent.MessagePosted posted = m.posted();
+        s.setLong(1, posted.seq());
+        s.setLong(2, posted.ts());
+        s.setLong(3, posted.seq());
+        s.setString(4, posted.sender());
+        s.setString(5, InboxStore.previewOf(posted.text()));
+        s.setString(6, m.conversation());
+        s.setLong(7, posted.seq());
+        s.addBatch();
+      }
+      updated = statements.batch(s);
+    }
+    List<PendingMessage> applied = new ArrayList<>(messages.size());
+    for (int i = 0; i < messages.size(); i++) {
+      // An UPDATE's count is exact on both databases (only rewritten INSERT batches report
+      // SUCCESS_NO_INFO, and the inbox pool does not rewrite).
+      if (updated[i] > 0) applied.add(messages.get(i));
+    }
+    messages.clear();
+    if (applied.isEmpty()) return;
+    try (PreparedStatement s = c.prepareStatement("INSERT INTO inbox_message (conversation_id, seq, sender) VALUES (?, ?, ?)")) {
+      for (PendingMessage m : applied) {
+        s.setString(1, m.conversation());
+        s.setLong(2, m.posted().seq());
+        s.setString(3, m.posted().sender());
+        s.addBatch();
+      }
+      statements.batch(s);
+    }
+    for (PendingMessage m : applied) {
+      changed.computeIfAbsent(m.conversation(), k -> new ArrayList<>());
+      List<TimelineEvent.MessagePosted> run = runs.computeIfAbsent(m.conversation(), k -> new ArrayList<>());
+      run.add(m.posted());
+      if (run.size() >= MAX_RUN) flushRun(c, m.conversation(), runs.remove(m.conversation()));
+    }
+  }
+
+  /**
+   * A timeline event other than a message (messages go through {@link #writeMessages}); false
+   * when it had been applied already (or its conversation is unknown here).
+   */
+  private boolean applyEvent(Connection c, String conversation, TimelineEvent event, Map<String, List<String>> changed)
+      throws SQLException {
+    if (event instanceof TimelineEvent.Created created) {
+      int inserted =
+          statements.update(
+              c,
+              "INSERT INTO inbox_conversation (conversation_id, title, last_seq, last_activity)"
+                  + " SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM inbox_conversation WHERE conversation_id = ?)",
+              conversation, created.title(), created.seq(), created.ts(), conversation);
+      if (inserted == 0) return false;
+      try (PreparedStatement s =
+          c.prepareStatement(
+              "INSERT INTO inbox_entry (user_id, conversation_id, last_activity, read_seq, unread) VALUES (?, ?, ?, ?, 0)")) {
+        for (String member : created.members()) {
+          s.setString(1, member);
+          s.setString(2, conversation);
+          s.setLong(3, created.ts());
+          s.setLong(4, member.equals(created.createdBy()) ? created.seq() : 0);
+          s.addBatch();
+        }
+        statements.batch(s);
+      }
+      return true;
+    }
+    if (event instanceof TimelineEvent.MemberJoined joined) {
+      if (!advance(c, conversation, joined.seq())) return false;
+      // The new member's inbox shows the conversation on top, with what was said before read.
+      statements.update(
+          c,
+          "INSERT INTO inbox_entry (user_id, conversation_id, last_activity, read_seq, unread)"
+              + " SELECT ?, ?, ?, ?, 0 WHERE NOT EXISTS"
+              + " (SELECT 1 FROM inbox_entry WHERE user_id = ? AND conversation_id = ?)",
+          joined.user(), conversation, joined.ts(), joined.seq(), joined.user(), conversation);
+      return true;
+    }
+    if (event instanceof TimelineEvent.MemberLeft left) {
+      if (!advance(c, conversation, left.seq())) return false;
+      statements.update(c, "DELETE FROM inbox_entry WHERE user_id = ? AND conversation_id = ?", left.user(), conversation);
+      changed.computeIfAbsent(conversation, k -> new ArrayList<>()).add(left.user());
+      return true;
+    }
+    if (event instanceof TimelineEvent.HandedOff handedOff) {
+      return advance(c, conversation, handedOff.seq());
+    }
+    if (event instanceof TimelineEvent.MessageEdited edited) {
+      return statements.update(
+              c,
+              "UPDATE inbox_conversation SET last_seq = ?,"
+                  + " preview_text = CASE WHEN preview_seq = ? THEN CAST(? AS VARCHAR(1000)) ELSE preview_text END"
+                  + " WHERE conversation_id = ? AND last_seq < ?",
+              edited.seq(), edited.target(), InboxStore.previewOf(edited.text()), conversation, edited.seq())
+          > 0;
+    }
+    if (event instanceof TimelineEvent.MessageDeleted deleted) {
+      int updated =
+          statements.update(
+              c,
+              "UPDATE inbox_conversation SET last_seq = ?,"
+                  + " preview_text = CASE WHEN preview_seq = ? THEN NULL ELSE preview_text END"
+                  + " WHERE conversation_id = ? AND last_seq < ?",
+              deleted.seq(), deleted.target(), conversation, deleted.seq());
+      if (updated == 0) return false;
+      // A deleted message no longer counts as unread for those who had not read it.
+      statements.update(
+          c,
+          "UPDATE inbox_entry SET unread = unread - 1 WHERE conversation_id = ? AND read_seq < ? AND unread > 0"
+              + " AND user_id <> (SELECT sender FROM inbox_message WHERE conversation_id = ? AND seq = ?)",
+          conversation, deleted.target(), conversation, deleted.target());
+      statements.update(c, "DELETE FROM inbox_message WHERE conversation_id = ? AND seq = ?", conversation, deleted.target());
+      return true;
+    }
+    return false;
+  }
+
+  /** Longest run of messages folded into one update of the members' rows. */
+  private static final int MAX_RUN = 32;
+
+  /**
+   * Updates every member's row for a run of consecutive messages of one conversation with a single
+   * statement: one row write per member per batch instead of per message, so a busy large group
+   * costs less per message the further the projection is behind. A sender has read up to their
+   * last message of the run (unread: the others' messages after it); everyone else counts the run's
+   * messages after their read position (a member who marked read ahead of the projection counts
+   * only those beyond their marker).
+   */
+  private void flushRun(Connection c, String conversation, List<TimelineEvent.MessagePosted> run) throws SQLException {
+    if (run == null || run.isEmpty()) return;
+    Map<String, Long> lastOwnSeq = new LinkedHashMap<>();
+    run.forEach(m -> lastOwnSeq.put(m.sender(), m.seq()));
+    List<Object> parameters = new ArrayList<>();
+    StringBuilder sql = new StringBuilder("UPDATE inbox_entry SET last_activity = ?, unread = CASE");
+    parameters.add(run.get(run.size() - 1).ts());
+    for (Map.Entry<String, Long> sender : lastOwnSeq.entrySet()) {
+      // The others' messages after the sender's last one, counted only past the sender's read
+      // position: a marker set ahead of the projection (read before it got here) stays read.
+      List<Long> othersAfter = run.stream().map(TimelineEvent.MessagePosted::seq).filter(seq -> seq > sender.getValue()).toList();
+      sql.append(" WHEN user_id = ? THEN ");
+      parameters.add(sender.getKey());
+      if (othersAfter.isEmpty()) {
+        sql.append("0");
+        continue;
+      }
+      sql.append("CASE");
+      for (int i = 0; i < othersAfter.size(); i++) {
+        sql.append(" WHEN read_seq < ? THEN ?");
+        parameters.add(othersAfter.get(i));
+        parameters.add((long) (othersAfter.size() - i));
+      }
+      sql.append(" ELSE 0 END");
+    }
+    // Not a sender of the run: every message of the run after the member's read position.
+    for (int i = 0; i < run.size(); i++) {
+      sql.append(" WHEN read_seq < ? THEN unread + ?");
+      parameters.add(run.get(i).seq());
+      parameters.add((long) (run.size() - i));
+    }
+    sql.append(" ELSE unread END, read_seq = CASE");
+    for (Map.Entry<String, Long> sender : lastOwnSeq.entrySet()) {
+      sql.append(" WHEN user_id = ? AND read_seq < ? THEN ?");
+      parameters.add(sender.getKey());
+      parameters.add(sender.getValue());
+      parameters.add(sender.getValue());
+    }
+    sql.append(" ELSE read_seq END WHERE conversation_id = ?");
+    parameters.add(conversation);
+    statements.update(c, sql.toString(), parameters.toArray());
+  }
+
+  /** Moves the conversation's last seq; false when this event was applied already. */
+  private boolean advance(Connection c, String conversation, long seq) throws SQLException {
+    return statements.update(
+            c,
+            "UPDATE inbox_conversation SET last_seq = ? WHERE conversation_id = ? AND last_seq < ?",
+            seq, conversation, seq)
+        > 0;
+  }
+}
