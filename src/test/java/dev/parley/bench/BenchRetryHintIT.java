@@ -2,7 +2,6 @@ package dev.parley.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.typesafe.config.ConfigFactory;
 import dev.parley.Node;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -32,15 +31,7 @@ class BenchRetryHintIT {
 
   @BeforeAll
   static void startNode() throws Exception {
-    ConfigFactory.invalidateCaches();
-    node =
-        Node.start(
-            ConfigFactory.load(
-                ConfigFactory.parseString(
-                        "parley.http.port=0, parley.cluster.port=0, parley.management.port=0, parley.http.interface=127.0.0.1, "
-                            + "parley.limits.sends-per-second=2, parley.limits.sends-burst=2, "
-                            + "parley.data-dir=\"" + dataDir + "\", parley.jwt.secret=\"" + SECRET + "\"")
-                    .withFallback(ConfigFactory.defaultApplication())));
+    node = BenchNodes.start(dataDir, SECRET, "parley.limits.sends-per-second=2, parley.limits.sends-burst=2");
   }
 
   @AfterAll

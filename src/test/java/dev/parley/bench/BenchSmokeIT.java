@@ -3,7 +3,6 @@ package dev.parley.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.typesafe.config.ConfigFactory;
 import dev.parley.Node;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -30,17 +29,7 @@ class BenchSmokeIT {
 
   @BeforeAll
   static void startNode() throws Exception {
-    // Layered under the unresolved application.conf (not over ConfigFactory.load(), which has already
-    // resolved the remoting port to 25520 from parley.cluster.port): parallel builds on one machine
-    // must not fight over 25520, 8558 or 8080.
-    ConfigFactory.invalidateCaches();
-    node =
-        Node.start(
-            ConfigFactory.load(
-                ConfigFactory.parseString(
-                        "parley.http.port=0, parley.cluster.port=0, parley.management.port=0, parley.http.interface=127.0.0.1, "
-                            + "parley.data-dir=\"" + dataDir + "\", parley.jwt.secret=\"" + SECRET + "\"")
-                    .withFallback(ConfigFactory.defaultApplication())));
+    node = BenchNodes.start(dataDir, SECRET, "");
   }
 
   @AfterAll

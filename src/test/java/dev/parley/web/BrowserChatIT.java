@@ -1,6 +1,7 @@
 package dev.parley.web;
 
 import static com.microsoft.playwright.assertions.PlaywrightAssertions.assertThat;
+import static dev.parley.web.ChatPages.signIn;
 
 import com.microsoft.playwright.Locator;
 import com.microsoft.playwright.Page;
@@ -175,15 +176,6 @@ class BrowserChatIT {
     assertThat(frank.locator("#messages .notice").first()).hasText("erin created the conversation with erin, frank");
     assertThat(frank.locator("#load-older")).isHidden();
     frank.context().close();
-  }
-
-  private static Page signIn(Page page, String base, String user) {
-    page.navigate(base + "/");
-    page.locator("#login-user").fill(user);
-    page.locator("#login-button").click();
-    assertThat(page.locator("#me")).hasText(user);
-    assertThat(page.locator("#connection")).hasText("connected");
-    return page;
   }
 
   /** Sends and waits until the node acknowledged it (the message is no longer pending). */

@@ -1,6 +1,7 @@
 package dev.parley.web;
 
 import static com.microsoft.playwright.assertions.PlaywrightAssertions.assertThat;
+import static dev.parley.web.ChatPages.signIn;
 
 import com.microsoft.playwright.Locator;
 import com.microsoft.playwright.Page;
@@ -64,14 +65,5 @@ class BrowserRetryHintIT {
     assertThat(bob.locator("#messages li.message .text")).hasText(typed, patient);
     alice.context().close();
     bob.context().close();
-  }
-
-  private static Page signIn(Page page, String base, String user) {
-    page.navigate(base + "/");
-    page.locator("#login-user").fill(user);
-    page.locator("#login-button").click();
-    assertThat(page.locator("#me")).hasText(user);
-    assertThat(page.locator("#connection")).hasText("connected");
-    return page;
   }
 }
