@@ -1,10 +1,10 @@
 package dev.parley.inbox;
 
+import dev.parley.storage.StatementParameters;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Types;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -40,13 +40,7 @@ final class CountedStatements {
   /** One update with positional parameters, each a {@code Long}, a {@code String} or null. */
   int update(Connection c, String sql, Object... parameters) throws SQLException {
     try (PreparedStatement s = c.prepareStatement(sql)) {
-      for (int i = 0; i < parameters.length; i++) {
-        Object p = parameters[i];
-        if (p == null) s.setNull(i + 1, Types.VARCHAR);
-        else if (p instanceof Long l) s.setLong(i + 1, l);
-        else s.setString(i + 1, (String) p);
-      }
-      return update(s);
+      return update(StatementParameters.bind(s, parameters));
     }
   }
 }

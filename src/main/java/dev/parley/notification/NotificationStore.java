@@ -4,12 +4,12 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.parley.bot.Bot;
 import dev.parley.conversation.TimelineEvent;
 import dev.parley.inbox.InboxStore;
+import dev.parley.storage.StatementParameters;
 import dev.parley.storage.Storage;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Types;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -294,13 +294,7 @@ final class NotificationStore implements AutoCloseable {
 
   private static int update(Connection c, String sql, Object... parameters) throws SQLException {
     try (PreparedStatement s = c.prepareStatement(sql)) {
-      for (int i = 0; i < parameters.length; i++) {
-        Object p = parameters[i];
-        if (p == null) s.setNull(i + 1, Types.VARCHAR);
-        else if (p instanceof Long l) s.setLong(i + 1, l);
-        else s.setString(i + 1, (String) p);
-      }
-      return s.executeUpdate();
+      return StatementParameters.bind(s, parameters).executeUpdate();
     }
   }
 }
