@@ -75,7 +75,7 @@ def table(out):
     runs = {}
     for label in labels:
         for file in sorted(os.listdir(os.path.join(out, label))):
-            if file.endswith(".json") and not file.startswith(("warm", "profile")) and ".split" not in file:
+            if file.endswith(".json") and not file.startswith(("warm", "profile")) and ".split" not in file and ".pg." not in file:
                 workload, _, _ = file[: -len(".json")].rpartition("-")
                 runs.setdefault(workload, {}).setdefault(label, []).append(run_figures(os.path.join(out, label), file[: -len(".json")]))
     print("| workload | build | runs | acked/s | p50 / p99 ms | node CPU per acked send (ms) | ratio | without JIT (ms) | JIT share | GC share | commits per send | node voluntary switches per send | correctness |")

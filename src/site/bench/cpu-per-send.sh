@@ -77,16 +77,23 @@ bench() {
   local dir="$out/${labels[$i]}"
   python3 "$here/jvm-ticks.py" "${pids[$i]}" >"$dir/$run.ticks-before"
   python3 "$here/thread-split.py" snap "${pids[$i]}" >"$dir/$run.split-before"
+  python3 "$here/pg-statements.py" snap "${dbs[$i]}" >"$dir/$run.pg-before" 2>/dev/null || true
   # shellcheck disable=SC2086
   java -jar "$bench_jar" bench --url "ws://127.0.0.1:$port/v1/ws" --node-metrics "http://127.0.0.1:$((port + 2))/metrics" \
     --db-url "jdbc:postgresql://$PGHOST:5432/${dbs[$i]}?user=$PGUSER" $args -d "$duration" --warmup "$warmup" \
     --json "$dir/$run.json" >"$dir/$run.txt" 2>"$dir/$run.log" || true
   python3 "$here/jvm-ticks.py" "${pids[$i]}" >"$dir/$run.ticks-after"
   python3 "$here/thread-split.py" snap "${pids[$i]}" --names >"$dir/$run.split-after"
+  python3 "$here/pg-statements.py" snap "${dbs[$i]}" >"$dir/$run.pg-after" 2>/dev/null || true
   # per thread group over the whole run (setup and warm-up included), per acked send of the whole run
   local acked; acked=$(jq '.correctness.ackedMessages // 0' "$dir/$run.json" 2>/dev/null || echo 0)
   python3 "$here/thread-split.py" diff "$dir/$run.split-before" "$dir/$run.split-after" "$acked" >"$dir/$run.split.md" || true
   python3 "$here/thread-split.py" diff "$dir/$run.split-before" "$dir/$run.split-after" "$acked" --json >"$dir/$run.split.json" || true
+  # the statements the node sent during the run (pg_stat_statements, where loaded), per acked send of the whole run
+  if [[ -s $dir/$run.pg-before && -s $dir/$run.pg-after ]]; then
+    python3 "$here/pg-statements.py" diff "$dir/$run.pg-before" "$dir/$run.pg-after" "$acked" >"$dir/$run.pg.md" || true
+    python3 "$here/pg-statements.py" diff "$dir/$run.pg-before" "$dir/$run.pg-after" "$acked" --json >"$dir/$run.pg.json" || true
+  fi
 }
 
 warm_workload=${WARM_WORKLOAD:-${workloads[0]}}

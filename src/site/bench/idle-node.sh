@@ -18,8 +18,10 @@ sleep ${SETTLE:-60}
 snap() { for t in /proc/$pid/task/*; do s=$(cat $t/stat 2>/dev/null) || continue; n=$(cat $t/comm 2>/dev/null); echo "$n|$(echo "$s" | sed 's/.*) //' | awk '{print $12+$13}')|${t##*/}"; done; }
 idle=${IDLE:-30}
 [ -n "${JFR:-}" ] && jcmd $pid JFR.start name=idle settings=profile duration=${idle}s filename=$d/idle.jfr >/dev/null
+python3 $(dirname "$0")/pg-statements.py snap $db > $d/pg-before 2>/dev/null || true
 snap > $d/t0; p0=$(awk '{print $14+$15}' /proc/$pid/stat); x0=$(psql -qAtX -d postgres -c "select xact_commit from pg_stat_database where datname='$db'"); sleep $idle; snap > $d/t1
 p1=$(awk '{print $14+$15}' /proc/$pid/stat); x1=$(psql -qAtX -d postgres -c "select xact_commit from pg_stat_database where datname='$db'")
+python3 $(dirname "$0")/pg-statements.py snap $db > $d/pg-after 2>/dev/null || true
 python3 - $d $idle $((p1-p0)) <<'PY'
 import sys,collections
 d,idle,proc=sys.argv[1],int(sys.argv[2]),int(sys.argv[3])
@@ -36,3 +38,5 @@ print(f"process {proc} ticks in {idle} s = {proc/idle:.2f} % of a core; threads 
 print("  " + ", ".join(f"{k.strip()} {v}" for k,v in by.most_common(8) if v))
 PY
 echo "commits/s $(echo "scale=2; ($x1-$x0)/$idle" | bc)"
+# the statements of the idle window (pg_stat_statements, where loaded): per second
+[ -s $d/pg-before ] && [ -s $d/pg-after ] && python3 $(dirname "$0")/pg-statements.py diff $d/pg-before $d/pg-after 0 $idle | tee $d/pg.md

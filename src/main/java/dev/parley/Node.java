@@ -15,6 +15,7 @@ import dev.parley.bot.Bots;
 import dev.parley.gateway.ServerTls;
 import dev.parley.gateway.UserLimits;
 import dev.parley.storage.JournalPolling;
+import dev.parley.storage.JournalWrites;
 import dev.parley.storage.StorageBreaker;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.DatabaseHealthCheck;
@@ -162,6 +163,7 @@ public final class Node implements AutoCloseable {
               (delay, probe) -> system.scheduler().scheduleOnce(delay, probe, system.executionContext()));
       storageBreaker.bindMetrics(Metrics.get(system).registry());
       JournalPolling.get(system).bindMetrics(Metrics.get(system).registry());
+      JournalWrites.get(system).bindMetrics(Metrics.get(system).registry());
       NodeLifecycle.get(system).registerStorageBreaker(storageBreaker);
       Conversations conversations = Conversations.init(system, settings.conversation(), storageBreaker);
       Presence.get(system).start(system, PresenceSettings.from(config), conversations);
