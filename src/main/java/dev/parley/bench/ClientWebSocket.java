@@ -38,7 +38,6 @@ final class ClientWebSocket {
   private enum State { CONNECTING, UPGRADING, OPEN, CLOSED }
 
   private static final int MAX_MESSAGE_BYTES = 16 << 20;
-  private static final int MAX_RESPONSE_HEAD = 16 << 10;
   private static final int ABNORMAL_CLOSURE = 1006;
 
   private final SelectorLoop loop;
@@ -166,7 +165,7 @@ final class ClientWebSocket {
     }
     in.flip();
     if (state == State.UPGRADING && !readUpgradeAnswer()) {
-      if (in.remaining() >= MAX_RESPONSE_HEAD) throw new ProtocolException("upgrade answer too long");
+      if (in.remaining() == in.capacity()) throw new ProtocolException("upgrade answer longer than " + in.capacity() + " bytes");
       in.compact();
       return;
     }
