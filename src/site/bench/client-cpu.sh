@@ -15,7 +15,9 @@
 #   e.g. client-cpu.sh c /tmp/node.jar 3 jdk=/tmp/main.jar nio=/tmp/i18c.jar -- 1000 2000
 #   env: OUT (/tmp/parley-client-cpu), WARM_RATE (500), WARM_SECONDS (120), DURATION (20: measured
 #        seconds per run), WARMUP (4), RUN_SETTLE (5), NODE_OPTS, BASE_PORT (18950), BENCH_ARGS
-#        ("-c 200 -m 100 -k 2")
+#        ("-c 200 -m 100 -k 2"), BENCH_JAVA_OPTS (the clients' JVM options, every client alike; default
+#        "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC": a fresh client JVM's C2 compiler took ~0.35 cores
+#        of the 2 during its first 20 s, 2026-12-04 night; C1 alone compiles the client in seconds)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 name=$1 node_jar=$2 rounds=$3
@@ -54,7 +56,7 @@ grep -qs "Parley node up" "$out/node.log" || { echo "node did not start" >&2; ex
 run() {
   local run=$1 jar=$2 rate=$3 seconds=$4 wu=$5
   # shellcheck disable=SC2086
-  java -jar "$jar" bench --url "ws://127.0.0.1:$port/v1/ws" --node-metrics "http://127.0.0.1:$((port + 2))/metrics" \
+  java ${BENCH_JAVA_OPTS--XX:TieredStopAtLevel=1 -XX:+UseSerialGC} -jar "$jar" bench --url "ws://127.0.0.1:$port/v1/ws" --node-metrics "http://127.0.0.1:$((port + 2))/metrics" \
     --db-url "jdbc:postgresql://$PGHOST:5432/$db?user=$PGUSER" $bench_args -r "$rate" -d "${seconds}s" --warmup "${wu}s" \
     --json "$out/$run.json" >"$out/$run.txt" 2>"$out/$run.log" &
   bench=$!
@@ -62,14 +64,17 @@ run() {
   for _ in $(seq 1 60); do [[ -s $out/$run.log ]] && break; sleep 0.5; done
   sleep "$wu"; sleep 1
   python3 "$here/thread-split.py" snap "$node" "$bench" >"$out/$run.split-before"
+  python3 "$here/client-threads.py" snap "$bench" >"$out/$run.client-before"
   sleep $((seconds - 3))
   python3 "$here/thread-split.py" snap "$node" "$bench" >"$out/$run.split-after"
+  python3 "$here/client-threads.py" snap "$bench" >"$out/$run.client-after"
   wait "$bench" || true
   bench=""
   local acked window
   acked=$(jq .ackedSendsPerSecond "$out/$run.json")
   window=$(python3 -c "import json;b=json.load(open('$out/$run.split-before'));a=json.load(open('$out/$run.split-after'));print(a['time']-b['time'])")
   python3 "$here/thread-split.py" diff "$out/$run.split-before" "$out/$run.split-after" "$(python3 -c "print($acked*$window)")" --json >"$out/$run.split.json"
+  python3 "$here/client-threads.py" diff "$out/$run.client-before" "$out/$run.client-after" "$(python3 -c "print($acked*$window)")" >"$out/$run.client.json"
   echo "$(date -u +%T) $run: $(python3 "$here/client-cpu-summary.py" --run "$out" "$run")" | tee -a "$out/runs.txt" >&2
 }
 

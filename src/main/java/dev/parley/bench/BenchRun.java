@@ -160,12 +160,16 @@ public final class BenchRun {
           },
           settings.warmup().toMillis(),
           TimeUnit.MILLISECONDS);
-      Thread pacing = new Thread(pacer, "bench-pacer");
-      pacing.start();
+      // The first I/O loop makes the sends between its reads (SelectorLoop.pace): no thread of their own.
+      CompletableFuture<Void> pacing = loops.get(0).pace(pacer);
       long pacingDeadline = System.nanoTime() + runNanos + TimeUnit.SECONDS.toNanos(60);
-      while (pacing.isAlive() && System.nanoTime() - pacingDeadline < 0) {
-        pacing.join(500);
-        if (pacing.isAlive() && timeline.endRequested()) {
+      while (!pacing.isDone() && System.nanoTime() - pacingDeadline < 0) {
+        try {
+          pacing.get(500, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException stillPacing) {
+          // look at the phase file, then wait again
+        }
+        if (!pacing.isDone() && timeline.endRequested()) {
           // The driving script wrote "end" into the phase file: the measured time ends now.
           long now = System.nanoTime();
           counters.window(windowStart, Math.max(windowStart, now));
@@ -174,7 +178,11 @@ public final class BenchRun {
         }
       }
       pacer.stop();
-      pacing.join(5_000);
+      try {
+        pacing.get(5, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        System.err.println("the pacer did not stop within 5 s");
+      }
       if (windowStartCost != null) {
         double seconds = (measuredNanos >= 0 ? measuredNanos : settings.duration().toNanos()) / 1e9;
         long acked = counters.ackedInWindow.sum();
