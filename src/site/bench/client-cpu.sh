@@ -17,7 +17,8 @@
 #        seconds per run), WARMUP (4), RUN_SETTLE (5), NODE_OPTS, BASE_PORT (18950), BENCH_ARGS
 #        ("-c 200 -m 100 -k 2"), BENCH_JAVA_OPTS (the clients' JVM options, every client alike; default
 #        "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC": a fresh client JVM's C2 compiler took ~0.35 cores
-#        of the 2 during its first 20 s, 2026-12-04 night; C1 alone compiles the client in seconds)
+#        of the 2 during its first 20 s, 2026-12-04 night; C1 alone compiles the client in seconds),
+#        BY_RATE (0; 1: all rounds of the first rate, then of the next, instead of round after round)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 name=$1 node_jar=$2 rounds=$3
@@ -82,14 +83,20 @@ last=$((${#labels[@]} - 1))
 echo "$(date -u +%T) warming ${WARM_SECONDS:-120}s at ${WARM_RATE:-500}/s with ${labels[$last]}" >&2
 run warm "${jars[$last]}" "${WARM_RATE:-500}" "${WARM_SECONDS:-120}" 0
 sleep "${RUN_SETTLE:-5}"
-for round in $(seq 1 "$rounds"); do
-  order=("${!labels[@]}")
+# one round: every client at RATE (the clients' order reversed every other round)
+round_at() {
+  local rate=$1 round=$2 order=("${!labels[@]}")
   if (( round % 2 == 0 )); then order=($(printf '%s\n' "${order[@]}" | tac)); fi
-  for rate in "${rates[@]}"; do
-    for i in "${order[@]}"; do
-      run "r$rate-${labels[$i]}-$round" "${jars[$i]}" "$rate" "$duration" "$warmup"
-      sleep "${RUN_SETTLE:-5}"
-    done
+  for i in "${order[@]}"; do
+    run "r$rate-${labels[$i]}-$round" "${jars[$i]}" "$rate" "$duration" "$warmup"
+    sleep "${RUN_SETTLE:-5}"
   done
-done
+}
+if [[ ${BY_RATE:-0} == 1 ]]; then
+  # every round of a rate before the next rate: a rate that collapses the node (given last) cannot
+  # leave its backlog to a lower rate's runs
+  for rate in "${rates[@]}"; do for round in $(seq 1 "$rounds"); do round_at "$rate" "$round"; done; done
+else
+  for round in $(seq 1 "$rounds"); do for rate in "${rates[@]}"; do round_at "$rate" "$round"; done; done
+fi
 python3 "$here/client-cpu-summary.py" "$out" | tee "$out/summary.md"
