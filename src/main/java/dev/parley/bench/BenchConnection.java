@@ -3,9 +3,8 @@ package dev.parley.bench;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.WebSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -13,7 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -29,15 +27,22 @@ import java.util.function.LongUnaryOperator;
  */
 final class BenchConnection {
 
-  /** A send not yet acknowledged; {@code frame} is resent verbatim after a reconnect or a refusal. */
-  /** {@code attemptNanos}: when it was last put on the wire (first send, retry or resend). */
-  private record PendingSend(long sendIndex, String conversation, String frame, int refusals, long attemptNanos) {
+  /**
+   * A send not yet acknowledged; {@code frame} is resent verbatim after a reconnect or a refusal.
+   * {@code attemptNanos}: when it was last put on the wire (first send, retry or resend);
+   * {@code resendAtNanos}: when it is sent again if still unanswered ({@link #resendUnanswered}).
+   */
+  private record PendingSend(long sendIndex, String conversation, String frame, int refusals, long attemptNanos, long resendAtNanos) {
     PendingSend refusedOnceMore() {
-      return new PendingSend(sendIndex, conversation, frame, refusals + 1, attemptNanos);
+      return new PendingSend(sendIndex, conversation, frame, refusals + 1, attemptNanos, resendAtNanos);
     }
 
     PendingSend attempted(long nanos) {
-      return new PendingSend(sendIndex, conversation, frame, refusals, nanos);
+      return new PendingSend(sendIndex, conversation, frame, refusals, nanos, resendAtNanos);
+    }
+
+    PendingSend resent(long nanos) {
+      return new PendingSend(sendIndex, conversation, frame, refusals, nanos, nanos + ANSWER_TIMEOUT.toNanos());
     }
   }
 
@@ -70,7 +75,7 @@ final class BenchConnection {
   /** Index in {@code urls} every first connection goes to, or -1: spread round-robin by connection index. */
   private final int firstUrlIndex;
   private final List<String> conversations;
-  private final HttpClient http;
+  private final SelectorLoop loop;
   private final ScheduledExecutorService timers;
   private final Backoff backoff;
   private final DeliveryTracker tracker;
@@ -85,14 +90,19 @@ final class BenchConnection {
   /** Every send of this connection while a server's retry hint lasts (protocol.md, "Overload and rate limits"). */
   private final SendHold hold = new SendHold();
   private final Map<String, CompletableFuture<ServerFrame>> requests = new ConcurrentHashMap<>();
-  private final Outbox outbox = new Outbox(this::liveSocket);
+  /**
+   * Per conversation, the start of its send frames (type, conversation, text: the same for every send
+   * of it), so a send only appends its clientMsgId; filled by the pacer's thread.
+   */
+  private final Map<String, String> sendFramePrefixes = new ConcurrentHashMap<>();
+  private volatile String prefixText;
   private final AtomicLong nextRequestId = new AtomicLong();
   /** Subscribe frames built per conversation since the current socket opened (for the duplicate log). */
   private final Map<String, Integer> subscribesOnSocket = new java.util.HashMap<>();
   private static final AtomicLong LOGGED_DUPLICATES = new AtomicLong();
 
   // Connection state, guarded by this.
-  private WebSocket socket;
+  private ClientWebSocket socket;
   /** The listener of {@link #socket}; frames and closes of any other link are of a socket replaced or never used. */
   private Link currentLink;
   /** Bumped whenever the current socket changes (installed or dropped): requests of an older one are void. */
@@ -111,7 +121,7 @@ final class BenchConnection {
   private static final AtomicLong LOGGED_DROPS = new AtomicLong();
   private static final long T0 = System.nanoTime();
   /** The last lifecycle steps of this connection (sockets, hints, subscribes and their answers), for a failed run's log. */
-  private final java.util.ArrayDeque<String> history = new java.util.ArrayDeque<>();
+  private final java.util.ArrayDeque<Step> history = new java.util.ArrayDeque<>();
   private static final AtomicLong LOGGED_CONNECT_FAILURES = new AtomicLong();
   private boolean stopping;
 
@@ -121,7 +131,7 @@ final class BenchConnection {
       List<URI> urls,
       int firstUrlIndex,
       List<String> conversations,
-      HttpClient http,
+      SelectorLoop loop,
       ScheduledExecutorService timers,
       Backoff backoff,
       DeliveryTracker tracker,
@@ -136,7 +146,7 @@ final class BenchConnection {
     this.urls = urls;
     this.firstUrlIndex = firstUrlIndex;
     this.conversations = conversations;
-    this.http = http;
+    this.loop = loop;
     this.timers = timers;
     this.backoff = backoff;
     this.tracker = tracker;
@@ -163,15 +173,13 @@ final class BenchConnection {
    * its acks still count. A socket that closed before it could be installed fails the future, so
    * the caller tries again.
    */
-  private CompletableFuture<WebSocket> open(URI url, boolean handover) {
+  private CompletableFuture<ClientWebSocket> open(URI url, boolean handover) {
     URI withToken = URI.create(url + (url.getQuery() == null ? "?" : "&") + "token=" + token);
     Link link = new Link(NEXT_LINK.incrementAndGet());
-    return http.newWebSocketBuilder()
-        .connectTimeout(Duration.ofSeconds(10))
-        .buildAsync(withToken, link)
+    return ClientWebSocket.open(loop, withToken, link, Duration.ofSeconds(10))
         .thenApply(
             ws -> {
-              WebSocket retired = null;
+              ClientWebSocket retired = null;
               synchronized (this) {
                 if (handover) handoverInFlight = false;
                 if (stopping) {
@@ -191,9 +199,8 @@ final class BenchConnection {
                 }
                 generation++;
                 currentLink = link;
-                // Frames queued for the old socket are stale: a stale subscribe would rewind the
-                // server's cursor and replay events twice. Unacked sends are resent by resume().
-                outbox.clear();
+                // Frames made while no socket was installed were dropped (a stale subscribe would
+                // rewind the server's cursor and replay events twice). Unacked sends are resent by resume().
                 subscribesOnSocket.clear();
                 socket = ws;
                 socketUrlIndex = urls.indexOf(url);
@@ -207,10 +214,9 @@ final class BenchConnection {
                 // The old socket's requests in flight are answered there or not at all: resume()
                 // asks again on this one.
                 failRequests("connection replaced");
-                WebSocket old = retired;
-                old.sendClose(WebSocket.NORMAL_CLOSURE, "moved").orTimeout(2, TimeUnit.SECONDS).whenComplete((w, e) -> old.abort());
+                ClientWebSocket old = retired;
+                old.sendClose(WebSocketClientFrames.NORMAL_CLOSURE, "moved").orTimeout(2, TimeUnit.SECONDS).whenComplete((w, e) -> old.abort());
               }
-              outbox.pump();
               return ws;
             });
   }
@@ -361,7 +367,7 @@ final class BenchConnection {
   }
 
   void close() {
-    WebSocket ws;
+    ClientWebSocket ws;
     synchronized (this) {
       stopping = true;
       ws = socket;
@@ -369,7 +375,7 @@ final class BenchConnection {
     }
     if (ws != null) {
       counters.connected.decrementAndGet();
-      ws.sendClose(WebSocket.NORMAL_CLOSURE, "bench done")
+      ws.sendClose(WebSocketClientFrames.NORMAL_CLOSURE, "bench done")
           .orTimeout(2, TimeUnit.SECONDS)
           .whenComplete((w, e) -> ws.abort());
     }
@@ -474,59 +480,96 @@ final class BenchConnection {
     return "s" + sendIndex;
   }
 
-  /** A send due at {@code intendedNanos}; the request id is the clientMsgId, so errors map back. */
+  /**
+   * A send due at {@code intendedNanos}; the request id is the clientMsgId, so errors map back. The
+   * frame is its conversation's prefix ({@link #sendFramePrefix}) and the two ids: no JSON tree, no
+   * escaping per send.
+   */
   void send(long sendIndex, String conversation, String text) {
     String clientMsgId = clientMsgIdOf(sendIndex);
-    String frame = write(
-        JSON.createObjectNode()
-            .put("type", "send")
-            .put("id", clientMsgId)
-            .put("conversation", conversation)
-            .put("clientMsgId", clientMsgId)
-            .put("text", text));
-    pending.put(clientMsgId, new PendingSend(sendIndex, conversation, frame, 0, System.nanoTime()));
+    String frame = sendFramePrefix(conversation, text) + clientMsgId + "\",\"clientMsgId\":\"" + clientMsgId + "\"}";
+    long now = System.nanoTime();
+    pending.put(clientMsgId, new PendingSend(sendIndex, conversation, frame, 0, now, now + ANSWER_TIMEOUT.toNanos()));
     counters.sent.increment();
     transmit(sendIndex, frame);
-    resendWhileUnanswered(clientMsgId);
   }
 
-  /** Sends again, with the same clientMsgId, every {@link #ANSWER_TIMEOUT} until acknowledged. */
-  private void resendWhileUnanswered(String clientMsgId) {
-    timers.schedule(
-        () -> {
-          PendingSend unanswered = pending.get(clientMsgId);
-          if (unanswered == null || stopping) return;
-          counters.resentSends.increment();
-          note("resend " + clientMsgId + " after " + ANSWER_TIMEOUT.toSeconds() + " s without an answer");
-          pending.computeIfPresent(clientMsgId, (id, send) -> send.attempted(System.nanoTime()));
-          transmit(unanswered.sendIndex(), unanswered.frame());
-          resendWhileUnanswered(clientMsgId);
-        },
-        ANSWER_TIMEOUT.toMillis(),
-        TimeUnit.MILLISECONDS);
+  /** {@code {"type":"send","conversation":…,"text":…,"id":"}, escaped once per conversation and text. */
+  private String sendFramePrefix(String conversation, String text) {
+    if (text != prefixText) {
+      // the run sends one text throughout; another one (by identity) starts the cache afresh
+      sendFramePrefixes.clear();
+      prefixText = text;
+    }
+    String prefix = sendFramePrefixes.get(conversation);
+    if (prefix == null) {
+      prefix = "{\"type\":\"send\",\"conversation\":" + quoted(conversation) + ",\"text\":" + quoted(text) + ",\"id\":\"";
+      sendFramePrefixes.put(conversation, prefix);
+    }
+    return prefix;
+  }
+
+  private static String quoted(String value) {
+    try {
+      return JSON.writeValueAsString(value);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * Sends again, with the same clientMsgId, every send still unanswered {@link #ANSWER_TIMEOUT} after
+   * it was sent (and again every {@link #ANSWER_TIMEOUT}). Called about once a second for every
+   * connection by the run: one sweep instead of a timer per send.
+   */
+  void resendUnanswered(long nowNanos) {
+    if (stopping || pending.isEmpty()) return;
+    for (PendingSend unanswered : pending.values()) {
+      if (nowNanos - unanswered.resendAtNanos() < 0) continue;
+      String clientMsgId = clientMsgIdOf(unanswered.sendIndex());
+      if (pending.computeIfPresent(clientMsgId, (id, send) -> send.resent(nowNanos)) == null) continue;
+      counters.resentSends.increment();
+      note("resend " + clientMsgId + " after " + ANSWER_TIMEOUT.toSeconds() + " s without an answer");
+      transmit(unanswered.sendIndex(), unanswered.frame());
+    }
   }
 
   int pendingSends() {
     return pending.size();
   }
 
+  /** One lifecycle step; formatted only when a failed run's log asks for the history. */
+  private record Step(long nanos, String what) {
+    @Override
+    public String toString() {
+      return String.format("%.3fs %s", (nanos - T0) / 1e9, what);
+    }
+  }
+
   private void note(String step) {
+    Step noted = new Step(System.nanoTime(), step);
     synchronized (history) {
       if (history.size() == 120) history.removeFirst();
-      history.addLast(String.format("%.3fs %s", (System.nanoTime() - T0) / 1e9, step));
+      history.addLast(noted);
     }
   }
 
   List<String> history() {
     synchronized (history) {
-      return List.copyOf(history);
+      return history.stream().map(Step::toString).toList();
     }
   }
 
   // ---- outbound -------------------------------------------------------------------------------
 
+  /**
+   * Writes {@code frame} on the current socket; with none (between a drop and the next socket) it is
+   * dropped: a stale subscribe would rewind the server's cursor, and unacked sends are resent by
+   * {@link #resume()} on the next socket.
+   */
   private void enqueue(String frame) {
-    outbox.add(frame);
+    ClientWebSocket ws = liveSocket();
+    if (ws != null) ws.sendText(frame);
   }
 
   /** A send's frame goes out now, unless a retry hint holds this connection's sends. */
@@ -534,7 +577,7 @@ final class BenchConnection {
     if (hold.admit(sendIndex, frame)) enqueue(frame);
   }
 
-  private synchronized WebSocket liveSocket() {
+  private synchronized ClientWebSocket liveSocket() {
     return socket;
   }
 
@@ -549,14 +592,7 @@ final class BenchConnection {
   // ---- inbound --------------------------------------------------------------------------------
 
   /** A frame read from the socket of {@code link} (the current one, or one replaced since). */
-  private void onFrame(String text, Link link) {
-    ServerFrame frame;
-    try {
-      frame = JSON.readValue(text, ServerFrame.class);
-    } catch (JsonProcessingException e) {
-      counters.error("unparseable_frame");
-      return;
-    }
+  private void onFrame(ServerFrame frame, Link link) {
     long now = System.nanoTime();
     if ("ack".equals(frame.type())) {
       // Whichever socket it comes on, an ack means the message is stored.
@@ -771,39 +807,29 @@ final class BenchConnection {
   }
 
   /** The listener of one socket; frames of a socket that is not (or no longer) the current one are ignored. */
-  private final class Link implements WebSocket.Listener {
+  private final class Link implements ClientWebSocket.Listener {
     final long number;
     /** Closed or failed; set before {@link #dropped}, read when the socket is installed. */
     volatile boolean closed;
-    private final StringBuilder partial = new StringBuilder();
 
     Link(long number) {
       this.number = number;
     }
 
     @Override
-    public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
-      if (!last) {
-        partial.append(data);
-      } else if (partial.length() > 0) {
-        onFrame(partial.append(data).toString(), this);
-        partial.setLength(0);
-      } else {
-        onFrame(data.toString(), this);
+    public void onText(byte[] utf8, int offset, int length) {
+      ServerFrame frame;
+      try {
+        frame = ServerFrameReader.read(utf8, offset, length);
+      } catch (IOException e) {
+        counters.error("unparseable_frame");
+        return;
       }
-      ws.request(1);
-      return null;
+      onFrame(frame, this);
     }
 
     @Override
-    public CompletionStage<?> onClose(WebSocket ws, int statusCode, String reason) {
-      closed = true;
-      dropped(this);
-      return null;
-    }
-
-    @Override
-    public void onError(WebSocket ws, Throwable error) {
+    public void onClosed(int status, String reason) {
       closed = true;
       dropped(this);
     }

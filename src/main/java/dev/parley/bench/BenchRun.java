@@ -3,7 +3,6 @@ package dev.parley.bench;
 import dev.parley.auth.Tokens;
 import java.io.PrintStream;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +22,12 @@ public final class BenchRun {
 
   /** Connections opened at once during setup: enough to be quick, few enough not to look like a herd. */
   private static final int CONNECT_BATCH = 200;
-  private static final int CONNECTIONS_PER_CLIENT = 250;
+  /**
+   * Connections per selector loop (one thread each), at most one loop per core: one loop drives a
+   * few thousand connections at the rates this box can serve for a small fraction of a core, and
+   * every extra thread on a 2-core box is CPU taken from the node being measured.
+   */
+  private static final int CONNECTIONS_PER_LOOP = 5_000;
 
   private final BenchSettings settings;
   private final PrintStream progress;
@@ -98,13 +102,10 @@ public final class BenchRun {
             });
 
     ScheduledExecutorService timers = Executors.newScheduledThreadPool(2, daemon("bench-timer"));
-    // One HttpClient per CONNECTIONS_PER_CLIENT connections: a JDK HttpClient runs all its sockets
-    // through one selector thread, so a single client for thousands of websockets would make the
-    // load generator a single queue that no fleet of real devices has (each has its own I/O).
-    List<HttpClient> clients = new ArrayList<>();
-    for (int i = 0; i < Math.max(1, (workload.connections() + CONNECTIONS_PER_CLIENT - 1) / CONNECTIONS_PER_CLIENT); i++) {
-      clients.add(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build());
-    }
+    int loopCount =
+        Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), (workload.connections() + CONNECTIONS_PER_LOOP - 1) / CONNECTIONS_PER_LOOP));
+    List<SelectorLoop> loops = new ArrayList<>();
+    for (int i = 0; i < loopCount; i++) loops.add(new SelectorLoop("bench-io-" + i));
     try {
       long setupStart = System.nanoTime();
       Tokens tokens = Tokens.fromConfigured(settings.secret());
@@ -119,7 +120,7 @@ public final class BenchRun {
                 settings.urls(),
                 settings.firstUrl() - 1,
                 workload.conversationsOf(i),
-                clients.get(i % clients.size()),
+                loops.get(i % loops.size()),
                 timers,
                 backoff,
                 tracker,
@@ -137,6 +138,14 @@ public final class BenchRun {
               progress, counters, ackLatency, deliveryLatency, () -> phase, () -> pendingSends(connections), connections.size(),
               tracker, timeline);
       timers.scheduleAtFixedRate(line, 1, 1, TimeUnit.SECONDS);
+      timers.scheduleAtFixedRate(
+          () -> {
+            long now = System.nanoTime();
+            connections.forEach(c -> c.resendUnanswered(now));
+          },
+          1,
+          1,
+          TimeUnit.SECONDS);
 
       long start = System.nanoTime();
       long windowStart = start + settings.warmup().toNanos();
@@ -151,12 +160,16 @@ public final class BenchRun {
           },
           settings.warmup().toMillis(),
           TimeUnit.MILLISECONDS);
-      Thread pacing = new Thread(pacer, "bench-pacer");
-      pacing.start();
+      // The first I/O loop makes the sends between its reads (SelectorLoop.pace): no thread of their own.
+      CompletableFuture<Void> pacing = loops.get(0).pace(pacer);
       long pacingDeadline = System.nanoTime() + runNanos + TimeUnit.SECONDS.toNanos(60);
-      while (pacing.isAlive() && System.nanoTime() - pacingDeadline < 0) {
-        pacing.join(500);
-        if (pacing.isAlive() && timeline.endRequested()) {
+      while (!pacing.isDone() && System.nanoTime() - pacingDeadline < 0) {
+        try {
+          pacing.get(500, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException stillPacing) {
+          // look at the phase file, then wait again
+        }
+        if (!pacing.isDone() && timeline.endRequested()) {
           // The driving script wrote "end" into the phase file: the measured time ends now.
           long now = System.nanoTime();
           counters.window(windowStart, Math.max(windowStart, now));
@@ -165,7 +178,11 @@ public final class BenchRun {
         }
       }
       pacer.stop();
-      pacing.join(5_000);
+      try {
+        pacing.get(5, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        System.err.println("the pacer did not stop within 5 s");
+      }
       if (windowStartCost != null) {
         double seconds = (measuredNanos >= 0 ? measuredNanos : settings.duration().toNanos()) / 1e9;
         long acked = counters.ackedInWindow.sum();
@@ -178,6 +195,8 @@ public final class BenchRun {
     } finally {
       connections.forEach(BenchConnection::close);
       timers.shutdownNow();
+      // the sockets' closing handshakes are on their way; the loops abort whatever is still open
+      loops.forEach(SelectorLoop::close);
       AckLog log = counters.ackLog;
       if (log != null) log.close();
     }

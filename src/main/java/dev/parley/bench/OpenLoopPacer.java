@@ -48,23 +48,39 @@ public final class OpenLoopPacer implements Runnable {
     return startNanos + (long) (sendIndex * nanosPerSend);
   }
 
+  /** Paces on its own thread, parking until each send is due. */
   @Override
   public void run() {
+    long nextDue;
+    while ((nextDue = sendDue(System.nanoTime())) != DONE) {
+      long wait = nextDue - System.nanoTime();
+      if (wait > 0) LockSupport.parkNanos(wait);
+    }
+  }
+
+  /** What {@link #sendDue} returns once every send is made (or the pacer is stopped). */
+  public static final long DONE = Long.MIN_VALUE;
+
+  /**
+   * Makes every send due by {@code nowNanos} and returns when the next one is due, or {@link #DONE}.
+   * For a thread that has other work between sends (an I/O loop): it calls this whenever it wakes
+   * and sleeps at most until the time returned, so sends share its wake-ups instead of each costing
+   * a thread of its own a wake-up. Only one thread may call it.
+   */
+  public long sendDue(long nowNanos) {
     long endNanos = startNanos + runNanos;
-    long next = 0;
+    long next = scheduled;
     while (!stopped) {
       long intended = intendedNanos(next);
       if (intended - endNanos >= 0) break;
-      long wait = intended - System.nanoTime();
-      if (wait > 0) {
-        LockSupport.parkNanos(wait);
-        continue;
-      }
-      lag.lateBy(intended, -wait);
+      long late = nowNanos - intended;
+      if (late < 0) return intended;
+      lag.lateBy(intended, late);
       target.send(next, intended);
       next++;
       scheduled = next;
     }
+    return DONE;
   }
 
   public long scheduled() {

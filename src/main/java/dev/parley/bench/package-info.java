@@ -11,6 +11,12 @@
  * {@link Backoff} (full jitter), resume with {@code subscribe ... since}, and retry unacknowledged
  * sends with the same {@code clientMsgId}.
  *
+ * <p>The transport is the bench's own, made to cost little per message (issue 18: a load generator
+ * should cost at most 0.05 ms of CPU per send, or on a 2-core box it measures itself): a
+ * {@link SelectorLoop} thread drives many {@link ClientWebSocket}s (the opening handshake of
+ * {@link WebSocketHandshake}, the framing of {@link WebSocketClientFrames}), sends are written by
+ * the thread that makes them, and {@link ServerFrameReader} reads only the fields the bench checks.
+ *
  * <p>{@code parley bench inbox} (issue 4) is a run of its own: {@link InboxBench} seeds users with
  * many conversations through the protocol ({@link InboxSeedPlan}: deterministic names, so seeding is
  * done once and reused), then times inbox pages, connect-to-first-page and the fan-out of
