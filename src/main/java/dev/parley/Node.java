@@ -26,6 +26,7 @@ import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversations;
 import dev.parley.conversation.RecoveryWarmUp;
 import dev.parley.gateway.ConnectedUsers;
+import dev.parley.gateway.ConnectionSwitch;
 import dev.parley.gateway.ConnectionRebalancer;
 import dev.parley.gateway.HttpApi;
 import dev.parley.inbox.Inbox;
@@ -68,7 +69,6 @@ import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.cluster.typed.JoinSeedNodes;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
-import org.apache.pekko.http.javadsl.ServerBuilder;
 import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -91,14 +91,14 @@ public final class Node implements AutoCloseable {
   private static final Duration UNFINISHED_LEAVE_DOWN_WITHIN = Duration.ofSeconds(3);
 
   private final ActorSystem<Void> system;
-  private final ServerBinding binding;
+  private final ConnectionSwitch.Binding binding;
   private final Uri management;
   private final InboxStore inboxStore;
   private final Bots bots;
   private final Optional<String> developmentAdminToken;
 
   private Node(
-      ActorSystem<Void> system, ServerBinding binding, Uri management, InboxStore inboxStore, Bots bots, Optional<String> developmentAdminToken) {
+      ActorSystem<Void> system, ConnectionSwitch.Binding binding, Uri management, InboxStore inboxStore, Bots bots, Optional<String> developmentAdminToken) {
     this.system = system;
     this.binding = binding;
     this.management = management;
@@ -196,14 +196,22 @@ public final class Node implements AutoCloseable {
               new HttpApi(tokens, Revocations.get(system), conversations, inbox, settings, userLimits).route(),
               new DevLogin(tokens, developmentSecret).route(),
               new ChatClient().route());
-      ServerBuilder server = Http.get(system).newServerAt(settings.http().host(), settings.http().port());
-      if (settings.tls().keyStore().isPresent()) server = server.enableHttps(ServerTls.context(settings.tls()));
-      ServerBinding binding =
-          server
-              .bindFlow(IdleConnections.aroundRoutes(withJsonErrors(routes), system, IdleConnections.get(system)))
-              .toCompletableFuture()
-              .get(30, TimeUnit.SECONDS);
-      Drain.install(system, settings.drain(), () -> binding.unbind());
+      var handler = IdleConnections.aroundRoutes(withJsonErrors(routes), system, IdleConnections.get(system));
+      ConnectionSwitch.Binding binding;
+      if (settings.tls().keyStore().isPresent()) {
+        // TLS connections keep Pekko HTTP's own bind (ConnectionSwitch serves plain-text ones).
+        ServerBinding tls =
+            Http.get(system)
+                .newServerAt(settings.http().host(), settings.http().port())
+                .enableHttps(ServerTls.context(settings.tls()))
+                .bindFlow(handler)
+                .toCompletableFuture()
+                .get(30, TimeUnit.SECONDS);
+        binding = new ConnectionSwitch.Binding(tls.localAddress(), tls::unbind);
+      } else {
+        binding = ConnectionSwitch.bind(system, settings.http().host(), settings.http().port(), handler).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      }
+      Drain.install(system, settings.drain(), binding.unbind());
       UnfinishedLeave.install(system, UNFINISHED_LEAVE_DOWN_WITHIN);
       IdleConnections.get(system).start(settings.gateway().idle());
       NodeLifecycle.get(system).startedServing();
@@ -240,7 +248,7 @@ public final class Node implements AutoCloseable {
 
   /** The few lines a person starting a node needs: where it is, what it stores in, its warnings. */
   private static void announce(
-      ParleyConfig settings, Storage storage, ServerBinding binding, Uri management, boolean developmentSecret, String adminToken) {
+      ParleyConfig settings, Storage storage, ConnectionSwitch.Binding binding, Uri management, boolean developmentSecret, String adminToken) {
     String scheme = settings.tls().keyStore().isPresent() ? "https" : "http";
     String http = scheme + "://" + binding.localAddress().getHostString() + ":" + binding.localAddress().getPort();
     String cluster =

@@ -17,9 +17,13 @@ final class ConnectionLimits {
   private final UserLimits userLimits;
   private final ParleyConfig.Limits limits;
   private final Subscriptions subscriptions;
-  /** Per connection: send, edit and delete frames; typing frames. */
-  private final AdmissionControl writes;
-  private final AdmissionControl typing;
+  /**
+   * Per connection: send, edit and delete frames; typing frames. Made at the connection's first
+   * such frame: a token bucket holds ~0.4 KB, and most connections are idle most of their life
+   * (benchmarks.md, issue 19). A new bucket is full, as it would be after any idle stretch.
+   */
+  private AdmissionControl writes;
+  private AdmissionControl typing;
 
   ConnectionLimits(Session session, String user, UserLimits userLimits, Subscriptions subscriptions) {
     this.session = session;
@@ -27,8 +31,6 @@ final class ConnectionLimits {
     this.userLimits = userLimits;
     this.limits = userLimits.limits();
     this.subscriptions = subscriptions;
-    this.writes = new AdmissionControl(new AdmissionControl.Settings(limits.sendsPerSecond(), limits.sendsBurst()));
-    this.typing = new AdmissionControl(new AdmissionControl.Settings(limits.typingPerSecond(), limits.typingBurst()));
   }
 
   /**
@@ -37,9 +39,11 @@ final class ConnectionLimits {
    */
   boolean overLimit(ClientFrame frame) {
     if (frame instanceof ClientFrame.Send || frame instanceof ClientFrame.Edit || frame instanceof ClientFrame.Delete) {
+      if (writes == null) writes = new AdmissionControl(new AdmissionControl.Settings(limits.sendsPerSecond(), limits.sendsBurst()));
       return refusedBy(writes.tryAdmit(), frame, "too many messages on this connection, slow down");
     }
     if (frame instanceof ClientFrame.Typing) {
+      if (typing == null) typing = new AdmissionControl(new AdmissionControl.Settings(limits.typingPerSecond(), limits.typingBurst()));
       return refusedBy(typing.tryAdmit(), frame, "too many typing notifications on this connection");
     }
     if (frame instanceof ClientFrame.Create) {

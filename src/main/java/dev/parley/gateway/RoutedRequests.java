@@ -63,7 +63,7 @@ final class RoutedRequests extends GraphStage<FlowShape<HttpRequest, HttpRespons
 
   @Override
   public GraphStageLogic createLogic(Attributes inheritedAttributes) {
-    return new Logic();
+    return new Logic(inheritedAttributes.getAttribute(ConnectionSwitch.Handle.class).orElse(null));
   }
 
   /** Answered requests come back here; for a response the routes completed at once, without a thread hop. */
@@ -71,13 +71,16 @@ final class RoutedRequests extends GraphStage<FlowShape<HttpRequest, HttpRespons
 
   private final class Logic extends IdleConnections.WatchedLogic {
     private final AsyncCallback<Answer> onAnswer = createAsyncCallback(this::answered);
+    /** The connection's switch when it is bound by {@link ConnectionSwitch} (else null): its requests carry it to the upgrade. */
+    private final ConnectionSwitch.Handle connection;
     /** A request has been passed to the routes and its response has not gone out yet: silence closes only without. */
     private boolean inProgress;
     /** The client sent its last request (or the connection was upgraded): complete once it is answered. */
     private boolean requestsEnded;
 
-    Logic() {
+    Logic(ConnectionSwitch.Handle connection) {
       super(shape, connections);
+      this.connection = connection;
       setHandler(in, new AbstractInHandler() {
         @Override
         public void onPush() {
@@ -85,7 +88,9 @@ final class RoutedRequests extends GraphStage<FlowShape<HttpRequest, HttpRespons
           inProgress = true;
           CompletableFuture<HttpResponse> response;
           try {
-            response = routes.apply(grab(in)).toCompletableFuture();
+            HttpRequest request = grab(in);
+            if (connection != null) request = request.addAttribute(ConnectionSwitch.HANDLE, connection);
+            response = routes.apply(request).toCompletableFuture();
           } catch (Exception e) {
             failStage(e);
             return;

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.Optional;
 import org.apache.pekko.event.LoggingAdapter;
 import org.apache.pekko.http.impl.engine.server.UpgradeToOtherProtocolResponseHeader;
 import org.apache.pekko.http.impl.engine.ws.FrameHandler;
@@ -90,7 +91,18 @@ final class WebSocketFrames extends GraphStage<BidiShape<ByteString, IncomingFra
                   Handshake$.MODULE$.UpgradeHeader(),
                   Handshake$.MODULE$.ConnectionUpgradeHeader(),
                   Sec$minusWebSocket$minusAccept$.MODULE$.forKey(key),
-                  UpgradeToOtherProtocolResponseHeader.apply(framed.addAttributes(attributes))));
+                  UpgradeToOtherProtocolResponseHeader.apply(handler(request, attributes))));
+    }
+
+    /**
+     * The connection's websocket flow, or, on a connection bound by {@link ConnectionSwitch}, the
+     * handover that runs it outside Pekko HTTP's server layers.
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private org.apache.pekko.stream.scaladsl.Flow handler(HttpRequest request, Attributes attributes) {
+      org.apache.pekko.stream.scaladsl.Flow websocket = framed.addAttributes(attributes);
+      Optional<ConnectionSwitch.Handle> connection = request.getAttribute(ConnectionSwitch.HANDLE);
+      return connection.isPresent() ? connection.get().handover(Flow.fromGraph(websocket)).asScala() : websocket;
     }
   }
 

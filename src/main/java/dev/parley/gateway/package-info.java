@@ -1,5 +1,6 @@
 /**
- * The edge: the websocket route that authenticates and upgrades ({@link dev.parley.gateway.WebSocketRoute}),
+ * The edge: the bind of plain connections ({@link dev.parley.gateway.ConnectionSwitch}: Pekko HTTP's
+ * server layers until a websocket upgrade, the websocket alone after it), the websocket route that authenticates and upgrades ({@link dev.parley.gateway.WebSocketRoute}),
  * the websocket protocol below a session ({@link dev.parley.gateway.WebSocketFrames}, the one user of
  * Pekko HTTP's internal frame-level API), the connection's end of its session
  * ({@link dev.parley.gateway.SessionStream}), the per-connection {@link dev.parley.gateway.Session}

@@ -22,6 +22,18 @@ public final class RawWebSocket {
 
   /** Sends the upgrade request for {@code /v1/ws?token=...} and checks the 101 answer. */
   public static void handshake(OutputStream out, InputStream in, int port, String token) throws Exception {
+    sendHandshake(out, port, token);
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) break;
+      head.append((char) b);
+    }
+    assertThat(head.toString()).startsWith("HTTP/1.1 101");
+  }
+
+  /** Sends the upgrade request for {@code /v1/ws?token=...}, without waiting for its answer. */
+  public static void sendHandshake(OutputStream out, int port, String token) throws Exception {
     byte[] nonce = new byte[16];
     ThreadLocalRandom.current().nextBytes(nonce);
     String request =
@@ -32,13 +44,6 @@ public final class RawWebSocket {
             + "Sec-WebSocket-Version: 13\r\n\r\n";
     out.write(request.getBytes(StandardCharsets.US_ASCII));
     out.flush();
-    StringBuilder head = new StringBuilder();
-    while (!head.toString().endsWith("\r\n\r\n")) {
-      int b = in.read();
-      if (b < 0) break;
-      head.append((char) b);
-    }
-    assertThat(head.toString()).startsWith("HTTP/1.1 101");
   }
 
   /**
