@@ -55,7 +55,7 @@ class BatchingJournalDaoIT {
   private static final Duration TIMEOUT = Duration.ofSeconds(60);
 
   @ParameterizedTest(name = "{0}")
-  @MethodSource("dev.parley.testing.TestNode#storages")
+  @MethodSource("dev.parley.testing.TestNode#storagesStoppingQuickly")
   void concurrentSendsOfManyConversationsShareBatchesAndThePluginsReadJournalReadsThemInOrder(
       String storage, TestNode.Factory factory) throws Exception {
     try (TestNode node = factory.start()) {
@@ -105,7 +105,7 @@ class BatchingJournalDaoIT {
   }
 
   @ParameterizedTest(name = "{0}")
-  @MethodSource("dev.parley.testing.TestNode#storages")
+  @MethodSource("dev.parley.testing.TestNode#storagesStoppingQuickly")
   void aBatchIsWrittenWithItsTagsAndOrderingsInBatchOrder(String storage, TestNode.Factory factory) throws Exception {
     try (TestNode node = factory.start()) {
       JournalInserts inserts = inserts(node);
@@ -130,7 +130,7 @@ class BatchingJournalDaoIT {
   }
 
   @ParameterizedTest(name = "{0}")
-  @MethodSource("dev.parley.testing.TestNode#storages")
+  @MethodSource("dev.parley.testing.TestNode#storagesStoppingQuickly")
   void aBatchWithAConflictingRowWritesNothingOfIt(String storage, TestNode.Factory factory) throws Exception {
     try (TestNode node = factory.start()) {
       JournalInserts inserts = inserts(node);

@@ -29,7 +29,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class JournalSequenceQueryIT {
 
   @ParameterizedTest(name = "{0}")
-  @MethodSource("dev.parley.testing.TestNode#storages")
+  @MethodSource("dev.parley.testing.TestNode#storagesStoppingQuickly")
   void answersAsThePluginsQueryWithoutHolesAndNeverEmptyWhileNewerRowsExist(String storage, TestNode.Factory factory)
       throws Exception {
     try (TestNode node = factory.start()) {
@@ -61,7 +61,7 @@ class JournalSequenceQueryIT {
 
   @Test
   void postgresAnswersFromTheOrderingIndexWithoutStatistics() throws Exception {
-    try (TestNode node = TestNode.onPostgres()) {
+    try (TestNode node = TestNode.onPostgres(TestNode.STOPS_QUICKLY)) {
       String sql = IdleAwareReadJournalDao.journalSequenceSql(readJournal(node).eventJournalTableConfiguration());
       try (Connection c = node.openDatabase()) {
         try (Statement s = c.createStatement()) {

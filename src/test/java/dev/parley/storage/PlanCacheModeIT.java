@@ -28,7 +28,7 @@ class PlanCacheModeIT {
 
   @Test
   void everyConnectionToPostgresPlansEachExecutionWithItsParameters() throws Exception {
-    try (TestNode node = TestNode.onPostgres()) {
+    try (TestNode node = TestNode.onPostgres(TestNode.STOPS_QUICKLY)) {
       ActorSystem<Void> system = node.node().system();
       Storage storage = Storage.from(ParleyConfig.from(system.settings().config()));
 
@@ -44,7 +44,7 @@ class PlanCacheModeIT {
 
   @Test
   void anEmptySettingLeavesTheServersPlanCacheMode() throws Exception {
-    try (TestNode node = TestNode.onPostgres(Map.of("parley.db.plan-cache-mode", ""))) {
+    try (TestNode node = TestNode.onPostgres(withQuickStop(Map.of("parley.db.plan-cache-mode", "")))) {
       String serversDefault;
       try (Connection plain = node.openDatabase()) {
         serversDefault = planCacheModeOf(plain);
@@ -105,5 +105,11 @@ class PlanCacheModeIT {
       assertThat(rows.next()).isTrue();
       return rows.getString(1);
     }
+  }
+
+  private static Map<String, Object> withQuickStop(Map<String, Object> settings) {
+    Map<String, Object> all = new java.util.HashMap<>(TestNode.STOPS_QUICKLY);
+    all.putAll(settings);
+    return all;
   }
 }
