@@ -21,6 +21,7 @@ import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.DatabaseHealthCheck;
 import dev.parley.cluster.Drain;
 import dev.parley.cluster.MemberFailures;
+import dev.parley.cluster.SoleMemberHandoff;
 import dev.parley.cluster.UnfinishedLeave;
 import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversations;
@@ -213,6 +214,7 @@ public final class Node implements AutoCloseable {
       }
       Drain.install(system, settings.drain(), binding.unbind());
       UnfinishedLeave.install(system, UNFINISHED_LEAVE_DOWN_WITHIN);
+      SoleMemberHandoff.install(system);
       IdleConnections.get(system).start(settings.gateway().idle());
       NodeLifecycle.get(system).startedServing();
       ConnectionRebalancer.get(system)
