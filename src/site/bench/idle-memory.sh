@@ -20,6 +20,11 @@
 #        node), HOLD (seconds each step is held, default 60), IDLE_WINDOW (default 20, < HOLD - SETTLE - 15),
 #        SETTLE (seconds from the last connection opened to the idle window, default 2),
 #        JFR=1 (a JFR CPU profile of the connect storm, open-N.jfr; it adds to the open CPU figure),
+#        PERF=1 (perf record of the node's every thread, kernel included, during each storm: open-N.perf.data;
+#        start the node with NODE_OPTS="-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit
+#        -XX:+PreserveFramePointer" so that `perf report` names the JIT's code, from /tmp/perf-PID.map),
+#        THREAD_SPLIT=1 (each storm's CPU and context switches per thread group, from /proc with the
+#        Java threads' names: threads-N.md, per connection; thread-split.py),
 #        JFR_IDLE=1 (one of the idle window, idle-N.jfr), HEAP_DUMP=1 (jcmd GC.heap_dump at N after
 #        the figures, heap-N.hprof: heap-owners.py reads it)
 # Both JVMs need a file descriptor per connection: run under `ulimit -n` above the largest N.
@@ -78,12 +83,20 @@ for n in "$@"; do
   label=$n k=2
   while [[ -e $out/step-$label.json ]]; do label=$n.$k; k=$((k + 1)); done
   [[ ${JFR:-0} == 1 ]] && jcmd "$node" JFR.start name=open settings=profile filename="$out/open-$label.jfr" >/dev/null
+  [[ ${THREAD_SPLIT:-0} == 1 ]] && python3 "$here/thread-split.py" snap "$node" >"$out/split-$label-0.json"
+  perf=""
+  if [[ ${PERF:-0} == 1 ]]; then
+    perf record -e cpu-clock -F 499 -g -p "$node" -o "$out/open-$label.perf.data" >"$out/perf-$label.log" 2>&1 &
+    perf=$!
+  fi
   threads "threads-$label-0.json"; c0=$(cpu_ms); t0=$(now_ms)
   java -jar "$bench_jar" bench --url "ws://127.0.0.1:$http_port/v1/ws" --idle -c "$n" -d "${hold}s" --setup-timeout 300s \
     --json "$out/idle-$label.json" >"$out/idle-$label.txt" 2>"$out/idle-$label.log" &
   bench=$!
   for _ in $(seq 1 6000); do grep -qs "holding for" "$out/idle-$label.log" && break; sleep 0.1; done
   c1=$(cpu_ms); t1=$(now_ms); threads "threads-$label-1.json"
+  [[ -n $perf ]] && { kill -INT "$perf"; wait "$perf" || true; }
+  [[ ${THREAD_SPLIT:-0} == 1 ]] && python3 "$here/thread-split.py" snap "$node" --names >"$out/split-$label-1.json"
   [[ ${JFR:-0} == 1 ]] && jcmd "$node" JFR.stop name=open >/dev/null
   sleep "${SETTLE:-2}" # work the storm left queued (presence writes) is not idle cost
   [[ ${JFR_IDLE:-0} == 1 ]] && jcmd "$node" JFR.start name=idle settings=profile filename="$out/idle-$label.jfr" >/dev/null
@@ -100,6 +113,7 @@ for n in "$@"; do
   sleep 5 # closed connections leave the node before the next step
   c3=$(cpu_ms); t3=$(now_ms); threads "threads-$label-3.json"
   cat "$out/idle-$label.txt"
+  [[ ${THREAD_SPLIT:-0} == 1 ]] && python3 "$here/thread-split.py" diff "$out/split-$label-0.json" "$out/split-$label-1.json" "$n" >"$out/threads-$label.md"
   jq -s --argjson closeCpuMs $((c3 - c2)) --argjson closeWallMs $((t3 - t2)) --arg step "$label" \
       --argjson open "$(split_ms "threads-$label-0.json" "threads-$label-1.json")" \
       --argjson close "$(split_ms "threads-$label-2.json" "threads-$label-3.json")" '.[0] as $b | .[1] | {step: $step, connections, established,
@@ -109,6 +123,7 @@ for n in "$@"; do
       closeCpuMsPerConnection: (($closeCpuMs - $b.idleCpuMsPerS * $closeWallMs / 1000) / .connections),
       openJitMsPerConnection: ($open.jitMs / .connections), openGcMsPerConnection: ($open.gcMs / .connections),
       openOtherMsPerConnection: (($open.otherMs - $b.idleCpuMsPerS * .openWallMs / 1000) / .connections),
+      openSysMsPerConnection: (if $open.sysMs == null then null else $open.sysMs / .connections end),
       closeJitMsPerConnection: ($close.jitMs / .connections), closeGcMsPerConnection: ($close.gcMs / .connections),
       closeOtherMsPerConnection: (($close.otherMs - $b.idleCpuMsPerS * $closeWallMs / 1000) / .connections),
       baselineIdleCpuPercentOfCore: ($b.idleCpuMsPerS / 10), openedPerSecond: (.connections * 1000 / .openWallMs)}' \
