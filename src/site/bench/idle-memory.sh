@@ -20,6 +20,17 @@
 #        node), HOLD (seconds each step is held, default 60), IDLE_WINDOW (default 20, < HOLD - SETTLE - 15),
 #        SETTLE (seconds from the last connection opened to the idle window, default 2),
 #        JFR=1 (a JFR CPU profile of the connect storm, open-N.jfr; it adds to the open CPU figure),
+#        PERF=1 (perf record of the node's every thread, kernel included, during each storm: open-N.perf.data;
+#        start the node with NODE_OPTS="-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit
+#        -XX:+PreserveFramePointer" so that `perf report` names the JIT's code, from /tmp/perf-PID.map),
+#        SETTLED=1 (also the storm's CPU until the node is quiet again: work a storm leaves queued,
+#        e.g. presence's rate-limited Distributed Data writes, ~1,100 users/s, runs after the last
+#        connection opened and is missed by the open figure, the more so the faster the storm; the
+#        settled figures run from the storm's start until a 1 s sample of the node's CPU is within
+#        QUIET_MARGIN ms/s (default 30) of the baseline's idle rate, at most SETTLE_MAX s (default
+#        30; HOLD must leave room), and likewise from the hold's end after the close),
+#        THREAD_SPLIT=1 (each storm's CPU and context switches per thread group, from /proc with the
+#        Java threads' names: threads-N.md, per connection; thread-split.py),
 #        JFR_IDLE=1 (one of the idle window, idle-N.jfr), HEAP_DUMP=1 (jcmd GC.heap_dump at N after
 #        the figures, heap-N.hprof: heap-owners.py reads it)
 # Both JVMs need a file descriptor per connection: run under `ulimit -n` above the largest N.
@@ -55,6 +66,14 @@ threads() { python3 "$here/thread-ticks.py" snap "$node" >"$out/$1"; }
 split_ms() { python3 "$here/thread-ticks.py" diff "$out/$1" "$out/$2"; }
 cpu_ms() { awk -v t="$tck" '{ print int(($14 + $15) * 1000 / t) }' "/proc/$node/stat"; }
 now_ms() { date +%s%3N; }
+until_quiet() { # waits until a 1 s sample of the node's CPU is within QUIET_MARGIN of the baseline's idle rate (at most SETTLE_MAX s)
+  local limit=$(( $(now_ms) + ${SETTLE_MAX:-30} * 1000 )) a b
+  while (( $(now_ms) < limit )); do
+    a=$(cpu_ms); sleep 1; b=$(cpu_ms)
+    awk -v d=$((b - a)) -v base="$base_idle" -v m="${QUIET_MARGIN:-30}" 'BEGIN { exit !(d <= base + m) }' && return 0
+  done
+  return 0
+}
 idle_cpu() { # seconds -> node CPU ms per second of wall time over that window
   local c0 t0 c1 t1
   c0=$(cpu_ms); t0=$(now_ms); sleep "$1"; c1=$(cpu_ms); t1=$(now_ms)
@@ -78,12 +97,24 @@ for n in "$@"; do
   label=$n k=2
   while [[ -e $out/step-$label.json ]]; do label=$n.$k; k=$((k + 1)); done
   [[ ${JFR:-0} == 1 ]] && jcmd "$node" JFR.start name=open settings=profile filename="$out/open-$label.jfr" >/dev/null
+  [[ ${THREAD_SPLIT:-0} == 1 ]] && python3 "$here/thread-split.py" snap "$node" >"$out/split-$label-0.json"
+  perf=""
+  if [[ ${PERF:-0} == 1 ]]; then
+    perf record -e cpu-clock -F 499 -g -p "$node" -o "$out/open-$label.perf.data" >"$out/perf-$label.log" 2>&1 &
+    perf=$!
+  fi
   threads "threads-$label-0.json"; c0=$(cpu_ms); t0=$(now_ms)
   java -jar "$bench_jar" bench --url "ws://127.0.0.1:$http_port/v1/ws" --idle -c "$n" -d "${hold}s" --setup-timeout 300s \
     --json "$out/idle-$label.json" >"$out/idle-$label.txt" 2>"$out/idle-$label.log" &
   bench=$!
   for _ in $(seq 1 6000); do grep -qs "holding for" "$out/idle-$label.log" && break; sleep 0.1; done
   c1=$(cpu_ms); t1=$(now_ms); threads "threads-$label-1.json"
+  c1q=$c1 t1q=$t1
+  if [[ ${SETTLED:-0} == 1 ]]; then
+    until_quiet; c1q=$(cpu_ms); t1q=$(now_ms); threads "threads-$label-1q.json"
+  fi
+  [[ -n $perf ]] && { kill -INT "$perf"; wait "$perf" || true; }
+  [[ ${THREAD_SPLIT:-0} == 1 ]] && python3 "$here/thread-split.py" snap "$node" --names >"$out/split-$label-1.json"
   [[ ${JFR:-0} == 1 ]] && jcmd "$node" JFR.stop name=open >/dev/null
   sleep "${SETTLE:-2}" # work the storm left queued (presence writes) is not idle cost
   [[ ${JFR_IDLE:-0} == 1 ]] && jcmd "$node" JFR.start name=idle settings=profile filename="$out/idle-$label.jfr" >/dev/null
@@ -99,8 +130,26 @@ for n in "$@"; do
   bench=""
   sleep 5 # closed connections leave the node before the next step
   c3=$(cpu_ms); t3=$(now_ms); threads "threads-$label-3.json"
+  c3q=$c3 t3q=$t3
+  if [[ ${SETTLED:-0} == 1 ]]; then
+    until_quiet; c3q=$(cpu_ms); t3q=$(now_ms); threads "threads-$label-3q.json"
+  fi
   cat "$out/idle-$label.txt"
-  jq -s --argjson closeCpuMs $((c3 - c2)) --argjson closeWallMs $((t3 - t2)) --arg step "$label" \
+  [[ ${THREAD_SPLIT:-0} == 1 ]] && python3 "$here/thread-split.py" diff "$out/split-$label-0.json" "$out/split-$label-1.json" "$n" >"$out/threads-$label.md"
+  settled='{}'
+  if [[ ${SETTLED:-0} == 1 ]]; then
+    settled=$(jq -n --argjson n "$n" --argjson base "$base_idle" --argjson oc $((c1q - c0)) --argjson ow $((t1q - t0)) \
+      --argjson cc $((c3q - c2)) --argjson cw $((t3q - t2)) \
+      --argjson open "$(split_ms "threads-$label-0.json" "threads-$label-1q.json")" \
+      --argjson close "$(split_ms "threads-$label-2.json" "threads-$label-3q.json")" '{
+        openSettledCpuMsPerConnection: (($oc - $base * $ow / 1000) / $n), openSettledWallMs: $ow,
+        openSettledJitMsPerConnection: ($open.jitMs / $n), openSettledGcMsPerConnection: ($open.gcMs / $n),
+        openSettledOtherMsPerConnection: (($open.otherMs - $base * $ow / 1000) / $n),
+        closeSettledCpuMsPerConnection: (($cc - $base * $cw / 1000) / $n), closeSettledWallMs: $cw,
+        closeSettledJitMsPerConnection: ($close.jitMs / $n), closeSettledGcMsPerConnection: ($close.gcMs / $n),
+        closeSettledOtherMsPerConnection: (($close.otherMs - $base * $cw / 1000) / $n)}')
+  fi
+  jq -s --argjson settled "$settled" --argjson closeCpuMs $((c3 - c2)) --argjson closeWallMs $((t3 - t2)) --arg step "$label" \
       --argjson open "$(split_ms "threads-$label-0.json" "threads-$label-1.json")" \
       --argjson close "$(split_ms "threads-$label-2.json" "threads-$label-3.json")" '.[0] as $b | .[1] | {step: $step, connections, established,
       heapPerConnectionKB: ((.heapUsedKB - $b.heapUsedKB) / .connections), rssPerConnectionKB: ((.rssKB - $b.rssKB) / .connections),
@@ -109,8 +158,9 @@ for n in "$@"; do
       closeCpuMsPerConnection: (($closeCpuMs - $b.idleCpuMsPerS * $closeWallMs / 1000) / .connections),
       openJitMsPerConnection: ($open.jitMs / .connections), openGcMsPerConnection: ($open.gcMs / .connections),
       openOtherMsPerConnection: (($open.otherMs - $b.idleCpuMsPerS * .openWallMs / 1000) / .connections),
+      openSysMsPerConnection: (if $open.sysMs == null then null else $open.sysMs / .connections end),
       closeJitMsPerConnection: ($close.jitMs / .connections), closeGcMsPerConnection: ($close.gcMs / .connections),
       closeOtherMsPerConnection: (($close.otherMs - $b.idleCpuMsPerS * $closeWallMs / 1000) / .connections),
-      baselineIdleCpuPercentOfCore: ($b.idleCpuMsPerS / 10), openedPerSecond: (.connections * 1000 / .openWallMs)}' \
+      baselineIdleCpuPercentOfCore: ($b.idleCpuMsPerS / 10), openedPerSecond: (.connections * 1000 / .openWallMs)} + $settled' \
     "$out/baseline.json" "$out/step-$label.json" | tee "$out/per-connection-$label.json"
 done

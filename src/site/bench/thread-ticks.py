@@ -8,7 +8,8 @@ lets idle-memory.sh report it apart.
 
 Usage: thread-ticks.py snap PID > FILE          one snapshot: process ticks and ticks per thread (JSON)
        thread-ticks.py diff FILE0 FILE1          milliseconds between two snapshots (JSON):
-           totalMs (the process, exited threads included), jitMs, gcMs, otherMs (= total - jit - gc)
+           totalMs (the process, exited threads included), jitMs, gcMs, otherMs (= total - jit - gc),
+           sysMs (the process's time in the kernel, all threads: part of totalMs)
 Threads that exited between the snapshots count in totalMs and otherMs only.
 """
 import json, os, re, sys
@@ -18,9 +19,11 @@ JIT = re.compile(r"^C[12] CompilerThre|^Compiler|^JVMCI")
 GC = re.compile(r"^GC Thread|^G1 |^VM Periodic|^Gang worker|^ZGC|^Shenandoah|^Parallel GC")
 
 
-def ticks(stat_path):
+def ticks(stat_path, part=None):
     with open(stat_path) as f:
         fields = f.read().rsplit(")", 1)[1].split()
+    if part == "sys":
+        return int(fields[12])  # stime: in the kernel (sockets, epoll, futexes)
     return int(fields[11]) + int(fields[12])  # utime, stime
 
 
@@ -33,7 +36,7 @@ def snap(pid):
             threads[tid] = [name, ticks(f"/proc/{pid}/task/{tid}/stat")]
         except OSError:
             pass  # the thread ended meanwhile
-    return {"process": ticks(f"/proc/{pid}/stat"), "threads": threads}
+    return {"process": ticks(f"/proc/{pid}/stat"), "processSys": ticks(f"/proc/{pid}/stat", "sys"), "threads": threads}
 
 
 def diff(a, b):
@@ -47,7 +50,8 @@ def diff(a, b):
         elif GC.search(name):
             gc += delta
     total = b["process"] - a["process"]
-    return {"totalMs": ms(total), "jitMs": ms(jit), "gcMs": ms(gc), "otherMs": ms(total - jit - gc)}
+    sys_ms = ms(b["processSys"] - a["processSys"]) if "processSys" in a and "processSys" in b else None
+    return {"totalMs": ms(total), "jitMs": ms(jit), "gcMs": ms(gc), "otherMs": ms(total - jit - gc), "sysMs": sys_ms}
 
 
 if __name__ == "__main__":

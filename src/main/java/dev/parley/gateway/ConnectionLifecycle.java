@@ -24,6 +24,7 @@ final class ConnectionLifecycle {
 
   private final ActorContext<Session.Command> ctx;
   private final String user;
+  private final ActorRef<ConnectedUsers.Command> connectedUsers;
   private final ClientOutbound outbound;
   private final UserLimits userLimits;
   private final NodeLifecycle node;
@@ -38,6 +39,7 @@ final class ConnectionLifecycle {
       UserLimits userLimits) {
     this.ctx = ctx;
     this.user = user;
+    this.connectedUsers = connectedUsers;
     this.outbound = outbound;
     this.userLimits = userLimits;
     this.node = NodeLifecycle.get(ctx.getSystem());
@@ -61,11 +63,13 @@ final class ConnectionLifecycle {
   }
 
   /**
-   * The session stopped. {@link ConnectedUsers} and the {@link ConnectionRebalancer} watch the
-   * session and forget it themselves.
+   * The session stopped (PostStop: however it stopped). {@link ConnectedUsers} and the
+   * {@link ConnectionRebalancer} are told here rather than watching every session.
    */
   void stopped() {
     node.connectionClosed();
     userLimits.connectionClosed(user);
+    connectedUsers.tell(new ConnectedUsers.Disconnected(user, ctx.getSelf()));
+    ConnectionRebalancer.get(ctx.getSystem()).closed(ctx.getSelf());
   }
 }

@@ -26,7 +26,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * cluster's counts ({@link ClusterConnections}) how many to move, picks that many at random among
  * the connections older than {@code min-connection-age} and not already moving, and gives each its
  * own random moment within the round. A connection in the middle of a resume declines (the
- * session knows). Knows this node's sessions by registration (one map entry and a watch each).
+ * session knows). Knows this node's sessions by registration (one map entry each; a session says
+ * when it opened and when it stopped, no death watch).
  */
 public final class ConnectionRebalancer implements Extension {
 
@@ -70,6 +71,12 @@ public final class ConnectionRebalancer implements Extension {
     if (ref != null) ref.tell(new Opened(session, System.nanoTime()));
   }
 
+  /** The session stopped (its PostStop), whatever stopped it. */
+  void closed(ActorRef<Session.Command> session) {
+    ActorRef<Command> ref = actor;
+    if (ref != null) ref.tell(new Closed(session));
+  }
+
   /** The session was asked to move and stays (mid-resume, closing, draining). */
   void declined(ActorRef<Session.Command> session) {
     ActorRef<Command> ref = actor;
@@ -92,9 +99,7 @@ public final class ConnectionRebalancer implements Extension {
                       .onMessage(
                           Opened.class,
                           m -> {
-                            if (settings.enabled() && sessions.putIfAbsent(m.session(), m.openedNanos()) == null) {
-                              ctx.watchWith(m.session(), new Closed(m.session()));
-                            }
+                            if (settings.enabled()) sessions.putIfAbsent(m.session(), m.openedNanos());
                             return Behaviors.same();
                           })
                       .onMessage(

@@ -152,4 +152,21 @@ class UpgradeRefusalsIT {
       assertError(read(in), 401, "unauthorized", "missing, invalid or expired token");
     }
   }
+
+  /**
+   * A websocket upgrade is answered without the routing DSL (WebSocketRoute.answerUpgrade); a GET
+   * of the websocket path that is not an upgrade still goes through the routes, which check the
+   * token first and then reject it as Pekko HTTP rejects a plain request to a websocket route.
+   */
+  @Test
+  void aValidTokenWithoutAnUpgradeIsRefusedByTheRoutes() throws Exception {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress("127.0.0.1", node.httpPort()));
+      socket.setSoTimeout(10_000);
+      String token = URLEncoder.encode(node.token("not-upgrading"), StandardCharsets.UTF_8);
+      socket.getOutputStream().write(("GET /v1/ws?token=" + token + " HTTP/1.1\r\nHost: 127.0.0.1:" + node.httpPort() + "\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      assertError(read(socket.getInputStream()), 400, "bad_request", "Bad Request");
+    }
+  }
 }
