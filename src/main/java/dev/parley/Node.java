@@ -191,15 +191,13 @@ public final class Node implements AutoCloseable {
       NodeLifecycle.get(system).registerAdmission(connections, resumes);
       NodeAgent.start(system);
       MemberFailures.start(system);
-      WebSocketRoute webSockets = new WebSocketRoute(system, tokens, conversations, inbox, connectedUsers, settings, connections, resumes, userLimits);
       Route routes =
           concat(
-              webSockets.route(),
+              new WebSocketRoute(system, tokens, conversations, inbox, connectedUsers, settings, connections, resumes, userLimits).route(),
               new HttpApi(tokens, Revocations.get(system), conversations, inbox, settings, userLimits).route(),
               new DevLogin(tokens, developmentSecret).route(),
               new ChatClient().route());
-      // A websocket upgrade is answered without the routing DSL (the same answer: WebSocketRoute.answerUpgrade).
-      var handler = IdleConnections.aroundRoutes(webSockets::answerUpgrade, withJsonErrors(routes), system, IdleConnections.get(system));
+      var handler = IdleConnections.aroundRoutes(withJsonErrors(routes), system, IdleConnections.get(system));
       ConnectionSwitch.Binding binding;
       if (settings.tls().keyStore().isPresent()) {
         // TLS connections keep Pekko HTTP's own bind (ConnectionSwitch serves plain-text ones).

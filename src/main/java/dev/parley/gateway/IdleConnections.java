@@ -70,19 +70,7 @@ public final class IdleConnections implements Extension {
    */
   public static Flow<HttpRequest, HttpResponse, NotUsed> aroundRoutes(
       Route routes, ClassicActorSystemProvider system, IdleConnections connections) {
-    return RoutedRequests.of(routes, request -> java.util.Optional.empty(), system, connections);
-  }
-
-  /**
-   * The same, with {@code answeredFirst} asked first: a request it answers (the websocket upgrade,
-   * {@link WebSocketRoute#answerUpgrade}) does not go through the routes.
-   */
-  public static Flow<HttpRequest, HttpResponse, NotUsed> aroundRoutes(
-      java.util.function.Function<HttpRequest, java.util.Optional<HttpResponse>> answeredFirst,
-      Route routes,
-      ClassicActorSystemProvider system,
-      IdleConnections connections) {
-    return RoutedRequests.of(routes, answeredFirst, system, connections);
+    return RoutedRequests.of(routes, system, connections);
   }
 
   /** Connections being watched now: one per open websocket or idle HTTP connection (tests, metrics). */

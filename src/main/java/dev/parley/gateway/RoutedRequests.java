@@ -1,6 +1,5 @@
 package dev.parley.gateway;
 
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.NotUsed;
@@ -47,21 +46,9 @@ final class RoutedRequests extends GraphStage<FlowShape<HttpRequest, HttpRespons
     this.connections = connections;
   }
 
-  /**
-   * {@code routes} as a connection's request handler (bind it with {@code bindFlow}); built once,
-   * shared by every connection. {@code answeredFirst} is asked first, and a request it answers does
-   * not reach the routes.
-   */
-  static Flow<HttpRequest, HttpResponse, NotUsed> of(
-      Route routes, java.util.function.Function<HttpRequest, Optional<HttpResponse>> answeredFirst, ClassicActorSystemProvider system, IdleConnections connections) {
-    Function<HttpRequest, CompletionStage<HttpResponse>> routed = routes.handler(system);
-    return Flow.fromGraph(
-        new RoutedRequests(
-            request -> {
-              Optional<HttpResponse> answered = answeredFirst.apply(request);
-              return answered.isPresent() ? CompletableFuture.completedFuture(answered.get()) : routed.apply(request);
-            },
-            connections));
+  /** {@code routes} as a connection's request handler (bind it with {@code bindFlow}); built once, shared by every connection. */
+  static Flow<HttpRequest, HttpResponse, NotUsed> of(Route routes, ClassicActorSystemProvider system, IdleConnections connections) {
+    return Flow.fromGraph(new RoutedRequests(routes.handler(system), connections));
   }
 
   @Override

@@ -7,7 +7,6 @@ import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
 import static org.apache.pekko.http.javadsl.server.Directives.parameterOptional;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
-import static org.apache.pekko.http.javadsl.server.Directives.reject;
 
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
@@ -22,15 +21,12 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
-import org.apache.pekko.http.javadsl.model.AttributeKeys;
-import org.apache.pekko.http.javadsl.model.HttpHeader;
-import org.apache.pekko.http.javadsl.model.HttpMethods;
-import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
@@ -41,8 +37,6 @@ import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.event.Logging;
 import org.apache.pekko.http.scaladsl.settings.ServerSettings;
 import org.apache.pekko.http.scaladsl.settings.WebSocketSettings;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import scala.concurrent.duration.FiniteDuration;
 
 /**
@@ -50,8 +44,6 @@ import scala.concurrent.duration.FiniteDuration;
  * 401 and no websocket is opened), then joins the connection to a new {@link Session}.
  */
 public final class WebSocketRoute {
-
-  private static final Logger log = LoggerFactory.getLogger(WebSocketRoute.class);
 
   private final ActorSystem<?> system;
   private final Tokens tokens;
@@ -149,70 +141,31 @@ public final class WebSocketRoute {
                         queryToken ->
                             optionalHeaderValueByName(
                                 "Authorization",
-                                authorization ->
-                                    optionalHeaderValueByName(
-                                        "Origin",
-                                        origin ->
-                                            optionalHeaderValueByName(
-                                                "Host",
-                                                host ->
-                                                    extractRequest(
-                                                        request -> {
-                                                          HttpResponse answer = answer(request, bearer(queryToken, authorization), origin, host);
-                                                          // Not an upgrade request: rejected as Pekko HTTP rejects it.
-                                                          return answer != null ? complete(answer) : extractWebSocketUpgrade(upgrade -> reject());
-                                                        })))))));
+                                header -> allowedOrigin(() -> {
+                                  String token = bearer(queryToken, header);
+                                  Optional<Tokens.Verified> user = tokens.verifyToken(token);
+                                  if (user.isEmpty()) {
+                                    return complete(
+                                        HttpErrors.response(ErrorCode.UNAUTHORIZED, "missing, invalid or expired token"));
+                                  }
+                                  if (revocations.isRevoked(user.get().user(), user.get().issued())) {
+                                    return complete(HttpErrors.response(ErrorCode.UNAUTHORIZED, "token revoked"));
+                                  }
+                                  return admitted(() -> oneMoreConnectionOf(user.get()));
+                                })))));
   }
 
-  /**
-   * The answer to {@code GET /v1/ws} when it is a websocket upgrade request, without the routing
-   * DSL: the same steps and responses as {@link #route()} (one shared {@link #answer}), and empty
-   * for any other request, which the routes then answer. The directives' closures, rejection
-   * bookkeeping and marshalling were ~5 % of a connect storm's CPU (benchmarks.md, issue 19,
-   * 2026-12-05); everything this reads is Pekko HTTP's parsed request (no parsing of its own).
-   */
-  public Optional<HttpResponse> answerUpgrade(HttpRequest request) {
-    if (!request.method().equals(HttpMethods.GET)
-        || !WS_PATH.equals(request.getUri().path())
-        || request.getAttribute(AttributeKeys.webSocketUpgrade).isEmpty()) {
-      return Optional.empty();
-    }
-    Optional<String> queryToken;
-    try {
-      queryToken = request.getUri().query().get("token");
-    } catch (RuntimeException malformed) {
-      return Optional.empty(); // the routes reject a malformed query as they always did
-    }
-    String token = bearer(queryToken, headerValue(request, "Authorization"));
-    try {
-      return Optional.of(answer(request, token, headerValue(request, "Origin"), headerValue(request, "Host")));
-    } catch (RuntimeException e) {
-      // As the routes' exception handler answers it (Node.withJsonErrors).
-      log.error("unexpected failure serving a request", e);
-      return Optional.of(HttpErrors.response(ErrorCode.INTERNAL, "internal error"));
-    }
-  }
-
-  private static final String WS_PATH = "/v1/ws";
-
-  private static Optional<String> headerValue(HttpRequest request, String name) {
-    return request.getHeader(name).map(HttpHeader::value);
-  }
-
-  /**
-   * Origin (cross-site websocket hijacking: a page of a foreign origin gets 403, {@link OriginPolicy}),
-   * token, revocation, admission, upgrade, per-user limit, in this order; null when everything
-   * before the upgrade passed and {@code request} is not a websocket upgrade request.
-   */
-  private HttpResponse answer(HttpRequest request, String token, Optional<String> origin, Optional<String> host) {
-    if (!origins.allows(origin, host)) return HttpErrors.response(ErrorCode.FORBIDDEN, "origin not allowed");
-    Optional<Tokens.Verified> user = tokens.verifyToken(token);
-    if (user.isEmpty()) return HttpErrors.response(ErrorCode.UNAUTHORIZED, "missing, invalid or expired token");
-    if (revocations.isRevoked(user.get().user(), user.get().issued())) return HttpErrors.response(ErrorCode.UNAUTHORIZED, "token revoked");
-    HttpResponse refused = refusedAdmission();
-    if (refused != null) return refused;
-    if (request.getAttribute(AttributeKeys.webSocketUpgrade).isEmpty()) return null;
-    return oneMoreConnectionOf(user.get(), request);
+  /** Cross-site websocket hijacking: a browser page of a foreign origin gets 403, see {@link OriginPolicy}. */
+  private Route allowedOrigin(Supplier<Route> inner) {
+    return optionalHeaderValueByName(
+        "Origin",
+        origin ->
+            optionalHeaderValueByName(
+                "Host",
+                host ->
+                    origins.allows(origin, host)
+                        ? inner.get()
+                        : complete(HttpErrors.response(ErrorCode.FORBIDDEN, "origin not allowed"))));
   }
 
   /**
@@ -221,19 +174,19 @@ public final class WebSocketRoute {
    * out in time rather than served all at once. A node above its share of the cluster's connections
    * while another has room sends new ones there (503 too), so moved clients do not come back.
    */
-  private HttpResponse refusedAdmission() {
+  private Route admitted(Supplier<Route> inner) {
     if (lifecycle.isDraining()) {
-      return retryLater(1000 + ThreadLocalRandom.current().nextLong(4000), "node is draining, connect to another");
+      return complete(retryLater(1000 + ThreadLocalRandom.current().nextLong(4000), "node is draining, connect to another"));
     }
     if (ClusterConnections.get(system).refusesNewConnections()) {
       // Rebalancing: this node holds more than its share and another has room (RebalancePlan).
-      return retryLater(1000 + ThreadLocalRandom.current().nextLong(2000), "node holds more than its share of connections, connect to another");
+      return complete(retryLater(1000 + ThreadLocalRandom.current().nextLong(2000), "node holds more than its share of connections, connect to another"));
     }
     OptionalLong retryAfterMs = connections.tryAdmit();
     if (retryAfterMs.isPresent()) {
-      return retryLater(retryAfterMs.getAsLong(), "too many new connections, retry later");
+      return complete(retryLater(retryAfterMs.getAsLong(), "too many new connections, retry later"));
     }
-    return null;
+    return inner.get();
   }
 
   /**
@@ -241,12 +194,19 @@ public final class WebSocketRoute {
    * real upgrade request creates a session (and takes a slot): a plain GET is rejected first, so
    * it cannot leave behind a session that no stream will ever stop.
    */
-  private HttpResponse oneMoreConnectionOf(Tokens.Verified user, HttpRequest request) {
-    if (!userLimits.tryConnect(user.user())) {
-      return HttpErrors.response(
-          ErrorCode.RATE_LIMITED, "at most " + userLimits.limits().connectionsPerUser() + " connections per user on this node");
-    }
-    return upgrades.respond(request, Attributes.apply(new ConnectionOf(user)));
+  private Route oneMoreConnectionOf(Tokens.Verified user) {
+    return extractWebSocketUpgrade(
+        upgrade ->
+            extractRequest(
+                request -> {
+                  if (!userLimits.tryConnect(user.user())) {
+                    return complete(
+                        HttpErrors.response(
+                            ErrorCode.RATE_LIMITED,
+                            "at most " + userLimits.limits().connectionsPerUser() + " connections per user on this node"));
+                  }
+                  return complete(upgrades.respond(request, Attributes.apply(new ConnectionOf(user))));
+                }));
   }
 
   private static HttpResponse retryLater(long afterMs, String message) {
