@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Replaces Pekko Persistence JDBC's own queue ({@code BaseDao}: a stream on the actor threads →
  * Slick's thread pool → back to the stream → the journal), so a batch costs one hand-off to a writer
- * thread and one back; a writer borrows a pooled connection per batch (the journal's pool: its
- * metrics and connection timeout apply as before). A failed batch fails every write in it, and none
+ * thread and one back; a writer borrows a pooled connection per batch (a pool of the writers' own,
+ * with the journal's settings and connection timeout: {@code BatchingJournalDao}). A failed batch fails every write in it, and none
  * of it is persisted.
  */
 final class JournalWriter {
