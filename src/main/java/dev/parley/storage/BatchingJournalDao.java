@@ -1,7 +1,9 @@
 package dev.parley.storage;
 
+import com.typesafe.config.Config;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -56,6 +58,7 @@ public final class BatchingJournalDao extends DefaultJournalDao {
             dao.parallelism(),
             dao.bufferSize(),
             dao.batchSize(),
+            writeLinger(mat.system().settings().config()),
             new JournalInserts(journalConfig.eventJournalTableConfiguration(), journalConfig.eventTagTableConfiguration()),
             writerConnections::getConnection,
             JournalWrites.get(Adapter.toTyped(mat.system())));
@@ -65,6 +68,11 @@ public final class BatchingJournalDao extends DefaultJournalDao {
               writer.stop();
               writerConnections.close();
             });
+  }
+
+  /** {@code jdbc-journal.write-linger} (Parley's key beside the plugin's; 0 where it is not set). */
+  private static Duration writeLinger(Config config) {
+    return config.hasPath("jdbc-journal.write-linger") ? config.getDuration("jdbc-journal.write-linger") : Duration.ZERO;
   }
 
   /**
