@@ -16,25 +16,35 @@ import java.util.concurrent.atomic.LongAdder;
 final class CountedStatements {
 
   private final LongAdder executed = new LongAdder();
+  private final LongAdder executions = new LongAdder();
 
-  /** Statements executed so far. */
+  /** Statements executed so far, a JDBC batch once (a round trip). */
   long executed() {
     return executed.sum();
   }
 
+  /** Statements the database executed so far: a JDBC batch of n counts n (what pg_stat_statements counts). */
+  long executions() {
+    return executions.sum();
+  }
+
   ResultSet query(PreparedStatement s) throws SQLException {
     executed.increment();
+    executions.increment();
     return s.executeQuery();
   }
 
   int update(PreparedStatement s) throws SQLException {
     executed.increment();
+    executions.increment();
     return s.executeUpdate();
   }
 
   int[] batch(PreparedStatement s) throws SQLException {
     executed.increment();
-    return s.executeBatch();
+    int[] counts = s.executeBatch();
+    executions.add(counts.length);
+    return counts;
   }
 
   /** One update with positional parameters, each a {@code Long}, a {@code String} or null. */

@@ -46,23 +46,30 @@ public final class InboxStore implements AutoCloseable {
   private final HikariDataSource pool;
   private final DataSource dataSource;
   private final CountedStatements statements = new CountedStatements();
-  private final InboxEventWriter events = new InboxEventWriter(statements);
+  private final InboxEventWriter events;
   private final Clock clock;
 
-  private InboxStore(HikariDataSource pool, Clock clock) {
+  private InboxStore(HikariDataSource pool, Clock clock, boolean postgres) {
     this.pool = pool;
     this.clock = clock;
     this.dataSource = pool;
+    this.events = new InboxEventWriter(statements, postgres);
   }
 
   /** A pool of its own, so inbox pages never wait behind journal writes (and the reverse). */
   public static InboxStore open(Storage storage, int poolSize, Duration connectionTimeout) {
-    return new InboxStore(storage.pool("parley-inbox", poolSize, connectionTimeout), Clock.systemUTC());
+    return new InboxStore(
+        storage.pool("parley-inbox", poolSize, connectionTimeout), Clock.systemUTC(), storage.vendor() == Storage.Vendor.POSTGRESQL);
   }
 
   /** Statements executed so far (a batch counts once): a metric, and how tests prove there is no N+1. */
   public long statementsExecuted() {
     return statements.executed();
+  }
+
+  /** Statements the database executed so far: a JDBC batch counts once per statement in it. */
+  public long executionsOnTheServer() {
+    return statements.executions();
   }
 
   @Override

@@ -1,7 +1,12 @@
 package dev.parley.storage;
 
+import com.typesafe.config.Config;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import java.util.Set;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.persistence.jdbc.config.JournalConfig;
@@ -17,6 +22,7 @@ import scala.jdk.javaapi.CollectionConverters;
 import scala.runtime.BoxedUnit;
 import slick.jdbc.JdbcBackend;
 import slick.jdbc.JdbcProfile;
+import slick.jdbc.hikaricp.HikariCPJdbcDataSource;
 
 /**
  * Pekko Persistence JDBC's journal DAO (1.1.1) with Parley's write stage ({@link JournalWriter},
@@ -34,6 +40,7 @@ import slick.jdbc.JdbcProfile;
 public final class BatchingJournalDao extends DefaultJournalDao {
 
   private final JournalWriter writer;
+  private final HikariDataSource writerConnections;
 
   public BatchingJournalDao(
       JdbcBackend.JdbcDatabaseDef db,
@@ -44,16 +51,70 @@ public final class BatchingJournalDao extends DefaultJournalDao {
       Materializer mat) {
     super(db, profile, journalConfig, serialization, ec, mat);
     var dao = journalConfig.daoConfig();
+    this.writerConnections = writerConnections(db, dao.parallelism());
     this.writer =
         new JournalWriter(
             "parley-journal-writer",
             dao.parallelism(),
             dao.bufferSize(),
             dao.batchSize(),
+            writeLinger(mat.system().settings().config()),
             new JournalInserts(journalConfig.eventJournalTableConfiguration(), journalConfig.eventTagTableConfiguration()),
-            () -> db.source().createConnection(),
+            writerConnections::getConnection,
             JournalWrites.get(Adapter.toTyped(mat.system())));
-    mat.system().registerOnTermination(writer::stop);
+    mat.system()
+        .registerOnTermination(
+            () -> {
+              writer.stop();
+              writerConnections.close();
+            });
+  }
+
+  /** {@code jdbc-journal.write-linger} (Parley's key beside the plugin's; 0 where it is not set). */
+  private static Duration writeLinger(Config config) {
+    return config.hasPath("jdbc-journal.write-linger") ? config.getDuration("jdbc-journal.write-linger") : Duration.ZERO;
+  }
+
+  /**
+   * The writers' connections: a pool of {@code writers} connections of their own, configured as the
+   * journal's pool (Slick's HikariCP: URL, credentials, timeouts) except, on PostgreSQL, for {@code
+   * plan_cache_mode = force_generic_plan}.
+   *
+   * <p>Why: Parley's connections plan every statement with its parameters ({@code
+   * parley.db.plan-cache-mode = force_custom_plan}, for the read side's queries, whose best plan
+   * depends on the tables' size). The writers send one statement only ({@link JournalInserts}),
+   * whose plan never depends on its parameters; planned anew for every batch it cost PostgreSQL
+   * 0.16–0.18 ms, more than its execution (0.16 ms for 6 rows), and the foreign key check of
+   * every tag row, a cached query of PostgreSQL's own, was planned again for every row as well
+   * (issue 18, benchmarks.md 2026-12-05). A connection only the writers use keeps one generic plan
+   * of each. Where {@code plan-cache-mode} is empty (a pooler that refuses startup options), the
+   * writers' connections are set up exactly as the journal's.
+   */
+  static HikariDataSource writerConnections(JdbcBackend.JdbcDatabaseDef db, int writers) {
+    if (!(db.source() instanceof HikariCPJdbcDataSource slickPool)) {
+      throw new IllegalStateException("jdbc-journal needs Slick's HikariCP pool (connectionPool = HikariCP)");
+    }
+    HikariDataSource journal = slickPool.ds();
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(journal.getJdbcUrl());
+    if (journal.getDriverClassName() != null) config.setDriverClassName(journal.getDriverClassName());
+    config.setUsername(journal.getUsername());
+    config.setPassword(journal.getPassword());
+    config.setConnectionTimeout(journal.getConnectionTimeout());
+    config.setValidationTimeout(journal.getValidationTimeout());
+    // a copy: HikariConfig.copyStateTo would share (and setDataSourceProperties then change) the journal's
+    Properties properties = new Properties();
+    properties.putAll(journal.getDataSourceProperties());
+    if (journal.getJdbcUrl().startsWith("jdbc:postgresql:") && properties.containsKey("options")) {
+      properties.setProperty("options", "-c plan_cache_mode=force_generic_plan");
+    }
+    config.setDataSourceProperties(properties);
+    config.setPoolName(journal.getPoolName() + "-writers");
+    config.setMaximumPoolSize(writers);
+    config.setMinimumIdle(1);
+    config.setRegisterMbeans(false);
+    config.setInitializationFailTimeout(-1);
+    return new HikariDataSource(config);
   }
 
   @Override

@@ -2,11 +2,13 @@ package dev.parley.storage;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,17 +17,19 @@ import org.slf4j.LoggerFactory;
  * whatever has queued up, up to {@code batchSize} rows, and write it as one batch ({@link
  * JournalInserts}: one statement on PostgreSQL), then answer every write of the batch.
  *
- * <p>Batch shape, chosen deliberately: a writer never waits for rows to arrive (a lone write goes
- * at once); while it writes, what arrives queues and becomes the next batch, so rows per batch grow
- * with the arrival rate times the database's round trip. {@code writers} threads write at once (2:
+ * <p>Batch shape, chosen deliberately: by default a writer never waits for rows to arrive (a lone
+ * write goes at once); while it writes, what arrives queues and becomes the next batch, so rows per
+ * batch grow with the arrival rate times the database's round trip. With a {@code linger} a writer
+ * that took a write waits up to that long for more (as Kafka's producer {@code linger.ms}): fewer,
+ * larger statements and commits on a database that answers fast, for up to the linger of latency. {@code writers} threads write at once (2:
  * one batch commits while the next is sent, on a 2-core box). Rows of different conversations share
  * a batch; a conversation has at most one write in flight (the entity waits for its answer), so its
  * rows are never split across writers out of order.
  *
  * <p>Replaces Pekko Persistence JDBC's own queue ({@code BaseDao}: a stream on the actor threads →
  * Slick's thread pool → back to the stream → the journal), so a batch costs one hand-off to a writer
- * thread and one back; a writer borrows a pooled connection per batch (the journal's pool: its
- * metrics and connection timeout apply as before). A failed batch fails every write in it, and none
+ * thread and one back; a writer borrows a pooled connection per batch (a pool of the writers' own,
+ * with the journal's settings and connection timeout: {@code BatchingJournalDao}). A failed batch fails every write in it, and none
  * of it is persisted.
  */
 final class JournalWriter {
@@ -41,6 +45,7 @@ final class JournalWriter {
 
   private final BlockingQueue<Pending> queue;
   private final int batchSize;
+  private final long lingerNanos;
   private final JournalInserts inserts;
   private final Connections connections;
   private final List<Thread> threads = new ArrayList<>();
@@ -48,13 +53,23 @@ final class JournalWriter {
   private volatile Boolean postgres;
   private final JournalWrites statistics;
 
+  /** @param linger how long a writer that took a write waits for more before it writes (jdbc-journal.write-linger) */
   JournalWriter(
-      String name, int writers, int bufferSize, int batchSize, JournalInserts inserts, Connections connections, JournalWrites statistics) {
+      String name,
+      int writers,
+      int bufferSize,
+      int batchSize,
+      Duration linger,
+      JournalInserts inserts,
+      Connections connections,
+      JournalWrites statistics) {
     if (writers < 1 || batchSize < 1 || bufferSize < 1) {
       throw new IllegalArgumentException("jdbc-journal parallelism, batchSize and bufferSize must be positive");
     }
+    if (linger.isNegative()) throw new IllegalArgumentException("jdbc-journal.write-linger must not be negative");
     this.queue = new ArrayBlockingQueue<>(bufferSize);
     this.batchSize = batchSize;
+    this.lingerNanos = linger.toNanos();
     this.inserts = inserts;
     this.connections = connections;
     this.statistics = statistics;
@@ -91,8 +106,19 @@ final class JournalWriter {
         break;
       }
       int size = batch.get(0).rows().size();
-      Pending next;
-      while (size < batchSize && (next = queue.poll()) != null) {
+      long lingerUntil = System.nanoTime() + lingerNanos;
+      while (size < batchSize) {
+        Pending next = queue.poll();
+        if (next == null) {
+          long left = lingerUntil - System.nanoTime();
+          if (left <= 0) break;
+          try {
+            next = queue.poll(left, TimeUnit.NANOSECONDS);
+          } catch (InterruptedException e) {
+            break; // stopping: write what was taken, the loop then ends
+          }
+          if (next == null) break;
+        }
         batch.add(next);
         size += next.rows().size();
       }

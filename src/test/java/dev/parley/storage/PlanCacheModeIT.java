@@ -2,6 +2,7 @@ package dev.parley.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.zaxxer.hikari.HikariDataSource;
 import dev.parley.ParleyConfig;
 import dev.parley.testing.TestNode;
 import java.sql.Connection;
@@ -15,6 +16,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.persistence.jdbc.db.SlickExtension;
 import org.apache.pekko.persistence.jdbc.db.SlickExtensionImpl;
 import org.junit.jupiter.api.Test;
+import slick.jdbc.JdbcBackend;
 
 /**
  * Every connection Parley opens to PostgreSQL plans each statement with its parameters
@@ -42,6 +44,23 @@ class PlanCacheModeIT {
     }
   }
 
+  /**
+   * The journal's writers send one statement whose plan does not depend on its parameters; planned
+   * anew for every batch (and PostgreSQL's foreign-key query for every tag row) it cost more than
+   * its execution (issue 18, 2026-12-05). Their connections keep one generic plan; the journal's
+   * pool, which the read journal shares, is unchanged.
+   */
+  @Test
+  void theJournalWritersConnectionsKeepAGenericPlan() throws Exception {
+    try (TestNode node = TestNode.onPostgres(TestNode.STOPS_QUICKLY)) {
+      ActorSystem<Void> system = node.node().system();
+      try (HikariDataSource writers = BatchingJournalDao.writerConnections(journalDatabase(system), 2)) {
+        assertThat(planCacheModeOf(writers)).isEqualTo("force_generic_plan");
+      }
+      assertThat(planCacheModeOf(journalPool(system))).isEqualTo("force_custom_plan");
+    }
+  }
+
   @Test
   void anEmptySettingLeavesTheServersPlanCacheMode() throws Exception {
     try (TestNode node = TestNode.onPostgres(withQuickStop(Map.of("parley.db.plan-cache-mode", "")))) {
@@ -54,6 +73,9 @@ class PlanCacheModeIT {
 
       assertThat(serversDefault).isNotEqualTo("force_custom_plan");
       assertThat(planCacheModeOf(journalPool(system))).isEqualTo(serversDefault);
+      try (HikariDataSource writers = BatchingJournalDao.writerConnections(journalDatabase(system), 2)) {
+        assertThat(planCacheModeOf(writers)).isEqualTo(serversDefault);
+      }
       try (Connection connection = storage.connect()) {
         assertThat(planCacheModeOf(connection)).isEqualTo(serversDefault);
       }
@@ -77,8 +99,12 @@ class PlanCacheModeIT {
 
   /** The pool the running node's journal, snapshot store and read journal share. */
   private static Connection journalPool(ActorSystem<Void> system) throws SQLException {
+    return journalDatabase(system).source().createConnection();
+  }
+
+  private static JdbcBackend.JdbcDatabaseDef journalDatabase(ActorSystem<Void> system) {
     SlickExtensionImpl slick = (SlickExtensionImpl) SlickExtension.get(system);
-    return slick.database(system.settings().config().getConfig("jdbc-journal")).database().source().createConnection();
+    return slick.database(system.settings().config().getConfig("jdbc-journal")).database();
   }
 
   private static String planCacheModeOf(DataSource pool) throws SQLException {

@@ -1,0 +1,15 @@
+-- Issue 18 (numbered after V21, the newest migration when it was written, and the issue): the journal's
+-- tag rows without their foreign key to event_journal(ordering).
+--
+-- Why: Parley writes a batch's journal rows and their tag rows in one statement, the tags taking
+-- their event_id from the rows just inserted (dev.parley.storage.JournalInserts), so a tag row never
+-- points to a missing event. Yet PostgreSQL checked the key for every tag row with a query of its
+-- own that locked the journal row (FOR KEY SHARE): a third of the blocks and 6 of the 42 WAL records
+-- of a 6-row batch, ~0.05 ms of its 0.17 ms (benchmarks.md, issue 18, 2026-12-05).
+--
+-- What it changes: nothing a reader sees. Pekko Persistence JDBC's read journal joins event_tag to
+-- event_journal, as before, and its writer fills both tables as before. The key's ON DELETE CASCADE
+-- is gone with it: Parley never deletes journal rows; should it ever (the plugin's deleteMessages),
+-- their tag rows would stay behind, never read (the join finds no event) and removable with
+-- DELETE FROM event_tag WHERE event_id NOT IN (SELECT ordering FROM event_journal).
+ALTER TABLE event_tag DROP CONSTRAINT IF EXISTS fk_event_journal;
