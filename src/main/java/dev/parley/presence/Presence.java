@@ -36,8 +36,8 @@ public final class Presence implements Extension {
     this.settings = settings;
     ActorRef<PresenceHub.Command> started = system.systemActorOf(PresenceHub.create(settings, conversations, view), "presence", Props.empty());
     this.hub = started;
-    // A leaving node closes all its connections; each would ask for a write that can only fail
-    // once the node exits, and the survivors show its users offline when it is removed anyway.
+    // A leaving node closes all its connections; each would become a batch the survivors ignore
+    // once the node is removed, and they show its users offline when it is removed anyway.
     CoordinatedShutdown.get(system)
         .addTask(
             CoordinatedShutdown.PhaseClusterExiting(),
@@ -54,7 +54,7 @@ public final class Presence implements Extension {
     return settings;
   }
 
-  /** A user's presence as this node sees it (converges on every node within the replication delay). */
+  /** A user's presence as this node sees it (converges on every node within a write interval and a message). */
   public UserPresence of(String user) {
     UserPresence known = view.get(user);
     return known != null ? known : UserPresence.unknown(user);
@@ -89,6 +89,11 @@ public final class Presence implements Extension {
   /** A member joined or left {@code room} (a timeline event a connection of this node received). */
   public void membershipChanged(String room, String user, boolean joined) {
     tell(new PresenceHub.MembershipChanged(room, user, joined));
+  }
+
+  /** For tests: the node's hub, null before {@link #start}. */
+  ActorRef<PresenceHub.Command> hub() {
+    return hub;
   }
 
   private void tell(PresenceHub.Command command) {

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -18,14 +19,11 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.UniqueAddress;
-import org.apache.pekko.cluster.ddata.LWWMap;
-import org.apache.pekko.cluster.ddata.SelfUniqueAddress;
-import org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData;
-import org.apache.pekko.cluster.ddata.typed.javadsl.Replicator;
-import org.apache.pekko.cluster.ddata.typed.javadsl.ReplicatorMessageAdapter;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
 
@@ -34,17 +32,17 @@ import org.apache.pekko.cluster.typed.Subscribe;
  *
  * <p><b>Local</b>: the connections open on this node and whether each is away. A user's local
  * status (online if any connection is not away, away if all are, else offline since now) is
- * written every {@code write-interval}, coalesced, to the cluster's presence keys ({@link
- * PresenceKeys}: a fixed number of {@link LWWMap}s, a user's entries in the key of the user's hash,
- * one entry per node and user, written by that node only). No database statement, no journal:
+ * sent every {@code write-interval}, coalesced, to the other nodes' hubs ({@link PresenceSync}:
+ * one numbered batch per round for all of the round's users, a snapshot for a hub that is new or
+ * missed a batch). Only this node sends its users' entries. No database statement, no journal:
  * presence is ephemeral.
  *
- * <p><b>Cluster</b>: every node subscribes to every key and merges the entries of the members it
- * counts ({@link PresenceEntry#merge}) into the view ({@link Presence#of}). A member unreachable
- * for {@code unreachable-grace}, or downed, or removed, is no longer counted: its users go offline
- * (lastSeen: that moment) unless another node has them online. A removed member's entries are
- * removed from the keys by the survivors (and entries of a node no member has seen for a sweep
- * interval), so the keys hold only live nodes' users and no key is ever created or deleted.
+ * <p><b>Cluster</b>: every node keeps what each node said about its users and merges the entries
+ * of the members it counts ({@link PresenceEntry#merge}) into the view ({@link Presence#of}). A
+ * member unreachable for {@code unreachable-grace}, or downed, or removed, is no longer counted:
+ * its users go offline (lastSeen: that moment) unless another node has them online. A removed
+ * member's entries are forgotten (and so are those of a node no member has seen for a sweep
+ * interval); a removed member's late batches are ignored.
  *
  * <p><b>Interest</b>: the rooms (conversations) that this node's connections watch, each with its
  * member set (loaded once, then kept current by the membership events the connections receive),
@@ -57,7 +55,17 @@ public final class PresenceHub {
 
   private static final int MEMBERS_PAGE = 1000;
 
-  public sealed interface Command {}
+  /** Every node's hub registers under this key; each hub sends its batches to the others listed. */
+  static final ServiceKey<Command> HUBS = ServiceKey.create(Command.class, "parley-presence-hub");
+
+  /**
+   * How often a hub tells its peers its latest batch number (a peer behind it lost a batch and asks
+   * for a snapshot), and how long a peer waits for a snapshot before asking again.
+   */
+  static final Duration TIP_INTERVAL = Duration.ofSeconds(2);
+
+  /** Not sealed: {@link PresenceSync.Message}, the hubs' wire protocol, lives in its own file. */
+  public interface Command {}
 
   public record Connected(String user, ActorRef<Batch> connection) implements Command {}
 
@@ -80,8 +88,7 @@ public final class PresenceHub {
 
   private record MembersLoaded(String room, String asUser, Conversation.Reply reply) implements Command {}
 
-  /** A key's new value; which key it is comes from its id (one adapter serves every key). */
-  private record KeyChanged(String keyId, LWWMap<String, PresenceEntry> map) implements Command {}
+  private record PeersListed(Receptionist.Listing listing) implements Command {}
 
   private record MemberChanged(ClusterEvent.MemberEvent event) implements Command {}
 
@@ -92,22 +99,20 @@ public final class PresenceHub {
   private enum Tick implements Command {
     FLUSH,
     WRITE,
+    TIP,
     SWEEP
   }
 
-  private record Ignored() implements Command {}
-
-  /** From CoordinatedShutdown's cluster-exiting phase (Presence#start): no more Distributed Data writes. */
+  /** From CoordinatedShutdown's cluster-exiting phase (Presence#start): no more batches. */
   record StopWriting(ActorRef<org.apache.pekko.Done> replyTo) implements Command {}
+
+  /** For tests and diagnostics: what each node (by node id) says about {@code user}, as this hub holds it. */
+  record EntriesOf(String user, ActorRef<Map<String, PresenceEntry>> replyTo) implements Command {}
 
   public static Behavior<Command> create(
       PresenceSettings settings, Conversations conversations, Map<String, UserPresence> view) {
     return Behaviors.setup(
-        ctx ->
-            Behaviors.withTimers(
-                timers ->
-                    DistributedData.<Command, LWWMap<String, PresenceEntry>>withReplicatorMessageAdapter(
-                        replicator -> new PresenceHub(ctx, timers, replicator, settings, conversations, view).behavior())));
+        ctx -> Behaviors.withTimers(timers -> new PresenceHub(ctx, timers, settings, conversations, view).behavior()));
   }
 
   // ---- state ----------------------------------------------------------------------------------
@@ -142,38 +147,40 @@ public final class PresenceHub {
 
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
-  private final ReplicatorMessageAdapter<Command, LWWMap<String, PresenceEntry>> replicator;
   private final PresenceSettings settings;
   private final Conversations conversations;
   private final Map<String, UserPresence> view;
-  private final SelfUniqueAddress self;
   private final String selfNode;
-  private final PresenceKeys keys;
 
   private final Map<ActorRef<Batch>, Connection> connections = new HashMap<>();
   private final Map<String, Set<ActorRef<Batch>>> localByUser = new HashMap<>();
-  /** What this node last wrote per user. */
+  /** What this node last sent per user (its snapshot). */
   private final Map<String, PresenceEntry> written = new HashMap<>();
-  /** Users whose local status may have changed since the last write, oldest first (a round may leave some for the next). */
-  private final Set<String> dirty = new java.util.LinkedHashSet<>();
-  /** Set at cluster-exiting: the node writes nothing more. */
+  /** Users whose local status may have changed since the last round, in order. */
+  private final Set<String> dirty = new LinkedHashSet<>();
+  /** Users whose offline entry expired: the next round tells the peers to forget them. */
+  private final Set<String> forgotten = new LinkedHashSet<>();
+  /** The number of this node's latest batch. */
+  private long seq;
+  /** The other nodes' hubs (the receptionist's listing): every batch goes to each. */
+  private Set<ActorRef<Command>> peers = Set.of();
+  /** Set at cluster-exiting: the node sends nothing more. */
   private boolean stoppedWriting;
-  private final int selfHostBytes;
 
-  /** Members by node id ({@link PresenceKeys#nodeId}); a node's entries count while it is here and counted. */
+  /** Members by node id ({@link PresenceSync#nodeId}); a node's entries count while it is here and counted. */
   private final Map<String, MemberNode> nodes = new HashMap<>();
-  /** Per key, the entries as last notified (entry key → entry), to find what a change changed. */
-  private final List<Map<String, PresenceEntry>> seen;
+  /** How far each other node's batches were applied. */
+  private final Map<String, PeerSequence> sequences = new HashMap<>();
+  /** Snapshots being collected part by part: node id → entries so far. */
+  private final Map<String, Map<String, PresenceEntry>> incoming = new HashMap<>();
   /** What every node says about a user: user → node id → entry (whether the node counts or not). */
   private final Map<String, Map<String, PresenceEntry>> entriesOf = new HashMap<>();
   /** The users each node has entries for: node id → users. */
   private final Map<String, Set<String>> usersOf = new HashMap<>();
-  /** Removed members (node id → when): their entries are removed from the keys, late ones too. */
+  /** Removed members (node id → when): their entries are forgotten, their late batches ignored. */
   private final Map<String, Long> removedNodes = new HashMap<>();
-  /** Nodes with entries but no membership at the last sweep: removed at the next one if still unknown. */
+  /** Nodes with entries but no membership at the last sweep: forgotten at the next one if still unknown. */
   private Set<String> unknownAtLastSweep = Set.of();
-  /** Entry keys to remove in the next write, per key index. */
-  private final Map<Integer, Set<String>> removals = new HashMap<>();
   /** Users who were online on a node that stopped counting: offline since then. */
   private final Map<String, Long> lostAt = new HashMap<>();
 
@@ -181,37 +188,26 @@ public final class PresenceHub {
   private final Map<String, Set<String>> roomsOf = new HashMap<>();
   private final PendingPresence<ActorRef<Batch>> pending = new PendingPresence<>();
 
-  private static final long FAILURE_LOG_INTERVAL_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
-  /** Failed writes not yet in a log line, and when the last line was written (see onWriteFailed). */
-  private int failedWritesUnlogged;
-  private long lastFailureLogNanos;
-
   private final Counter changes;
   private final Counter frames;
   private final Counter writeRounds;
-  private final Counter deferredRounds;
-  private final Counter writeFailures;
+  private final Counter batchesSent;
+  private final Counter snapshotsSent;
+  private final Counter resyncs;
   private final AtomicLong onlineUsers = new AtomicLong();
 
   private PresenceHub(
       ActorContext<Command> ctx,
       TimerScheduler<Command> timers,
-      ReplicatorMessageAdapter<Command, LWWMap<String, PresenceEntry>> replicator,
       PresenceSettings settings,
       Conversations conversations,
       Map<String, UserPresence> view) {
     this.ctx = ctx;
     this.timers = timers;
-    this.replicator = replicator;
     this.settings = settings;
     this.conversations = conversations;
     this.view = view;
-    this.self = DistributedData.get(ctx.getSystem()).selfUniqueAddress();
-    this.selfNode = PresenceKeys.nodeId(self.uniqueAddress());
-    this.selfHostBytes = DeltaSize.hostBytes(self.uniqueAddress().address().host().getOrElse(() -> ""));
-    this.keys = new PresenceKeys(settings.keys());
-    this.seen = new ArrayList<>(keys.count());
-    for (int i = 0; i < keys.count(); i++) seen.add(Map.of());
+    this.selfNode = PresenceSync.nodeId(Cluster.get(ctx.getSystem()).selfMember().uniqueAddress());
     var registry = Metrics.get(ctx.getSystem()).registry();
     changes =
         Counter.builder("parley.presence.changes")
@@ -220,15 +216,19 @@ public final class PresenceHub {
     frames = Counter.builder("parley.presence.frames").description("batched presence frames sent to this node's connections").register(registry);
     writeRounds =
         Counter.builder("parley.presence.write.rounds")
-            .description("rounds in which this node wrote its presence changes to Distributed Data (one per write-interval at most, none while idle)")
+            .description("rounds in which this node sent its users' presence changes to the other nodes (one per write-interval at most, none while idle)")
             .register(registry);
-    deferredRounds =
-        Counter.builder("parley.presence.write.deferred")
-            .description("write rounds that left changes for the next round to keep a delta tick under its share of Artery's frame (PresenceSettings)")
+    batchesSent =
+        Counter.builder("parley.presence.sync.batches")
+            .description("numbered batches of this node's presence changes, each sent to every other node's hub")
             .register(registry);
-    writeFailures =
-        Counter.builder("parley.presence.write.failures")
-            .description("Distributed Data writes of presence keys that failed (the next round writes the users' latest state anyway)")
+    snapshotsSent =
+        Counter.builder("parley.presence.sync.snapshots")
+            .description("snapshots of this node's presence entries sent to another node's hub (a new hub, or one that missed a batch)")
+            .register(registry);
+    resyncs =
+        Counter.builder("parley.presence.sync.resyncs")
+            .description("snapshots this node asked for because another node's batch was missing")
             .register(registry);
     Gauge.builder("parley.presence.users.local", localByUser, Map::size)
         .description("users with at least one connection open on this node")
@@ -246,9 +246,12 @@ public final class PresenceHub {
     subscriptions.tell(Subscribe.create(ctx.messageAdapter(ClusterEvent.MemberEvent.class, MemberChanged::new), ClusterEvent.MemberEvent.class));
     subscriptions.tell(
         Subscribe.create(ctx.messageAdapter(ClusterEvent.ReachabilityEvent.class, ReachabilityChanged::new), ClusterEvent.ReachabilityEvent.class));
-    follow(self.uniqueAddress());
-    subscribeToKeys();
+    follow(Cluster.get(ctx.getSystem()).selfMember().uniqueAddress());
+    var receptionist = ctx.getSystem().receptionist();
+    receptionist.tell(Receptionist.register(HUBS, ctx.getSelf()));
+    receptionist.tell(Receptionist.subscribe(HUBS, ctx.messageAdapter(Receptionist.Listing.class, PeersListed::new)));
     timers.startTimerWithFixedDelay(Tick.FLUSH, Tick.FLUSH, settings.batchInterval());
+    timers.startTimerWithFixedDelay(Tick.TIP, Tick.TIP, TIP_INTERVAL);
     timers.startTimerWithFixedDelay(Tick.SWEEP, Tick.SWEEP, Duration.ofMinutes(1));
     return Behaviors.receive(Command.class)
         .onMessage(Connected.class, this::onConnected)
@@ -258,15 +261,20 @@ public final class PresenceHub {
         .onMessage(Unwatch.class, this::onUnwatch)
         .onMessage(MembershipChanged.class, this::onMembershipChanged)
         .onMessage(MembersLoaded.class, this::onMembersLoaded)
-        .onMessage(KeyChanged.class, this::onKeyChanged)
+        .onMessage(PresenceSync.Changes.class, this::onChanges)
+        .onMessage(PresenceSync.Snapshot.class, this::onSnapshot)
+        .onMessage(PresenceSync.Tip.class, this::onTip)
+        .onMessage(PresenceSync.SnapshotRequest.class, this::onSnapshotRequest)
+        .onMessage(PeersListed.class, this::onPeersListed)
         .onMessage(MemberChanged.class, this::onMemberChanged)
         .onMessage(ReachabilityChanged.class, this::onReachabilityChanged)
         .onMessage(GraceOver.class, this::onGraceOver)
         .onMessageEquals(Tick.FLUSH, this::onFlush)
         .onMessageEquals(Tick.WRITE, this::onWrite)
+        .onMessageEquals(Tick.TIP, this::onTipTick)
         .onMessageEquals(Tick.SWEEP, this::onSweep)
         .onMessage(StopWriting.class, this::onStopWriting)
-        .onMessage(Ignored.class, m -> Behaviors.same())
+        .onMessage(EntriesOf.class, this::onEntriesOf)
         .build();
   }
 
@@ -324,199 +332,197 @@ public final class PresenceHub {
   }
 
   /**
-   * Writes the users whose local status changed since the last write, and pending removals: one
-   * update per key touched, at most {@code writeRoundBytes} of estimated deltas per round (users
-   * first: removals are clean-up nobody waits for). Whatever does not fit stays pending for the
-   * next round, one write-interval later: Pekko 1.2.1 sends every key's deltas of a delta tick to a
-   * peer in one uncapped message, and Artery drops one over its frame size (PresenceSettings).
+   * Sends the users whose local status changed since the last round, and the users whose offline
+   * entry expired, to every peer as this node's next batch (several numbered batches if one
+   * message would exceed {@code messageBytes}), and applies them to this node's own view.
    */
   private Behavior<Command> onWrite() {
     writeRounds.increment();
     if (stoppedWriting) {
       dirty.clear();
-      removals.clear();
+      forgotten.clear();
       return Behaviors.same();
     }
-    if (dirty.isEmpty() && removals.isEmpty()) return Behaviors.same();
     long now = System.currentTimeMillis();
-    int budget = settings.writeRoundBytes();
-    int spent = 0;
-    Map<Integer, Map<String, PresenceEntry>> puts = new HashMap<>();
-    for (var it = dirty.iterator(); it.hasNext(); ) {
-      String user = it.next();
+    List<PresenceSync.Entry> batch = new ArrayList<>();
+    for (String user : dirty) {
       PresenceEntry.Status status = localStatus(user);
       PresenceEntry before = written.get(user);
-      if (status == null && (before == null || before.status() == PresenceEntry.Status.OFFLINE)) {
-        it.remove();
-        continue;
-      }
+      if (status == null && (before == null || before.status() == PresenceEntry.Status.OFFLINE)) continue;
       if (status == null) status = PresenceEntry.Status.OFFLINE;
-      if (before != null && before.status() == status) {
-        it.remove();
-        continue;
-      }
-      String entryKey = PresenceKeys.entryKey(selfNode, user);
-      int cost = DeltaSize.ofEntry(entryKey, selfHostBytes);
-      // At least one entry per round, whatever the budget: a round always makes progress.
-      if (spent > 0 && spent + cost > budget) break;
-      spent += cost;
-      it.remove();
+      if (before != null && before.status() == status) continue;
       PresenceEntry entry = new PresenceEntry(status, now);
       written.put(user, entry);
-      puts.computeIfAbsent(keys.indexOf(user), k -> new HashMap<>()).put(entryKey, entry);
+      batch.add(PresenceSync.Entry.of(user, entry));
     }
-    Map<Integer, Set<String>> removing = new HashMap<>();
-    {
-      for (var keyIt = removals.entrySet().iterator(); keyIt.hasNext() && (spent == 0 || spent < budget); ) {
-        Map.Entry<Integer, Set<String>> ofKey = keyIt.next();
-        for (var it = ofKey.getValue().iterator(); it.hasNext(); ) {
-          String entryKey = it.next();
-          int cost = DeltaSize.ofEntry(entryKey, selfHostBytes);
-          if (spent > 0 && spent + cost > budget) break;
-          spent += cost;
-          it.remove();
-          removing.computeIfAbsent(ofKey.getKey(), k -> new HashSet<>()).add(entryKey);
-        }
-        if (ofKey.getValue().isEmpty()) keyIt.remove();
-      }
+    dirty.clear();
+    for (String user : forgotten) if (!written.containsKey(user)) batch.add(PresenceSync.Entry.of(user, null));
+    forgotten.clear();
+    if (batch.isEmpty()) return Behaviors.same();
+    for (List<PresenceSync.Entry> entries : PresenceSync.chunks(batch, settings.messageBytes())) {
+      seq++;
+      PresenceSync.Changes changes = new PresenceSync.Changes(selfNode, ctx.getSelf(), seq, entries);
+      for (ActorRef<Command> peer : peers) peer.tell(changes);
+      batchesSent.increment();
     }
-    Set<Integer> touched = new HashSet<>(puts.keySet());
-    touched.addAll(removing.keySet());
-    for (int index : touched) {
-      Map<String, PresenceEntry> toPut = puts.getOrDefault(index, Map.of());
-      Set<String> toRemove = removing.getOrDefault(index, Set.of());
-      updateKey(
-          index,
-          map -> {
-            LWWMap<String, PresenceEntry> updated = map;
-            for (String entryKey : toRemove) if (updated.contains(entryKey)) updated = updated.remove(self, entryKey);
-            for (Map.Entry<String, PresenceEntry> e : toPut.entrySet()) updated = updated.put(self, e.getKey(), e.getValue());
-            return updated;
-          });
-    }
-    if (!dirty.isEmpty() || !removals.isEmpty()) {
-      deferredRounds.increment();
-      writeSoon();
-    }
+    Set<String> changedUsers = new HashSet<>();
+    for (PresenceSync.Entry e : batch) changedUsers.add(apply(selfNode, e.user(), e.entry()));
+    changedUsers.forEach(this::recompute);
     return Behaviors.same();
   }
 
   /**
    * CoordinatedShutdown's cluster-exiting: this node is leaving and its users are about to be shown
-   * offline by every survivor (MemberRemoved). Its writes from here on would only fail (the
-   * replicator stops with the node) while every closing connection asks for one.
+   * offline by every survivor (MemberRemoved). Its batches from here on would be ignored by every
+   * survivor once it is removed, while every closing connection asks for one.
    */
   private Behavior<Command> onStopWriting(StopWriting m) {
     stoppedWriting = true;
     dirty.clear();
-    removals.clear();
+    forgotten.clear();
     timers.cancel(Tick.WRITE);
     m.replyTo().tell(org.apache.pekko.Done.getInstance());
     return Behaviors.same();
   }
 
-  /** One local write of one key; Distributed Data's deltas and gossip spread it. */
-  private void updateKey(int index, java.util.function.Function<LWWMap<String, PresenceEntry>, LWWMap<String, PresenceEntry>> modify) {
-    replicator.askUpdate(
-        replyTo -> new Replicator.Update<>(keys.key(index), LWWMap.create(), Replicator.writeLocal(), replyTo, modify),
-        response -> {
-          if (!(response instanceof Replicator.UpdateSuccess)) onWriteFailed(keys.key(index).id(), response);
-          return new Ignored();
-        });
-  }
-
   /**
-   * One line per 5 s at most, with how many writes failed since the last: a node that is downed or
-   * stopping fails the writes of up to all {@code parley.presence.keys} at once (1,000 lines in one
-   * millisecond in the fault benchmark's partition), and the next round writes them again anyway.
-   */
-  private void onWriteFailed(String key, Object response) {
-    writeFailures.increment();
-    failedWritesUnlogged++;
-    long now = System.nanoTime();
-    if (lastFailureLogNanos != 0 && now - lastFailureLogNanos < FAILURE_LOG_INTERVAL_NANOS) return;
-    ctx.getLog().warn("presence: {} write(s) failed since the last such line, e.g. {}: {}", failedWritesUnlogged, key, response);
-    failedWritesUnlogged = 0;
-    lastFailureLogNanos = now;
-  }
-
-  private void removeEntry(String nodeId, String user) {
-    removals.computeIfAbsent(keys.indexOf(user), k -> new HashSet<>()).add(PresenceKeys.entryKey(nodeId, user));
-    writeSoon();
-  }
-
-  /**
-   * Offline entries older than the retention go (this node's, and users lost with a node), and so do
-   * the entries of nodes that were not members at this sweep nor at the previous one (a node removed
-   * before this one joined, or whose removal raced with a late write).
+   * Offline entries older than the retention go (this node's, told to the peers in the next round,
+   * and users lost with a node), and so do the entries of nodes that were not members at this sweep
+   * nor at the previous one (a node removed before this one joined).
    */
   private Behavior<Command> onSweep() {
     long oldest = System.currentTimeMillis() - settings.lastSeenRetention().toMillis();
     written.entrySet().removeIf(
         e -> {
           boolean expired = e.getValue().status() == PresenceEntry.Status.OFFLINE && e.getValue().since() < oldest;
-          if (expired) removeEntry(selfNode, e.getKey());
+          if (expired) forgotten.add(e.getKey());
           return expired;
         });
+    if (!forgotten.isEmpty()) writeSoon();
     List<String> lost = lostAt.entrySet().stream().filter(e -> e.getValue() < oldest).map(Map.Entry::getKey).toList();
     lost.forEach(lostAt::remove);
     lost.forEach(this::recompute);
     removedNodes.values().removeIf(at -> at < oldest);
     Set<String> unknown = new HashSet<>(usersOf.keySet());
+    unknown.remove(selfNode);
     unknown.removeAll(nodes.keySet());
     for (String node : unknown) {
-      if (unknownAtLastSweep.contains(node) || removedNodes.containsKey(node)) {
-        for (String user : usersOf.get(node)) removeEntry(node, user);
-      }
+      if (unknownAtLastSweep.contains(node) || removedNodes.containsKey(node)) forgetNode(node);
     }
     unknownAtLastSweep = unknown;
     return Behaviors.same();
   }
 
-  // ---- the cluster's keys ---------------------------------------------------------------------
+  // ---- the other nodes' hubs ------------------------------------------------------------------
 
-  private void subscribeToKeys() {
-    for (int i = 0; i < keys.count(); i++) {
-      // Pekko's ReplicatorMessageAdapter keeps one message adapter for all its subscriptions (the
-      // last function given wins): the function must not capture the key, it reads it from the answer.
-      replicator.subscribe(
-          keys.key(i),
-          response ->
-              response instanceof Replicator.Changed<LWWMap<String, PresenceEntry>> changed
-                  ? new KeyChanged(changed.key().id(), changed.dataValue())
-                  : new Ignored());
-    }
+  /** A hub that appears gets this node's snapshot first; its batches follow in order. */
+  private Behavior<Command> onPeersListed(PeersListed m) {
+    Set<ActorRef<Command>> listed = new HashSet<>(m.listing().getServiceInstances(HUBS));
+    listed.remove(ctx.getSelf());
+    for (ActorRef<Command> peer : listed) if (!peers.contains(peer)) sendSnapshot(peer);
+    peers = Set.copyOf(listed);
+    return Behaviors.same();
   }
 
+  private void sendSnapshot(ActorRef<Command> to) {
+    List<PresenceSync.Entry> all = new ArrayList<>(written.size());
+    written.forEach((user, entry) -> all.add(PresenceSync.Entry.of(user, entry)));
+    List<List<PresenceSync.Entry>> parts = PresenceSync.chunks(all, settings.messageBytes());
+    for (int i = 0; i < parts.size(); i++) {
+      to.tell(new PresenceSync.Snapshot(selfNode, ctx.getSelf(), seq, i, i == parts.size() - 1, parts.get(i)));
+    }
+    snapshotsSent.increment();
+  }
+
+  private Behavior<Command> onSnapshotRequest(PresenceSync.SnapshotRequest m) {
+    sendSnapshot(m.replyTo());
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onTipTick() {
+    if (stoppedWriting || peers.isEmpty()) return Behaviors.same();
+    PresenceSync.Tip tip = new PresenceSync.Tip(selfNode, ctx.getSelf(), seq);
+    for (ActorRef<Command> peer : peers) peer.tell(tip);
+    return Behaviors.same();
+  }
+
+  /** A sender this hub listens to: not itself, not a removed node. */
+  private PeerSequence sequenceOf(String node) {
+    if (node.equals(selfNode) || removedNodes.containsKey(node)) return null;
+    return sequences.computeIfAbsent(node, n -> new PeerSequence(TIP_INTERVAL.toMillis()));
+  }
+
+  private void askForSnapshot(ActorRef<Command> from) {
+    resyncs.increment();
+    from.tell(new PresenceSync.SnapshotRequest(ctx.getSelf()));
+  }
+
+  private Behavior<Command> onChanges(PresenceSync.Changes m) {
+    PeerSequence sequence = sequenceOf(m.node());
+    if (sequence == null) return Behaviors.same();
+    switch (sequence.onBatch(m.seq(), System.currentTimeMillis())) {
+      case APPLY -> {
+        Set<String> changedUsers = new HashSet<>();
+        for (PresenceSync.Entry e : m.entries()) changedUsers.add(apply(m.node(), e.user(), e.entry()));
+        changedUsers.forEach(this::recompute);
+      }
+      case RESYNC -> askForSnapshot(m.from());
+      case SKIP, WAIT -> {}
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onTip(PresenceSync.Tip m) {
+    PeerSequence sequence = sequenceOf(m.node());
+    if (sequence != null && sequence.onTip(m.seq(), System.currentTimeMillis())) askForSnapshot(m.from());
+    return Behaviors.same();
+  }
+
+  /** Collects a snapshot's parts; the last one replaces everything the node said before. */
+  private Behavior<Command> onSnapshot(PresenceSync.Snapshot m) {
+    PeerSequence sequence = sequenceOf(m.node());
+    if (sequence == null) return Behaviors.same();
+    if (!sequence.onSnapshotPart(m.seq(), m.part())) {
+      // A part out of turn (one was lost): the tip will show the gap and a new snapshot is asked for.
+      incoming.remove(m.node());
+      return Behaviors.same();
+    }
+    Map<String, PresenceEntry> into = m.part() == 0 ? new HashMap<>() : incoming.get(m.node());
+    for (PresenceSync.Entry e : m.entries()) if (e.entry() != null) into.put(e.user(), e.entry());
+    if (!m.last()) {
+      incoming.put(m.node(), into);
+      return Behaviors.same();
+    }
+    incoming.remove(m.node());
+    sequence.snapshotApplied(m.seq());
+    Set<String> changedUsers = new HashSet<>();
+    for (String user : List.copyOf(usersOf.getOrDefault(m.node(), Set.of()))) {
+      if (!into.containsKey(user)) changedUsers.add(apply(m.node(), user, null));
+    }
+    into.forEach(
+        (user, entry) -> {
+          if (!entry.equals(entriesOf.getOrDefault(user, Map.of()).get(m.node()))) changedUsers.add(apply(m.node(), user, entry));
+        });
+    changedUsers.forEach(this::recompute);
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onEntriesOf(EntriesOf m) {
+    m.replyTo().tell(Map.copyOf(entriesOf.getOrDefault(m.user(), Map.of())));
+    return Behaviors.same();
+  }
+
+  // ---- cluster membership ---------------------------------------------------------------------
+
   private void follow(UniqueAddress member) {
-    String node = PresenceKeys.nodeId(member);
+    String node = PresenceSync.nodeId(member);
     if (nodes.containsKey(node) || removedNodes.containsKey(node)) return;
     nodes.put(node, new MemberNode(member));
     usersOf.getOrDefault(node, Set.of()).forEach(this::recompute);
   }
 
-  /** What changed in one key: each changed entry updates the indexes, then its user is recomputed. */
-  private Behavior<Command> onKeyChanged(KeyChanged m) {
-    int index = keys.indexOfId(m.keyId());
-    if (index < 0) return Behaviors.same();
-    Map<String, PresenceEntry> before = seen.get(index);
-    // One conversion per notification (LWWMap builds a new map for each getEntries call).
-    Map<String, PresenceEntry> now = m.map().getEntries();
-    seen.set(index, now);
-
-    Set<String> changedUsers = new HashSet<>();
-    for (Map.Entry<String, PresenceEntry> e : now.entrySet()) {
-      if (!e.getValue().equals(before.get(e.getKey()))) changedUsers.add(apply(index, e.getKey(), e.getValue()));
-    }
-    for (String entryKey : before.keySet()) if (!now.containsKey(entryKey)) changedUsers.add(apply(index, entryKey, null));
-    changedUsers.forEach(this::recompute);
-    return Behaviors.same();
-  }
-
-  /** Records one node's entry for a user ({@code null}: removed); returns the user. */
-  private String apply(int index, String entryKey, PresenceEntry entry) {
-    String node = PresenceKeys.nodeOf(entryKey);
-    String user = PresenceKeys.userOf(entryKey);
+  /** Records one node's entry for a user ({@code null}: the node forgot the user); returns the user. */
+  private String apply(String node, String user, PresenceEntry entry) {
     if (entry == null) {
       Map<String, PresenceEntry> ofUser = entriesOf.get(user);
       if (ofUser != null && ofUser.remove(node) != null && ofUser.isEmpty()) entriesOf.remove(user);
@@ -525,26 +531,27 @@ public final class PresenceHub {
     } else {
       entriesOf.computeIfAbsent(user, u -> new HashMap<>(2)).put(node, entry);
       usersOf.computeIfAbsent(node, n -> new HashSet<>()).add(user);
-      // A write of a removed node that arrived after its removal: removed again.
-      if (removedNodes.containsKey(node)) {
-        removals.computeIfAbsent(index, k -> new HashSet<>()).add(entryKey);
-        writeSoon();
-      }
     }
     return user;
   }
 
+  /** Everything a node said goes (it was removed): its users are recomputed without it. */
+  private void forgetNode(String node) {
+    sequences.remove(node);
+    incoming.remove(node);
+    for (String user : List.copyOf(usersOf.getOrDefault(node, Set.of()))) recompute(apply(node, user, null));
+  }
+
   private Behavior<Command> onMemberChanged(MemberChanged m) {
     Member member = m.event().member();
-    String id = PresenceKeys.nodeId(member.uniqueAddress());
+    String id = PresenceSync.nodeId(member.uniqueAddress());
     if (m.event() instanceof ClusterEvent.MemberRemoved) {
       MemberNode node = nodes.get(id);
       timers.cancel(id);
       if (node != null && node.counted) stopCounting(id, node);
       nodes.remove(id);
       removedNodes.put(id, System.currentTimeMillis());
-      // Every survivor removes the node's entries (removing twice is harmless): the keys keep only live nodes' users.
-      for (String user : usersOf.getOrDefault(id, Set.of())) removeEntry(id, user);
+      forgetNode(id);
     } else if (m.event() instanceof ClusterEvent.MemberDowned) {
       MemberNode node = nodes.get(id);
       if (node != null && node.counted) stopCounting(id, node);
@@ -555,7 +562,7 @@ public final class PresenceHub {
   }
 
   private Behavior<Command> onReachabilityChanged(ReachabilityChanged m) {
-    String id = PresenceKeys.nodeId(m.event().member().uniqueAddress());
+    String id = PresenceSync.nodeId(m.event().member().uniqueAddress());
     MemberNode node = nodes.get(id);
     if (node == null) return Behaviors.same();
     if (m.event() instanceof ClusterEvent.UnreachableMember) {

@@ -8,13 +8,13 @@ import java.time.Duration;
  *
  * @param batchInterval at most one presence frame per connection per interval
  * @param maxUsersPerFrame users in one frame; more wait for the next interval
- * @param writeInterval how often this node's local changes are written to Distributed Data
+ * @param writeInterval how often this node's local changes are sent to the other nodes
  * @param unreachableGrace a node unreachable this long has its users shown offline
  * @param lastSeenRetention how long an offline user's lastSeen is kept (in memory only)
  * @param maxWatchedUsers users one connection may name in a presence_subscribe
  * @param maxPage members in one presence page
- * @param keys Distributed Data keys the cluster's presence is spread over ({@link PresenceKeys}); the same on every node
- * @param writeRoundBytes estimated delta bytes ({@link DeltaSize}) one write round may produce; the rest waits for the next round
+ * @param messageBytes estimated bytes ({@link PresenceSync#ofEntry}) of one message between hubs; a round or a snapshot that
+ *     holds more is sent as several messages
  */
 public record PresenceSettings(
     Duration batchInterval,
@@ -24,14 +24,10 @@ public record PresenceSettings(
     Duration lastSeenRetention,
     int maxWatchedUsers,
     int maxPage,
-    int keys,
-    int writeRoundBytes) {
+    int messageBytes) {
 
   /** Artery's default {@code pekko.remote.artery.advanced.maximum-frame-size}. */
   static final long DEFAULT_FRAME_BYTES = 256 * 1024;
-
-  /** Distributed Data's default delta propagation interval: its default gossip-interval (2 s) / 5. */
-  static final Duration DEFAULT_DELTA_INTERVAL = Duration.ofMillis(400);
 
   public PresenceSettings {
     if (batchInterval.toMillis() < 10) throw new IllegalArgumentException("parley.presence.batch-interval must be at least 10ms");
@@ -39,12 +35,11 @@ public record PresenceSettings(
     if (maxUsersPerFrame < 1) throw new IllegalArgumentException("parley.presence.max-users-per-frame must be at least 1");
     if (maxWatchedUsers < 1) throw new IllegalArgumentException("parley.presence.max-watched-users must be at least 1");
     if (maxPage < 1) throw new IllegalArgumentException("parley.presence.max-page must be at least 1");
-    if (keys < 1 || keys > 10_000) throw new IllegalArgumentException("parley.presence.keys must be between 1 and 10000");
-    if (writeRoundBytes < DeltaSize.MAX_ENTRY_BYTES) {
+    if (messageBytes < PresenceSync.MESSAGE_BYTES + PresenceSync.MAX_ENTRY_BYTES) {
       throw new IllegalArgumentException(
-          "a presence write round must fit one entry of the longest user id ("
-              + DeltaSize.MAX_ENTRY_BYTES
-              + " bytes): raise pekko.remote.artery.advanced.maximum-frame-size or parley.presence.delta-share-of-frame");
+          "a presence message must fit one entry of the longest user id ("
+              + (PresenceSync.MESSAGE_BYTES + PresenceSync.MAX_ENTRY_BYTES)
+              + " bytes): raise pekko.remote.artery.advanced.maximum-frame-size or parley.presence.message-share-of-frame");
     }
   }
 
@@ -57,32 +52,15 @@ public record PresenceSettings(
           Duration.ofHours(24),
           200,
           500,
-          1000,
-          writeRoundBytes(DEFAULT_FRAME_BYTES, 0.5, DEFAULT_DELTA_INTERVAL, Duration.ofMillis(100)));
+          messageBytes(DEFAULT_FRAME_BYTES, 0.5));
 
   /**
-   * The bytes of deltas one write round may produce so that every delta tick's message stays
-   * under {@code share} of the frame. Pekko 1.2.1's Replicator sends a peer the deltas of every key
-   * changed since its last delta tick in ONE {@code DeltaPropagation}, with no size cap
-   * (Replicator.receiveDeltaPropagationTick: "TODO split it to several DeltaPropagation if too
-   * many entries"); Artery drops a message over its maximum frame size, and the receiver then
-   * skips that peer's later deltas of the same keys (causal delivery) until gossip repairs them.
-   * A tick collects up to ceil(tick / write-interval) rounds, so each gets that part of the share.
+   * The bytes one message between hubs may hold: {@code share} of Artery's maximum frame size
+   * (Artery drops a larger message, and the peer would then ask for a snapshot). The other part
+   * of the frame is margin for the estimate.
    */
-  static int writeRoundBytes(long frameBytes, double share, Duration deltaInterval, Duration writeInterval) {
-    long roundsPerTick = Math.max(1, (deltaInterval.toMillis() + writeInterval.toMillis() - 1) / writeInterval.toMillis());
-    return (int) Math.min(Integer.MAX_VALUE, (long) (frameBytes * share) / roundsPerTick);
-  }
-
-  /**
-   * Distributed Data's delta propagation interval as its Replicator derives it: gossip-interval / 5,
-   * at least 200 ms (Pekko 1.2.1, Replicator: {@code (gossipInterval / gossipIntervalDivisor).max(200.millis)}).
-   */
-  static Duration deltaInterval(Config root) {
-    if (!root.hasPath("pekko.cluster.distributed-data.gossip-interval")) return DEFAULT_DELTA_INTERVAL;
-    Duration gossip = root.getDuration("pekko.cluster.distributed-data.gossip-interval");
-    Duration tick = gossip.dividedBy(5);
-    return tick.compareTo(Duration.ofMillis(200)) < 0 ? Duration.ofMillis(200) : tick;
+  static int messageBytes(long frameBytes, double share) {
+    return (int) Math.min(Integer.MAX_VALUE, (long) (frameBytes * share));
   }
 
   static long frameBytes(Config root) {
@@ -94,18 +72,16 @@ public record PresenceSettings(
   public static PresenceSettings from(Config root) {
     if (!root.hasPath("parley.presence")) return DEFAULTS;
     Config c = root.getConfig("parley.presence");
-    double share = c.getDouble("delta-share-of-frame");
-    if (share <= 0 || share > 1) throw new IllegalArgumentException("parley.presence.delta-share-of-frame must be in (0, 1]");
-    Duration writeInterval = c.getDuration("write-interval");
+    double share = c.getDouble("message-share-of-frame");
+    if (share <= 0 || share > 1) throw new IllegalArgumentException("parley.presence.message-share-of-frame must be in (0, 1]");
     return new PresenceSettings(
         c.getDuration("batch-interval"),
         c.getInt("max-users-per-frame"),
-        writeInterval,
+        c.getDuration("write-interval"),
         c.getDuration("unreachable-grace"),
         c.getDuration("last-seen-retention"),
         c.getInt("max-watched-users"),
         c.getInt("max-page"),
-        c.getInt("keys"),
-        writeRoundBytes(frameBytes(root), share, deltaInterval(root), writeInterval));
+        messageBytes(frameBytes(root), share));
   }
 }
