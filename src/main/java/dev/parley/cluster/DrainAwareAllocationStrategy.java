@@ -60,6 +60,8 @@ public final class DrainAwareAllocationStrategy
   private volatile Cluster cluster;
   private volatile Counter movedEarly;
   private long lastBalanceNanos = Long.MIN_VALUE;
+  /** Rounds before a drain's deadline in which no more of its shards start moving (see {@link #nextBatch}). */
+  static final int RESERVE_ROUNDS = 2;
   /** Shards allocated to each region while some node drains (the coordinator's thread only); see {@link #spreadTarget}. */
   private final Map<ActorRef, Integer> takenDuringDrain = new HashMap<>();
 
@@ -216,12 +218,17 @@ public final class DrainAwareAllocationStrategy
 
   /**
    * The shards of one draining region to start moving this round: an equal share of what it still
-   * holds over the rounds left before {@code deadline} (one round kept in reserve), minus those
-   * already moving, and never more than {@code maxMoving} moving at once. A move waits for the
-   * region to stop the shard's conversations and for every region's acknowledgement, and requests
-   * for a moving shard wait for all of that: on a starved node rounds come late, and a share that
-   * caught up on them (23 shards at once in one run) kept a third of the conversations waiting for
-   * 20 s. What is left at the deadline moves at the handoff, as without early moves.
+   * holds over the rounds left before {@code deadline} (two rounds kept in reserve), never more
+   * than {@code maxMoving} moving at once. A move waits for the region to stop the shard's
+   * conversations and for every region's acknowledgement, and requests for a moving shard wait for
+   * all of that: on a starved node rounds come late, and a share that caught up on them (23 shards
+   * at once in one run) kept a third of the conversations waiting for 20 s; hence the cap.
+   *
+   * <p>A shard still moving counts against the cap, not against the share: one slow move (a
+   * conversation finishing a write on a busy machine, seen at 5 s) must not hold back the others
+   * until the window is over. The reserve is two rounds so that a late round at the end still
+   * leaves one in which to start the last shards. What is left at the deadline moves at the
+   * handoff, as without early moves.
    */
   static List<String> nextBatch(
       List<String> held, Set<String> moving, long deadlineMillis, long nowMillis, Duration round, int maxMoving) {
@@ -231,10 +238,10 @@ public final class DrainAwareAllocationStrategy
       if (moving.contains(shard)) alreadyMoving++;
       else waiting.add(shard);
     }
-    long roundsLeft = (deadlineMillis - nowMillis) / Math.max(1, round.toMillis()) - 1;
+    long roundsLeft = (deadlineMillis - nowMillis) / Math.max(1, round.toMillis()) - RESERVE_ROUNDS;
     if (roundsLeft <= 0) return List.of();
-    int share = Math.min(maxMoving, (int) Math.ceil(held.size() / (double) roundsLeft));
-    int quota = Math.max(0, Math.min(waiting.size(), share - alreadyMoving));
+    int share = (int) Math.min(Integer.MAX_VALUE, (long) Math.ceil(held.size() / (double) roundsLeft));
+    int quota = Math.max(0, Math.min(waiting.size(), Math.min(share, maxMoving - alreadyMoving)));
     return waiting.subList(0, quota);
   }
 

@@ -718,13 +718,26 @@ abstract class InboxScenarios {
     for (String m : members) list.add(m);
     ObjectNode created = creator.request(create);
     assertThat(created.path("type").asText()).as("%s", created).isEqualTo("created");
+    awaitTheNextMillisecond();
     return conversation;
+  }
+
+  /**
+   * Inbox order is by activity time in milliseconds (ties: conversation id), so two steps a test
+   * orders must not share a millisecond: on a warm node a create and the next send can. Each step
+   * that the tests order ends here, after its reply, which came after its event's time was taken.
+   */
+  private static void awaitTheNextMillisecond() {
+    long replied = System.currentTimeMillis();
+    await().pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(1)).atMost(Duration.ofSeconds(1))
+        .until(() -> System.currentTimeMillis() > replied);
   }
 
   private static long send(WsClient sender, String conversation, String text) {
     ObjectNode ack =
         sender.request(frame("send").put("conversation", conversation).put("clientMsgId", UUID.randomUUID().toString()).put("text", text));
     assertThat(ack.path("type").asText()).as("%s", ack).isEqualTo("ack");
+    awaitTheNextMillisecond();
     return ack.path("seq").asLong();
   }
 
