@@ -26,6 +26,7 @@ import dev.parley.cluster.UnfinishedLeave;
 import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversations;
 import dev.parley.conversation.RecoveryWarmUp;
+import dev.parley.gateway.ConnectedSessions;
 import dev.parley.gateway.ConnectedUsers;
 import dev.parley.gateway.ConnectionSwitch;
 import dev.parley.gateway.ConnectionRebalancer;
@@ -182,8 +183,9 @@ public final class Node implements AutoCloseable {
       ActorRef<Topic.Command<Revocations.Revoked>> revocationTopic =
           system.systemActorOf(Topic.create(Revocations.Revoked.class, Revocations.TOPIC), "revocations", Props.empty());
       Revocations.get(system).start(storage, revocationTopic);
+      ConnectedSessions connectedSessions = new ConnectedSessions();
       ActorRef<ConnectedUsers.Command> connectedUsers =
-          system.systemActorOf(ConnectedUsers.create(inboxChanges, revocationTopic), "connected-users", Props.empty());
+          system.systemActorOf(ConnectedUsers.create(inboxChanges, revocationTopic, connectedSessions), "connected-users", Props.empty());
       // Clients answered `unavailable` while the database was away hear when writes work again.
       storageBreaker.whenClosed(() -> connectedUsers.tell(ConnectedUsers.WritesResumed.INSTANCE));
       AdmissionControl connections = new AdmissionControl(settings.admission().connections());
@@ -193,7 +195,7 @@ public final class Node implements AutoCloseable {
       MemberFailures.start(system);
       Route routes =
           concat(
-              new WebSocketRoute(system, tokens, conversations, inbox, connectedUsers, settings, connections, resumes, userLimits).route(),
+              new WebSocketRoute(system, tokens, conversations, inbox, connectedSessions, settings, connections, resumes, userLimits).route(),
               new HttpApi(tokens, Revocations.get(system), conversations, inbox, settings, userLimits).route(),
               new DevLogin(tokens, developmentSecret).route(),
               new ChatClient().route());

@@ -49,7 +49,7 @@ public final class WebSocketRoute {
   private final Tokens tokens;
   private final Conversations conversations;
   private final Inbox inbox;
-  private final ActorRef<ConnectedUsers.Command> connectedUsers;
+  private final ConnectedSessions connectedSessions;
   private final ParleyConfig config;
   private final ParleyConfig.GatewaySettings settings;
   /**
@@ -80,7 +80,7 @@ public final class WebSocketRoute {
       Tokens tokens,
       Conversations conversations,
       Inbox inbox,
-      ActorRef<ConnectedUsers.Command> connectedUsers,
+      ConnectedSessions connectedSessions,
       ParleyConfig config,
       AdmissionControl connections,
       AdmissionControl resumes,
@@ -88,7 +88,7 @@ public final class WebSocketRoute {
     this.system = system;
     this.userLimits = userLimits;
     this.inbox = inbox;
-    this.connectedUsers = connectedUsers;
+    this.connectedSessions = connectedSessions;
     this.config = config;
     this.connections = connections;
     this.resumes = resumes;
@@ -225,7 +225,7 @@ public final class WebSocketRoute {
   /** The session that owns one connection, started by the connection's {@link SessionStream}. */
   private ActorRef<Session.Command> startSession(Tokens.Verified user, OutboundQueue outbound) {
     return system.systemActorOf(
-        Session.create(user.user(), user.validUntil(), outbound, conversations, inbox, connectedUsers, config, resumes, userLimits),
+        Session.create(user.user(), user.validUntil(), outbound, conversations, inbox, connectedSessions, config, resumes, userLimits),
         "session-" + SESSION_NUMBERS.incrementAndGet(),
         Props.empty());
   }
