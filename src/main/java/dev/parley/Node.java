@@ -193,13 +193,14 @@ public final class Node implements AutoCloseable {
       NodeLifecycle.get(system).registerAdmission(connections, resumes);
       NodeAgent.start(system);
       MemberFailures.start(system);
+      WebSocketRoute webSocket = new WebSocketRoute(system, tokens, conversations, inbox, connectedSessions, settings, connections, resumes, userLimits);
       Route routes =
           concat(
-              new WebSocketRoute(system, tokens, conversations, inbox, connectedSessions, settings, connections, resumes, userLimits).route(),
               new HttpApi(tokens, Revocations.get(system), conversations, inbox, settings, userLimits).route(),
               new DevLogin(tokens, developmentSecret).route(),
               new ChatClient().route());
-      var handler = IdleConnections.aroundRoutes(withJsonErrors(routes), system, IdleConnections.get(system));
+      // GET /v1/ws is answered by the websocket route itself, before (and without) the routing DSL.
+      var handler = IdleConnections.aroundRoutes(webSocket::answer, withJsonErrors(routes), system, IdleConnections.get(system));
       ConnectionSwitch.Binding binding;
       if (settings.tls().keyStore().isPresent()) {
         // TLS connections keep Pekko HTTP's own bind (ConnectionSwitch serves plain-text ones).
