@@ -26,6 +26,7 @@ import dev.parley.cluster.UnfinishedLeave;
 import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversations;
 import dev.parley.conversation.RecoveryWarmUp;
+import dev.parley.gateway.ConnectedSessions;
 import dev.parley.gateway.ConnectedUsers;
 import dev.parley.gateway.ConnectionSwitch;
 import dev.parley.gateway.ConnectionRebalancer;
@@ -182,8 +183,9 @@ public final class Node implements AutoCloseable {
       ActorRef<Topic.Command<Revocations.Revoked>> revocationTopic =
           system.systemActorOf(Topic.create(Revocations.Revoked.class, Revocations.TOPIC), "revocations", Props.empty());
       Revocations.get(system).start(storage, revocationTopic);
+      ConnectedSessions connectedSessions = new ConnectedSessions();
       ActorRef<ConnectedUsers.Command> connectedUsers =
-          system.systemActorOf(ConnectedUsers.create(inboxChanges, revocationTopic), "connected-users", Props.empty());
+          system.systemActorOf(ConnectedUsers.create(inboxChanges, revocationTopic, connectedSessions), "connected-users", Props.empty());
       // Clients answered `unavailable` while the database was away hear when writes work again.
       storageBreaker.whenClosed(() -> connectedUsers.tell(ConnectedUsers.WritesResumed.INSTANCE));
       AdmissionControl connections = new AdmissionControl(settings.admission().connections());
@@ -191,13 +193,14 @@ public final class Node implements AutoCloseable {
       NodeLifecycle.get(system).registerAdmission(connections, resumes);
       NodeAgent.start(system);
       MemberFailures.start(system);
+      WebSocketRoute webSocket = new WebSocketRoute(system, tokens, conversations, inbox, connectedSessions, settings, connections, resumes, userLimits);
       Route routes =
           concat(
-              new WebSocketRoute(system, tokens, conversations, inbox, connectedUsers, settings, connections, resumes, userLimits).route(),
               new HttpApi(tokens, Revocations.get(system), conversations, inbox, settings, userLimits).route(),
               new DevLogin(tokens, developmentSecret).route(),
               new ChatClient().route());
-      var handler = IdleConnections.aroundRoutes(withJsonErrors(routes), system, IdleConnections.get(system));
+      // GET /v1/ws is answered by the websocket route itself, before (and without) the routing DSL.
+      var handler = IdleConnections.aroundRoutes(webSocket::answer, withJsonErrors(routes), system, IdleConnections.get(system));
       ConnectionSwitch.Binding binding;
       if (settings.tls().keyStore().isPresent()) {
         // TLS connections keep Pekko HTTP's own bind (ConnectionSwitch serves plain-text ones).

@@ -3,10 +3,7 @@ package dev.parley.gateway;
 import dev.parley.auth.Revocations;
 import dev.parley.cluster.Drain;
 import dev.parley.inbox.Inbox;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.Map;
-import java.util.Set;
+import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.eventstream.EventStream;
@@ -22,20 +19,12 @@ import org.apache.pekko.actor.typed.pubsub.Topic;
  * published once per node ({@link Inbox#TOPIC}); this actor hands each to the sessions of the
  * users it concerns, so a connection hears about activity in all of its user's conversations
  * without subscribing to any of them. Connecting costs one map entry, whatever the user's number
- * of conversations.
+ * of conversations, written by the session itself ({@link ConnectedSessions}): no message to this
+ * actor per connection.
  */
 public final class ConnectedUsers {
 
   public sealed interface Command {}
-
-  public record Connected(String user, ActorRef<Session.Command> session) implements Command {}
-
-  /**
-   * Told by the session itself when it stops (its PostStop, which runs however it stops), after its
-   * {@link Connected}: a death watch per session cost each connection a watch and a notification
-   * (system messages) and an entry in this actor's and the session's watch sets (benchmarks.md, issue 19).
-   */
-  public record Disconnected(String user, ActorRef<Session.Command> session) implements Command {}
 
   private record Changed(Inbox.Change change) implements Command {}
 
@@ -53,8 +42,14 @@ public final class ConnectedUsers {
 
   private ConnectedUsers() {}
 
+  /**
+   * {@code sessions}: this node's sessions, which register and unregister themselves there
+   * ({@link ConnectedSessions}); this actor only reads it.
+   */
   public static Behavior<Command> create(
-      ActorRef<Topic.Command<Inbox.Change>> changes, ActorRef<Topic.Command<Revocations.Revoked>> revocations) {
+      ActorRef<Topic.Command<Inbox.Change>> changes,
+      ActorRef<Topic.Command<Revocations.Revoked>> revocations,
+      ConnectedSessions sessions) {
     return Behaviors.setup(
         ctx -> {
           changes.tell(Topic.subscribe(ctx.messageAdapter(Inbox.Change.class, Changed::new)));
@@ -63,40 +58,26 @@ public final class ConnectedUsers {
               .eventStream()
               .tell(new EventStream.Subscribe<>(Drain.DrainConnections.class, ctx.messageAdapter(Drain.DrainConnections.class, DrainStarted::new)));
           Revocations revoked = Revocations.get(ctx.getSystem());
-          Map<String, Set<ActorRef<Session.Command>>> sessions = new HashMap<>();
           return Behaviors.receive(Command.class)
-              .onMessage(
-                  Connected.class,
-                  m -> {
-                    sessions.computeIfAbsent(m.user(), u -> new HashSet<>()).add(m.session());
-                    return Behaviors.same();
-                  })
-              .onMessage(
-                  Disconnected.class,
-                  m -> {
-                    Set<ActorRef<Session.Command>> ofUser = sessions.get(m.user());
-                    if (ofUser != null && ofUser.remove(m.session()) && ofUser.isEmpty()) sessions.remove(m.user());
-                    return Behaviors.same();
-                  })
               .onMessage(
                   Revoked.class,
                   m -> {
                     // Every open connection of the user was opened with a token issued before now.
                     revoked.apply(m.revoked());
-                    sessions.getOrDefault(m.revoked().user(), Set.of()).forEach(s -> s.tell(Session.Revoke.INSTANCE));
+                    sessions.of(m.revoked().user()).forEach(s -> s.tell(Session.Revoke.INSTANCE));
                     return Behaviors.same();
                   })
               .onMessage(
                   DrainStarted.class,
                   m -> {
                     Session.DrainRequested drain = new Session.DrainRequested(m.drain());
-                    sessions.values().forEach(ofUser -> ofUser.forEach(s -> s.tell(drain)));
+                    sessions.forEach(s -> s.tell(drain));
                     return Behaviors.same();
                   })
               .onMessageEquals(
                   WritesResumed.INSTANCE,
                   () -> {
-                    sessions.values().forEach(ofUser -> ofUser.forEach(s -> s.tell(Session.WritesResumed.INSTANCE)));
+                    sessions.forEach(s -> s.tell(Session.WritesResumed.INSTANCE));
                     return Behaviors.same();
                   })
               .onMessage(
@@ -110,19 +91,19 @@ public final class ConnectedUsers {
   }
 
   /** Work per change is bounded by the conversation's members, each a map lookup. */
-  private static void deliver(Inbox.Change change, Map<String, Set<ActorRef<Session.Command>>> sessions) {
+  private static void deliver(Inbox.Change change, ConnectedSessions sessions) {
     if (sessions.isEmpty()) return;
     for (Inbox.Position member : change.members()) {
-      Set<ActorRef<Session.Command>> ofUser = sessions.get(member.user());
-      if (ofUser == null) continue;
+      List<ActorRef<Session.Command>> ofUser = sessions.of(member.user());
+      if (ofUser.isEmpty()) continue;
       Session.InboxUpdated update =
           new Session.InboxUpdated(
               new Inbox.Item(change.summary(), member.lastActivity(), member.readSeq(), member.unread(), member.muted()), null);
       ofUser.forEach(session -> session.tell(update));
     }
     for (String user : change.removed()) {
-      Set<ActorRef<Session.Command>> ofUser = sessions.get(user);
-      if (ofUser == null) continue;
+      List<ActorRef<Session.Command>> ofUser = sessions.of(user);
+      if (ofUser.isEmpty()) continue;
       Session.InboxUpdated removed = new Session.InboxUpdated(null, change.summary().conversation());
       ofUser.forEach(session -> session.tell(removed));
     }

@@ -4,15 +4,15 @@ import dev.parley.ErrorCode;
 import dev.parley.cluster.NodeLifecycle;
 import java.time.Duration;
 import java.time.Instant;
-import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
  * A connection's start and end as the node sees them. At the start the session is registered
- * wherever it must be found: the node's count of open connections, {@link ConnectedUsers} (inbox
- * changes, revocations, writes resumed, drain notices; O(1) whatever the user's number of
- * conversations) and the {@link ConnectionRebalancer}; and the end of its token's validity is set. The token
+ * wherever it must be found: the node's count of open connections, {@link ConnectedSessions} (read by
+ * {@link ConnectedUsers} for inbox changes, revocations, writes resumed, drain notices; O(1)
+ * whatever the user's number of conversations) and the {@link ConnectionRebalancer}: shared maps
+ * written here, no message and no thread woken per connection; and the end of its token's validity is set. The token
  * ends the connection when it expires or is revoked, with an {@code unauthorized} error frame (the
  * client reconnects with a fresh token). When the session stops, for whatever reason, what it took is
  * released, the user's connection slot ({@link UserLimits}) included. Confined to the session's actor.
@@ -24,7 +24,7 @@ final class ConnectionLifecycle {
 
   private final ActorContext<Session.Command> ctx;
   private final String user;
-  private final ActorRef<ConnectedUsers.Command> connectedUsers;
+  private final ConnectedSessions connectedSessions;
   private final ClientOutbound outbound;
   private final UserLimits userLimits;
   private final NodeLifecycle node;
@@ -35,15 +35,15 @@ final class ConnectionLifecycle {
       String user,
       Instant tokenValidUntil,
       ClientOutbound outbound,
-      ActorRef<ConnectedUsers.Command> connectedUsers,
+      ConnectedSessions connectedSessions,
       UserLimits userLimits) {
     this.ctx = ctx;
     this.user = user;
-    this.connectedUsers = connectedUsers;
+    this.connectedSessions = connectedSessions;
     this.outbound = outbound;
     this.userLimits = userLimits;
     this.node = NodeLifecycle.get(ctx.getSystem());
-    connectedUsers.tell(new ConnectedUsers.Connected(user, ctx.getSelf()));
+    connectedSessions.add(user, ctx.getSelf());
     node.connectionOpened();
     ConnectionRebalancer.get(ctx.getSystem()).opened(ctx.getSelf());
     Duration left = Duration.between(Instant.now(), tokenValidUntil.isAfter(MAX_TOKEN_TIMER) ? MAX_TOKEN_TIMER : tokenValidUntil);
@@ -63,13 +63,14 @@ final class ConnectionLifecycle {
   }
 
   /**
-   * The session stopped (PostStop: however it stopped). {@link ConnectedUsers} and the
-   * {@link ConnectionRebalancer} are told here rather than watching every session.
+   * The session stopped (PostStop: however it stopped). It leaves {@link ConnectedSessions} and the
+   * {@link ConnectionRebalancer}'s sessions here, rather than being watched by them or telling them;
+   * if it had been asked to move, the rebalancer's next round counts the move completed.
    */
   void stopped() {
     node.connectionClosed();
     userLimits.connectionClosed(user);
-    connectedUsers.tell(new ConnectedUsers.Disconnected(user, ctx.getSelf()));
+    connectedSessions.remove(user, ctx.getSelf());
     ConnectionRebalancer.get(ctx.getSystem()).closed(ctx.getSelf());
   }
 }

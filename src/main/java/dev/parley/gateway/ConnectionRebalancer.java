@@ -6,11 +6,10 @@ import dev.parley.cluster.RebalancePlan;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -26,16 +25,13 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * cluster's counts ({@link ClusterConnections}) how many to move, picks that many at random among
  * the connections older than {@code min-connection-age} and not already moving, and gives each its
  * own random moment within the round. A connection in the middle of a resume declines (the
- * session knows). Knows this node's sessions by registration (one map entry each; a session says
- * when it opened and when it stopped, no death watch).
+ * session knows). Knows this node's sessions by registration (one map entry each, which the session
+ * writes itself when it opens and when it stops: no death watch, no message).
  */
 public final class ConnectionRebalancer implements Extension {
 
   sealed interface Command {}
 
-  private record Opened(ActorRef<Session.Command> session, long openedNanos) implements Command {}
-
-  private record Closed(ActorRef<Session.Command> session) implements Command {}
 
   private record Declined(ActorRef<Session.Command> session) implements Command {}
 
@@ -45,6 +41,14 @@ public final class ConnectionRebalancer implements Extension {
 
   private final ActorSystem<?> system;
   private volatile ActorRef<Command> actor;
+  /**
+   * This node's sessions and when each opened, written by the sessions themselves (opened, closed)
+   * and read by the actor once per round: an {@code Opened} and a {@code Closed} message per
+   * connection each woke the actor's thread for one map update (benchmarks.md, issue 19, 2026-12-06).
+   */
+  private final ConcurrentHashMap<ActorRef<Session.Command>, Long> sessions = new ConcurrentHashMap<>();
+  /** Whether sessions are tracked: only once {@link #start}ed with rounds enabled. */
+  private volatile boolean tracking;
 
   private ConnectionRebalancer(ActorSystem<?> system) {
     this.system = system;
@@ -62,19 +66,21 @@ public final class ConnectionRebalancer implements Extension {
   public synchronized void start(RebalancePlan.Settings settings, double admissionPerSecond, Duration publishInterval) {
     if (actor != null) return;
     ClusterConnections.get(system).start(publishInterval);
+    tracking = settings.enabled();
     actor = system.systemActorOf(behavior(settings, admissionPerSecond), "parley-connection-rebalancer", Props.empty());
   }
 
   /** A session opened (before {@link #start}, e.g. in a test without it, it is not tracked). */
   void opened(ActorRef<Session.Command> session) {
-    ActorRef<Command> ref = actor;
-    if (ref != null) ref.tell(new Opened(session, System.nanoTime()));
+    if (tracking) sessions.putIfAbsent(session, System.nanoTime());
   }
 
-  /** The session stopped (its PostStop), whatever stopped it. */
+  /**
+   * The session stopped (its PostStop), whatever stopped it. If it was asked to move, the next round
+   * counts the move completed (as soon as it is gone, as when it was told by a message).
+   */
   void closed(ActorRef<Session.Command> session) {
-    ActorRef<Command> ref = actor;
-    if (ref != null) ref.tell(new Closed(session));
+    sessions.remove(session);
   }
 
   /** The session was asked to move and stays (mid-resume, closing, draining). */
@@ -91,24 +97,10 @@ public final class ConnectionRebalancer implements Extension {
                 timers -> {
                   ClusterConnections counts = ClusterConnections.get(ctx.getSystem());
                   NodeLifecycle lifecycle = NodeLifecycle.get(ctx.getSystem());
-                  Map<ActorRef<Session.Command>, Long> sessions = new HashMap<>();
                   Set<ActorRef<Session.Command>> moving = new HashSet<>();
                   if (settings.enabled()) timers.startTimerWithFixedDelay(Round.INSTANCE, settings.interval());
                   long minAgeNanos = settings.minConnectionAge().toNanos();
                   return Behaviors.receive(Command.class)
-                      .onMessage(
-                          Opened.class,
-                          m -> {
-                            if (settings.enabled()) sessions.putIfAbsent(m.session(), m.openedNanos());
-                            return Behaviors.same();
-                          })
-                      .onMessage(
-                          Closed.class,
-                          m -> {
-                            sessions.remove(m.session());
-                            if (moving.remove(m.session())) counts.moveCompleted();
-                            return Behaviors.same();
-                          })
                       .onMessage(
                           Declined.class,
                           m -> {
@@ -118,6 +110,13 @@ public final class ConnectionRebalancer implements Extension {
                       .onMessageEquals(
                           Round.INSTANCE,
                           () -> {
+                            // Sessions asked to move that have stopped since: moved (counted a round
+                            // later than a message per close would have, the decision's input the same).
+                            moving.removeIf(session -> {
+                              if (sessions.containsKey(session)) return false;
+                              counts.moveCompleted();
+                              return true;
+                            });
                             long now = System.nanoTime();
                             List<ActorRef<Session.Command>> eligible = new ArrayList<>();
                             sessions.forEach((session, opened) -> {

@@ -3,6 +3,8 @@ package dev.parley.gateway;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.Optional;
+import java.util.function.Function;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.ClassicActorSystemProvider;
@@ -65,12 +67,13 @@ public final class IdleConnections implements Extension {
   }
 
   /**
-   * A connection's handler: {@code routes} answering its requests, with the idle timeout of plain HTTP
-   * connections ({@link RoutedRequests}; bind it with {@code bindFlow}).
+   * A connection's handler: {@code webSocket} ({@link WebSocketRoute#answer}) and then {@code routes}
+   * answering its requests, with the idle timeout of plain HTTP connections ({@link RoutedRequests};
+   * bind it with {@code bindFlow}).
    */
   public static Flow<HttpRequest, HttpResponse, NotUsed> aroundRoutes(
-      Route routes, ClassicActorSystemProvider system, IdleConnections connections) {
-    return RoutedRequests.of(routes, system, connections);
+      Function<HttpRequest, Optional<HttpResponse>> webSocket, Route routes, ClassicActorSystemProvider system, IdleConnections connections) {
+    return RoutedRequests.of(webSocket, routes, system, connections);
   }
 
   /** Connections being watched now: one per open websocket or idle HTTP connection (tests, metrics). */

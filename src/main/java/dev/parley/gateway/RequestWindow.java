@@ -3,8 +3,10 @@ package dev.parley.gateway;
 /**
  * The back-pressure of a connection's inbound side: the next client frame is pulled only while
  * fewer than {@code max-in-flight} requests are outstanding, so a client cannot queue unbounded work
- * in the node. A request counts from its frame until its reply is queued. Confined to the session's
- * actor.
+ * in the node. A request counts from its frame until its reply is queued. The first frame is pulled
+ * by the connection's stream when it starts the session (there is room for one then, max-in-flight
+ * being at least 1), so a new session demands nothing until that frame has been handled. Confined
+ * to the session's actor.
  */
 final class RequestWindow {
 

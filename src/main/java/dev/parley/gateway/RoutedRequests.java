@@ -1,5 +1,6 @@
 package dev.parley.gateway;
 
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.NotUsed;
@@ -46,9 +47,24 @@ final class RoutedRequests extends GraphStage<FlowShape<HttpRequest, HttpRespons
     this.connections = connections;
   }
 
-  /** {@code routes} as a connection's request handler (bind it with {@code bindFlow}); built once, shared by every connection. */
-  static Flow<HttpRequest, HttpResponse, NotUsed> of(Route routes, ClassicActorSystemProvider system, IdleConnections connections) {
-    return Flow.fromGraph(new RoutedRequests(routes.handler(system), connections));
+  /**
+   * A connection's request handler (bind it with {@code bindFlow}), built once and shared by every
+   * connection: {@code webSocket} answers the websocket path ({@link WebSocketRoute#answer}) without
+   * the routing DSL, {@code routes} every other request.
+   */
+  static Flow<HttpRequest, HttpResponse, NotUsed> of(
+      java.util.function.Function<HttpRequest, Optional<HttpResponse>> webSocket,
+      Route routes,
+      ClassicActorSystemProvider system,
+      IdleConnections connections) {
+    Function<HttpRequest, CompletionStage<HttpResponse>> routed = routes.handler(system);
+    return Flow.fromGraph(
+        new RoutedRequests(
+            request -> {
+              Optional<HttpResponse> answered = webSocket.apply(request);
+              return answered.isPresent() ? CompletableFuture.completedFuture(answered.get()) : routed.apply(request);
+            },
+            connections));
   }
 
   @Override

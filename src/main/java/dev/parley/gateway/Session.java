@@ -49,12 +49,11 @@ public final class Session extends AbstractBehavior<Session.Command> implements 
 
   public sealed interface Command {}
 
-  /** The connection's stream ({@link SessionStream}) runs: the session may ask for the first client frame. */
-  public enum StreamStarted implements Command {
-    INSTANCE
-  }
-
-  /** A client frame, sent only when the session asked for one ({@link OutboundQueue#demand()}). */
+  /**
+   * A client frame, sent only when the session has room for it: the first because every session has
+   * room for one when it starts ({@link SessionStream} pulls it), each later one only once the session
+   * asked for it ({@link OutboundQueue#demand()}).
+   */
   public record Incoming(IncomingFrame frame) implements Command {}
 
   public enum ClientGone implements Command {
@@ -136,7 +135,7 @@ public final class Session extends AbstractBehavior<Session.Command> implements 
       OutboundQueue outbound,
       Conversations conversations,
       Inbox inbox,
-      ActorRef<ConnectedUsers.Command> connectedUsers,
+      ConnectedSessions connectedSessions,
       ParleyConfig config,
       AdmissionControl resumes,
       UserLimits userLimits) {
@@ -152,7 +151,7 @@ public final class Session extends AbstractBehavior<Session.Command> implements 
                 Behaviors.withTimers(
                     timers ->
                         new Session(
-                            ctx, timers, user, tokenValidUntil, outbound, conversations, inbox, connectedUsers, config, resumes, userLimits))));
+                            ctx, timers, user, tokenValidUntil, outbound, conversations, inbox, connectedSessions, config, resumes, userLimits))));
   }
 
   private static String conversationOf(Command message) {
@@ -182,7 +181,7 @@ public final class Session extends AbstractBehavior<Session.Command> implements 
       OutboundQueue queue,
       Conversations conversations,
       Inbox inbox,
-      ActorRef<ConnectedUsers.Command> connectedUsers,
+      ConnectedSessions connectedSessions,
       ParleyConfig config,
       AdmissionControl resumes,
       UserLimits userLimits) {
@@ -190,7 +189,7 @@ public final class Session extends AbstractBehavior<Session.Command> implements 
     ParleyConfig.GatewaySettings settings = config.gateway();
     Metrics metrics = Metrics.get(ctx.getSystem());
     this.outbound = new ClientOutbound(queue, settings.outboundBuffer(), timers);
-    this.lifecycle = new ConnectionLifecycle(ctx, timers, user, tokenValidUntil, outbound, connectedUsers, userLimits);
+    this.lifecycle = new ConnectionLifecycle(ctx, timers, user, tokenValidUntil, outbound, connectedSessions, userLimits);
     this.drain = new ConnectionDrain(this, timers, metrics);
     this.window = new RequestWindow(settings.maxInFlight(), outbound, drain);
     this.writesResumed = new WritesResumedHint(outbound, timers, config.storageBreaker().resumeSpread());
@@ -221,6 +220,8 @@ public final class Session extends AbstractBehavior<Session.Command> implements 
             replies,
             new Frames(settings),
             settings.maxFrameBytes());
+    // The first client frame needs no demand: the stream pulled it when it started the session.
+    ctx.getLog().debug("connection opened");
   }
 
   /**
@@ -247,10 +248,7 @@ public final class Session extends AbstractBehavior<Session.Command> implements 
    * a connection it waits for its client to read the last frames ({@link ClientOutbound#close}).
    */
   private Behavior<Command> onCommand(Command message) {
-    if (message == StreamStarted.INSTANCE) {
-      getContext().getLog().debug("connection opened");
-      window.acknowledge();
-    } else if (message instanceof Incoming m) {
+    if (message instanceof Incoming m) {
       requests.receive(m.frame());
       window.acknowledge();
     } else if (message instanceof Finished m) {

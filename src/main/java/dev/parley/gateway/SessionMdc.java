@@ -50,6 +50,18 @@ final class SessionMdc<T> extends BehaviorInterceptor<T, T> {
     return Behaviors.intercept(() -> new SessionMdc<T>(type, user, conversationOf, enabled), behavior);
   }
 
+  /** The session's start too: its setup writes the connection's first line ("connection opened"). */
+  @Override
+  public Behavior<T> aroundStart(TypedActorContext<T> ctx, BehaviorInterceptor.PreStartTarget<T> target) {
+    if (!enabled.getAsBoolean()) return target.start(ctx);
+    MDC.put("user", user);
+    try {
+      return target.start(ctx);
+    } finally {
+      MDC.remove("user");
+    }
+  }
+
   @Override
   public Behavior<T> aroundReceive(TypedActorContext<T> ctx, T msg, BehaviorInterceptor.ReceiveTarget<T> target) {
     if (!enabled.getAsBoolean()) return target.apply(ctx, msg);

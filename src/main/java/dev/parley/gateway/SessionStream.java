@@ -22,8 +22,11 @@ import org.apache.pekko.stream.stage.GraphStageLogic;
  * session. It replaces a pre-materialized {@code Source.queue} (a stream of its own per
  * connection), a {@code mapAsync} and an actor sink.
  *
- * <p>The session is started when the stream starts ({@code startSession}) and hears
- * {@link Session.ClientGone} (or {@link Session.ClientFailed}) when it ends, whichever side ended it.
+ * <p>The session is started when the stream starts ({@code startSession}), and the stage pulls the
+ * first client frame at once: a new session has room for one ({@code max-in-flight} is at least 1),
+ * and asking it first cost a message to the session and its answer back, a thread woken each way, per
+ * connection (benchmarks.md, issue 19, 2026-12-06). The session hears {@link Session.ClientGone} (or
+ * {@link Session.ClientFailed}) when the stream ends, whichever side ended it.
  */
 final class SessionStream extends GraphStage<FlowShape<IncomingFrame, String>> {
 
@@ -117,7 +120,7 @@ final class SessionStream extends GraphStage<FlowShape<IncomingFrame, String>> {
     public void preStart() {
       queue.attach(this);
       session = startSession.apply(attributes, queue);
-      session.tell(Session.StreamStarted.INSTANCE);
+      pull(in);
     }
 
     @Override

@@ -1,12 +1,5 @@
 package dev.parley.gateway;
 
-import static org.apache.pekko.http.javadsl.server.Directives.complete;
-import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
-import static org.apache.pekko.http.javadsl.server.Directives.extractWebSocketUpgrade;
-import static org.apache.pekko.http.javadsl.server.Directives.get;
-import static org.apache.pekko.http.javadsl.server.Directives.optionalHeaderValueByName;
-import static org.apache.pekko.http.javadsl.server.Directives.parameterOptional;
-import static org.apache.pekko.http.javadsl.server.Directives.path;
 
 import dev.parley.ErrorCode;
 import dev.parley.ParleyConfig;
@@ -21,35 +14,43 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.function.Supplier;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.http.javadsl.model.AttributeKeys;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
-import org.apache.pekko.http.javadsl.server.PathMatchers;
-import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.javadsl.BidiFlow;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.event.Logging;
 import org.apache.pekko.http.scaladsl.settings.ServerSettings;
 import org.apache.pekko.http.scaladsl.settings.WebSocketSettings;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import scala.concurrent.duration.FiniteDuration;
 
 /**
  * {@code GET /v1/ws}: authenticates before the upgrade (a missing or invalid token is answered
- * 401 and no websocket is opened), then joins the connection to a new {@link Session}.
+ * 401 and no websocket is opened), then joins the connection to a new {@link Session}. Asked by
+ * each connection's {@link RoutedRequests} before the node's routes ({@link #answer(HttpRequest)}).
  */
 public final class WebSocketRoute {
+
+  private static final Logger log = LoggerFactory.getLogger(WebSocketRoute.class);
 
   private final ActorSystem<?> system;
   private final Tokens tokens;
   private final Conversations conversations;
   private final Inbox inbox;
-  private final ActorRef<ConnectedUsers.Command> connectedUsers;
+  private final ConnectedSessions connectedSessions;
   private final ParleyConfig config;
   private final ParleyConfig.GatewaySettings settings;
   /**
@@ -80,7 +81,7 @@ public final class WebSocketRoute {
       Tokens tokens,
       Conversations conversations,
       Inbox inbox,
-      ActorRef<ConnectedUsers.Command> connectedUsers,
+      ConnectedSessions connectedSessions,
       ParleyConfig config,
       AdmissionControl connections,
       AdmissionControl resumes,
@@ -88,7 +89,7 @@ public final class WebSocketRoute {
     this.system = system;
     this.userLimits = userLimits;
     this.inbox = inbox;
-    this.connectedUsers = connectedUsers;
+    this.connectedSessions = connectedSessions;
     this.config = config;
     this.connections = connections;
     this.resumes = resumes;
@@ -130,42 +131,62 @@ public final class WebSocketRoute {
         && maxIdle.toNanos() < idleTimeout.toNanos();
   }
 
-  public Route route() {
-    return path(
-        PathMatchers.segment("v1").slash("ws"),
-        () ->
-            get(
-                () ->
-                    parameterOptional(
-                        "token",
-                        queryToken ->
-                            optionalHeaderValueByName(
-                                "Authorization",
-                                header -> allowedOrigin(() -> {
-                                  String token = bearer(queryToken, header);
-                                  Optional<Tokens.Verified> user = tokens.verifyToken(token);
-                                  if (user.isEmpty()) {
-                                    return complete(
-                                        HttpErrors.response(ErrorCode.UNAUTHORIZED, "missing, invalid or expired token"));
-                                  }
-                                  if (revocations.isRevoked(user.get().user(), user.get().issued())) {
-                                    return complete(HttpErrors.response(ErrorCode.UNAUTHORIZED, "token revoked"));
-                                  }
-                                  return admitted(() -> oneMoreConnectionOf(user.get()));
-                                })))));
+  /**
+   * The answer to every request for {@code /v1/ws}, or empty for any other path (the node's routes
+   * answer those). Not a route of the routing DSL: a connect storm's directives (closures, the
+   * rejection bookkeeping, marshalling, a {@code RequestContext} per step) cost more than the steps
+   * themselves (benchmarks.md, issue 19, 2026-12-06). The answers are the ones the route gave,
+   * in its order: a method other than GET, a malformed query, then origin, token, revocation,
+   * admission, the upgrade and the per-user limit (see {@link #answer(HttpRequest, String, Optional, Optional)});
+   * what the route left to the node's rejection handler is answered here as that handler rendered
+   * it ({@link #rejected}), and an unexpected failure as its exception handler did.
+   */
+  public Optional<HttpResponse> answer(HttpRequest request) {
+    if (!WS_PATH.equals(request.getUri().path())) return Optional.empty();
+    if (!request.method().equals(HttpMethods.GET)) return Optional.of(rejected(StatusCodes.METHOD_NOT_ALLOWED));
+    try {
+      Optional<String> queryToken;
+      try {
+        queryToken = request.getUri().query().get("token");
+      } catch (RuntimeException malformed) {
+        // A query that does not parse: the route's parameter directive rejected it, a 400.
+        return Optional.of(rejected(StatusCodes.BAD_REQUEST));
+      }
+      String token = bearer(queryToken, headerValue(request, "Authorization"));
+      HttpResponse answer = answer(request, token, headerValue(request, "Origin"), headerValue(request, "Host"));
+      // Not an upgrade request: refused as Pekko HTTP's websocket directive refuses it.
+      return Optional.of(answer != null ? answer : rejected(StatusCodes.BAD_REQUEST));
+    } catch (RuntimeException e) {
+      log.error("unexpected failure serving a request", e);
+      return Optional.of(HttpErrors.response(ErrorCode.INTERNAL, "internal error"));
+    }
   }
 
-  /** Cross-site websocket hijacking: a browser page of a foreign origin gets 403, see {@link OriginPolicy}. */
-  private Route allowedOrigin(Supplier<Route> inner) {
-    return optionalHeaderValueByName(
-        "Origin",
-        origin ->
-            optionalHeaderValueByName(
-                "Host",
-                host ->
-                    origins.allows(origin, host)
-                        ? inner.get()
-                        : complete(HttpErrors.response(ErrorCode.FORBIDDEN, "origin not allowed"))));
+  private static final String WS_PATH = "/v1/ws";
+
+  /** As the node's rejection handler renders a rejection with this status (Node.withJsonErrors). */
+  private static HttpResponse rejected(StatusCode status) {
+    return HttpErrors.json(status.intValue(), Frames.error(null, ErrorCode.BAD_REQUEST, status.reason()));
+  }
+
+  private static Optional<String> headerValue(HttpRequest request, String name) {
+    return request.getHeader(name).map(HttpHeader::value);
+  }
+
+  /**
+   * Origin (cross-site websocket hijacking: a page of a foreign origin gets 403, {@link OriginPolicy}),
+   * token, revocation, admission, upgrade, per-user limit, in this order; null when everything
+   * before the upgrade passed and {@code request} is not a websocket upgrade request.
+   */
+  private HttpResponse answer(HttpRequest request, String token, Optional<String> origin, Optional<String> host) {
+    if (!origins.allows(origin, host)) return HttpErrors.response(ErrorCode.FORBIDDEN, "origin not allowed");
+    Optional<Tokens.Verified> user = tokens.verifyToken(token);
+    if (user.isEmpty()) return HttpErrors.response(ErrorCode.UNAUTHORIZED, "missing, invalid or expired token");
+    if (revocations.isRevoked(user.get().user(), user.get().issued())) return HttpErrors.response(ErrorCode.UNAUTHORIZED, "token revoked");
+    HttpResponse refused = refusedAdmission();
+    if (refused != null) return refused;
+    if (request.getAttribute(AttributeKeys.webSocketUpgrade).isEmpty()) return null;
+    return oneMoreConnectionOf(user.get(), request);
   }
 
   /**
@@ -174,39 +195,32 @@ public final class WebSocketRoute {
    * out in time rather than served all at once. A node above its share of the cluster's connections
    * while another has room sends new ones there (503 too), so moved clients do not come back.
    */
-  private Route admitted(Supplier<Route> inner) {
+  private HttpResponse refusedAdmission() {
     if (lifecycle.isDraining()) {
-      return complete(retryLater(1000 + ThreadLocalRandom.current().nextLong(4000), "node is draining, connect to another"));
+      return retryLater(1000 + ThreadLocalRandom.current().nextLong(4000), "node is draining, connect to another");
     }
     if (ClusterConnections.get(system).refusesNewConnections()) {
       // Rebalancing: this node holds more than its share and another has room (RebalancePlan).
-      return complete(retryLater(1000 + ThreadLocalRandom.current().nextLong(2000), "node holds more than its share of connections, connect to another"));
+      return retryLater(1000 + ThreadLocalRandom.current().nextLong(2000), "node holds more than its share of connections, connect to another");
     }
     OptionalLong retryAfterMs = connections.tryAdmit();
     if (retryAfterMs.isPresent()) {
-      return complete(retryLater(retryAfterMs.getAsLong(), "too many new connections, retry later"));
+      return retryLater(retryAfterMs.getAsLong(), "too many new connections, retry later");
     }
-    return inner.get();
+    return null;
   }
 
   /**
    * A user holding all of their connection slots on this node gets 429 before the upgrade. Only a
-   * real upgrade request creates a session (and takes a slot): a plain GET is rejected first, so
+   * real upgrade request creates a session (and takes a slot): a plain GET is refused first, so
    * it cannot leave behind a session that no stream will ever stop.
    */
-  private Route oneMoreConnectionOf(Tokens.Verified user) {
-    return extractWebSocketUpgrade(
-        upgrade ->
-            extractRequest(
-                request -> {
-                  if (!userLimits.tryConnect(user.user())) {
-                    return complete(
-                        HttpErrors.response(
-                            ErrorCode.RATE_LIMITED,
-                            "at most " + userLimits.limits().connectionsPerUser() + " connections per user on this node"));
-                  }
-                  return complete(upgrades.respond(request, Attributes.apply(new ConnectionOf(user))));
-                }));
+  private HttpResponse oneMoreConnectionOf(Tokens.Verified user, HttpRequest request) {
+    if (!userLimits.tryConnect(user.user())) {
+      return HttpErrors.response(
+          ErrorCode.RATE_LIMITED, "at most " + userLimits.limits().connectionsPerUser() + " connections per user on this node");
+    }
+    return upgrades.respond(request, Attributes.apply(new ConnectionOf(user)));
   }
 
   private static HttpResponse retryLater(long afterMs, String message) {
@@ -225,7 +239,7 @@ public final class WebSocketRoute {
   /** The session that owns one connection, started by the connection's {@link SessionStream}. */
   private ActorRef<Session.Command> startSession(Tokens.Verified user, OutboundQueue outbound) {
     return system.systemActorOf(
-        Session.create(user.user(), user.validUntil(), outbound, conversations, inbox, connectedUsers, config, resumes, userLimits),
+        Session.create(user.user(), user.validUntil(), outbound, conversations, inbox, connectedSessions, config, resumes, userLimits),
         "session-" + SESSION_NUMBERS.incrementAndGet(),
         Props.empty());
   }

@@ -154,9 +154,8 @@ class UpgradeRefusalsIT {
   }
 
   /**
-   * A websocket upgrade is answered without the routing DSL (WebSocketRoute.answerUpgrade); a GET
-   * of the websocket path that is not an upgrade still goes through the routes, which check the
-   * token first and then reject it as Pekko HTTP rejects a plain request to a websocket route.
+   * A GET of the websocket path that is not an upgrade: the token is checked first, then it is
+   * refused as Pekko HTTP's websocket directive refused it (through the node's rejection handler).
    */
   @Test
   void aValidTokenWithoutAnUpgradeIsRefusedByTheRoutes() throws Exception {
@@ -168,5 +167,28 @@ class UpgradeRefusalsIT {
           .getBytes(StandardCharsets.US_ASCII));
       assertError(read(socket.getInputStream()), 400, "bad_request", "Bad Request");
     }
+  }
+
+  private static Response exchange(String request) throws Exception {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress("127.0.0.1", node.httpPort()));
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+      return read(socket.getInputStream());
+    }
+  }
+
+  /** Another method than GET on the websocket path: 405, as the routing DSL's method rejection was rendered. */
+  @Test
+  void anotherMethodThanGetIs405() throws Exception {
+    assertError(
+        exchange("POST /v1/ws HTTP/1.1\r\nHost: 127.0.0.1:" + node.httpPort() + "\r\nContent-Length: 0\r\n\r\n"),
+        405, "bad_request", "Method Not Allowed");
+  }
+
+  /** A query string that does not parse: 400, from Pekko HTTP's request parser, before any route (as before). */
+  @Test
+  void aMalformedQueryIs400() throws Exception {
+    assertThat(exchange(upgradeRequest(null, null).replace("GET /v1/ws ", "GET /v1/ws?token=%zz ")).status()).isEqualTo(400);
   }
 }
