@@ -354,7 +354,8 @@ if anchored and threads:
     groups = {
         "default dispatcher": r"default-dispatcher",
         "internal dispatcher": r"internal-dispatcher",
-        "remoting": r"remote|artery|pekko\.io|Artery",
+        "remoting": r"remote|artery|Artery",
+        "Pekko IO (TCP)": r"pekko\.io\.",
         "GC": r"^(GC Thread|G1 )",
         "JIT": r"CompilerThre",
         "journal and JDBC": r"journal|slick|Hikari|pgjdbc",
