@@ -17,15 +17,11 @@
 #   PARLEY_RUN_DIR    pid files and logs (default: ${TMPDIR:-/tmp}/parley-local-cluster)
 #   PARLEY_DB_URL     jdbc:postgresql://HOST:PORT/DB (default jdbc:postgresql://127.0.0.1:5432/parley);
 #                     the database is created with psql if missing (PGUSER defaults to postgres)
-#   JAVA_OPTS         JVM options of every node (default: -Xms256m -Xmx512m -XX:TieredStopAtLevel=1).
-#                     The JIT's second tier (C2) is left out because three nodes share one machine's
-#                     cores: each JVM that starts spends minutes of CPU compiling with C2, which the
-#                     other nodes need during a rolling restart (see benchmarks.md, "Rolling restart").
-#                     One node per machine or pod: leave it out (JAVA_OPTS="-Xms256m -Xmx512m").
-#                     The heap floor: without it G1 kept a node's heap at ~100 MB for ~50 MB of live
-#                     data, collected every ~4 s and ran a concurrent cycle (a Remark pause) every
-#                     ~20 s under connection churn; each pause holds the sends crossing the node
-#                     (operations.md, "Why a heap floor"; benchmarks.md, issue 21, 2026-12-06).
+#   JAVA_OPTS         JVM options of every node (default: -Xmx512m -XX:TieredStopAtLevel=1). The JIT's
+#                     second tier (C2) is left out because three nodes share one machine's cores:
+#                     each JVM that starts spends minutes of CPU compiling with C2, which the other
+#                     nodes need during a rolling restart (see benchmarks.md, "Rolling restart").
+#                     One node per machine or pod: leave it out (JAVA_OPTS=-Xmx512m).
 #   JAVA_OPTS_NODE1, JAVA_OPTS_NODE2, JAVA_OPTS_NODE3
 #                     more JVM options for that node only (src/site/bench/fault.sh puts node3's remoting
 #                     behind a proxy it cuts: -Dpekko.remote.artery.bind.port=...)
@@ -44,7 +40,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 JAR="${PARLEY_JAR:-$ROOT/target/parley.jar}"
 RUN_DIR="${PARLEY_RUN_DIR:-${TMPDIR:-/tmp}/parley-local-cluster}"
-JAVA_OPTS="${JAVA_OPTS:--Xms256m -Xmx512m -XX:TieredStopAtLevel=1}"
+JAVA_OPTS="${JAVA_OPTS:--Xmx512m -XX:TieredStopAtLevel=1}"
 READY_TIMEOUT="${READY_TIMEOUT:-120}"
 STOP_TIMEOUT="${STOP_TIMEOUT:-360}"
 export PARLEY_DB_URL="${PARLEY_DB_URL:-jdbc:postgresql://127.0.0.1:5432/parley}"

@@ -40,7 +40,7 @@
 #             every thread, kernel included) samples node T1_PERF_NODE [1] only, the phase's length
 #             (perf-<label>-nodeN.data; perf-areas.py or `perf report --sort comm,sym` read it once the
 #             node has exited, which writes /tmp/perf-PID.map): one node at a low rate disturbs the
-#             phase far less than JFR on all three. Start the nodes with JAVA_OPTS="-Xms256m -Xmx512m
+#             phase far less than JFR on all three. Start the nodes with JAVA_OPTS="-Xmx512m
 #             -XX:TieredStopAtLevel=1 -XX:+PreserveFramePointer -XX:+UnlockDiagnosticVMOptions
 #             -XX:+DumpPerfMapAtExit" so that Java frames have names.
 #             T1_DRAIN [5] s after the last phase before the presence bench stops (its watchers
@@ -83,8 +83,7 @@ export PARLEY_JAR PARLEY_RUN_DIR="$OUT/cluster"
 export PARLEY_DB_URL="jdbc:postgresql://127.0.0.1:$PGPORT/$DB"
 export PARLEY_JWT_SECRET="presence-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 export PARLEY_ADMISSION_CONNECTIONS_PER_SECOND=0
-# As cluster.sh (its heap floor since 2026-12-06; the series before ran without it).
-export JAVA_OPTS="${JAVA_OPTS:--Xms256m -Xmx512m -XX:TieredStopAtLevel=1}"
+export JAVA_OPTS="${JAVA_OPTS:--Xmx512m -XX:TieredStopAtLevel=1}"
 if ((T1_PAIRS > 0 && T1_GC_LOG == 1)); then
   # Pauses with epoch-ms stamps, to line them up with the slow sends (presence-t1-why.py).
   JAVA_OPTS="$JAVA_OPTS -Xlog:gc,safepoint:file=$OUT/cluster/gc-%p.log:timemillis,uptimemillis,level,tags"
