@@ -300,3 +300,75 @@ if db:
             sends = len(acks_in(name)) / seconds
             print(f"  {name}: {d[0]:.0f} commits/s ({d[0] / sends if sends else float('nan'):.2f} per acked send), {d[2]:.0f} returned, {d[3]:.0f} fetched, "
                   f"{d[4]:.0f} inserted, {d[5]:.0f} updated, {d[6]:.0f} deleted /s")
+
+# ---- the nodes' collections by kind (2026-12-06): how often each node collects, and what the
+# churn adds. A node whose committed heap stays just above its live data (G1 grows the heap only
+# when GC time exceeds its GCTimeRatio) collects its young generation every few seconds and starts
+# a concurrent cycle (Remark, mixed collections) every ~20 s under churn; one with a larger heap
+# once in 30 s. Every pause holds the sends that cross that node.
+GC_LINE = re.compile(r"^\[(\d+)ms\].*\[gc\s*\] GC\(\d+\) Pause (Young|Remark|Cleanup|Full)(?: \(([^)]+)\))?.* (\d+)M->(\d+)M\((\d+)M\) ([\d.]+)ms")
+collections = []  # (node, epoch ms, kind, before MB, after MB, committed MB, pause ms)
+for path in glob.glob(str(out / "cluster" / "gc-*.log")):
+    pid = re.search(r"gc-(\d+)\.log", path).group(1)
+    who = pids.get(pid, "node " + pid)
+    for line in open(path, errors="replace"):
+        m = GC_LINE.match(line)
+        if m:
+            kind = m.group(2) if m.group(2) != "Young" else "Young " + (m.group(3) or "")
+            kind = {"Young Normal": "young", "Young Concurrent Start": "young (cycle start)", "Young Prepare Mixed": "young",
+                    "Young Mixed": "mixed"}.get(kind.strip(), kind.strip().lower())
+            collections.append((who, int(m.group(1)), kind, int(m.group(4)), int(m.group(5)), int(m.group(6)), float(m.group(7))))
+if collections:
+    print()
+    print("The nodes' collections per phase (all nodes): count / sum ms by kind; per node: collections, committed heap MB, allocated MB/s")
+    for name in names:
+        a, b = phases[name]
+        inside = [c for c in collections if a <= c[1] < b]
+        kinds = {}
+        for c in inside:
+            kinds.setdefault(c[2], []).append(c[6])
+        per_node = []
+        for node in sorted({c[0] for c in collections}):
+            mine = [c for c in collections if c[0] == node]
+            # Allocation rate: heap grown between two collections over the time between them, for
+            # the collections that end in the phase (the first one's interval may start before it).
+            allocated, elapsed, prev = 0, 0, None
+            for c in mine:
+                if prev is not None and a <= c[1] < b and c[3] >= prev[4]:
+                    allocated += c[3] - prev[4]
+                    elapsed += c[1] - prev[1]
+                prev = c
+            here = [c for c in mine if a <= c[1] < b]
+            committed = here[-1][5] if here else "-"
+            rate = f"{allocated / (elapsed / 1000.0):.1f}" if elapsed else "-"
+            per_node.append(f"{node} {len(here)}, {committed} MB, {rate} MB/s")
+        print(f"  {name}: " + ", ".join(f"{k} {len(v)} / {sum(v):.0f}" for k, v in sorted(kinds.items())) + "; " + "; ".join(per_node))
+
+# ---- presence's own share by thread group: on-N minus anc-N (the same connects and disconnects,
+# without presence changes), nodes summed, ms of CPU per churn event.
+anchored = [n for n in names if n.startswith("anc-")]
+if anchored and threads:
+    churn_rate = float(settings.get("T1_CHURN", "0")) or float("nan")
+    print()
+    print("Presence's share by thread group (nodes): on-N minus anc-N, ms of CPU per churn event")
+    groups = {
+        "default dispatcher": r"default-dispatcher",
+        "internal dispatcher": r"internal-dispatcher",
+        "remoting": r"remote|artery|Artery",
+        "Pekko IO (TCP)": r"pekko\.io\.",
+        "GC": r"^(GC Thread|G1 )",
+        "JIT": r"CompilerThre",
+        "journal and JDBC": r"journal|slick|Hikari|pgjdbc",
+    }
+    for anc in anchored:
+        on = "on-" + anc.split("-")[1]
+        if not all(k in threads for k in (on, on + "-end", anc, anc + "-end")):
+            continue
+        def group_rate(label, pattern):
+            total = 0.0
+            for group, ticks in threads[label + "-end"].get("nodes", {}).items():
+                if pattern is None or re.search(pattern, group):
+                    total += ticks - threads[label]["nodes"].get(group, 0)
+            return total / tck * 1000 / ((phases[label][1] - phases[label][0]) / 1000.0)
+        parts = [f"{g} {(group_rate(on, p) - group_rate(anc, p)) / churn_rate:+.2f}" for g, p in groups.items()]
+        print(f"  {on} - {anc}: all {(group_rate(on, None) - group_rate(anc, None)) / churn_rate:+.2f}; " + ", ".join(parts))

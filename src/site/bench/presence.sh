@@ -36,6 +36,13 @@
 #             jfr-areas.py): where a churn event's node CPU goes. Those phases' latencies are lost:
 #             on 2 cores, JFR on all three nodes at once took the send p99 to 4.2 s (benchmarks.md,
 #             2026-12-04 evening); leave them out of ratios, or profile one node.
+#             T1_PERF [none]: phase labels (e.g. "off-2 on-2 anc-2") during which `perf record -g` (499 Hz,
+#             every thread, kernel included) samples node T1_PERF_NODE [1] only, the phase's length
+#             (perf-<label>-nodeN.data; perf-areas.py or `perf report --sort comm,sym` read it once the
+#             node has exited, which writes /tmp/perf-PID.map): one node at a low rate disturbs the
+#             phase far less than JFR on all three. Start the nodes with JAVA_OPTS="-Xmx512m
+#             -XX:TieredStopAtLevel=1 -XX:+PreserveFramePointer -XX:+UnlockDiagnosticVMOptions
+#             -XX:+DumpPerfMapAtExit" so that Java frames have names.
 #             T1_DRAIN [5] s after the last phase before the presence bench stops (its watchers
 #             close): without it the last phase's final changes were counted never seen.
 #             Diagnostics of where the churn's cost goes (presence-t1-why.py; 2026-12-04 evening):
@@ -65,7 +72,7 @@ T1_LOW_CHURN="${T1_LOW_CHURN:-100}" # > 0: each pair also gets a phase at this c
 T1_BUDGET="${T1_BUDGET:-0}" # > 0: no further pair starts unless it ends T1_BUDGET_RESERVE [90] s before the script's T1_BUDGET-th second
 T1_BUDGET_RESERVE="${T1_BUDGET_RESERVE:-90}"
 T1_ANCHORED="${T1_ANCHORED:-0}" T1_ANCHORED_MEMBERS="${T1_ANCHORED_MEMBERS:-1010}"
-T1_JFR="${T1_JFR:-}" T1_DRAIN="${T1_DRAIN:-5}" T1_FINE="${T1_FINE:-0.1}" T1_GC_LOG="${T1_GC_LOG:-1}"
+T1_JFR="${T1_JFR:-}" T1_PERF="${T1_PERF:-}" T1_PERF_NODE="${T1_PERF_NODE:-1}" T1_DRAIN="${T1_DRAIN:-5}" T1_FINE="${T1_FINE:-0.1}" T1_GC_LOG="${T1_GC_LOG:-1}"
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
 BENCH_JAVA_OPTS="${BENCH_JAVA_OPTS:--Xmx1g}"
 
@@ -243,7 +250,14 @@ if ((T1_PAIRS > 0)); then
             filename="$OUT/jfr-$variant-$pair-node$n.jfr" >/dev/null 2>&1 &
         done
       fi
+      perf_pid=""
+      if [[ " $T1_PERF " == *" $variant-$pair "* ]]; then
+        perf record -e cpu-clock -F 499 -g -p "$(cat "$OUT/cluster/node$T1_PERF_NODE.pid")" \
+          -o "$OUT/perf-$variant-$pair-node$T1_PERF_NODE.data" >"$OUT/perf-$variant-$pair.log" 2>&1 &
+        perf_pid=$!
+      fi
       sleep "$T1_PHASE"
+      [[ -n "$perf_pid" ]] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
       sample "$variant-$pair-end"
       rm -f "$churning" "$churning-low" "$churning-anc"
     done
