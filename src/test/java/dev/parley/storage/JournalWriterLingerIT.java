@@ -65,8 +65,9 @@ class JournalWriterLingerIT {
           CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
         }
         assertThat(statistics.rows()).isEqualTo(writes);
-        // without a linger ~1 batch per write; two writers lingering side by side ~125 (incl. the
-        // ~25 unlingered writes while the rate estimate rises); one window for the stage ~75
+        // without a linger ~1 batch per write; one 40 ms window for the stage ~75 (incl. the ~25
+        // writes that go alone while the rate estimate rises); two writers lingering side by side
+        // would make ~125
         assertThat(statistics.batches()).isLessThanOrEqualTo(100);
       } finally {
         clock.shutdownNow();
