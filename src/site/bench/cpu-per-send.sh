@@ -76,6 +76,7 @@ bench() {
   local i=$1 run=$2 duration=$3 warmup=$4 args=$5 port=$((base_port + 10 * $1))
   local dir="$out/${labels[$i]}"
   python3 "$here/jvm-ticks.py" "${pids[$i]}" >"$dir/$run.ticks-before"
+  curl -s "http://127.0.0.1:$((port + 2))/metrics" | grep -E "^parley_journal_(batches|rows)" >"$dir/$run.journal-before" || true
   python3 "$here/thread-split.py" snap "${pids[$i]}" >"$dir/$run.split-before"
   python3 "$here/pg-statements.py" snap "${dbs[$i]}" >"$dir/$run.pg-before" 2>/dev/null || true
   # shellcheck disable=SC2086
@@ -83,6 +84,7 @@ bench() {
     --db-url "jdbc:postgresql://$PGHOST:5432/${dbs[$i]}?user=$PGUSER" $args -d "$duration" --warmup "$warmup" \
     --json "$dir/$run.json" >"$dir/$run.txt" 2>"$dir/$run.log" || true
   python3 "$here/jvm-ticks.py" "${pids[$i]}" >"$dir/$run.ticks-after"
+  curl -s "http://127.0.0.1:$((port + 2))/metrics" | grep -E "^parley_journal_(batches|rows)" >"$dir/$run.journal-after" || true
   python3 "$here/thread-split.py" snap "${pids[$i]}" --names >"$dir/$run.split-after"
   python3 "$here/pg-statements.py" snap "${dbs[$i]}" >"$dir/$run.pg-after" 2>/dev/null || true
   # per thread group over the whole run (setup and warm-up included), per acked send of the whole run

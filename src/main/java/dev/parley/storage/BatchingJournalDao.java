@@ -70,9 +70,16 @@ public final class BatchingJournalDao extends DefaultJournalDao {
             });
   }
 
-  /** {@code jdbc-journal.write-linger} (Parley's key beside the plugin's; 0 where it is not set). */
-  private static Duration writeLinger(Config config) {
-    return config.hasPath("jdbc-journal.write-linger") ? config.getDuration("jdbc-journal.write-linger") : Duration.ZERO;
+  /**
+   * {@code jdbc-journal.write-linger}, {@code write-linger-from-rate}, {@code write-linger-rows}
+   * (Parley's keys beside the plugin's; no linger where they are not set, e.g. a test's own config).
+   */
+  static WriteLinger writeLinger(Config config) {
+    Config journal = config.getConfig("jdbc-journal");
+    Duration linger = journal.hasPath("write-linger") ? journal.getDuration("write-linger") : Duration.ZERO;
+    double fromRate = journal.hasPath("write-linger-from-rate") ? journal.getDouble("write-linger-from-rate") : 0;
+    int rows = journal.hasPath("write-linger-rows") ? journal.getInt("write-linger-rows") : Integer.MAX_VALUE;
+    return new WriteLinger(linger, fromRate, rows);
   }
 
   /**
