@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.ErrorCode;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.slf4j.Logger;
 
 /**
  * What a {@link Session} sends its client: frames into the connection's bounded queue
@@ -18,12 +19,31 @@ final class ClientOutbound {
   private final OutboundQueue queue;
   private final int buffer;
   private final TimerScheduler<Session.Command> timers;
+  private final Logger log;
+  private final String user;
   private boolean closing;
 
-  ClientOutbound(OutboundQueue queue, int buffer, TimerScheduler<Session.Command> timers) {
+  /** Why the server ends a connection; the log says it (the client was sent its own frame first). */
+  enum CloseReason {
+    SLOW_CONSUMER("slow consumer: outbound buffer full"),
+    TOKEN_EXPIRED("token expired"),
+    TOKEN_REVOKED("token revoked"),
+    /** A drain or a rebalancing move: expected, and thousands at a deploy, so logged at DEBUG. */
+    RECONNECT_HINTED("told to reconnect elsewhere");
+
+    final String description;
+
+    CloseReason(String description) {
+      this.description = description;
+    }
+  }
+
+  ClientOutbound(OutboundQueue queue, int buffer, TimerScheduler<Session.Command> timers, Logger log, String user) {
     this.queue = queue;
     this.buffer = buffer;
     this.timers = timers;
+    this.log = log;
+    this.user = user;
   }
 
   /**
@@ -35,7 +55,7 @@ final class ClientOutbound {
     if (closing) return;
     if (queue.size() >= buffer) {
       queue.offer(Frames.error(null, ErrorCode.UNAVAILABLE, "slow consumer: too many frames queued; reconnect and subscribe with since"));
-      close();
+      close(CloseReason.SLOW_CONSUMER);
       return;
     }
     queue.offer(frame);
@@ -62,9 +82,14 @@ final class ClientOutbound {
    * ({@link Session.ClientGone}), because stopping at once would cancel the coupled stream and drop
    * the last frames, the reason included. A client that never finishes the close does not keep it.
    */
-  void close() {
+  void close(CloseReason reason) {
     if (closing) return;
     closing = true;
+    // A connection the server ends is worth a line (a support case starts with "why was I
+    // disconnected"). The user is in the text: at INFO the session fills no MDC. Drains and moves
+    // are routine and many.
+    if (reason == CloseReason.RECONNECT_HINTED) log.debug("closing {}'s connection: {}", user, reason.description);
+    else log.info("closing {}'s connection: {}", user, reason.description);
     queue.complete();
     timers.startSingleTimer(Session.ClientGone.INSTANCE, Session.ClientGone.INSTANCE, CLIENT_GONE_DEADLINE);
   }

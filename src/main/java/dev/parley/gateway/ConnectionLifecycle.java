@@ -53,13 +53,13 @@ final class ConnectionLifecycle {
   /** The token this connection was opened with has expired: say so, then close. */
   void onTokenExpired() {
     outbound.push(Frames.error(null, ErrorCode.UNAUTHORIZED, "token expired; reconnect with a fresh token"));
-    outbound.close();
+    outbound.close(ClientOutbound.CloseReason.TOKEN_EXPIRED);
   }
 
   /** The user's tokens were revoked (dev.parley.auth.Revocations): say so, then close. */
   void onRevoked() {
     outbound.push(Frames.error(null, ErrorCode.UNAUTHORIZED, "token revoked: sign in again"));
-    outbound.close();
+    outbound.close(ClientOutbound.CloseReason.TOKEN_REVOKED);
   }
 
   /**

@@ -188,7 +188,7 @@ public final class Session extends AbstractBehavior<Session.Command> implements 
     super(ctx);
     ParleyConfig.GatewaySettings settings = config.gateway();
     Metrics metrics = Metrics.get(ctx.getSystem());
-    this.outbound = new ClientOutbound(queue, settings.outboundBuffer(), timers);
+    this.outbound = new ClientOutbound(queue, settings.outboundBuffer(), timers, ctx.getLog(), user);
     this.lifecycle = new ConnectionLifecycle(ctx, timers, user, tokenValidUntil, outbound, connectedSessions, userLimits);
     this.drain = new ConnectionDrain(this, timers, metrics);
     this.window = new RequestWindow(settings.maxInFlight(), outbound, drain);
@@ -350,8 +350,9 @@ public final class Session extends AbstractBehavior<Session.Command> implements 
     return outbound.isClosing();
   }
 
+  /** Ends the connection after a reconnect hint (drain, move). */
   void completeOutbound() {
-    outbound.close();
+    outbound.close(ClientOutbound.CloseReason.RECONNECT_HINTED);
   }
 
   ConnectionPresence presence() {

@@ -553,6 +553,7 @@ final class WebSocketFrames extends GraphStage<BidiShape<ByteString, IncomingFra
 
     /** We fail the connection: our close frame now, the client's frames ignored but its close frame. */
     private void closeWithCode(int code, String reason) {
+      settings.log().info("closing a connection: websocket close code {} {}", code, reason);
       failed = true;
       text = null; // our close frame goes first, the session's texts are dropped
       frameOpcode = NONE;
@@ -674,6 +675,7 @@ final class WebSocketFrames extends GraphStage<BidiShape<ByteString, IncomingFra
     private void recheckIdle(Long now) {
       if (watching && settings.idle().silentSince(lastHeard, now)) {
         unwatch();
+        settings.log().info("closing a connection: nothing heard from the client for {} ms", (now - lastHeard) / 1_000_000);
         completeStage();
       }
     }

@@ -2,8 +2,14 @@ package dev.parley.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import static org.awaitility.Awaitility.await;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.parley.cluster.NodeLifecycle;
 import dev.parley.testing.RawWebSocket;
@@ -21,12 +27,13 @@ import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /**
  * A client that stops reading falls {@code outbound-buffer} frames behind: it gets one last error
  * frame ("slow consumer") and the connection is closed, while the node keeps serving. The client is
  * a raw socket with a small receive buffer that asks for many large history pages and reads nothing
- * until it has asked for all of them.
+ * until it has asked for all of them. The node says in its log, at INFO, whose connection it closed and why.
  */
 class SlowConsumerIT {
 
@@ -55,6 +62,11 @@ class SlowConsumerIT {
       }
     }
 
+    Logger gateway = ((LoggerContext) LoggerFactory.getILoggerFactory()).getLogger("dev.parley.gateway");
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    logged.setContext(gateway.getLoggerContext());
+    logged.start();
+    gateway.addAppender(logged);
     List<String> texts = new ArrayList<>();
     int closeStatus;
     try (Socket socket = new Socket()) {
@@ -73,7 +85,15 @@ class SlowConsumerIT {
       NodeLifecycle lifecycle = NodeLifecycle.get(node.node().system());
       await().atMost(Duration.ofSeconds(60)).until(() -> lifecycle.openConnections() == 0);
       closeStatus = RawWebSocket.readUntilClose(in, texts);
+    } finally {
+      gateway.detachAppender(logged);
     }
+    assertThat(logged.list)
+        .as("the node's log says whose connection it closed and why")
+        .anySatisfy(e -> {
+          assertThat(e.getLevel()).isEqualTo(Level.INFO);
+          assertThat(e.getFormattedMessage()).isEqualTo("closing alice's connection: slow consumer: outbound buffer full");
+        });
 
     String lastText = texts.isEmpty() ? "none" : texts.get(texts.size() - 1);
     assertThat(texts).as("history pages answered before the disconnect; last %s", lastText.substring(0, Math.min(300, lastText.length())))

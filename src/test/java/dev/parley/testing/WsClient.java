@@ -244,17 +244,23 @@ public final class WsClient implements AutoCloseable {
 
   private String closeDescription() {
     try {
-      return "status " + listener.closed.getNow(null);
+      Integer status = listener.closed.getNow(null);
+      return status == null ? "not by the server (no close frame yet)" : "status " + status + " \"" + listener.closeReason + "\"";
     } catch (RuntimeException e) {
       return describe(e.getCause() == null ? e : e.getCause());
     }
   }
 
-  private static void await(CompletableFuture<WebSocket> sent, String what) {
+  private void await(CompletableFuture<WebSocket> sent, String what) {
     try {
       sent.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
-      throw new AssertionError(what + " failed: " + describe(e.getCause()), e.getCause());
+      // Usually the server closed the connection: say how, and what it sent before (an error frame
+      // naming the reason, e.g. a slow consumer or an expired token).
+      received.drainTo(unconsumed);
+      throw new AssertionError(
+          what + " failed: " + describe(e.getCause()) + "; the connection is closed: " + closeDescription() + "; unconsumed frames: " + unconsumed,
+          e.getCause());
     } catch (InterruptedException | TimeoutException e) {
       throw new AssertionError(what + " did not complete", e);
     }
@@ -272,6 +278,7 @@ public final class WsClient implements AutoCloseable {
   private static final class Listener implements WebSocket.Listener {
     final LinkedBlockingQueue<ObjectNode> frames = new LinkedBlockingQueue<>();
     final CompletableFuture<Integer> closed = new CompletableFuture<>();
+    volatile String closeReason = "";
     private final StringBuilder partial = new StringBuilder();
 
     @Override
@@ -301,6 +308,7 @@ public final class WsClient implements AutoCloseable {
 
     @Override
     public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+      closeReason = reason;
       closed.complete(statusCode);
       return null;
     }
