@@ -44,11 +44,8 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * member's entries are forgotten (and so are those of a node no member has seen for a sweep
  * interval); a removed member's late batches are ignored.
  *
- * <p><b>Interest</b>: the rooms (conversations) that this node's connections watch, each with its
- * member set (loaded once, then kept current by the membership events the connections receive),
- * and the reverse index user → watched rooms. A user's change costs a lookup in that index, on
- * each node, however many conversations the user is in: rooms nobody watches cost nothing.
- * Watchers are told through {@link PendingPresence}: at most one {@link Batch} per connection per
+ * <p><b>Interest</b> ({@link WatchedRooms}): the rooms (conversations) that this node's
+ * connections watch, and who is owed what; at most one {@link Batch} per connection per
  * {@code batch-interval}.
  */
 public final class PresenceHub {
@@ -120,20 +117,10 @@ public final class PresenceHub {
   private static final class Connection {
     final String user;
     boolean away;
-    final Map<String, Watch> watches = new HashMap<>();
 
     Connection(String user) {
       this.user = user;
     }
-  }
-
-  private static final class Room {
-    /** Null while loading. */
-    Set<String> members;
-    final Set<String> loading = new HashSet<>();
-    final Map<ActorRef<Batch>, Watch> watchers = new HashMap<>();
-    int online;
-    int away;
   }
 
   private static final class MemberNode {
@@ -184,9 +171,7 @@ public final class PresenceHub {
   /** Users who were online on a node that stopped counting: offline since then. */
   private final Map<String, Long> lostAt = new HashMap<>();
 
-  private final Map<String, Room> rooms = new HashMap<>();
-  private final Map<String, Set<String>> roomsOf = new HashMap<>();
-  private final PendingPresence<ActorRef<Batch>> pending = new PendingPresence<>();
+  private final WatchedRooms rooms;
 
   private final Counter changes;
   private final Counter frames;
@@ -208,6 +193,7 @@ public final class PresenceHub {
     this.conversations = conversations;
     this.view = view;
     this.selfNode = PresenceSync.nodeId(Cluster.get(ctx.getSystem()).selfMember().uniqueAddress());
+    this.rooms = new WatchedRooms(view, this::loadMembers);
     var registry = Metrics.get(ctx.getSystem()).registry();
     changes =
         Counter.builder("parley.presence.changes")
@@ -236,7 +222,7 @@ public final class PresenceHub {
     Gauge.builder("parley.presence.users.online", onlineUsers, AtomicLong::get)
         .description("users online or away in the whole cluster, as this node sees it")
         .register(registry);
-    Gauge.builder("parley.presence.rooms.watched", rooms, Map::size)
+    Gauge.builder("parley.presence.rooms.watched", rooms, WatchedRooms::size)
         .description("conversations whose presence this node's connections watch")
         .register(registry);
   }
@@ -291,8 +277,7 @@ public final class PresenceHub {
   private Behavior<Command> onDisconnected(Disconnected m) {
     Connection c = connections.remove(m.connection());
     if (c == null) return Behaviors.same();
-    for (String room : List.copyOf(c.watches.keySet())) removeWatcher(m.connection(), room);
-    pending.forget(m.connection());
+    rooms.disconnected(m.connection());
     Set<ActorRef<Batch>> ofUser = localByUser.get(c.user);
     if (ofUser != null && ofUser.remove(m.connection()) && ofUser.isEmpty()) localByUser.remove(c.user);
     changed(c.user);
@@ -618,52 +603,14 @@ public final class PresenceHub {
     boolean isUp = after.status() != PresenceEntry.Status.OFFLINE;
     if (isUp != wasUp) onlineUsers.addAndGet(isUp ? 1 : -1);
     if (was.status() != after.status()) changes.increment();
-    for (String roomId : roomsOf.getOrDefault(user, Set.of())) {
-      Room room = rooms.get(roomId);
-      if (room == null || room.members == null) continue;
-      boolean countsChanged = was.status() != after.status();
-      count(room, was.status(), -1);
-      count(room, after.status(), +1);
-      room.watchers.forEach(
-          (connection, watch) -> {
-            if (watch.countsOnly()) {
-              if (countsChanged) pending.countsChanged(connection, roomId);
-            } else if (watch.users() == null || watch.users().contains(user)) {
-              pending.userChanged(connection, user);
-            }
-          });
-    }
-  }
-
-  private static void count(Room room, PresenceEntry.Status status, int delta) {
-    if (status == PresenceEntry.Status.ONLINE) room.online += delta;
-    else if (status == PresenceEntry.Status.AWAY) room.away += delta;
+    rooms.presenceChanged(user, was, after);
   }
 
   // ---- interest -------------------------------------------------------------------------------
 
   private Behavior<Command> onWatch(Watch m) {
-    Connection c = connections.get(m.connection());
-    if (c == null) return Behaviors.same();
-    c.watches.put(m.room(), m);
-    Room room = rooms.computeIfAbsent(m.room(), r -> new Room());
-    room.watchers.put(m.connection(), m);
-    if (room.members == null) {
-      if (room.loading.isEmpty()) loadMembers(m.room(), m.user(), null);
-      room.loading.add(m.user());
-    } else {
-      announce(m.room(), room, m);
-    }
+    if (connections.containsKey(m.connection())) rooms.watch(m);
     return Behaviors.same();
-  }
-
-  /** What a new watcher is owed at once: the counts, or the state of the members it named. */
-  private void announce(String roomId, Room room, Watch watch) {
-    if (watch.countsOnly()) {
-      pending.countsChanged(watch.connection(), roomId);
-    } else if (watch.users() != null) {
-      for (String user : watch.users()) if (room.members.contains(user)) pending.userChanged(watch.connection(), user);
-    }
   }
 
   private void loadMembers(String roomId, String asUser, String after) {
@@ -672,105 +619,24 @@ public final class PresenceHub {
         (reply, failure) -> new MembersLoaded(roomId, asUser, reply != null ? reply : new Conversation.Rejected(dev.parley.ErrorCode.UNAVAILABLE, "no answer")));
   }
 
-  private final Map<String, List<String>> partial = new HashMap<>();
-
   private Behavior<Command> onMembersLoaded(MembersLoaded m) {
-    Room room = rooms.get(m.room());
-    if (room == null || room.members != null) {
-      partial.remove(m.room());
-      return Behaviors.same();
-    }
-    if (!(m.reply() instanceof Conversation.MembersPage page)) {
-      // Refused or unavailable: the watch ends (the client sees no presence for the room and may watch again).
-      ctx.getLog().debug("presence: members of {} not loaded: {}", m.room(), m.reply());
-      partial.remove(m.room());
-      for (ActorRef<Batch> connection : List.copyOf(room.watchers.keySet())) removeWatcher(connection, m.room());
-      return Behaviors.same();
-    }
-    List<String> loaded = partial.computeIfAbsent(m.room(), r -> new ArrayList<>());
-    loaded.addAll(page.members());
-    if (page.more()) {
-      loadMembers(m.room(), m.asUser(), page.members().get(page.members().size() - 1));
-      return Behaviors.same();
-    }
-    partial.remove(m.room());
-    room.members = new HashSet<>(loaded);
-    room.loading.clear();
-    for (String user : room.members) {
-      roomsOf.computeIfAbsent(user, u -> new HashSet<>()).add(m.room());
-      count(room, of(user).status(), +1);
-    }
-    room.watchers.values().forEach(watch -> announce(m.room(), room, watch));
+    if (!(m.reply() instanceof Conversation.MembersPage)) ctx.getLog().debug("presence: members of {} not loaded: {}", m.room(), m.reply());
+    rooms.membersLoaded(m.room(), m.asUser(), m.reply());
     return Behaviors.same();
   }
 
   private Behavior<Command> onUnwatch(Unwatch m) {
-    removeWatcher(m.connection(), m.room());
+    rooms.unwatch(m.connection(), m.room());
     return Behaviors.same();
-  }
-
-  private void removeWatcher(ActorRef<Batch> connection, String roomId) {
-    Connection c = connections.get(connection);
-    if (c != null) c.watches.remove(roomId);
-    pending.forgetRoom(connection, roomId);
-    Room room = rooms.get(roomId);
-    if (room == null) return;
-    room.watchers.remove(connection);
-    if (!room.watchers.isEmpty()) return;
-    rooms.remove(roomId);
-    if (room.members == null) return;
-    for (String user : room.members) {
-      Set<String> of = roomsOf.get(user);
-      if (of != null && of.remove(roomId) && of.isEmpty()) roomsOf.remove(user);
-    }
   }
 
   private Behavior<Command> onMembershipChanged(MembershipChanged m) {
-    Room room = rooms.get(m.room());
-    if (room == null || room.members == null) return Behaviors.same();
-    PresenceEntry.Status status = of(m.user()).status();
-    if (m.joined()) {
-      if (!room.members.add(m.user())) return Behaviors.same();
-      roomsOf.computeIfAbsent(m.user(), u -> new HashSet<>()).add(m.room());
-      count(room, status, +1);
-    } else {
-      if (!room.members.remove(m.user())) return Behaviors.same();
-      Set<String> of = roomsOf.get(m.user());
-      if (of != null && of.remove(m.room()) && of.isEmpty()) roomsOf.remove(m.user());
-      count(room, status, -1);
-      // Who left sees the room's presence no more.
-      for (ActorRef<Batch> connection : List.copyOf(room.watchers.keySet())) {
-        Connection c = connections.get(connection);
-        if (c != null && c.user.equals(m.user())) removeWatcher(connection, m.room());
-      }
-    }
-    room.watchers.forEach(
-        (connection, watch) -> {
-          if (watch.countsOnly()) pending.countsChanged(connection, m.room());
-          else if (m.joined() && (watch.users() == null || watch.users().contains(m.user()))) pending.userChanged(connection, m.user());
-        });
+    rooms.membershipChanged(m.room(), m.user(), m.joined());
     return Behaviors.same();
   }
 
-  private UserPresence of(String user) {
-    UserPresence p = view.get(user);
-    return p != null ? p : UserPresence.unknown(user);
-  }
-
-  // ---- batches --------------------------------------------------------------------------------
-
   private Behavior<Command> onFlush() {
-    for (PendingPresence.Flush<ActorRef<Batch>> flush : pending.drain(settings.maxUsersPerFrame())) {
-      List<UserPresence> users = flush.users().stream().map(this::of).toList();
-      List<RoomCounts> counts = new ArrayList<>(flush.countedRooms().size());
-      for (String roomId : flush.countedRooms()) {
-        Room room = rooms.get(roomId);
-        if (room != null && room.members != null) counts.add(new RoomCounts(roomId, room.members.size(), room.online, room.away));
-      }
-      if (users.isEmpty() && counts.isEmpty()) continue;
-      flush.connection().tell(new Batch(users, counts));
-      frames.increment();
-    }
+    frames.increment(rooms.flush(settings.maxUsersPerFrame()));
     return Behaviors.same();
   }
 }
