@@ -20,6 +20,9 @@
 #   on 2 cores with one C2 compiler thread the JIT still compiles the connect path through the second
 #   and third storms of 10,000 (benchmarks.md, issue 19, 2026-12-06 (second session)); a node that has
 #   served more connections than that no longer does, so a "warm" figure is taken after them.
+#   Each storm leaves its N client ports in TIME_WAIT for a minute: more than ~28,000 within a minute
+#   (a third storm of 10,000) from one source address fail with BindException; SOURCE_ADDRESSES=K
+#   spreads the client's connections over 127.0.0.2 and K-1 more (parley bench --source-addresses).
 #   env: PARLEY_JAR (the node), BENCH_JAR (the client, default PARLEY_JAR), OUT,
 #        HTTP_PORT/CLUSTER_PORT/MANAGEMENT_PORT (18481-18483), NODE_OPTS (extra JVM options of the
 #        node), HOLD (seconds each step is held, default 60), IDLE_WINDOW (default 20, < HOLD - SETTLE - 15),
@@ -52,6 +55,7 @@ http_port=${HTTP_PORT:-18481}
 hold=${HOLD:-60}
 window=${IDLE_WINDOW:-20}
 tck=$(getconf CLK_TCK)
+sources=${SOURCE_ADDRESSES:+--source-addresses $SOURCE_ADDRESSES}
 here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$out" && mkdir -p "$out/data"
 env PARLEY_HTTP_PORT="$http_port" PARLEY_CLUSTER_PORT="${CLUSTER_PORT:-18482}" PARLEY_MANAGEMENT_PORT="${MANAGEMENT_PORT:-18483}" \
@@ -103,7 +107,7 @@ for n in "$@"; do
   if [[ $n == w* ]]; then
     n=${n#w} warmups=$((warmups + 1))
     threads "warmup-$warmups-0.json"; c0=$(cpu_ms); t0=$(now_ms)
-    java -jar "$bench_jar" bench --url "ws://127.0.0.1:$http_port/v1/ws" --idle -c "$n" -d 1s --setup-timeout 300s \
+    java -jar "$bench_jar" bench --url "ws://127.0.0.1:$http_port/v1/ws" --idle -c "$n" -d 1s --setup-timeout 300s $sources \
       >"$out/warmup-$warmups.txt" 2>"$out/warmup-$warmups.log" &
     bench=$!
     for _ in $(seq 1 6000); do grep -qs "holding for" "$out/warmup-$warmups.log" && break; sleep 0.1; done
@@ -128,7 +132,7 @@ for n in "$@"; do
     perf=$!
   fi
   threads "threads-$label-0.json"; c0=$(cpu_ms); t0=$(now_ms)
-  java -jar "$bench_jar" bench --url "ws://127.0.0.1:$http_port/v1/ws" --idle -c "$n" -d "${hold}s" --setup-timeout 300s \
+  java -jar "$bench_jar" bench --url "ws://127.0.0.1:$http_port/v1/ws" --idle -c "$n" -d "${hold}s" --setup-timeout 300s $sources \
     --json "$out/idle-$label.json" >"$out/idle-$label.txt" 2>"$out/idle-$label.log" &
   bench=$!
   for _ in $(seq 1 6000); do grep -qs "holding for" "$out/idle-$label.log" && break; sleep 0.1; done
