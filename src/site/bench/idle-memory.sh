@@ -27,6 +27,7 @@
 #        HTTP_PORT/CLUSTER_PORT/MANAGEMENT_PORT (18481-18483), NODE_OPTS (extra JVM options of the
 #        node), HOLD (seconds each step is held, default 60), IDLE_WINDOW (default 20, < HOLD - SETTLE - 15),
 #        SETTLE (seconds from the last connection opened to the idle window, default 2),
+#        NODE_OPTS=-XX:+PrintCompilation: jit-windows.py OUT/NAME counts the JIT's compilations per storm;
 #        JFR=1 (a JFR CPU profile of the connect storm, open-N.jfr; it adds to the open CPU figure),
 #        PERF=1 (perf record of the node's every thread, kernel included, during each storm: open-N.perf.data;
 #        start the node with NODE_OPTS="-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit
@@ -70,6 +71,7 @@ cleanup() {
 trap cleanup EXIT
 for _ in $(seq 1 120); do grep -qs "Parley node up" "$out/node.log" && break; sleep 1; done
 grep -qs "Parley node up" "$out/node.log" || { echo "node did not start, see $out/node.log" >&2; exit 1; }
+echo "$(date +%s%3N) $(jcmd "$node" VM.uptime | tail -1)" >"$out/uptime.txt" # wall clock and JVM uptime: jit-windows.py aligns -XX:+PrintCompilation with the storms
 
 threads() { python3 "$here/thread-ticks.py" snap "$node" >"$out/$1"; }
 split_ms() { python3 "$here/thread-ticks.py" diff "$out/$1" "$out/$2"; }
