@@ -43,14 +43,6 @@ class WebSocketRouteTest {
   }
 
   @Test
-  void aMalformedQueryStillThrowsWhenItsTokenIsRead() {
-    // As a request's URI may carry it: the raw query is kept as sent, and parsed only when read.
-    Uri uri = Uri.create("http://localhost/v1/ws").rawQueryString("token=%zz");
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> uri.query()).isInstanceOf(RuntimeException.class);
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> WebSocketRoute.queryToken(uri)).isInstanceOf(RuntimeException.class);
-  }
-
-  @Test
   void bearerPrefersTheQueryTokenThenTheAuthorizationHeader() {
     assertThat(WebSocketRoute.bearer(Optional.of("q"), Optional.of("Bearer h"))).isEqualTo("q");
     assertThat(WebSocketRoute.bearer(Optional.empty(), Optional.of("bearer  h "))).isEqualTo("h");
