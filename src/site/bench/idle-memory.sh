@@ -15,10 +15,19 @@
 #   The same N twice (idle-memory.sh warm 10000 10000) measures a cold storm, then a warm one: the
 #   second storm runs on a node whose JIT compiled the path during the first (files of the k-th step
 #   of the same N are suffixed .k: step-10000.2.json, histogram-10000.2.txt, open-10000.2.jfr).
+#   wN is a warm-up storm of N (idle-memory.sh warm 10000 w10000 w10000 10000): opened, held 1 s and
+#   closed, not measured but for one line of its open CPU and the JIT's share of it (warmup-K.json):
+#   on 2 cores with one C2 compiler thread the JIT still compiles the connect path through the second
+#   and third storms of 10,000 (benchmarks.md, issue 19, 2026-12-06 (second session)); a node that has
+#   served more connections than that no longer does, so a "warm" figure is taken after them.
+#   Each storm leaves its N client ports in TIME_WAIT for a minute: more than ~28,000 within a minute
+#   (a third storm of 10,000) from one source address fail with BindException; SOURCE_ADDRESSES=K
+#   spreads the client's connections over 127.0.0.2 and K-1 more (parley bench --source-addresses).
 #   env: PARLEY_JAR (the node), BENCH_JAR (the client, default PARLEY_JAR), OUT,
 #        HTTP_PORT/CLUSTER_PORT/MANAGEMENT_PORT (18481-18483), NODE_OPTS (extra JVM options of the
 #        node), HOLD (seconds each step is held, default 60), IDLE_WINDOW (default 20, < HOLD - SETTLE - 15),
 #        SETTLE (seconds from the last connection opened to the idle window, default 2),
+#        NODE_OPTS=-XX:+PrintCompilation: jit-windows.py OUT/NAME counts the JIT's compilations per storm;
 #        JFR=1 (a JFR CPU profile of the connect storm, open-N.jfr; it adds to the open CPU figure),
 #        PERF=1 (perf record of the node's every thread, kernel included, during each storm: open-N.perf.data;
 #        start the node with NODE_OPTS="-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit
@@ -47,6 +56,7 @@ http_port=${HTTP_PORT:-18481}
 hold=${HOLD:-60}
 window=${IDLE_WINDOW:-20}
 tck=$(getconf CLK_TCK)
+sources=${SOURCE_ADDRESSES:+--source-addresses $SOURCE_ADDRESSES}
 here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$out" && mkdir -p "$out/data"
 env PARLEY_HTTP_PORT="$http_port" PARLEY_CLUSTER_PORT="${CLUSTER_PORT:-18482}" PARLEY_MANAGEMENT_PORT="${MANAGEMENT_PORT:-18483}" \
@@ -61,6 +71,7 @@ cleanup() {
 trap cleanup EXIT
 for _ in $(seq 1 120); do grep -qs "Parley node up" "$out/node.log" && break; sleep 1; done
 grep -qs "Parley node up" "$out/node.log" || { echo "node did not start, see $out/node.log" >&2; exit 1; }
+echo "$(date +%s%3N) $(jcmd "$node" VM.uptime | tail -1)" >"$out/uptime.txt" # wall clock and JVM uptime: jit-windows.py aligns -XX:+PrintCompilation with the storms
 
 threads() { python3 "$here/thread-ticks.py" snap "$node" >"$out/$1"; }
 split_ms() { python3 "$here/thread-ticks.py" diff "$out/$1" "$out/$2"; }
@@ -93,7 +104,26 @@ sleep "${STARTUP_SETTLE:-10}" # let start-up settle (JIT, cluster formation): th
 base_idle=$(idle_cpu "$window")
 measure 0 | jq -c --argjson idle "$base_idle" '. + {idleCpuMsPerS: $idle}' | tee "$out/baseline.json"
 jcmd "$node" GC.class_histogram >"$out/histogram-0.txt"
+warmups=0
 for n in "$@"; do
+  if [[ $n == w* ]]; then
+    n=${n#w} warmups=$((warmups + 1))
+    threads "warmup-$warmups-0.json"; c0=$(cpu_ms); t0=$(now_ms)
+    java -jar "$bench_jar" bench --url "ws://127.0.0.1:$http_port/v1/ws" --idle -c "$n" -d 1s --setup-timeout 300s $sources \
+      >"$out/warmup-$warmups.txt" 2>"$out/warmup-$warmups.log" &
+    bench=$!
+    for _ in $(seq 1 6000); do grep -qs "holding for" "$out/warmup-$warmups.log" && break; sleep 0.1; done
+    c1=$(cpu_ms); t1=$(now_ms); threads "warmup-$warmups-1.json"
+    wait "$bench" || true
+    bench=""
+    sleep 5 # closed connections leave the node before the next step
+    until_quiet # and what the storm left queued (presence) is done before the next is measured
+    jq -n -c --arg step "w$n.$warmups" --argjson n "$n" --argjson base "$base_idle" --argjson oc $((c1 - c0)) --argjson ow $((t1 - t0)) \
+      --argjson open "$(split_ms "warmup-$warmups-0.json" "warmup-$warmups-1.json")" \
+      '{step: $step, openCpuMsPerConnection: (($oc - $base * $ow / 1000) / $n), openJitMsPerConnection: ($open.jitMs / $n),
+        openedPerSecond: ($n * 1000 / $ow)}' | tee "$out/warmup-$warmups.json"
+    continue
+  fi
   label=$n k=2
   while [[ -e $out/step-$label.json ]]; do label=$n.$k; k=$((k + 1)); done
   [[ ${JFR:-0} == 1 ]] && jcmd "$node" JFR.start name=open settings=profile filename="$out/open-$label.jfr" >/dev/null
@@ -104,7 +134,7 @@ for n in "$@"; do
     perf=$!
   fi
   threads "threads-$label-0.json"; c0=$(cpu_ms); t0=$(now_ms)
-  java -jar "$bench_jar" bench --url "ws://127.0.0.1:$http_port/v1/ws" --idle -c "$n" -d "${hold}s" --setup-timeout 300s \
+  java -jar "$bench_jar" bench --url "ws://127.0.0.1:$http_port/v1/ws" --idle -c "$n" -d "${hold}s" --setup-timeout 300s $sources \
     --json "$out/idle-$label.json" >"$out/idle-$label.txt" 2>"$out/idle-$label.log" &
   bench=$!
   for _ in $(seq 1 6000); do grep -qs "holding for" "$out/idle-$label.log" && break; sleep 0.1; done

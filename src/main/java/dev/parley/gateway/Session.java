@@ -23,6 +23,8 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One websocket connection: owns the user's subscriptions on it and everything sent to it.
@@ -46,6 +48,15 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * the connection's own stream.
  */
 public final class Session extends AbstractBehavior<Session.Command> implements Subscriptions.Connection {
+
+  /**
+   * The session's own lines (DEBUG), with the user in the MDC while they are on ({@link SessionMdc}).
+   * Not {@code getContext().getLog()}: its first use in an actor walks the call stack to name the
+   * logger and renders the actor's path, and every use puts Pekko's three MDC entries and clears
+   * them after the message, whatever the level; a session used it at every open and close
+   * (benchmarks.md, issue 19, 2026-12-06 (second session)).
+   */
+  private static final Logger log = LoggerFactory.getLogger(Session.class);
 
   public sealed interface Command {}
 
@@ -221,7 +232,7 @@ public final class Session extends AbstractBehavior<Session.Command> implements 
             new Frames(settings),
             settings.maxFrameBytes());
     // The first client frame needs no demand: the stream pulled it when it started the session.
-    ctx.getLog().debug("connection opened");
+    log.debug("connection opened");
   }
 
   /**
@@ -289,10 +300,10 @@ public final class Session extends AbstractBehavior<Session.Command> implements 
     } else if (message == Revoke.INSTANCE) {
       lifecycle.onRevoked();
     } else if (message == ClientGone.INSTANCE) {
-      getContext().getLog().debug("connection closed");
+      log.debug("connection closed");
       return Behaviors.stopped();
     } else if (message instanceof ClientFailed m) {
-      getContext().getLog().debug("connection failed: {}", m.cause().getClass().getSimpleName());
+      log.debug("connection failed: {}", m.cause().getClass().getSimpleName());
       return Behaviors.stopped();
     } else {
       return Behaviors.unhandled();

@@ -147,7 +147,7 @@ public final class WebSocketRoute {
     try {
       Optional<String> queryToken;
       try {
-        queryToken = request.getUri().query().get("token");
+        queryToken = queryToken(request.getUri());
       } catch (RuntimeException malformed) {
         // A query that does not parse: the route's parameter directive rejected it, a 400.
         return Optional.of(rejected(StatusCodes.BAD_REQUEST));
@@ -163,6 +163,34 @@ public final class WebSocketRoute {
   }
 
   private static final String WS_PATH = "/v1/ws";
+
+  /**
+   * The query's {@code token}, as Pekko HTTP's query parser reads it. The query a client sends is
+   * usually {@code token=} and a JWT, all of it unreserved characters (base64url and dots): such a
+   * query is read here without the parser (a parboiled parser built and run per connection, ~3 % of
+   * a warm connect storm's samples; benchmarks.md, issue 19, 2026-12-06 (second session)); nothing
+   * in it is decoded, so the parser would give the same value. Any other query goes to the parser,
+   * which throws on a malformed one.
+   */
+  static Optional<String> queryToken(org.apache.pekko.http.javadsl.model.Uri uri) {
+    Optional<String> raw = uri.rawQueryString();
+    if (raw.isPresent() && raw.get().startsWith(TOKEN_PARAMETER) && unreserved(raw.get(), TOKEN_PARAMETER.length())) {
+      return Optional.of(raw.get().substring(TOKEN_PARAMETER.length()));
+    }
+    return uri.query().get("token");
+  }
+
+  private static final String TOKEN_PARAMETER = "token=";
+
+  /** Whether {@code text} from {@code from} holds only RFC 3986 unreserved characters (nothing a query parser decodes or splits on). */
+  private static boolean unreserved(String text, int from) {
+    for (int i = from; i < text.length(); i++) {
+      char c = text.charAt(i);
+      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+      if (!ok) return false;
+    }
+    return true;
+  }
 
   /** As the node's rejection handler renders a rejection with this status (Node.withJsonErrors). */
   private static HttpResponse rejected(StatusCode status) {

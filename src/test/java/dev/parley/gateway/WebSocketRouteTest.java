@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.http.javadsl.model.Uri;
 import org.apache.pekko.http.javadsl.model.ws.BinaryMessage;
 import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
@@ -25,6 +26,20 @@ class WebSocketRouteTest {
   @AfterAll
   static void shutdown() {
     testKit.shutdownTestKit();
+  }
+
+  @Test
+  void theQueryTokenIsWhatPekkosQueryParserReads() {
+    String jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJlXy0~";
+    for (String query :
+        List.of(
+            "token=" + jwt, "token=", "token=a%2Eb", "token=a+b", "token=a&token=b", "x=1&token=" + jwt, "token=" + jwt + "&x=1",
+            "token=a=b", "token=a;b", "tokens=a", "Token=a", "token", "x=1", "", "token=a/b?c", "token=%41%42")) {
+      Uri uri = Uri.create("http://localhost/v1/ws?" + query);
+      assertThat(WebSocketRoute.queryToken(uri)).as(query).isEqualTo(uri.query().get("token"));
+    }
+    assertThat(WebSocketRoute.queryToken(Uri.create("http://localhost/v1/ws"))).isEmpty();
+    assertThat(WebSocketRoute.queryToken(Uri.create("http://localhost/v1/ws?token=" + jwt))).contains(jwt);
   }
 
   @Test
