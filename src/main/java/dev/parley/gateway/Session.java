@@ -50,7 +50,8 @@ import org.slf4j.LoggerFactory;
 public final class Session extends AbstractBehavior<Session.Command> implements Subscriptions.Connection {
 
   /**
-   * The session's own lines (DEBUG), with the user in the MDC while they are on ({@link SessionMdc}).
+   * The session's own lines (DEBUG, but for a connection the server closes: {@link ClientOutbound}),
+   * with the user in the MDC while they are on ({@link SessionMdc}).
    * Not {@code getContext().getLog()}: its first use in an actor walks the call stack to name the
    * logger and renders the actor's path, and every use puts Pekko's three MDC entries and clears
    * them after the message, whatever the level; a session used it at every open and close
@@ -199,7 +200,7 @@ public final class Session extends AbstractBehavior<Session.Command> implements 
     super(ctx);
     ParleyConfig.GatewaySettings settings = config.gateway();
     Metrics metrics = Metrics.get(ctx.getSystem());
-    this.outbound = new ClientOutbound(queue, settings.outboundBuffer(), timers, ctx.getLog(), user);
+    this.outbound = new ClientOutbound(queue, settings.outboundBuffer(), timers, log, user);
     this.lifecycle = new ConnectionLifecycle(ctx, timers, user, tokenValidUntil, outbound, connectedSessions, userLimits);
     this.drain = new ConnectionDrain(this, timers, metrics);
     this.window = new RequestWindow(settings.maxInFlight(), outbound, drain);
