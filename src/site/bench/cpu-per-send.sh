@@ -27,6 +27,8 @@
 #        PROFILE_AFTER (see below): a recording of one more run after the rounds, at a measured rate.
 #   FINAL_WORKLOAD, FINAL_DURATION: see below (one run per build after the rounds).
 #   Per run, the node's CPU and context switches per thread group (thread-split.py) in LABEL/RUN.split.md.
+#   Per run, the node's /proc/PID/io before and after (LABEL/RUN.io-before, .io-after): its write and read
+#   system calls per acked send, with the journal's commits per send, come from io-per-send.py OUT/NAME.
 # Prints one line per run; cpu-per-send-summary.py OUT/NAME prints the medians and ratios.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -78,6 +80,7 @@ bench() {
   python3 "$here/jvm-ticks.py" "${pids[$i]}" >"$dir/$run.ticks-before"
   curl -s "http://127.0.0.1:$((port + 2))/metrics" | grep -E "^parley_journal_(batches|rows)" >"$dir/$run.journal-before" || true
   python3 "$here/thread-split.py" snap "${pids[$i]}" >"$dir/$run.split-before"
+  cat /proc/${pids[$i]}/io >"$dir/$run.io-before"
   python3 "$here/pg-statements.py" snap "${dbs[$i]}" >"$dir/$run.pg-before" 2>/dev/null || true
   # shellcheck disable=SC2086
   java -jar "$bench_jar" bench --url "ws://127.0.0.1:$port/v1/ws" --node-metrics "http://127.0.0.1:$((port + 2))/metrics" \
@@ -86,6 +89,7 @@ bench() {
   python3 "$here/jvm-ticks.py" "${pids[$i]}" >"$dir/$run.ticks-after"
   curl -s "http://127.0.0.1:$((port + 2))/metrics" | grep -E "^parley_journal_(batches|rows)" >"$dir/$run.journal-after" || true
   python3 "$here/thread-split.py" snap "${pids[$i]}" --names >"$dir/$run.split-after"
+  cat /proc/${pids[$i]}/io >"$dir/$run.io-after"
   python3 "$here/pg-statements.py" snap "${dbs[$i]}" >"$dir/$run.pg-after" 2>/dev/null || true
   # per thread group over the whole run (setup and warm-up included), per acked send of the whole run
   local acked; acked=$(jq '.correctness.ackedMessages // 0' "$dir/$run.json" 2>/dev/null || echo 0)

@@ -24,12 +24,14 @@ for _ in $(seq 1 120); do grep -qs "Parley node up" "$out/node.log" && break; sl
 journal() { curl -s "http://127.0.0.1:$((port + 2))/metrics" | grep -E "^parley_journal_(batches|rows)"; }
 run() { # NAME RATE SECONDS
   journal >"$out/$1.journal-before"
+  cat /proc/$node/io >"$out/$1.io-before"
   python3 "$here/thread-split.py" snap $node >"$out/$1.split-before"
   java -jar "$bench_jar" bench --url "ws://127.0.0.1:$port/v1/ws" --node-metrics "http://127.0.0.1:$((port + 2))/metrics" \
     --db-url "jdbc:postgresql://$PGHOST:5432/$db?user=$PGUSER" -c 200 -m 100 -k 2 -r "$2" -d "${3}s" --warmup 3s \
     --json "$out/$1.json" >"$out/$1.txt" 2>"$out/$1.log"
   python3 "$here/thread-split.py" snap $node --names >"$out/$1.split-after"
   journal >"$out/$1.journal-after"
+  cat /proc/$node/io >"$out/$1.io-after"
   python3 "$here/thread-split.py" diff "$out/$1.split-before" "$out/$1.split-after" "$(jq '.correctness.ackedMessages // 0' "$out/$1.json")" >"$out/$1.split.md" || true
   echo "$(date -u +%T) $1: $(grep -E '^(acked sends|send->ack|cost per)' "$out/$1.txt" | tr -s ' ' | tr '\n' ' ')"
 }

@@ -175,6 +175,35 @@ abstract class EndToEndScenarios {
     }
   }
 
+  /**
+   * The sender's own copy of each message comes before its ack, and the other devices of the sender
+   * get it too, for sends pipelined on one connection: a session holds the echo of its own unanswered
+   * send until the ack, so that both leave in one write (benchmarks.md, issue 18, 2026-12-06 (second
+   * session)).
+   */
+  @Test
+  void pipelinedSendsEchoEachMessageBeforeItsAckAndToTheSendersOtherDevices() {
+    WsClient alice = connect("alice");
+    WsClient aliceElsewhere = connect("alice");
+    WsClient bob = connect("bob");
+    String conversation = create(alice, "bob");
+    for (WsClient member : List.of(alice, aliceElsewhere, bob)) subscribe(member, conversation, null);
+
+    for (int i = 0; i < 20; i++) alice.send(sendFrame(conversation, "p-" + i, "pipelined " + i).put("id", "p-" + i));
+    List<String> arrived = new ArrayList<>();
+    for (int acks = 0; acks < 20; ) {
+      ObjectNode f = alice.expect(x -> true, "the acks of 20 pipelined sends (got " + arrived + ")");
+      arrived.add(f.path("type").asText() + " " + f.path("clientMsgId").asText());
+      if ("ack".equals(f.path("type").asText())) acks++;
+    }
+
+    for (int i = 0; i < 20; i++) {
+      assertThat(arrived.indexOf("message p-" + i)).as("%s", arrived).isNotNegative().isLessThan(arrived.indexOf("ack p-" + i));
+    }
+    assertThat(seqs(aliceElsewhere.expectEvents(conversation, 20))).containsExactlyElementsOf(LongStream.rangeClosed(2, 21).boxed().toList());
+    assertThat(seqs(bob.expectEvents(conversation, 20))).containsExactlyElementsOf(LongStream.rangeClosed(2, 21).boxed().toList());
+  }
+
   @Test
   void subscribeWithSinceReplaysTheTimelineAfterItThenLiveEvents() {
     WsClient alice = connect("alice");
