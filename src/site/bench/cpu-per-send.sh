@@ -26,7 +26,7 @@
 #        warm-up's load, outside every measured run; summarized by jfr-areas.py after the last run;
 #        PROFILE_AFTER (see below): a recording of one more run after the rounds, at a measured rate.
 #        LAG (unset; 1: the inbox's and the bots' projection lag sampled from the database twice a
-#        second during each measured run, projection-lag.py, in LABEL/RUN.lag.json),
+#        second during each measured run, projection-lag.py, in LABEL/RUN.projection-lag),
 #   FINAL_WORKLOAD, FINAL_DURATION: see below (one run per build after the rounds).
 #   Per run, the node's CPU and context switches per thread group (thread-split.py) in LABEL/RUN.split.md.
 # Prints one line per run; cpu-per-send-summary.py OUT/NAME prints the medians and ratios.
@@ -94,7 +94,7 @@ bench() {
   if [[ -n $lagger ]]; then
     kill "$lagger" 2>/dev/null || true
     wait "$lagger" 2>/dev/null || true
-    python3 "$here/projection-lag.py" summary "$dir/$run.lag.jsonl" >"$dir/$run.lag.json" || true
+    python3 "$here/projection-lag.py" summary "$dir/$run.lag.jsonl" >"$dir/$run.projection-lag" || true
   fi
   python3 "$here/jvm-ticks.py" "${pids[$i]}" >"$dir/$run.ticks-after"
   curl -s "http://127.0.0.1:$((port + 2))/metrics" | grep -E "^parley_journal_(batches|rows)" >"$dir/$run.journal-after" || true
