@@ -25,6 +25,8 @@
 #        of each such node over the last PROFILE_SECONDS of its warm-up, i.e. a warm node under the
 #        warm-up's load, outside every measured run; summarized by jfr-areas.py after the last run;
 #        PROFILE_AFTER (see below): a recording of one more run after the rounds, at a measured rate.
+#        LAG (unset; 1: the inbox's and the bots' projection lag sampled from the database twice a
+#        second during each measured run, projection-lag.py, in LABEL/RUN.projection-lag),
 #   FINAL_WORKLOAD, FINAL_DURATION: see below (one run per build after the rounds).
 #   Per run, the node's CPU and context switches per thread group (thread-split.py) in LABEL/RUN.split.md.
 #   Per run, the node's /proc/PID/io before and after (LABEL/RUN.io-before, .io-after): its write and read
@@ -82,10 +84,21 @@ bench() {
   python3 "$here/thread-split.py" snap "${pids[$i]}" >"$dir/$run.split-before"
   cat /proc/${pids[$i]}/io >"$dir/$run.io-before"
   python3 "$here/pg-statements.py" snap "${dbs[$i]}" >"$dir/$run.pg-before" 2>/dev/null || true
+  # LAG=1: the projections' lag sampled from the database twice a second over the run (projection-lag.py)
+  local lagger=""
+  if [[ -n ${LAG:-} && $run != warm ]]; then
+    python3 "$here/projection-lag.py" sample "${dbs[$i]}" 600 --interval 0.5 --metrics "http://127.0.0.1:$((port + 2))/metrics" >"$dir/$run.lag.jsonl" 2>/dev/null &
+    lagger=$!
+  fi
   # shellcheck disable=SC2086
   java -jar "$bench_jar" bench --url "ws://127.0.0.1:$port/v1/ws" --node-metrics "http://127.0.0.1:$((port + 2))/metrics" \
     --db-url "jdbc:postgresql://$PGHOST:5432/${dbs[$i]}?user=$PGUSER" $args -d "$duration" --warmup "$warmup" \
     --json "$dir/$run.json" >"$dir/$run.txt" 2>"$dir/$run.log" || true
+  if [[ -n $lagger ]]; then
+    kill "$lagger" 2>/dev/null || true
+    wait "$lagger" 2>/dev/null || true
+    python3 "$here/projection-lag.py" summary "$dir/$run.lag.jsonl" >"$dir/$run.projection-lag" || true
+  fi
   python3 "$here/jvm-ticks.py" "${pids[$i]}" >"$dir/$run.ticks-after"
   curl -s "http://127.0.0.1:$((port + 2))/metrics" | grep -E "^parley_journal_(batches|rows)" >"$dir/$run.journal-after" || true
   python3 "$here/thread-split.py" snap "${pids[$i]}" --names >"$dir/$run.split-after"
