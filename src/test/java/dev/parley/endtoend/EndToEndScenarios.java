@@ -177,9 +177,8 @@ abstract class EndToEndScenarios {
 
   /**
    * The sender's own copy of each message comes before its ack, and the other devices of the sender
-   * get it too, for sends pipelined on one connection: a session holds the echo of its own unanswered
-   * send until the ack, so that both leave in one write (benchmarks.md, issue 18, 2026-12-06 (second
-   * session)).
+   * get it too, for sends pipelined on one connection: the conversation publishes a write's events
+   * before it answers their senders, and the answer reaches the session after the event it follows.
    */
   @Test
   void pipelinedSendsEchoEachMessageBeforeItsAckAndToTheSendersOtherDevices() {
