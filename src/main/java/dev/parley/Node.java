@@ -2,8 +2,11 @@ package dev.parley;
 
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.extractRequestEntity;
 import static org.apache.pekko.http.javadsl.server.Directives.handleExceptions;
 import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
+import static org.apache.pekko.http.javadsl.server.Directives.toStrictEntity;
+import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
@@ -76,6 +79,7 @@ import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.model.Uri;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.apache.pekko.http.scaladsl.model.IllegalRequestException;
 import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
 import org.apache.pekko.management.javadsl.PekkoManagement;
 import org.slf4j.Logger;
@@ -200,7 +204,7 @@ public final class Node implements AutoCloseable {
               new DevLogin(tokens, developmentSecret).route(),
               new ChatClient().route());
       // GET /v1/ws is answered by the websocket route itself, before (and without) the routing DSL.
-      var handler = IdleConnections.aroundRoutes(webSocket::answer, withJsonErrors(routes), system, IdleConnections.get(system));
+      var handler = IdleConnections.aroundRoutes(webSocket::answer, withJsonErrors(wholeBodies(routes, settings.gateway())), system, IdleConnections.get(system));
       ConnectionSwitch.Binding binding;
       if (settings.tls().keyStore().isPresent()) {
         // TLS connections keep Pekko HTTP's own bind (ConnectionSwitch serves plain-text ones).
@@ -296,11 +300,38 @@ public final class Node implements AutoCloseable {
     up.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
+  /**
+   * Every request body is read whole (up to max-frame-bytes, within request-body-timeout) before the
+   * routes answer, also when they answer without it (401, 404, 405). A body the routes leave unread
+   * in part stalls the connection: Pekko HTTP parses the next request only after it, so an HTTP/1.1
+   * client that reuses the kept-alive connection waits and then sees it closed without an answer
+   * (Pekko cancels the unread body after the materializer's subscription timeout), and an answer
+   * sent before the body has fully arrived closes the connection under the client. A body that
+   * arrived with its headers is already whole: those requests pass without the read's thread hop.
+   */
+  private static Route wholeBodies(Route routes, ParleyConfig.GatewaySettings gateway) {
+    return extractRequestEntity(
+        entity ->
+            entity.isStrict()
+                ? routes
+                // The size limit fails the read with EntityStreamSizeException (413) as soon as the
+                // body passes max-frame-bytes; toStrictEntity's own limit would answer 400.
+                : withSizeLimit(gateway.maxFrameBytes(), () -> toStrictEntity(gateway.requestBodyTimeout(), () -> routes)));
+  }
+
   /** Every failure the router produces is answered in the protocol's JSON shape, without internals. */
   private static Route withJsonErrors(Route routes) {
     ExceptionHandler exceptions =
         ExceptionHandler.newBuilder()
             .match(EntityStreamSizeException.class, e -> complete(HttpErrors.response(ErrorCode.TOO_LARGE, "request body is too large")))
+            // A body that did not arrive within request-body-timeout (408), or broke off (400).
+            .match(
+                IllegalRequestException.class,
+                e ->
+                    complete(
+                        HttpErrors.json(
+                            e.status().intValue(),
+                            dev.parley.gateway.Frames.error(null, ErrorCode.BAD_REQUEST, e.info().summary()))))
             .matchAny(
                 e -> {
                   log.error("unexpected failure serving a request", e);

@@ -88,13 +88,15 @@ public record ParleyConfig(
       int maxReplay,
       int historyMaxLimit,
       Duration resubscribeSpread,
-      IdleConnections.Settings idle) {
+      IdleConnections.Settings idle,
+      Duration requestBodyTimeout) {
     public GatewaySettings {
       require(maxFrameBytes >= 256, "parley.gateway.max-frame-bytes must be at least 256");
       require(maxTextLength >= 1, "parley.gateway.max-text-length must be at least 1");
       require(outboundBuffer >= 8, "parley.gateway.outbound-buffer must be at least 8");
       require(maxInFlight >= 1, "parley.gateway.max-in-flight must be at least 1");
       require(historyMaxLimit >= 1, "parley.gateway.history-max-limit must be at least 1");
+      require(requestBodyTimeout.toMillis() >= 1, "parley.gateway.request-body-timeout must be positive");
     }
   }
 
@@ -285,7 +287,8 @@ public record ParleyConfig(
             c.integer("gateway.max-replay", 0, Integer.MAX_VALUE),
             c.integer("gateway.history-max-limit", 1, Integer.MAX_VALUE),
             c.duration("gateway.resubscribe-spread"),
-            new IdleConnections.Settings(c.duration("gateway.idle-timeout"), c.duration("gateway.idle-sweep-interval"))),
+            new IdleConnections.Settings(c.duration("gateway.idle-timeout"), c.duration("gateway.idle-sweep-interval")),
+            c.duration("gateway.request-body-timeout")),
         new InboxSettings(
             c.integer("inbox.pool-size", 1, Integer.MAX_VALUE),
             c.integer("inbox.max-page", 1, Integer.MAX_VALUE),

@@ -17,7 +17,7 @@ import net.jqwik.api.Provide;
  */
 public class HostileFramesTest {
 
-  private static final Frames frames = new Frames(new ParleyConfig.GatewaySettings(65_536, 4000, 8, 4, 1_000, 100, java.time.Duration.ofSeconds(3), new IdleConnections.Settings(java.time.Duration.ofSeconds(90), java.time.Duration.ofSeconds(5))));
+  private static final Frames frames = new Frames(new ParleyConfig.GatewaySettings(65_536, 4000, 8, 4, 1_000, 100, java.time.Duration.ofSeconds(3), new IdleConnections.Settings(java.time.Duration.ofSeconds(90), java.time.Duration.ofSeconds(5)), java.time.Duration.ofSeconds(10)));
 
   @Property(tries = 1000)
   void anyTextDecodesOrIsRefusedWithAProtocolError(@ForAll("hostileText") String text) {

@@ -23,7 +23,7 @@ public class StreamingFramesMatchTheTreeTest {
 
   private static final ParleyConfig.GatewaySettings SETTINGS =
       new ParleyConfig.GatewaySettings(65_536, 40, 8, 4, 1_000, 100, java.time.Duration.ofSeconds(3),
-          new IdleConnections.Settings(java.time.Duration.ofSeconds(90), java.time.Duration.ofSeconds(5)));
+          new IdleConnections.Settings(java.time.Duration.ofSeconds(90), java.time.Duration.ofSeconds(5)), java.time.Duration.ofSeconds(10));
   private static final Frames streaming = new Frames(SETTINGS);
   private static final TreeFrameDecoder tree = new TreeFrameDecoder(SETTINGS);
 
