@@ -8,48 +8,49 @@ import static org.apache.pekko.http.javadsl.server.Directives.handleRejections;
 import static org.apache.pekko.http.javadsl.server.Directives.toStrictEntity;
 import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 
+import com.nimbusds.jose.JWSAlgorithm;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
-import com.nimbusds.jose.JWSAlgorithm;
-import dev.parley.auth.TokenSettings;
 import dev.parley.auth.Revocations;
+import dev.parley.auth.TokenSettings;
 import dev.parley.auth.Tokens;
 import dev.parley.bot.Bots;
-import dev.parley.gateway.ServerTls;
-import dev.parley.gateway.UserLimits;
-import dev.parley.storage.JournalPolling;
-import dev.parley.storage.JournalWrites;
-import dev.parley.storage.StorageBreaker;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.DatabaseHealthCheck;
 import dev.parley.cluster.Drain;
 import dev.parley.cluster.MemberFailures;
+import dev.parley.cluster.NodeLifecycle;
 import dev.parley.cluster.SoleMemberHandoff;
 import dev.parley.cluster.UnfinishedLeave;
-import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversations;
 import dev.parley.conversation.RecoveryWarmUp;
 import dev.parley.gateway.ConnectedSessions;
 import dev.parley.gateway.ConnectedUsers;
-import dev.parley.gateway.ConnectionSwitch;
 import dev.parley.gateway.ConnectionRebalancer;
+import dev.parley.gateway.ConnectionSwitch;
+import dev.parley.gateway.GatewaySettings;
 import dev.parley.gateway.HttpApi;
+import dev.parley.gateway.HttpErrors;
+import dev.parley.gateway.IdleConnections;
+import dev.parley.gateway.ServerTls;
+import dev.parley.gateway.UserLimits;
+import dev.parley.gateway.WebSocketRoute;
 import dev.parley.inbox.Inbox;
 import dev.parley.inbox.InboxProjection;
 import dev.parley.inbox.InboxStore;
-import dev.parley.ops.Metrics;
-import dev.parley.gateway.HttpErrors;
-import dev.parley.gateway.IdleConnections;
-import dev.parley.gateway.WebSocketRoute;
-import dev.parley.ops.NodeAgent;
 import dev.parley.notification.NotificationSettings;
 import dev.parley.notification.Notifications;
+import dev.parley.ops.Metrics;
+import dev.parley.ops.NodeAgent;
 import dev.parley.presence.Presence;
 import dev.parley.presence.PresenceSettings;
+import dev.parley.storage.JournalPolling;
+import dev.parley.storage.JournalWrites;
 import dev.parley.storage.Storage;
-import java.time.Clock;
+import dev.parley.storage.StorageBreaker;
 import dev.parley.web.ChatClient;
 import dev.parley.web.DevLogin;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -66,18 +67,18 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Props;
-import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.pubsub.Topic;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.cluster.typed.JoinSeedNodes;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.Uri;
 import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
-import org.apache.pekko.http.javadsl.model.Uri;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.http.scaladsl.model.IllegalRequestException;
 import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
@@ -132,7 +133,7 @@ public final class Node implements AutoCloseable {
           "the common ForkJoinPool has fewer than 2 threads: every reply from a conversation will start a new "
               + "thread. Run with -Djava.util.concurrent.ForkJoinPool.common.parallelism=2 (the parley command does).");
     }
-    Storage storage = Storage.from(settings);
+    Storage storage = Storage.from(settings.db(), settings.dataDir());
     log.debug("migrating the {} schema", storage.vendor());
     storage.migrate();
 
@@ -197,10 +198,10 @@ public final class Node implements AutoCloseable {
       NodeLifecycle.get(system).registerAdmission(connections, resumes);
       NodeAgent.start(system);
       MemberFailures.start(system);
-      WebSocketRoute webSocket = new WebSocketRoute(system, tokens, conversations, inbox, connectedSessions, settings, connections, resumes, userLimits);
+      WebSocketRoute webSocket = new WebSocketRoute(system, tokens, conversations, inbox, connectedSessions, settings.sessions(), settings.http().allowedOrigins(), connections, resumes, userLimits);
       Route routes =
           concat(
-              new HttpApi(tokens, Revocations.get(system), conversations, inbox, settings, userLimits).route(),
+              new HttpApi(tokens, Revocations.get(system), conversations, inbox, settings.gateway(), settings.inbox().maxPage(), userLimits).route(),
               new DevLogin(tokens, developmentSecret).route(),
               new ChatClient().route());
       // GET /v1/ws is answered by the websocket route itself, before (and without) the routing DSL.
@@ -309,7 +310,7 @@ public final class Node implements AutoCloseable {
    * sent before the body has fully arrived closes the connection under the client. A body that
    * arrived with its headers is already whole: those requests pass without the read's thread hop.
    */
-  private static Route wholeBodies(Route routes, ParleyConfig.GatewaySettings gateway) {
+  private static Route wholeBodies(Route routes, GatewaySettings gateway) {
     return extractRequestEntity(
         entity ->
             entity.isStrict()

@@ -2,12 +2,19 @@ package dev.parley;
 
 import com.typesafe.config.Config;
 import dev.parley.auth.TokenSettings;
+import dev.parley.bot.BotRunnerSettings;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.Drain;
 import dev.parley.cluster.RebalancePlan;
+import dev.parley.conversation.ConversationSettings;
 import dev.parley.conversation.RecoveryWarmUp;
+import dev.parley.gateway.AbuseLimits;
+import dev.parley.gateway.GatewaySettings;
 import dev.parley.gateway.IdleConnections;
 import dev.parley.gateway.ServerTls;
+import dev.parley.gateway.Session;
+import dev.parley.inbox.InboxSettings;
+import dev.parley.storage.DbSettings;
 import dev.parley.storage.StorageBreaker;
 import java.net.URI;
 import java.nio.file.Path;
@@ -24,7 +31,7 @@ public record ParleyConfig(
     Http http,
     String jwtSecret,
     Path dataDir,
-    Db db,
+    DbSettings db,
     Cluster cluster,
     Drain.Settings drain,
     Admission admission,
@@ -32,12 +39,17 @@ public record ParleyConfig(
     GatewaySettings gateway,
     InboxSettings inbox,
     TokenSettings jwt,
-    Limits limits,
+    AbuseLimits limits,
     StorageBreaker.Settings storageBreaker,
     ServerTls.Settings tls,
     BotRunnerSettings botRunner,
     RecoveryWarmUp.Settings warmUp,
     Rebalance rebalance) {
+
+  /** What each websocket session takes of these settings. */
+  public Session.Settings sessions() {
+    return new Session.Settings(gateway, conversation.askTimeout(), inbox.maxPage(), storageBreaker.resumeSpread());
+  }
 
   /** Connection rebalancing (operations.md): the plan's rules and how often a node's count goes out. */
   public record Rebalance(RebalancePlan.Settings plan, Duration publishInterval) {}
@@ -45,136 +57,10 @@ public record ParleyConfig(
   /** {@code allowedOrigins}: browser origins, besides the node's own, that may open websockets. */
   public record Http(String host, int port, List<String> allowedOrigins) {}
 
-  public record Db(
-      String url, String user, String password, int poolSize, Duration connectionTimeout, String planCacheMode) {}
-
   public record Cluster(String host, int port, List<String> seedNodes, boolean bootstrap) {}
 
   /** Admission control of new connections and of replays (dev.parley.cluster.AdmissionControl). */
   public record Admission(AdmissionControl.Settings connections, AdmissionControl.Settings resumes) {}
-
-  public record ConversationSettings(
-      int recentWindow,
-      int idempotencyWindow,
-      int snapshotEvery,
-      Duration idleTimeout,
-      Duration askTimeout,
-      Duration resendAfter,
-      Duration resendMaxInterval,
-      int maxSendsInFlight,
-      Duration maxSendWait) {
-    /** Without a cap on sends in flight, resends at most 1 s apart (tests of the entity alone). */
-    public ConversationSettings(
-        int recentWindow, int idempotencyWindow, int snapshotEvery, Duration idleTimeout, Duration askTimeout, Duration resendAfter) {
-      this(recentWindow, idempotencyWindow, snapshotEvery, idleTimeout, askTimeout, resendAfter, Duration.ofSeconds(1), 0, Duration.ZERO);
-    }
-
-    public ConversationSettings {
-      require(maxSendsInFlight >= 0, "parley.conversation.max-sends-in-flight must not be negative");
-      require(!maxSendWait.isNegative(), "parley.conversation.max-send-wait must not be negative");
-      require(recentWindow >= 1, "parley.conversation.recent-window must be at least 1");
-      require(!resendAfter.isNegative(), "parley.conversation.resend-after must not be negative");
-      require(resendMaxInterval.compareTo(resendAfter) >= 0, "parley.conversation.resend-max-interval must be at least resend-after");
-      require(idempotencyWindow >= 1, "parley.conversation.idempotency-window must be at least 1");
-      require(snapshotEvery >= 1, "parley.conversation.snapshot-every must be at least 1");
-    }
-  }
-
-  public record GatewaySettings(
-      int maxFrameBytes,
-      int maxTextLength,
-      int outboundBuffer,
-      int maxInFlight,
-      int maxReplay,
-      int historyMaxLimit,
-      Duration resubscribeSpread,
-      IdleConnections.Settings idle,
-      Duration requestBodyTimeout) {
-    public GatewaySettings {
-      require(maxFrameBytes >= 256, "parley.gateway.max-frame-bytes must be at least 256");
-      require(maxTextLength >= 1, "parley.gateway.max-text-length must be at least 1");
-      require(outboundBuffer >= 8, "parley.gateway.outbound-buffer must be at least 8");
-      require(maxInFlight >= 1, "parley.gateway.max-in-flight must be at least 1");
-      require(historyMaxLimit >= 1, "parley.gateway.history-max-limit must be at least 1");
-      require(requestBodyTimeout.toMillis() >= 1, "parley.gateway.request-body-timeout must be positive");
-    }
-  }
-
-  /**
-   * The inbox read model: its own connection pool, page size bound, and how its projection batches
-   * journal events and backs off after a failure.
-   */
-  public record InboxSettings(
-      int poolSize, int maxPage, int batchSize, Duration batchWindow, Duration minBackoff, Duration maxBackoff) {
-    public InboxSettings {
-      require(poolSize >= 1, "parley.inbox.pool-size must be at least 1");
-      require(maxPage >= 1, "parley.inbox.max-page must be at least 1");
-      require(batchSize >= 1, "parley.inbox.projection.batch-size must be at least 1");
-    }
-  }
-
-  /**
-   * Abuse limits ({@code parley.limits}): per connection, and per user <em>per node</em> (a user
-   * connected to three nodes may hold three times the per-user allowance). A rate of 0 switches a
-   * bucket off; a count of 0 means no limit.
-   */
-  public record Limits(
-      double sendsPerSecond,
-      int sendsBurst,
-      double typingPerSecond,
-      int typingBurst,
-      int subscriptionsPerConnection,
-      int connectionsPerUser,
-      double conversationsCreatedPerMinute,
-      int conversationsCreatedBurst) {
-    public Limits {
-      require(sendsPerSecond >= 0 && typingPerSecond >= 0 && conversationsCreatedPerMinute >= 0, "parley.limits rates must not be negative");
-      require(sendsBurst >= 1 && typingBurst >= 1 && conversationsCreatedBurst >= 1, "parley.limits bursts must be at least 1");
-      require(subscriptionsPerConnection >= 0 && connectionsPerUser >= 0, "parley.limits counts must not be negative");
-    }
-
-    /** No limits at all (tests of other features, and the bench's own connections). */
-    public static Limits none() {
-      return new Limits(0, 1, 0, 1, 0, 0, 0, 1);
-    }
-  }
-
-  /**
-   * How bots are driven (dev.parley.bot): defaults every registered bot may override in its own
-   * block of {@code parley.bots}, and the bot projection's batching.
-   */
-  public record BotRunnerSettings(
-      int poolSize,
-      int threadsPerBot,
-      Duration processingTimeout,
-      Duration minBackoff,
-      Duration maxBackoff,
-      int maxAttempts,
-      double repliesPerSecond,
-      int repliesBurst,
-      double conversationRepliesPerSecond,
-      int conversationRepliesBurst,
-      int chunk,
-      Duration idleTimeout,
-      Duration sweepInterval,
-      int maxReplyLength,
-      int batchSize,
-      Duration batchWindow,
-      Duration projectionKeepAlive,
-      Duration handoffRewake) {
-    public BotRunnerSettings {
-      require(poolSize >= 1, "parley.bot-runner.pool-size must be at least 1");
-      require(threadsPerBot >= 1, "parley.bot-runner.threads-per-bot must be at least 1");
-      require(maxAttempts >= 1, "parley.bot-runner.max-attempts must be at least 1");
-      require(repliesPerSecond > 0, "parley.bot-runner.replies-per-second must be positive");
-      require(repliesBurst >= 1, "parley.bot-runner.replies-burst must be at least 1");
-      require(conversationRepliesPerSecond > 0, "parley.bot-runner.conversation-replies-per-second must be positive");
-      require(conversationRepliesBurst >= 1, "parley.bot-runner.conversation-replies-burst must be at least 1");
-      require(projectionKeepAlive.toMillis() >= 100, "parley.bot-runner.projection.keep-alive-interval must be at least 100ms");
-      require(chunk >= 1, "parley.bot-runner.chunk must be at least 1");
-      require(batchSize >= 1, "parley.bot-runner.projection.batch-size must be at least 1");
-    }
-  }
 
   /**
    * Reads and validates the whole {@code parley} section before anything starts. Every problem
@@ -241,7 +127,7 @@ public record ParleyConfig(
                 .toList()),
         c.string("jwt.secret"),
         Path.of(c.string("data-dir")),
-        new Db(
+        new DbSettings(
             c.string("db.url"),
             c.string("db.user"),
             c.string("db.password"),
@@ -306,7 +192,7 @@ public record ParleyConfig(
             c.duration("jwt.clock-skew"),
             optional(c.string("jwt.audience")),
             optional(c.string("jwt.issuer"))),
-        new Limits(
+        new AbuseLimits(
             c.number("limits.sends-per-second", 0, true),
             c.integer("limits.sends-burst", 1, Integer.MAX_VALUE),
             c.number("limits.typing-per-second", 0, true),

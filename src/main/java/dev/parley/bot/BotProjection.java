@@ -1,6 +1,5 @@
 package dev.parley.bot;
 
-import dev.parley.ParleyConfig;
 import dev.parley.storage.TaggedProjection;
 import java.util.List;
 import java.util.Optional;
@@ -31,7 +30,7 @@ public final class BotProjection {
     return "bots/" + tag;
   }
 
-  static void init(ActorSystem<?> system, BotStore store, Executor blocking, Bots bots, ParleyConfig.BotRunnerSettings settings) {
+  static void init(ActorSystem<?> system, BotStore store, Executor blocking, Bots bots, BotRunnerSettings settings) {
     TaggedProjection.init(
         system,
         NAME,

@@ -2,7 +2,6 @@ package dev.parley.bot;
 
 import dev.parley.CborSerializable;
 import dev.parley.ErrorCode;
-import dev.parley.ParleyConfig;
 import dev.parley.conversation.Conversation;
 import dev.parley.conversation.Conversations;
 import dev.parley.conversation.TimelineEvent;
@@ -112,7 +111,7 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
       BotStore store,
       Executor blocking,
       Conversations conversations,
-      ParleyConfig.BotRunnerSettings settings,
+      BotRunnerSettings settings,
       ActorRef<ClusterSharding.ShardCommand> shard) {
     int bar = entityId.indexOf('|');
     String bot = entityId.substring(0, bar);
@@ -137,7 +136,7 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
   private final BotStore store;
   private final Executor blocking;
   private final Conversations conversations;
-  private final ParleyConfig.BotRunnerSettings settings;
+  private final BotRunnerSettings settings;
   private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final BotMetrics metrics;
   private final Bots bots;
@@ -179,7 +178,7 @@ public final class BotRunner extends AbstractBehavior<BotRunner.Command> {
       BotStore store,
       Executor blocking,
       Conversations conversations,
-      ParleyConfig.BotRunnerSettings settings,
+      BotRunnerSettings settings,
       ActorRef<ClusterSharding.ShardCommand> shard,
       Bots bots) {
     super(ctx);

@@ -2,7 +2,6 @@ package dev.parley.bot;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueType;
-import dev.parley.ParleyConfig;
 import dev.parley.cluster.DrainAwareAllocationStrategy;
 import dev.parley.conversation.Conversations;
 import dev.parley.conversation.PersistedEvents;
@@ -72,7 +71,7 @@ public final class Bots {
   public static Bots start(
       ActorSystem<?> system,
       Config botsConfig,
-      ParleyConfig.BotRunnerSettings settings,
+      BotRunnerSettings settings,
       Storage storage,
       Duration connectionTimeout,
       Conversations conversations) {
@@ -103,7 +102,7 @@ public final class Bots {
     return bots;
   }
 
-  private static Registered register(String name, Config c, ParleyConfig.BotRunnerSettings defaults) {
+  private static Registered register(String name, Config c, BotRunnerSettings defaults) {
     if (!NAME.matcher(name).matches()) {
       throw new IllegalArgumentException("parley.bots." + name + ": a bot name is lowercase letters, digits, - and _");
     }

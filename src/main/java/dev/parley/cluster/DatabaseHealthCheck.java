@@ -24,7 +24,8 @@ public final class DatabaseHealthCheck implements Supplier<CompletionStage<Boole
   private final Executor blocking;
 
   public DatabaseHealthCheck(ActorSystem system) {
-    this.storage = Storage.from(ParleyConfig.from(system.settings().config()));
+    ParleyConfig config = ParleyConfig.from(system.settings().config());
+    this.storage = Storage.from(config.db(), config.dataDir());
     this.blocking = system.dispatchers().lookup("pekko.actor.default-blocking-io-dispatcher");
   }
 

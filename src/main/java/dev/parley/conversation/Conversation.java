@@ -2,7 +2,6 @@ package dev.parley.conversation;
 
 import dev.parley.CborSerializable;
 import dev.parley.ErrorCode;
-import dev.parley.ParleyConfig;
 import dev.parley.conversation.ConversationState.Limits;
 import dev.parley.conversation.TimelineEvent.Created;
 import dev.parley.conversation.TimelineEvent.MemberLeft;
@@ -16,21 +15,21 @@ import java.util.Set;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
-import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.RecoveryFailed;
-import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+import org.apache.pekko.persistence.typed.SnapshotAdapter;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
-import org.apache.pekko.persistence.typed.SnapshotAdapter;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -234,7 +233,7 @@ public final class Conversation
   /** The entity; {@code passivate} is given its own ref when it has been idle with no subscriber. */
   public static Behavior<Command> create(
       String conversationId,
-      ParleyConfig.ConversationSettings settings,
+      ConversationSettings settings,
       Clock clock,
       Consumer<ActorRef<Command>> passivate) {
     // No Behaviors.withMdc: it filled and cleared the MDC for every message the entity handles
@@ -263,7 +262,7 @@ public final class Conversation
 
   private final ActorContext<Command> ctx;
   private final String conversationId;
-  private final ParleyConfig.ConversationSettings settings;
+  private final ConversationSettings settings;
   private final Limits limits;
   private final Clock clock;
   private final Consumer<ActorRef<Command>> passivate;
@@ -280,7 +279,7 @@ public final class Conversation
   private Conversation(
       ActorContext<Command> ctx,
       String conversationId,
-      ParleyConfig.ConversationSettings settings,
+      ConversationSettings settings,
       Clock clock,
       Consumer<ActorRef<Command>> passivate) {
     super(persistenceId(conversationId));

@@ -1,12 +1,11 @@
 package dev.parley.conversation;
 
 import dev.parley.ErrorCode;
-import dev.parley.ParleyConfig;
 import dev.parley.cluster.DrainAwareAllocationStrategy;
 import dev.parley.cluster.PartitionSide;
 import dev.parley.ops.Metrics;
-import io.micrometer.core.instrument.Counter;
 import dev.parley.storage.StorageBreaker;
+import io.micrometer.core.instrument.Counter;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -57,7 +56,7 @@ public final class Conversations {
   private final AnswerTimes answerTimes;
 
   private Conversations(
-      ActorSystem<?> system, ClusterSharding sharding, History history, ParleyConfig.ConversationSettings settings, StorageBreaker writes) {
+      ActorSystem<?> system, ClusterSharding sharding, History history, ConversationSettings settings, StorageBreaker writes) {
     this.writes = writes;
     this.side = PartitionSide.get(system);
     this.sharding = sharding;
@@ -82,13 +81,13 @@ public final class Conversations {
     Metrics.get(system).gauge("parley.conversation.sends.in.flight", "sends passed to conversations and not yet answered", admission::inFlight);
   }
 
-  public static Conversations init(ActorSystem<?> system, ParleyConfig.ConversationSettings settings) {
+  public static Conversations init(ActorSystem<?> system, ConversationSettings settings) {
     return init(system, settings, StorageBreaker.disabled());
   }
 
   /** Writes (create, invite, leave, send, edit, delete) go through {@code writes}: see {@link StorageBreaker}. */
   public static Conversations init(
-      ActorSystem<?> system, ParleyConfig.ConversationSettings settings, StorageBreaker writes) {
+      ActorSystem<?> system, ConversationSettings settings, StorageBreaker writes) {
     ClusterSharding sharding = ClusterSharding.get(system);
     Clock clock = Clock.systemUTC();
     sharding.init(

@@ -1,6 +1,5 @@
 package dev.parley.conversation;
 
-import dev.parley.ParleyConfig;
 import dev.parley.storage.Storage;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -16,17 +15,17 @@ import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.RecoveryFailed;
-import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.persistence.typed.SnapshotAdapter;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
-import org.apache.pekko.persistence.typed.SnapshotAdapter;
 import org.apache.pekko.stream.javadsl.Source;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -74,7 +73,7 @@ public final class RecoveryWarmUp {
 
   /** Recovers up to {@code conversations} recent conversations, {@code perSecond} and at most {@code parallelism} at once. */
   public static CompletionStage<Result> run(
-      ActorSystem<?> system, Storage storage, Settings settings, ParleyConfig.ConversationSettings conversation) {
+      ActorSystem<?> system, Storage storage, Settings settings, ConversationSettings conversation) {
     long started = System.nanoTime();
     if (settings.conversations() == 0) return CompletableFuture.completedFuture(new Result(0, 0, Duration.ZERO));
     ConversationState.Limits limits = new ConversationState.Limits(conversation.recentWindow(), conversation.idempotencyWindow());

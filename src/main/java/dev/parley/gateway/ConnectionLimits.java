@@ -1,7 +1,6 @@
 package dev.parley.gateway;
 
 import dev.parley.ErrorCode;
-import dev.parley.ParleyConfig;
 import dev.parley.cluster.AdmissionControl;
 import java.util.OptionalLong;
 
@@ -15,7 +14,7 @@ final class ConnectionLimits {
   private final Session session;
   private final String user;
   private final UserLimits userLimits;
-  private final ParleyConfig.Limits limits;
+  private final AbuseLimits limits;
   private final Subscriptions subscriptions;
   /**
    * Per connection: send, edit and delete frames; typing frames. Made at the connection's first

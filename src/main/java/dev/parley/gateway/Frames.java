@@ -11,7 +11,6 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.ErrorCode;
-import dev.parley.ParleyConfig;
 import dev.parley.conversation.TimelineEvent;
 import dev.parley.gateway.FrameFields.Field;
 import dev.parley.inbox.Inbox;
@@ -50,9 +49,9 @@ public final class Frames {
   public static final int DEFAULT_HISTORY_LIMIT = 50;
   public static final int DEFAULT_INBOX_LIMIT = 50;
 
-  private final ParleyConfig.GatewaySettings settings;
+  private final GatewaySettings settings;
 
-  public Frames(ParleyConfig.GatewaySettings settings) {
+  public Frames(GatewaySettings settings) {
     this.settings = settings;
   }
 

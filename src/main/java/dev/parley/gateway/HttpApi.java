@@ -14,7 +14,6 @@ import static org.apache.pekko.http.javadsl.server.Directives.withSizeLimit;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.ErrorCode;
-import dev.parley.ParleyConfig;
 import dev.parley.auth.Revocations;
 import dev.parley.auth.Tokens;
 import dev.parley.conversation.Conversation;
@@ -44,21 +43,27 @@ public final class HttpApi {
   private final Tokens tokens;
   private final Revocations revocations;
   private final Conversations conversations;
-  private final ParleyConfig.GatewaySettings settings;
+  private final GatewaySettings settings;
   private final Frames frames;
   private final Inbox inbox;
   private final int inboxMaxPage;
   private final UserLimits userLimits;
 
   public HttpApi(
-      Tokens tokens, Revocations revocations, Conversations conversations, Inbox inbox, ParleyConfig config, UserLimits userLimits) {
+      Tokens tokens,
+      Revocations revocations,
+      Conversations conversations,
+      Inbox inbox,
+      GatewaySettings settings,
+      int inboxMaxPage,
+      UserLimits userLimits) {
     this.tokens = tokens;
     this.revocations = revocations;
     this.userLimits = userLimits;
     this.conversations = conversations;
     this.inbox = inbox;
-    this.inboxMaxPage = config.inbox().maxPage();
-    this.settings = config.gateway();
+    this.inboxMaxPage = inboxMaxPage;
+    this.settings = settings;
     this.frames = new Frames(settings);
   }
 

@@ -2,14 +2,13 @@ package dev.parley.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.parley.ParleyConfig;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.cluster.Drain;
 import dev.parley.conversation.Conversation;
 import dev.parley.conversation.Conversations;
 import dev.parley.conversation.TimelineEvent;
-import dev.parley.ops.Metrics;
 import dev.parley.inbox.Inbox;
+import dev.parley.ops.Metrics;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -137,6 +136,13 @@ public final class Session extends AbstractBehavior<Session.Command> implements 
   }
 
   /**
+   * What a session needs of the node's settings: the gateway's, how long it waits for a
+   * conversation ({@code parley.conversation.ask-timeout}), the largest inbox page, and over how
+   * long the "writes work again" hint is spread ({@code parley.storage-breaker.resume-spread}).
+   */
+  public record Settings(GatewaySettings gateway, Duration askTimeout, int inboxMaxPage, Duration writesResumedSpread) {}
+
+  /**
    * A session of {@code user}, whose token is accepted until {@code tokenValidUntil}: then the
    * connection is closed with an {@code unauthorized} "token expired" error (the client reconnects
    * with a fresh token). Releases the user's connection slot in {@code userLimits} when it stops.
@@ -148,7 +154,7 @@ public final class Session extends AbstractBehavior<Session.Command> implements 
       Conversations conversations,
       Inbox inbox,
       ConnectedSessions connectedSessions,
-      ParleyConfig config,
+      Settings settings,
       AdmissionControl resumes,
       UserLimits userLimits) {
     // Every log line written while this session handles a message carries its user (MDC), and the
@@ -163,7 +169,7 @@ public final class Session extends AbstractBehavior<Session.Command> implements 
                 Behaviors.withTimers(
                     timers ->
                         new Session(
-                            ctx, timers, user, tokenValidUntil, outbound, conversations, inbox, connectedSessions, config, resumes, userLimits))));
+                            ctx, timers, user, tokenValidUntil, outbound, conversations, inbox, connectedSessions, settings, resumes, userLimits))));
   }
 
   private static String conversationOf(Command message) {
@@ -194,17 +200,17 @@ public final class Session extends AbstractBehavior<Session.Command> implements 
       Conversations conversations,
       Inbox inbox,
       ConnectedSessions connectedSessions,
-      ParleyConfig config,
+      Settings sessionSettings,
       AdmissionControl resumes,
       UserLimits userLimits) {
     super(ctx);
-    ParleyConfig.GatewaySettings settings = config.gateway();
+    GatewaySettings settings = sessionSettings.gateway();
     Metrics metrics = Metrics.get(ctx.getSystem());
     this.outbound = new ClientOutbound(queue, settings.outboundBuffer(), timers, log, user);
     this.lifecycle = new ConnectionLifecycle(ctx, timers, user, tokenValidUntil, outbound, connectedSessions, userLimits);
     this.drain = new ConnectionDrain(this, timers, metrics);
     this.window = new RequestWindow(settings.maxInFlight(), outbound, drain);
-    this.writesResumed = new WritesResumedHint(outbound, timers, config.storageBreaker().resumeSpread());
+    this.writesResumed = new WritesResumedHint(outbound, timers, sessionSettings.writesResumedSpread());
     this.replies = new Replies(ctx, outbound, window, writesResumed);
     this.subscriptions =
         new Subscriptions(
@@ -214,7 +220,7 @@ public final class Session extends AbstractBehavior<Session.Command> implements 
             user,
             conversations,
             settings,
-            config.conversation().askTimeout(),
+            sessionSettings.askTimeout(),
             resumes,
             ctx.messageAdapter(Conversation.Update.class, FromConversation::new));
     this.presence = new ConnectionPresence(this, ctx, user, conversations, subscriptions);
@@ -225,7 +231,7 @@ public final class Session extends AbstractBehavior<Session.Command> implements 
             user,
             conversations,
             inbox,
-            config.inbox().maxPage(),
+            sessionSettings.inboxMaxPage(),
             subscriptions,
             new ConnectionLimits(this, user, userLimits, subscriptions),
             metrics,

@@ -2,7 +2,6 @@ package dev.parley.gateway;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.ErrorCode;
-import dev.parley.ParleyConfig;
 import dev.parley.cluster.AdmissionControl;
 import dev.parley.conversation.Conversation;
 import dev.parley.conversation.Conversations;
@@ -59,7 +58,7 @@ final class Subscriptions {
   private final Connection connection;
   private final String user;
   private final Conversations conversations;
-  private final ParleyConfig.GatewaySettings settings;
+  private final GatewaySettings settings;
   private final Duration askTimeout;
   private final AdmissionControl resumes;
   private final ActorRef<Conversation.Update> updates;
@@ -72,7 +71,7 @@ final class Subscriptions {
       Connection connection,
       String user,
       Conversations conversations,
-      ParleyConfig.GatewaySettings settings,
+      GatewaySettings settings,
       Duration askTimeout,
       AdmissionControl resumes,
       ActorRef<Conversation.Update> updates) {

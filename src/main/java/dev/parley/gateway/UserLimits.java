@@ -1,6 +1,5 @@
 package dev.parley.gateway;
 
-import dev.parley.ParleyConfig;
 import dev.parley.cluster.AdmissionControl;
 import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
@@ -16,15 +15,15 @@ public final class UserLimits {
   /** Buckets of users who created nothing lately are forgotten once this many users are tracked. */
   private static final int TRACKED_CREATORS = 10_000;
 
-  private final ParleyConfig.Limits limits;
+  private final AbuseLimits limits;
   private final ConcurrentHashMap<String, Integer> connections = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Creator> creators = new ConcurrentHashMap<>();
 
-  public UserLimits(ParleyConfig.Limits limits) {
+  public UserLimits(AbuseLimits limits) {
     this.limits = limits;
   }
 
-  public ParleyConfig.Limits limits() {
+  public AbuseLimits limits() {
     return limits;
   }
 
@@ -65,7 +64,7 @@ public final class UserLimits {
     final long refillNanos;
     volatile long lastUsed = System.nanoTime();
 
-    Creator(ParleyConfig.Limits limits) {
+    Creator(AbuseLimits limits) {
       double perSecond = limits.conversationsCreatedPerMinute() / 60.0;
       bucket = new AdmissionControl(new AdmissionControl.Settings(perSecond, limits.conversationsCreatedBurst()));
       refillNanos = (long) (limits.conversationsCreatedBurst() / perSecond * 1e9);

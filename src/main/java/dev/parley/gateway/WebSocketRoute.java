@@ -2,7 +2,6 @@ package dev.parley.gateway;
 
 
 import dev.parley.ErrorCode;
-import dev.parley.ParleyConfig;
 import dev.parley.auth.Revocations;
 import dev.parley.auth.Tokens;
 import dev.parley.cluster.AdmissionControl;
@@ -11,6 +10,7 @@ import dev.parley.cluster.NodeLifecycle;
 import dev.parley.conversation.Conversations;
 import dev.parley.inbox.Inbox;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.ThreadLocalRandom;
@@ -19,6 +19,7 @@ import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.event.Logging;
 import org.apache.pekko.http.javadsl.model.AttributeKeys;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpMethods;
@@ -27,12 +28,11 @@ import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
+import org.apache.pekko.http.scaladsl.settings.ServerSettings;
+import org.apache.pekko.http.scaladsl.settings.WebSocketSettings;
 import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.javadsl.BidiFlow;
 import org.apache.pekko.stream.javadsl.Flow;
-import org.apache.pekko.event.Logging;
-import org.apache.pekko.http.scaladsl.settings.ServerSettings;
-import org.apache.pekko.http.scaladsl.settings.WebSocketSettings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.concurrent.duration.FiniteDuration;
@@ -51,8 +51,8 @@ public final class WebSocketRoute {
   private final Conversations conversations;
   private final Inbox inbox;
   private final ConnectedSessions connectedSessions;
-  private final ParleyConfig config;
-  private final ParleyConfig.GatewaySettings settings;
+  private final Session.Settings sessions;
+  private final GatewaySettings settings;
   /**
    * {@link WebSocketFrames} (the websocket protocol: frames, control frames, close handshake) and a {@link SessionStream}:
    * one blueprint shared by every connection, which tells it its user by an attribute
@@ -82,7 +82,8 @@ public final class WebSocketRoute {
       Conversations conversations,
       Inbox inbox,
       ConnectedSessions connectedSessions,
-      ParleyConfig config,
+      Session.Settings sessions,
+      List<String> allowedOrigins,
       AdmissionControl connections,
       AdmissionControl resumes,
       UserLimits userLimits) {
@@ -90,15 +91,15 @@ public final class WebSocketRoute {
     this.userLimits = userLimits;
     this.inbox = inbox;
     this.connectedSessions = connectedSessions;
-    this.config = config;
+    this.sessions = sessions;
     this.connections = connections;
     this.resumes = resumes;
     this.lifecycle = NodeLifecycle.get(system);
     this.revocations = Revocations.get(system);
-    this.origins = new OriginPolicy(config.http().allowedOrigins());
+    this.origins = new OriginPolicy(allowedOrigins);
     this.tokens = tokens;
     this.conversations = conversations;
-    this.settings = config.gateway();
+    this.settings = sessions.gateway();
     WebSocketSettings websocket =
         ((ServerSettings) org.apache.pekko.http.javadsl.settings.ServerSettings.create(system.classicSystem())).websocketSettings();
     WebSocketFrames.Settings frames =
@@ -267,7 +268,7 @@ public final class WebSocketRoute {
   /** The session that owns one connection, started by the connection's {@link SessionStream}. */
   private ActorRef<Session.Command> startSession(Tokens.Verified user, OutboundQueue outbound) {
     return system.systemActorOf(
-        Session.create(user.user(), user.validUntil(), outbound, conversations, inbox, connectedSessions, config, resumes, userLimits),
+        Session.create(user.user(), user.validUntil(), outbound, conversations, inbox, connectedSessions, sessions, resumes, userLimits),
         "session-" + SESSION_NUMBERS.incrementAndGet(),
         Props.empty());
   }

@@ -1,6 +1,5 @@
 package dev.parley.inbox;
 
-import dev.parley.ParleyConfig;
 import dev.parley.ops.Metrics;
 import dev.parley.storage.TaggedProjection;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -39,7 +38,7 @@ public final class InboxProjection {
       InboxStore store,
       Executor blocking,
       ActorRef<Topic.Command<Inbox.Change>> changes,
-      ParleyConfig.InboxSettings settings) {
+      InboxSettings settings) {
     Gauge.builder("parley.inbox.lag", Progress.get(system), progress -> progress.lagMillis() / 1000.0)
         .description("how far the inbox projection of this node is behind the journal")
         .baseUnit("seconds")

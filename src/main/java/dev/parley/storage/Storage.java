@@ -5,7 +5,6 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import dev.parley.ParleyConfig;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -23,7 +22,7 @@ import org.flywaydb.core.Flyway;
  * meets a missing table, and derives the Pekko Persistence JDBC (Slick) settings from
  * {@code parley.db}, so the database is configured in exactly one place.
  */
-public record Storage(Vendor vendor, String url, String user, String password, ParleyConfig.Db settings) {
+public record Storage(Vendor vendor, String url, String user, String password, DbSettings settings) {
 
   public enum Vendor {
     H2("org.h2.Driver", "slick.jdbc.H2Profile$", "db/migration/h2"),
@@ -40,10 +39,9 @@ public record Storage(Vendor vendor, String url, String user, String password, P
     }
   }
 
-  public static Storage from(ParleyConfig config) {
-    ParleyConfig.Db db = config.db();
+  public static Storage from(DbSettings db, Path dataDir) {
     if (db.url().isBlank()) {
-      Path file = config.dataDir().toAbsolutePath().resolve("parley");
+      Path file = dataDir.toAbsolutePath().resolve("parley");
       // AUTO_SERVER would let a second process open the files; a node owns its data directory.
       String url = "jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE";
       return new Storage(Vendor.H2, url, db.user().isBlank() ? "sa" : db.user(), db.password(), db);

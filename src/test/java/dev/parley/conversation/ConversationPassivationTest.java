@@ -3,7 +3,6 @@ package dev.parley.conversation;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.typesafe.config.ConfigFactory;
-import dev.parley.ParleyConfig;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -25,8 +24,8 @@ class ConversationPassivationTest {
       ActorTestKit.create(ConfigFactory.parseResources("serialization.conf").withFallback(EventSourcedBehaviorTestKit.config()));
 
   private static final Duration IDLE = Duration.ofMillis(300);
-  private static final ParleyConfig.ConversationSettings SETTINGS =
-      new ParleyConfig.ConversationSettings(8, 8, 100, IDLE, Duration.ofSeconds(3), Duration.ZERO);
+  private static final ConversationSettings SETTINGS =
+      new ConversationSettings(8, 8, 100, IDLE, Duration.ofSeconds(3), Duration.ZERO);
 
   @AfterAll
   static void shutdown() {

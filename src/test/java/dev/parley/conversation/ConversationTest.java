@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.typesafe.config.ConfigFactory;
 import dev.parley.ErrorCode;
-import dev.parley.ParleyConfig;
 import dev.parley.conversation.Conversation.Accepted;
 import dev.parley.conversation.Conversation.Command;
 import dev.parley.conversation.Conversation.Create;
@@ -41,9 +40,9 @@ import java.util.List;
 import java.util.UUID;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit.CommandResult;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit.CommandResultWithReply;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.apache.pekko.persistence.testkit.javadsl.SnapshotTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -63,8 +62,8 @@ class ConversationTest {
   private static final int RECENT_WINDOW = 4;
   private static final int IDEMPOTENCY_WINDOW = 3;
   private static final int SNAPSHOT_EVERY = 3;
-  private static final ParleyConfig.ConversationSettings SETTINGS =
-      new ParleyConfig.ConversationSettings(
+  private static final ConversationSettings SETTINGS =
+      new ConversationSettings(
           RECENT_WINDOW, IDEMPOTENCY_WINDOW, SNAPSHOT_EVERY, Duration.ofHours(1), Duration.ofSeconds(3), Duration.ZERO);
   private static final Instant NOW = Instant.parse("2025-03-01T12:00:00Z");
   private static final long TS = NOW.toEpochMilli();

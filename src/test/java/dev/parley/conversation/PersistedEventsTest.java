@@ -3,7 +3,6 @@ package dev.parley.conversation;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.typesafe.config.ConfigFactory;
-import dev.parley.ParleyConfig;
 import dev.parley.conversation.Conversation.Command;
 import dev.parley.conversation.Conversation.Create;
 import dev.parley.conversation.Conversation.Reply;
@@ -34,8 +33,8 @@ class PersistedEventsTest {
               .withFallback(ConfigFactory.parseResources("serialization.conf"))
               .withFallback(EventSourcedBehaviorTestKit.config()));
 
-  private static final ParleyConfig.ConversationSettings SETTINGS =
-      new ParleyConfig.ConversationSettings(4, 3, 3, Duration.ofHours(1), Duration.ofSeconds(3), Duration.ZERO);
+  private static final ConversationSettings SETTINGS =
+      new ConversationSettings(4, 3, 3, Duration.ofHours(1), Duration.ofSeconds(3), Duration.ZERO);
 
   record Heard(String conversation, Set<String> members, long seq) {}
 

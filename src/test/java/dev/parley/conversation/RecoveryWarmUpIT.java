@@ -42,12 +42,12 @@ class RecoveryWarmUpIT {
       long snapshotsBefore = count(node, "snapshot");
       assertThat(snapshotsBefore).isPositive();
 
-      assertThat(RecoveryWarmUp.recentConversations(Storage.from(settings), 2))
+      assertThat(RecoveryWarmUp.recentConversations(Storage.from(settings.db(), settings.dataDir()), 2))
           .containsExactly(conversations.get(2), conversations.get(1));
       ConversationState busiest =
           RecoveryWarmUp.recover(system, conversations.get(2), limits).toCompletableFuture().get(15, TimeUnit.SECONDS);
       RecoveryWarmUp.Result result =
-          RecoveryWarmUp.run(system, Storage.from(settings), new RecoveryWarmUp.Settings(10, 2, 100, Duration.ofSeconds(20)), settings.conversation())
+          RecoveryWarmUp.run(system, Storage.from(settings.db(), settings.dataDir()), new RecoveryWarmUp.Settings(10, 2, 100, Duration.ofSeconds(20)), settings.conversation())
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);
 

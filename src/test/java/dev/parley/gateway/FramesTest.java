@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.parley.ErrorCode;
-import dev.parley.ParleyConfig;
 import dev.parley.conversation.TimelineEvent;
 import dev.parley.inbox.Inbox;
 import java.nio.charset.StandardCharsets;
@@ -24,7 +23,7 @@ class FramesTest {
   private static final int MAX_TEXT = 20;
   private static final int HISTORY_MAX = 100;
   private static final Frames frames =
-      new Frames(new ParleyConfig.GatewaySettings(65_536, MAX_TEXT, 8, 4, 1_000, HISTORY_MAX, java.time.Duration.ofSeconds(3), new IdleConnections.Settings(java.time.Duration.ofSeconds(90), java.time.Duration.ofSeconds(5)), java.time.Duration.ofSeconds(10)));
+      new Frames(new GatewaySettings(65_536, MAX_TEXT, 8, 4, 1_000, HISTORY_MAX, java.time.Duration.ofSeconds(3), new IdleConnections.Settings(java.time.Duration.ofSeconds(90), java.time.Duration.ofSeconds(5)), java.time.Duration.ofSeconds(10)));
 
   private static ClientFrame decode(String json) {
     return frames.decode(FrameFields.parse(json));

@@ -2,7 +2,6 @@ package dev.parley.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.parley.ParleyConfig;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -17,7 +16,7 @@ import net.jqwik.api.Provide;
  */
 public class HostileFramesTest {
 
-  private static final Frames frames = new Frames(new ParleyConfig.GatewaySettings(65_536, 4000, 8, 4, 1_000, 100, java.time.Duration.ofSeconds(3), new IdleConnections.Settings(java.time.Duration.ofSeconds(90), java.time.Duration.ofSeconds(5)), java.time.Duration.ofSeconds(10)));
+  private static final Frames frames = new Frames(new GatewaySettings(65_536, 4000, 8, 4, 1_000, 100, java.time.Duration.ofSeconds(3), new IdleConnections.Settings(java.time.Duration.ofSeconds(90), java.time.Duration.ofSeconds(5)), java.time.Duration.ofSeconds(10)));
 
   @Property(tries = 1000)
   void anyTextDecodesOrIsRefusedWithAProtocolError(@ForAll("hostileText") String text) {

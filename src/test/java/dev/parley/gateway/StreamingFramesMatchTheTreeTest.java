@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.parley.ParleyConfig;
 import java.util.Objects;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -21,8 +20,8 @@ import net.jqwik.api.Provide;
  */
 public class StreamingFramesMatchTheTreeTest {
 
-  private static final ParleyConfig.GatewaySettings SETTINGS =
-      new ParleyConfig.GatewaySettings(65_536, 40, 8, 4, 1_000, 100, java.time.Duration.ofSeconds(3),
+  private static final GatewaySettings SETTINGS =
+      new GatewaySettings(65_536, 40, 8, 4, 1_000, 100, java.time.Duration.ofSeconds(3),
           new IdleConnections.Settings(java.time.Duration.ofSeconds(90), java.time.Duration.ofSeconds(5)), java.time.Duration.ofSeconds(10));
   private static final Frames streaming = new Frames(SETTINGS);
   private static final TreeFrameDecoder tree = new TreeFrameDecoder(SETTINGS);

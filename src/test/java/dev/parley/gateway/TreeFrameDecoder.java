@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.ErrorCode;
-import dev.parley.ParleyConfig;
 import dev.parley.inbox.Inbox;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -26,9 +25,9 @@ final class TreeFrameDecoder {
   private static final int DEFAULT_HISTORY_LIMIT = Frames.DEFAULT_HISTORY_LIMIT;
   private static final int DEFAULT_INBOX_LIMIT = Frames.DEFAULT_INBOX_LIMIT;
 
-  private final ParleyConfig.GatewaySettings settings;
+  private final GatewaySettings settings;
 
-  TreeFrameDecoder(ParleyConfig.GatewaySettings settings) {
+  TreeFrameDecoder(GatewaySettings settings) {
     this.settings = settings;
   }
 

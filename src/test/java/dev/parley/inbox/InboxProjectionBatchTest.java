@@ -2,9 +2,9 @@ package dev.parley.inbox;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.parley.ParleyConfig;
 import dev.parley.conversation.Conversation;
 import dev.parley.conversation.TimelineEvent;
+import dev.parley.storage.DbSettings;
 import dev.parley.storage.Storage;
 import dev.parley.testing.TestPostgres;
 import java.sql.Connection;
@@ -301,7 +301,7 @@ class InboxProjectionBatchTest {
 
     InboxStore store() {
       Storage.Vendor v = vendor.equals("h2") ? Storage.Vendor.H2 : Storage.Vendor.POSTGRESQL;
-      ParleyConfig.Db settings = new ParleyConfig.Db(url, user, password, 2, Duration.ofSeconds(5), "force_custom_plan");
+      DbSettings settings = new DbSettings(url, user, password, 2, Duration.ofSeconds(5), "force_custom_plan");
       return InboxStore.open(new Storage(v, url, user, password, settings), 2, Duration.ofSeconds(5));
     }
 

@@ -32,7 +32,7 @@ class PlanCacheModeIT {
   void everyConnectionToPostgresPlansEachExecutionWithItsParameters() throws Exception {
     try (TestNode node = TestNode.onPostgres(TestNode.STOPS_QUICKLY)) {
       ActorSystem<Void> system = node.node().system();
-      Storage storage = Storage.from(ParleyConfig.from(system.settings().config()));
+      Storage storage = storageOf(system);
 
       assertThat(planCacheModeOf(journalPool(system))).isEqualTo("force_custom_plan");
       try (var pool = storage.pool("plan-cache-mode-it", 1, Duration.ofSeconds(5))) {
@@ -69,7 +69,7 @@ class PlanCacheModeIT {
         serversDefault = planCacheModeOf(plain);
       }
       ActorSystem<Void> system = node.node().system();
-      Storage storage = Storage.from(ParleyConfig.from(system.settings().config()));
+      Storage storage = storageOf(system);
 
       assertThat(serversDefault).isNotEqualTo("force_custom_plan");
       assertThat(planCacheModeOf(journalPool(system))).isEqualTo(serversDefault);
@@ -87,7 +87,7 @@ class PlanCacheModeIT {
   void onH2TheSettingIsNotPassedOnAndEveryPoolAnswers() throws Exception {
     try (TestNode node = TestNode.onH2()) {
       ActorSystem<Void> system = node.node().system();
-      Storage storage = Storage.from(ParleyConfig.from(system.settings().config()));
+      Storage storage = storageOf(system);
 
       assertThat(storage.connectionProperties()).doesNotContainKey("options");
       assertThat(answersOne(journalPool(system))).isTrue();
@@ -137,5 +137,10 @@ class PlanCacheModeIT {
     Map<String, Object> all = new java.util.HashMap<>(TestNode.STOPS_QUICKLY);
     all.putAll(settings);
     return all;
+  }
+
+  private static Storage storageOf(ActorSystem<?> system) {
+    ParleyConfig config = ParleyConfig.from(system.settings().config());
+    return Storage.from(config.db(), config.dataDir());
   }
 }
