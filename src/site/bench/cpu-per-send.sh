@@ -84,7 +84,7 @@ bench() {
   local i=$1 run=$2 duration=$3 warmup=$4 args=$5 port=$((base_port + 10 * $1))
   local dir="$out/${labels[$i]}"
   python3 "$here/jvm-ticks.py" "${pids[$i]}" >"$dir/$run.ticks-before"
-  curl -s "http://127.0.0.1:$((port + 2))/metrics" | grep -E "^parley_journal_(batches|rows)" >"$dir/$run.journal-before" || true
+  curl -s "http://127.0.0.1:$((port + 2))/metrics" | grep -E "^parley_(journal_(batches|rows)|conversation_sends_refused)" >"$dir/$run.journal-before" || true
   python3 "$here/thread-split.py" snap "${pids[$i]}" >"$dir/$run.split-before"
   cat /proc/${pids[$i]}/io >"$dir/$run.io-before"
   python3 "$here/pg-statements.py" snap "${dbs[$i]}" >"$dir/$run.pg-before" 2>/dev/null || true
@@ -106,7 +106,7 @@ bench() {
     python3 "$here/projection-lag.py" summary "$dir/$run.lag.jsonl" >"$dir/$run.projection-lag" || true
   fi
   python3 "$here/jvm-ticks.py" "${pids[$i]}" >"$dir/$run.ticks-after"
-  curl -s "http://127.0.0.1:$((port + 2))/metrics" | grep -E "^parley_journal_(batches|rows)" >"$dir/$run.journal-after" || true
+  curl -s "http://127.0.0.1:$((port + 2))/metrics" | grep -E "^parley_(journal_(batches|rows)|conversation_sends_refused)" >"$dir/$run.journal-after" || true
   python3 "$here/thread-split.py" snap "${pids[$i]}" --names >"$dir/$run.split-after"
   cat /proc/${pids[$i]}/io >"$dir/$run.io-after"
   python3 "$here/pg-statements.py" snap "${dbs[$i]}" >"$dir/$run.pg-after" 2>/dev/null || true

@@ -144,6 +144,9 @@ public final class Conversation
     INSTANCE
   }
 
+  /** The snapshot store answered a save of the state as of {@code seq} ({@link Snapshots}). */
+  private record SnapshotSaved(long seq, boolean stored) implements Command {}
+
   public sealed interface Reply extends CborSerializable {}
 
   /** A membership change or creation was accepted; {@code seq} is its event's seq (or the current last seq when nothing changed). */
@@ -276,6 +279,10 @@ public final class Conversation
   private Metrics metrics;
   private final Set<String> projectionTags;
   private final RecoveryTracking recovery;
+  /** Snapshots saved beside the writes; transient bookkeeping like the batch. */
+  private final Snapshots snapshots;
+  /** Looked up on the first snapshot. */
+  private org.apache.pekko.actor.ActorRef snapshotStore;
 
   private Conversation(
       ActorContext<Command> ctx,
@@ -294,6 +301,7 @@ public final class Conversation
     this.lastActivity = clock.millis();
     this.projectionTags = Set.of(projectionTagOf(conversationId));
     this.recovery = new RecoveryTracking(ctx.getSystem());
+    this.snapshots = new Snapshots(settings.snapshotEvery());
   }
 
   @Override
@@ -335,10 +343,13 @@ public final class Conversation
         .onCommand(SubscriberGone.class, (state, cmd) -> removeSubscriber(cmd.subscriber()))
         .onCommand(IdleCheck.class, (state, cmd) -> onIdleCheck())
         .onCommand(Flush.class, (state, cmd) -> onFlush(state))
+        .onCommand(SnapshotSaved.class, this::onSnapshotSaved)
         .onCommand(Stop.class, (state, cmd) -> onStop(state));
     CommandHandlerWithReply<Command, TimelineEvent, ConversationState> handlers = builder.build();
     return (state, command) -> {
-      if (!(command instanceof IdleCheck) && !(command instanceof Flush)) lastActivity = clock.millis();
+      if (!(command instanceof IdleCheck) && !(command instanceof Flush) && !(command instanceof SnapshotSaved)) {
+        lastActivity = clock.millis();
+      }
       return handlers.apply(state, command);
     };
   }
@@ -354,7 +365,11 @@ public final class Conversation
       return Effect().reply(cmd.replyTo(), new Rejected(ErrorCode.TOO_LARGE, "too many members"));
     }
     Created created = new Created(1, clock.millis(), cmd.creator(), cmd.title(), List.copyOf(members));
-    return Effect().persist(created).thenRun(this::publishLast).thenReply(cmd.replyTo(), s -> new Accepted(1));
+    return Effect()
+        .persist(created)
+        .thenRun(this::publishLast)
+        .thenRun(s -> snapshotIfDue(0, s))
+        .thenReply(cmd.replyTo(), s -> new Accepted(1));
   }
 
   /** A retried create by its creator succeeds again; anyone else's create of a taken id fails. */
@@ -400,7 +415,13 @@ public final class Conversation
     }
     batch.started(decided.decisions());
     long persistStarted = System.nanoTime();
-    var effect = Effect().persist(decided.events()).thenRun(s -> batchWritten(decided, persistStarted)).thenRun(this::wakeBots);
+    long seqBefore = state.lastSeq();
+    var effect =
+        Effect()
+            .persist(decided.events())
+            .thenRun(s -> batchWritten(decided, persistStarted))
+            .thenRun(this::wakeBots)
+            .thenRun(s -> snapshotIfDue(seqBefore, s));
     return (thenStop ? effect.thenStop() : effect).thenNoReply();
   }
 
@@ -432,6 +453,30 @@ public final class Conversation
 
   private void requestFlush() {
     if (batch.requestFlush()) ctx.getSelf().tell(Flush.INSTANCE);
+  }
+
+  /** After a durable write (its acks already sent): a snapshot when one is due, not waited for ({@link Snapshots}). */
+  private void snapshotIfDue(long seqBefore, ConversationState state) {
+    if (snapshots.written(seqBefore, state.lastSeq())) saveSnapshot(state);
+  }
+
+  private void saveSnapshot(ConversationState state) {
+    if (snapshotStore == null) snapshotStore = Snapshots.store(ctx.getSystem());
+    long seq = state.lastSeq();
+    ctx.pipeToSelf(
+        Snapshots.save(snapshotStore, persistenceId(conversationId).id(), seq, SNAPSHOTS.toJournal(state)),
+        (stored, failure) -> new SnapshotSaved(seq, failure == null && stored));
+  }
+
+  /** A stored snapshot retires the ones two intervals older; a failed one costs a longer replay only. */
+  private ReplyEffect<TimelineEvent, ConversationState> onSnapshotSaved(ConversationState state, SnapshotSaved saved) {
+    if (saved.stored()) {
+      Snapshots.deleteUpTo(snapshotStore, persistenceId(conversationId).id(), snapshots.deleteUpTo(saved.seq()));
+    } else {
+      LOG.debug("snapshot of {} at seq {} not stored", conversationId, saved.seq());
+    }
+    if (snapshots.saved()) saveSnapshot(state);
+    return Effect().noReply();
   }
 
   private ReplyEffect<TimelineEvent, ConversationState> onSubscribe(ConversationState state, Subscribe cmd) {
@@ -571,10 +616,14 @@ public final class Conversation
 
   // ---- retention and snapshots ----------------------------------------------------------------
 
-  /** Snapshots bound recovery; events are never deleted, they are the conversation's history. */
+  /**
+   * Snapshots bound recovery (every {@code snapshot-every} events, the two newest kept); events are
+   * never deleted, they are the conversation's history. Saved by {@link Snapshots} beside the
+   * writes, not by Pekko's retention (which holds a write's acks until its snapshot is stored).
+   */
   @Override
   public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 2);
+    return RetentionCriteria.disabled();
   }
 
   @Override
