@@ -301,7 +301,7 @@ public final class Conversation
     this.lastActivity = clock.millis();
     this.projectionTags = Set.of(projectionTagOf(conversationId));
     this.recovery = new RecoveryTracking(ctx.getSystem());
-    this.snapshots = new Snapshots(settings.snapshotEvery());
+    this.snapshots = new Snapshots(settings.snapshotEvery(), Snapshots.phaseOf(conversationId, settings.snapshotEvery()));
   }
 
   @Override

@@ -115,7 +115,12 @@ class ConversationSnapshotTest {
 
   @BeforeEach
   void start() {
-    id = "c-" + UUID.randomUUID();
+    start(0);
+  }
+
+  /** A new conversation whose snapshot grid is shifted by {@code phase} ({@link Snapshots#phaseOf}). */
+  private void start(int phase) {
+    do id = "c-" + UUID.randomUUID(); while (Snapshots.phaseOf(id, SNAPSHOT_EVERY) != phase);
     persistenceId = Conversation.persistenceId(id).id();
     conversation = testKit.spawn(Conversation.create(id, SETTINGS, Clock.systemUTC(), self -> {}));
     replies = testKit.createTestProbe();
@@ -167,6 +172,23 @@ class ConversationSnapshotTest {
     await().atMost(Duration.ofSeconds(3)).until(() -> HeldSnapshotStore.savesOf(persistenceId).size() == 2);
     assertThat(HeldSnapshotStore.savesOf(persistenceId).get(1).metadata().sequenceNr()).isEqualTo(12);
     HeldSnapshotStore.release(HeldSnapshotStore.savesOf(persistenceId).get(1));
+  }
+
+  @Test
+  void conversationsThatMoveInStepSaveTheirSnapshotsAtDifferentSeqs() {
+    String first = persistenceId;
+    sendUpTo(2, 5);
+    start(3);
+    String second = persistenceId;
+    sendUpTo(2, 5);
+
+    await()
+        .atMost(Duration.ofSeconds(3))
+        .until(() -> HeldSnapshotStore.savesOf(first).size() == 1 && HeldSnapshotStore.savesOf(second).size() == 1);
+    assertThat(HeldSnapshotStore.savesOf(first)).extracting(s -> s.metadata().sequenceNr()).containsExactly(5L);
+    assertThat(HeldSnapshotStore.savesOf(second)).extracting(s -> s.metadata().sequenceNr()).containsExactly(3L);
+    HeldSnapshotStore.savesOf(first).forEach(HeldSnapshotStore::release);
+    HeldSnapshotStore.savesOf(second).forEach(HeldSnapshotStore::release);
   }
 
   @Test
