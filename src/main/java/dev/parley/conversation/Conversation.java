@@ -23,6 +23,7 @@ import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.RecoveryFailed;
+import org.apache.pekko.persistence.typed.SnapshotCompleted;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
@@ -143,9 +144,6 @@ public final class Conversation
   enum Flush implements Command {
     INSTANCE
   }
-
-  /** The snapshot store answered a save of the state as of {@code seq} ({@link Snapshots}). */
-  private record SnapshotSaved(long seq, boolean stored) implements Command {}
 
   public sealed interface Reply extends CborSerializable {}
 
@@ -279,7 +277,7 @@ public final class Conversation
   private Metrics metrics;
   private final Set<String> projectionTags;
   private final RecoveryTracking recovery;
-  /** Snapshots saved beside the writes; transient bookkeeping like the batch. */
+  /** Where this conversation's snapshots fall (a phased grid) and which old ones go. */
   private final Snapshots snapshots;
   /** Looked up on the first snapshot. */
   private org.apache.pekko.actor.ActorRef snapshotStore;
@@ -343,11 +341,10 @@ public final class Conversation
         .onCommand(SubscriberGone.class, (state, cmd) -> removeSubscriber(cmd.subscriber()))
         .onCommand(IdleCheck.class, (state, cmd) -> onIdleCheck())
         .onCommand(Flush.class, (state, cmd) -> onFlush(state))
-        .onCommand(SnapshotSaved.class, this::onSnapshotSaved)
         .onCommand(Stop.class, (state, cmd) -> onStop(state));
     CommandHandlerWithReply<Command, TimelineEvent, ConversationState> handlers = builder.build();
     return (state, command) -> {
-      if (!(command instanceof IdleCheck) && !(command instanceof Flush) && !(command instanceof SnapshotSaved)) {
+      if (!(command instanceof IdleCheck) && !(command instanceof Flush)) {
         lastActivity = clock.millis();
       }
       return handlers.apply(state, command);
@@ -368,7 +365,6 @@ public final class Conversation
     return Effect()
         .persist(created)
         .thenRun(this::publishLast)
-        .thenRun(s -> snapshotIfDue(0, s))
         .thenReply(cmd.replyTo(), s -> new Accepted(1));
   }
 
@@ -415,13 +411,11 @@ public final class Conversation
     }
     batch.started(decided.decisions());
     long persistStarted = System.nanoTime();
-    long seqBefore = state.lastSeq();
     var effect =
         Effect()
             .persist(decided.events())
             .thenRun(s -> batchWritten(decided, persistStarted))
-            .thenRun(this::wakeBots)
-            .thenRun(s -> snapshotIfDue(seqBefore, s));
+            .thenRun(this::wakeBots);
     return (thenStop ? effect.thenStop() : effect).thenNoReply();
   }
 
@@ -453,30 +447,6 @@ public final class Conversation
 
   private void requestFlush() {
     if (batch.requestFlush()) ctx.getSelf().tell(Flush.INSTANCE);
-  }
-
-  /** After a durable write (its acks already sent): a snapshot when one is due, not waited for ({@link Snapshots}). */
-  private void snapshotIfDue(long seqBefore, ConversationState state) {
-    if (snapshots.written(seqBefore, state.lastSeq())) saveSnapshot(state);
-  }
-
-  private void saveSnapshot(ConversationState state) {
-    if (snapshotStore == null) snapshotStore = Snapshots.store(ctx.getSystem());
-    long seq = state.lastSeq();
-    ctx.pipeToSelf(
-        Snapshots.save(snapshotStore, persistenceId(conversationId).id(), seq, SNAPSHOTS.toJournal(state)),
-        (stored, failure) -> new SnapshotSaved(seq, failure == null && stored));
-  }
-
-  /** A stored snapshot retires the ones two intervals older; a failed one costs a longer replay only. */
-  private ReplyEffect<TimelineEvent, ConversationState> onSnapshotSaved(ConversationState state, SnapshotSaved saved) {
-    if (saved.stored()) {
-      Snapshots.deleteUpTo(snapshotStore, persistenceId(conversationId).id(), snapshots.deleteUpTo(saved.seq()));
-    } else {
-      LOG.debug("snapshot of {} at seq {} not stored", conversationId, saved.seq());
-    }
-    if (snapshots.saved()) saveSnapshot(state);
-    return Effect().noReply();
   }
 
   private ReplyEffect<TimelineEvent, ConversationState> onSubscribe(ConversationState state, Subscribe cmd) {
@@ -604,6 +574,7 @@ public final class Conversation
             RecoveryCompleted.instance(),
             state -> recovery.completed(metrics()))
         .onSignal(RecoveryFailed.class, (state, failed) -> recovery.ended())
+        .onSignal(SnapshotCompleted.class, (state, done) -> retireSnapshots(done.metadata().sequenceNr()))
         .onSignal(
             PostStop.instance(),
             state -> {
@@ -618,12 +589,26 @@ public final class Conversation
 
   /**
    * Snapshots bound recovery (every {@code snapshot-every} events, the two newest kept); events are
-   * never deleted, they are the conversation's history. Saved by {@link Snapshots} beside the
-   * writes, not by Pekko's retention (which holds a write's acks until its snapshot is stored).
+   * never deleted, they are the conversation's history. Taken at this conversation's phased points
+   * ({@link #shouldSnapshot}), and the old ones retired on {@link SnapshotCompleted}, instead of
+   * Pekko's {@code snapshotEvery}, whose points are the multiples of the interval for every
+   * conversation alike ({@link Snapshots}).
    */
   @Override
   public RetentionCriteria retentionCriteria() {
     return RetentionCriteria.disabled();
+  }
+
+  /** A write whose events reach a point of this conversation's grid is followed by a snapshot ({@link Snapshots}). */
+  @Override
+  public boolean shouldSnapshot(ConversationState state, TimelineEvent event, long sequenceNr) {
+    return snapshots.isPoint(sequenceNr);
+  }
+
+  /** A stored snapshot retires the ones two intervals older (as {@code snapshotEvery(n, 2)} did). */
+  private void retireSnapshots(long savedSeq) {
+    if (snapshotStore == null) snapshotStore = Snapshots.store(ctx.getSystem());
+    Snapshots.deleteUpTo(snapshotStore, persistenceId(conversationId).id(), snapshots.deleteUpTo(savedSeq));
   }
 
   @Override
