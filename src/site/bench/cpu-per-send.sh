@@ -27,6 +27,9 @@
 #        PROFILE_AFTER (see below): a recording of one more run after the rounds, at a measured rate.
 #        LAG (unset; 1: the inbox's and the bots' projection lag sampled from the database twice a
 #        second during each measured run, projection-lag.py, in LABEL/RUN.projection-lag),
+#        ACK_LOG (unset; 1: every acknowledged send of a measured run in LABEL/RUN.acks, the bench's --ack-log:
+#        conversation, due, ack, sent, seq; ack-tail.py reads them), GC_LOG (unset; 1: each node logs its GC and
+#        safepoint pauses with wall-clock times to LABEL/gc.log, for ack-tail.py --gc),
 #   FINAL_WORKLOAD, FINAL_DURATION: see below (one run per build after the rounds).
 #   Per run, the node's CPU and context switches per thread group (thread-split.py) in LABEL/RUN.split.md.
 #   Per run, the node's /proc/PID/io before and after (LABEL/RUN.io-before, .io-after): its write and read
@@ -66,7 +69,8 @@ for i in "${!labels[@]}"; do
   env PARLEY_HTTP_PORT="$port" PARLEY_CLUSTER_PORT="$((port + 1))" PARLEY_MANAGEMENT_PORT="$((port + 2))" \
     PARLEY_HTTP_INTERFACE=127.0.0.1 PARLEY_DATA_DIR="$out/$label/data" \
     PARLEY_DB_URL="jdbc:postgresql://$PGHOST:5432/$db" PARLEY_DB_USER="$PGUSER" \
-    java ${NODE_OPTS:-} ${!own_opts:-} -jar "${jars[$i]}" server >"$out/$label/node.log" 2>&1 &
+    java ${NODE_OPTS:-} ${!own_opts:-} ${GC_LOG:+-Xlog:gc,safepoint:file=$out/$label/gc.log:time,uptimemillis} \
+      -jar "${jars[$i]}" server >"$out/$label/node.log" 2>&1 &
   pids+=($!)
 done
 for i in "${!labels[@]}"; do
@@ -80,7 +84,7 @@ bench() {
   local i=$1 run=$2 duration=$3 warmup=$4 args=$5 port=$((base_port + 10 * $1))
   local dir="$out/${labels[$i]}"
   python3 "$here/jvm-ticks.py" "${pids[$i]}" >"$dir/$run.ticks-before"
-  curl -s "http://127.0.0.1:$((port + 2))/metrics" | grep -E "^parley_journal_(batches|rows)" >"$dir/$run.journal-before" || true
+  curl -s "http://127.0.0.1:$((port + 2))/metrics" | grep -E "^parley_(journal_(batches|rows)|conversation_sends_refused)" >"$dir/$run.journal-before" || true
   python3 "$here/thread-split.py" snap "${pids[$i]}" >"$dir/$run.split-before"
   cat /proc/${pids[$i]}/io >"$dir/$run.io-before"
   python3 "$here/pg-statements.py" snap "${dbs[$i]}" >"$dir/$run.pg-before" 2>/dev/null || true
@@ -90,8 +94,10 @@ bench() {
     python3 "$here/projection-lag.py" sample "${dbs[$i]}" 600 --interval 0.5 --metrics "http://127.0.0.1:$((port + 2))/metrics" >"$dir/$run.lag.jsonl" 2>/dev/null &
     lagger=$!
   fi
+  local acklog=""
+  if [[ -n ${ACK_LOG:-} && $run != warm ]]; then acklog="--ack-log $dir/$run.acks"; fi
   # shellcheck disable=SC2086
-  java -jar "$bench_jar" bench --url "ws://127.0.0.1:$port/v1/ws" --node-metrics "http://127.0.0.1:$((port + 2))/metrics" \
+  java -jar "$bench_jar" bench $acklog --url "ws://127.0.0.1:$port/v1/ws" --node-metrics "http://127.0.0.1:$((port + 2))/metrics" \
     --db-url "jdbc:postgresql://$PGHOST:5432/${dbs[$i]}?user=$PGUSER" $args -d "$duration" --warmup "$warmup" \
     --json "$dir/$run.json" >"$dir/$run.txt" 2>"$dir/$run.log" || true
   if [[ -n $lagger ]]; then
@@ -100,7 +106,7 @@ bench() {
     python3 "$here/projection-lag.py" summary "$dir/$run.lag.jsonl" >"$dir/$run.projection-lag" || true
   fi
   python3 "$here/jvm-ticks.py" "${pids[$i]}" >"$dir/$run.ticks-after"
-  curl -s "http://127.0.0.1:$((port + 2))/metrics" | grep -E "^parley_journal_(batches|rows)" >"$dir/$run.journal-after" || true
+  curl -s "http://127.0.0.1:$((port + 2))/metrics" | grep -E "^parley_(journal_(batches|rows)|conversation_sends_refused)" >"$dir/$run.journal-after" || true
   python3 "$here/thread-split.py" snap "${pids[$i]}" --names >"$dir/$run.split-after"
   cat /proc/${pids[$i]}/io >"$dir/$run.io-after"
   python3 "$here/pg-statements.py" snap "${dbs[$i]}" >"$dir/$run.pg-after" 2>/dev/null || true

@@ -655,7 +655,7 @@ final class BenchConnection {
       if (sent.refusals() == 0) counters.ackedAtFirstTry.increment();
     }
     AckLog log = counters.ackLog;
-    if (log != null) log.acked(sent.conversation(), intended, now, sent.attemptNanos());
+    if (log != null) log.acked(sent.conversation(), intended, now, sent.attemptNanos(), ack.seq());
   }
 
   private void onEvent(ServerFrame event, long now, Link link) {

@@ -23,6 +23,7 @@ import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.RecoveryFailed;
 import org.apache.pekko.persistence.typed.SnapshotAdapter;
+import org.apache.pekko.persistence.typed.SnapshotCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
@@ -275,6 +276,10 @@ public final class Conversation
   private Metrics metrics;
   private final Set<String> projectionTags;
   private final RecoveryTracking recovery;
+  /** Where this conversation's snapshots fall (a phased grid) and which old ones go. */
+  private final Snapshots snapshots;
+  /** Looked up on the first snapshot. */
+  private org.apache.pekko.actor.ActorRef snapshotStore;
 
   private Conversation(
       ActorContext<Command> ctx,
@@ -293,6 +298,7 @@ public final class Conversation
     this.lastActivity = clock.millis();
     this.projectionTags = Set.of(projectionTagOf(conversationId));
     this.recovery = new RecoveryTracking(ctx.getSystem());
+    this.snapshots = new Snapshots(settings.snapshotEvery(), Snapshots.phaseOf(conversationId, settings.snapshotEvery()));
   }
 
   @Override
@@ -337,7 +343,9 @@ public final class Conversation
         .onCommand(Stop.class, (state, cmd) -> onStop(state));
     CommandHandlerWithReply<Command, TimelineEvent, ConversationState> handlers = builder.build();
     return (state, command) -> {
-      if (!(command instanceof IdleCheck) && !(command instanceof Flush)) lastActivity = clock.millis();
+      if (!(command instanceof IdleCheck) && !(command instanceof Flush)) {
+        lastActivity = clock.millis();
+      }
       return handlers.apply(state, command);
     };
   }
@@ -353,7 +361,10 @@ public final class Conversation
       return Effect().reply(cmd.replyTo(), new Rejected(ErrorCode.TOO_LARGE, "too many members"));
     }
     Created created = new Created(1, clock.millis(), cmd.creator(), cmd.title(), List.copyOf(members));
-    return Effect().persist(created).thenRun(this::publishLast).thenReply(cmd.replyTo(), s -> new Accepted(1));
+    return Effect()
+        .persist(created)
+        .thenRun(this::publishLast)
+        .thenReply(cmd.replyTo(), s -> new Accepted(1));
   }
 
   /** A retried create by its creator succeeds again; anyone else's create of a taken id fails. */
@@ -399,7 +410,11 @@ public final class Conversation
     }
     batch.started(decided.decisions());
     long persistStarted = System.nanoTime();
-    var effect = Effect().persist(decided.events()).thenRun(s -> batchWritten(decided, persistStarted)).thenRun(this::wakeBots);
+    var effect =
+        Effect()
+            .persist(decided.events())
+            .thenRun(s -> batchWritten(decided, persistStarted))
+            .thenRun(this::wakeBots);
     return (thenStop ? effect.thenStop() : effect).thenNoReply();
   }
 
@@ -558,6 +573,7 @@ public final class Conversation
             RecoveryCompleted.instance(),
             state -> recovery.completed(metrics()))
         .onSignal(RecoveryFailed.class, (state, failed) -> recovery.ended())
+        .onSignal(SnapshotCompleted.class, (state, done) -> retireSnapshots(done.metadata().sequenceNr()))
         .onSignal(
             PostStop.instance(),
             state -> {
@@ -570,10 +586,28 @@ public final class Conversation
 
   // ---- retention and snapshots ----------------------------------------------------------------
 
-  /** Snapshots bound recovery; events are never deleted, they are the conversation's history. */
+  /**
+   * Snapshots bound recovery (every {@code snapshot-every} events, the two newest kept); events are
+   * never deleted, they are the conversation's history. Taken at this conversation's phased points
+   * ({@link #shouldSnapshot}), and the old ones retired on {@link SnapshotCompleted}, instead of
+   * Pekko's {@code snapshotEvery}, whose points are the multiples of the interval for every
+   * conversation alike ({@link Snapshots}).
+   */
   @Override
   public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 2);
+    return RetentionCriteria.disabled();
+  }
+
+  /** A write whose events reach a point of this conversation's grid is followed by a snapshot ({@link Snapshots}). */
+  @Override
+  public boolean shouldSnapshot(ConversationState state, TimelineEvent event, long sequenceNr) {
+    return snapshots.isPoint(sequenceNr);
+  }
+
+  /** A stored snapshot retires the ones two intervals older (as {@code snapshotEvery(n, 2)} did). */
+  private void retireSnapshots(long savedSeq) {
+    if (snapshotStore == null) snapshotStore = Snapshots.store(ctx.getSystem());
+    Snapshots.deleteUpTo(snapshotStore, persistenceId(conversationId).id(), snapshots.deleteUpTo(savedSeq));
   }
 
   @Override

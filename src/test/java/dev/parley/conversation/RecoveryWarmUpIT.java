@@ -1,6 +1,7 @@
 package dev.parley.conversation;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.parley.ParleyConfig;
 import dev.parley.storage.Storage;
@@ -39,8 +40,11 @@ class RecoveryWarmUpIT {
       List<String> conversations = new ArrayList<>();
       for (int i = 0; i < 3; i++) conversations.add(conversationWith(node, i == 2 ? messages : 1));
       long eventsBefore = count(node, "event_journal");
-      long snapshotsBefore = count(node, "snapshot");
+      // Snapshots are saved beside the writes, after their acks (Snapshots): wait until they are stored.
+      long snapshotsBefore =
+          snapshotPoints(conversations.get(0), 2) + snapshotPoints(conversations.get(1), 2) + snapshotPoints(conversations.get(2), 1 + messages);
       assertThat(snapshotsBefore).isPositive();
+      await().atMost(Duration.ofSeconds(10)).until(() -> count(node, "snapshot") == snapshotsBefore);
 
       assertThat(RecoveryWarmUp.recentConversations(Storage.from(settings.db(), settings.dataDir()), 2))
           .containsExactly(conversations.get(2), conversations.get(1));
@@ -100,6 +104,15 @@ class RecoveryWarmUpIT {
       assertThat(sent.status()).isEqualTo(201);
     }
     return conversation;
+  }
+
+  /** How many snapshots a conversation of {@code lastSeq} events written one by one has saved (its phased grid's points). */
+  private static long snapshotPoints(String conversation, long lastSeq) {
+    int every = TestNode.SNAPSHOT_EVERY;
+    int phase = Snapshots.phaseOf(conversation, every);
+    long points = 0;
+    for (long seq = 1; seq <= lastSeq; seq++) if (Math.floorMod(seq - phase, every) == 0) points++;
+    return points;
   }
 
   private static long count(TestNode node, String table) throws Exception {
