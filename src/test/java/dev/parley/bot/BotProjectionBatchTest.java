@@ -1,0 +1,141 @@
+package dev.parley.bot;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.ParleyConfig;
+import dev.parley.conversation.Conversation;
+import dev.parley.conversation.TimelineEvent;
+import dev.parley.storage.Storage;
+import dev.parley.testing.TestPostgres;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.apache.pekko.persistence.query.EventEnvelope;
+import org.apache.pekko.persistence.query.Offset;
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The bot projection's SQL on H2 and PostgreSQL (issue 18): a batch records every conversation's
+ * newest seq in one statement whatever the number of conversations, wakes exactly the bots that
+ * are behind, moves the offset in the same transaction, and a batch applied again (two consumers
+ * for a moment, or a restart before the offset was read back) changes and wakes nothing.
+ */
+class BotProjectionBatchTest {
+
+  static Stream<Arguments> vendors() {
+    return Stream.of(Arguments.of("h2"), Arguments.of("postgresql"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("vendors")
+  void aBatchOfManyConversationsCostsOneStatementForTheSeenSeqs(String vendor) throws Exception {
+    int conversations = 20;
+    List<EventEnvelope> created = new ArrayList<>();
+    List<EventEnvelope> messages = new ArrayList<>();
+    long ordering = 0;
+    for (int i = 0; i < conversations; i++) {
+      // Every other conversation has the echo bot; the rest only people (most of a 1:1 load).
+      List<String> members = i % 2 == 0 ? List.of("ann", "bot:echo") : List.of("ann", "ben");
+      created.add(envelope(++ordering, "conv-" + i, new TimelineEvent.Created(1, 1000, "ann", "t", members)));
+    }
+    for (long seq = 2; seq <= 4; seq++) {
+      for (int i = 0; i < conversations; i++) {
+        messages.add(envelope(++ordering, "conv-" + i, new TimelineEvent.MessagePosted(seq, 1000 + seq, "ann", "m" + seq, "hi")));
+      }
+    }
+
+    try (Db db = Db.create(vendor);
+        BotStore store = db.store()) {
+      store.apply("bots/t", created, Set.of("echo"));
+      assertThat(db.progress()).containsEntry("echo@conv-0", "seen 1, handled 0").hasSize(conversations / 2);
+
+      long before = store.projectionStatements();
+      List<BotStore.Wake> wakes = store.apply("bots/t", messages, Set.of("echo"));
+      // The seen seqs of all 20 conversations in one statement, the offset's update: it was two
+      // statements per conversation with a bot and one per conversation without (30 here).
+      assertThat(store.projectionStatements() - before).as("statements for 60 messages of %d conversations", conversations).isEqualTo(2);
+      assertThat(wakes).hasSize(conversations / 2);
+      assertThat(wakes).allSatisfy(w -> assertThat(w.bot()).isEqualTo("echo")).allSatisfy(w -> assertThat(w.lastSeen()).isEqualTo(4));
+      assertThat(wakes).extracting(BotStore.Wake::conversation).containsExactlyInAnyOrder(evenConversations(conversations));
+      assertThat(db.progress()).containsEntry("echo@conv-0", "seen 4, handled 0").hasSize(conversations / 2);
+      assertThat(store.offset("bots/t")).isEqualTo(ordering);
+
+      // A second store on the same tables (a restarted node) reads the committed offset; the same
+      // batch applied again moves no row and wakes nobody.
+      try (BotStore restarted = db.store()) {
+        assertThat(restarted.offset("bots/t")).isEqualTo(ordering);
+        assertThat(restarted.apply("bots/t", messages.subList(30, messages.size()), Set.of("echo"))).isEmpty();
+      }
+      assertThat(db.progress()).containsEntry("echo@conv-0", "seen 4, handled 0").hasSize(conversations / 2);
+    }
+  }
+
+  private static String[] evenConversations(int conversations) {
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < conversations; i += 2) ids.add("conv-" + i);
+    return ids.toArray(String[]::new);
+  }
+
+  private static EventEnvelope envelope(long ordering, String conversation, TimelineEvent event) {
+    return EventEnvelope.apply(Offset.sequence(ordering), Conversation.persistenceId(conversation).id(), event.seq(), event, event.ts());
+  }
+
+  /** A fresh, migrated database of one vendor, dropped afterwards. */
+  record Db(String vendor, String url, String user, String password, String database) implements AutoCloseable {
+
+    static Db create(String vendor) throws Exception {
+      Db db;
+      if (vendor.equals("h2")) {
+        String name = "parley_bots_" + UUID.randomUUID().toString().replace("-", "");
+        db = new Db(vendor, "jdbc:h2:mem:" + name + ";DB_CLOSE_DELAY=-1", "sa", "", name);
+      } else {
+        TestPostgres.Server server = TestPostgres.server();
+        String name = TestPostgres.createDatabase();
+        db = new Db(vendor, server.url(name), server.user(), server.password(), name);
+      }
+      Flyway.configure().dataSource(db.url, db.user, db.password).locations("classpath:db/migration/" + vendor).load().migrate();
+      return db;
+    }
+
+    BotStore store() {
+      Storage.Vendor v = vendor.equals("h2") ? Storage.Vendor.H2 : Storage.Vendor.POSTGRESQL;
+      ParleyConfig.Db settings = new ParleyConfig.Db(url, user, password, 2, Duration.ofSeconds(5), "force_custom_plan");
+      return BotStore.open(new Storage(v, url, user, password, settings), 2, Duration.ofSeconds(5));
+    }
+
+    /** bot@conversation → "seen N, handled M". */
+    Map<String, String> progress() throws Exception {
+      Map<String, String> rows = new TreeMap<>();
+      try (Connection c = DriverManager.getConnection(url, user, password);
+          Statement s = c.createStatement();
+          ResultSet r = s.executeQuery("SELECT bot, conversation_id, last_seen_seq, last_handled_seq FROM bot_progress")) {
+        while (r.next()) rows.put(r.getString(1) + "@" + r.getString(2), "seen " + r.getLong(3) + ", handled " + r.getLong(4));
+      }
+      return rows;
+    }
+
+    @Override
+    public void close() throws Exception {
+      if (vendor.equals("h2")) {
+        try (Connection c = DriverManager.getConnection(url, user, "");
+            Statement s = c.createStatement()) {
+          s.execute("SHUTDOWN");
+        }
+        return;
+      }
+      TestPostgres.dropDatabase(database);
+    }
+  }
+}
