@@ -9,6 +9,7 @@ import dev.parley.storage.Storage;
 import dev.parley.testing.TestPostgres;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
@@ -22,6 +23,7 @@ import java.util.stream.Stream;
 import org.apache.pekko.persistence.query.EventEnvelope;
 import org.apache.pekko.persistence.query.Offset;
 import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -79,6 +81,56 @@ class BotProjectionBatchTest {
         assertThat(restarted.apply("bots/t", messages.subList(30, messages.size()), Set.of("echo"))).isEmpty();
       }
       assertThat(db.progress()).containsEntry("echo@conv-0", "seen 4, handled 0").hasSize(conversations / 2);
+    }
+  }
+
+  /**
+   * On PostgreSQL the seen seqs of a batch's conversations are written through the conversation
+   * index even on a table that has never been analyzed: 20,000 rows, 25 conversations in the
+   * batch, no sequential scan of {@code bot_progress}, with custom and generic plans (one {@code
+   * UPDATE ... FROM} over the batch's arrays risks a hash join over the whole table there).
+   */
+  @Test
+  void onPostgresABatchFindsItsBotsRowsThroughTheConversationIndexWithoutStatistics() throws Exception {
+    int conversations = 20_000;
+    int inBatch = 25;
+    try (Db db = Db.create("postgresql");
+        Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
+        Statement s = c.createStatement()) {
+      s.execute("ALTER TABLE bot_progress SET (autovacuum_enabled = false)");
+      s.execute(
+          "INSERT INTO bot_progress (bot, conversation_id, last_seen_seq, last_handled_seq, state, updated_at)"
+              + " SELECT 'echo', 'c-' || i, 1, 1, '{}', 0 FROM generate_series(1, " + conversations + ") AS i");
+      try (ResultSet r = s.executeQuery("SELECT reltuples FROM pg_class WHERE relname = 'bot_progress'")) {
+        assertThat(r.next()).isTrue();
+        assertThat(r.getDouble(1)).as("bot_progress has no statistics").isLessThan(0);
+      }
+      List<String> batch = new ArrayList<>();
+      List<Long> seqs = new ArrayList<>();
+      for (int i = 0; i < inBatch; i++) {
+        batch.add("c-" + (1 + i * 797));
+        seqs.add(5L);
+      }
+      c.setAutoCommit(false);
+      for (String mode : List.of("force_custom_plan", "force_generic_plan")) {
+        s.execute("SET plan_cache_mode = " + mode);
+        List<String> moved = new ArrayList<>();
+        try (PreparedStatement call =
+            c.prepareStatement("SELECT bot, conversation_id, last_seen_seq, last_handled_seq FROM parley_bots_seen(?::varchar[], ?::int8[])")) {
+          call.setArray(1, c.createArrayOf("varchar", batch.toArray()));
+          call.setArray(2, c.createArrayOf("bigint", seqs.toArray()));
+          try (ResultSet r = call.executeQuery()) {
+            while (r.next()) moved.add(r.getString(2) + " seen " + r.getLong(3) + " handled " + r.getLong(4));
+          }
+        }
+        assertThat(moved).hasSize(inBatch).contains("c-1 seen 5 handled 1");
+        try (ResultSet r = s.executeQuery("SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'bot_progress'")) {
+          assertThat(r.next()).isTrue();
+          assertThat(r.getLong(1)).as("sequential scans of bot_progress (%s)", mode).isZero();
+          assertThat(r.getLong(2)).as("index scans of bot_progress (%s)", mode).isGreaterThanOrEqualTo(inBatch);
+        }
+        c.rollback();
+      }
     }
   }
 

@@ -9,6 +9,7 @@ import dev.parley.storage.Storage;
 import dev.parley.testing.TestPostgres;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
@@ -24,6 +25,7 @@ import java.util.stream.Stream;
 import org.apache.pekko.persistence.query.EventEnvelope;
 import org.apache.pekko.persistence.query.Offset;
 import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -182,6 +184,71 @@ class InboxProjectionBatchTest {
         assertThat(change.removed()).isEmpty();
       }
       assertThat(store.offset("t")).isEqualTo(ordering);
+    }
+  }
+
+  /**
+   * On PostgreSQL the members' rows of a batch's conversations are found through the conversation
+   * index even on a table that has never been analyzed (a database right after a migration or a
+   * bulk load; one whose autovacuum is off): 40,000 rows, 25 conversations in the batch, no
+   * sequential scan of {@code inbox_entry}, with custom and generic plans. One {@code UPDATE ...
+   * FROM} over the batch's arrays (tried on 2026-12-06) was planned there as a hash join over a
+   * sequential scan of the whole table, its cost growing with the table.
+   */
+  @Test
+  void onPostgresABatchFindsItsMembersRowsThroughTheConversationIndexWithoutStatistics() throws Exception {
+    int conversations = 20_000;
+    int inBatch = 25;
+    try (Db db = Db.create("postgresql");
+        Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
+        Statement s = c.createStatement()) {
+      s.execute("ALTER TABLE inbox_entry SET (autovacuum_enabled = false)");
+      s.execute(
+          "INSERT INTO inbox_entry (user_id, conversation_id, last_activity, read_seq, unread)"
+              + " SELECT u || i, 'c-' || i, 1000, 1, 0 FROM generate_series(1, " + conversations + ") AS i, (VALUES ('ann-'), ('ben-')) AS m(u)");
+      try (ResultSet r = s.executeQuery("SELECT reltuples FROM pg_class WHERE relname = 'inbox_entry'")) {
+        assertThat(r.next()).isTrue();
+        assertThat(r.getDouble(1)).as("inbox_entry has no statistics").isLessThan(0);
+      }
+      // Two messages in each of 25 conversations, one by each member, interleaved.
+      List<String> conversation = new ArrayList<>();
+      List<Long> seq = new ArrayList<>();
+      List<String> sender = new ArrayList<>();
+      for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < inBatch; i++) {
+          conversation.add("c-" + (1 + i * 797));
+          seq.add(2L + k);
+          sender.add((k == 0 ? "ann-" : "ben-") + (1 + i * 797));
+        }
+      }
+      c.setAutoCommit(false);
+      for (String mode : List.of("force_custom_plan", "force_generic_plan")) {
+        s.execute("SET plan_cache_mode = " + mode);
+        try (PreparedStatement call = c.prepareStatement("SELECT parley_inbox_runs(?::varchar[], ?::int8[], ?::int8[], ?::varchar[])")) {
+          call.setArray(1, c.createArrayOf("varchar", conversation.toArray()));
+          call.setArray(2, c.createArrayOf("bigint", seq.toArray()));
+          call.setArray(3, c.createArrayOf("bigint", seq.stream().map(q -> 1000 + q).toArray()));
+          call.setArray(4, c.createArrayOf("varchar", sender.toArray()));
+          try (ResultSet r = call.executeQuery()) {
+            assertThat(r.next()).isTrue();
+            assertThat(r.getInt(1)).as("rows written").isEqualTo(2 * inBatch);
+          }
+        }
+        // This transaction's own scans of the table, the function's statements included.
+        try (ResultSet r = s.executeQuery("SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'inbox_entry'")) {
+          assertThat(r.next()).isTrue();
+          assertThat(r.getLong(1)).as("sequential scans of inbox_entry (%s)", mode).isZero();
+          assertThat(r.getLong(2)).as("index scans of inbox_entry (%s)", mode).isGreaterThanOrEqualTo(inBatch);
+        }
+        // c-1: ann sent seq 2, ben seq 3: ann has read her own and has ben's unread, ben has read all.
+        try (ResultSet r =
+            s.executeQuery("SELECT user_id, read_seq, unread, last_activity FROM inbox_entry WHERE conversation_id = 'c-1' ORDER BY user_id")) {
+          List<String> rows = new ArrayList<>();
+          while (r.next()) rows.add(r.getString(1) + " " + r.getLong(2) + " " + r.getInt(3) + " " + r.getLong(4));
+          assertThat(rows).containsExactly("ann-1 2 1 1003", "ben-1 3 0 1003");
+        }
+        c.rollback();
+      }
     }
   }
 
