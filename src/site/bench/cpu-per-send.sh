@@ -27,6 +27,11 @@
 #        PROFILE_AFTER (see below): a recording of one more run after the rounds, at a measured rate.
 #        LAG (unset; 1: the inbox's and the bots' projection lag sampled from the database twice a
 #        second during each measured run, projection-lag.py, in LABEL/RUN.projection-lag),
+#        AFTER_WARMUP_SQL ("ANALYZE"; empty: nothing): run on each node's database after its warm-up.
+#        This machine's PostgreSQL has autovacuum off, so without it no table would ever have
+#        statistics and the planner would guess (an equality matching 0.5 % of any table); a
+#        production database with autovacuum has analyzed them by then (issue 18, 2026-12-06 third
+#        session). It does not vacuum: the measured runs still add dead row versions as before.
 #   FINAL_WORKLOAD, FINAL_DURATION: see below (one run per build after the rounds).
 #   Per run, the node's CPU and context switches per thread group (thread-split.py) in LABEL/RUN.split.md.
 #   Per run, the node's /proc/PID/io before and after (LABEL/RUN.io-before, .io-after): its write and read
@@ -130,6 +135,10 @@ for i in "${!labels[@]}"; do
   bench "$i" warm "${warm_seconds}s" 0s "$first_args"
   if [[ -n $jfr ]]; then wait "$jfr" || true; fi
   sleep "${WARM_SETTLE:-15}"
+  if [[ -n ${AFTER_WARMUP_SQL-ANALYZE} ]]; then
+    psql -qX -d "${dbs[$i]}" -c "${AFTER_WARMUP_SQL-ANALYZE}" >/dev/null
+    echo "$(date -u +%T) ${labels[$i]}: ${AFTER_WARMUP_SQL-ANALYZE} after the warm-up" >&2
+  fi
 done
 for round in $(seq 1 "$rounds"); do
   for workload in "${workloads[@]}"; do
