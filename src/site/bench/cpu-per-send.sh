@@ -30,6 +30,13 @@
 #        ACK_LOG (unset; 1: every acknowledged send of a measured run in LABEL/RUN.acks, the bench's --ack-log:
 #        conversation, due, ack, sent, seq; ack-tail.py reads them), GC_LOG (unset; 1: each node logs its GC and
 #        safepoint pauses with wall-clock times to LABEL/gc.log, for ack-tail.py --gc),
+#        AFTER_WARMUP_SQL ("ANALYZE"; empty: nothing): run on each node's database after its warm-up.
+#        This machine's PostgreSQL has autovacuum off, so without it no table would ever have
+#        statistics and the planner would guess (an equality matching 0.5 % of any table); a
+#        production database with autovacuum has analyzed them by then (issue 18, 2026-12-06 third
+#        session). It does not vacuum: the measured runs still add dead row versions as before.
+#        With LAG=1 on analyzed tables projection-lag.py's own query takes 0.6-0.9 s per call (about a
+#        PostgreSQL core): set AFTER_WARMUP_SQL= for lag or PostgreSQL-CPU runs until that query is fixed.
 #   FINAL_WORKLOAD, FINAL_DURATION: see below (one run per build after the rounds).
 #   Per run, the node's CPU and context switches per thread group (thread-split.py) in LABEL/RUN.split.md.
 #   Per run, the node's /proc/PID/io before and after (LABEL/RUN.io-before, .io-after): its write and read
@@ -136,6 +143,10 @@ for i in "${!labels[@]}"; do
   bench "$i" warm "${warm_seconds}s" 0s "$first_args"
   if [[ -n $jfr ]]; then wait "$jfr" || true; fi
   sleep "${WARM_SETTLE:-15}"
+  if [[ -n ${AFTER_WARMUP_SQL-ANALYZE} ]]; then
+    psql -qX -d "${dbs[$i]}" -c "${AFTER_WARMUP_SQL-ANALYZE}" >/dev/null
+    echo "$(date -u +%T) ${labels[$i]}: ${AFTER_WARMUP_SQL-ANALYZE} after the warm-up" >&2
+  fi
 done
 for round in $(seq 1 "$rounds"); do
   for workload in "${workloads[@]}"; do

@@ -7,6 +7,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.parley.conversation.Conversation;
 import dev.parley.conversation.TimelineEvent;
 import dev.parley.storage.Storage;
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -18,11 +19,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.LongAdder;
 import org.apache.pekko.persistence.query.EventEnvelope;
 import org.apache.pekko.persistence.query.Sequence;
 
 /**
- * The bots' tables (db/migration/.../V3__bots.sql) in SQL, the same statements on PostgreSQL and H2.
+ * The bots' tables (db/migration/.../V3__bots.sql) in SQL, the same statements on PostgreSQL and H2
+ * but one (the projection's seen seqs: a function of V21_18_1 on PostgreSQL, a MERGE on H2).
  * Blocking JDBC on a pool of its own: callers run it on the bots' dispatcher.
  */
 public final class BotStore implements AutoCloseable {
@@ -41,13 +44,21 @@ public final class BotStore implements AutoCloseable {
   private static final int MAX_STATE_CHARS = 65536;
 
   private final HikariDataSource pool;
+  private final boolean postgres;
+  private final LongAdder statements = new LongAdder();
 
-  private BotStore(HikariDataSource pool) {
+  private BotStore(HikariDataSource pool, boolean postgres) {
     this.pool = pool;
+    this.postgres = postgres;
   }
 
   public static BotStore open(Storage storage, int poolSize, Duration connectionTimeout) {
-    return new BotStore(storage.pool("parley-bots", poolSize, connectionTimeout));
+    return new BotStore(storage.pool("parley-bots", poolSize, connectionTimeout), storage.vendor() == Storage.Vendor.POSTGRESQL);
+  }
+
+  /** Statements the projection's batches executed so far ({@link #apply}): how tests prove there is no statement per conversation. */
+  public long projectionStatements() {
+    return statements.sum();
   }
 
   @Override
@@ -196,8 +207,10 @@ public final class BotStore implements AutoCloseable {
    * Applies a batch of one tag's events: memberships of {@code registered} bots become rows (from
    * the event that made the bot a member: it is the first the bot handles), leaving deletes them,
    * and each conversation's newest seq is recorded as seen; the tag's offset moves in the same
-   * transaction. Returns the runners that are behind, to wake after the commit. Two statements
-   * per conversation of the batch (not per event) besides membership changes.
+   * transaction. Returns the runners that are behind, to wake after the commit. One statement for
+   * the whole batch besides membership changes and the offset (issue 18: it was one per
+   * conversation of the batch, two with a bot, ~0.21 statements per send at 2,000 sends/s of 1:1
+   * chat, where almost no conversation has a bot).
    */
   public List<Wake> apply(String tag, List<EventEnvelope> batch, Set<String> registered) {
     if (batch.isEmpty()) return List.of();
@@ -211,21 +224,7 @@ public final class BotStore implements AutoCloseable {
           applyMembership(c, conversation, event, registered);
           newest.merge(conversation, event.seq(), Math::max);
         }
-        List<Wake> wakes = new ArrayList<>();
-        for (Map.Entry<String, Long> e : newest.entrySet()) {
-          if (update(c, "UPDATE bot_progress SET last_seen_seq = ? WHERE conversation_id = ? AND last_seen_seq < ?",
-                  e.getValue(), e.getKey(), e.getValue()) == 0) {
-            continue;
-          }
-          try (PreparedStatement s =
-              c.prepareStatement(
-                  "SELECT bot, last_seen_seq FROM bot_progress WHERE conversation_id = ? AND last_handled_seq < last_seen_seq")) {
-            s.setString(1, e.getKey());
-            try (ResultSet r = s.executeQuery()) {
-              while (r.next()) wakes.add(new Wake(r.getString(1), e.getKey(), r.getLong(2)));
-            }
-          }
-        }
+        List<Wake> wakes = seen(c, newest);
         EventEnvelope last = batch.get(batch.size() - 1);
         long ordering = ((Sequence) last.offset()).value();
         long now = System.currentTimeMillis();
@@ -243,7 +242,50 @@ public final class BotStore implements AutoCloseable {
     }
   }
 
-  private static void applyMembership(Connection c, String conversation, TimelineEvent event, Set<String> registered)
+  /**
+   * Records each conversation's newest seq as seen by its bots, in one statement for all the
+   * batch's conversations, and returns the rows it moved that are behind (their runners have work).
+   * A row already at or past its conversation's newest seq (the batch applied twice) is not moved
+   * and not woken again.
+   */
+  private List<Wake> seen(Connection c, Map<String, Long> newest) throws SQLException {
+    if (newest.isEmpty()) return List.of();
+    List<Wake> wakes = new ArrayList<>();
+    Array conversations = c.createArrayOf("varchar", newest.keySet().toArray());
+    Array seqs = c.createArrayOf("bigint", newest.values().toArray());
+    try (PreparedStatement s = c.prepareStatement(postgres ? SEEN_ON_POSTGRESQL : SEEN_ON_H2)) {
+      s.setArray(1, conversations);
+      s.setArray(2, seqs);
+      statements.increment();
+      try (ResultSet r = s.executeQuery()) {
+        while (r.next()) {
+          if (r.getLong(4) < r.getLong(3)) wakes.add(new Wake(r.getString(1), r.getString(2), r.getLong(3)));
+        }
+      }
+    } finally {
+      conversations.free();
+      seqs.free();
+    }
+    return wakes;
+  }
+
+  /**
+   * PostgreSQL: a function (V21_18_1) with one update per conversation inside the database, each
+   * taking {@code bot_progress_by_conversation}. Not one {@code UPDATE ... FROM} over the arrays:
+   * without statistics PostgreSQL would join them to the whole table once it is large (what
+   * happened to the inbox's members' rows, benchmarks.md, issue 18, 2026-12-06).
+   */
+  private static final String SEEN_ON_POSTGRESQL =
+      "SELECT bot, conversation_id, last_seen_seq, last_handled_seq FROM parley_bots_seen(?::varchar[], ?::int8[])";
+
+  /** H2 has no UPDATE ... FROM: a MERGE, its updated rows read back from its final table. */
+  private static final String SEEN_ON_H2 =
+      "SELECT bot, conversation_id, last_seen_seq, last_handled_seq FROM FINAL TABLE (MERGE INTO bot_progress p"
+          + " USING (SELECT * FROM UNNEST(CAST(? AS VARCHAR ARRAY), CAST(? AS BIGINT ARRAY))) AS n(conversation_id, seq)"
+          + " ON p.conversation_id = n.conversation_id AND p.last_seen_seq < n.seq"
+          + " WHEN MATCHED THEN UPDATE SET last_seen_seq = n.seq)";
+
+  private void applyMembership(Connection c, String conversation, TimelineEvent event, Set<String> registered)
       throws SQLException {
     if (event instanceof TimelineEvent.Created created) {
       for (String member : created.members()) join(c, conversation, member, created.seq(), registered);
@@ -258,7 +300,7 @@ public final class BotStore implements AutoCloseable {
   }
 
   /** A row starting just before the joining event; a second apply of the same event inserts nothing. */
-  private static void join(Connection c, String conversation, String user, long seq, Set<String> registered)
+  private void join(Connection c, String conversation, String user, long seq, Set<String> registered)
       throws SQLException {
     Optional<String> bot = Bots.nameOf(user).filter(registered::contains);
     if (bot.isEmpty()) return;
@@ -274,7 +316,8 @@ public final class BotStore implements AutoCloseable {
     return persistenceId.startsWith(prefix) ? persistenceId.substring(prefix.length()) : persistenceId;
   }
 
-  private static int update(Connection c, String sql, Object... parameters) throws SQLException {
+  private int update(Connection c, String sql, Object... parameters) throws SQLException {
+    statements.increment();
     try (PreparedStatement s = c.prepareStatement(sql)) {
       for (int i = 0; i < parameters.length; i++) {
         Object p = parameters[i];

@@ -24,8 +24,9 @@ import org.apache.pekko.persistence.query.EventEnvelope;
  * applied in one transaction with the new offset (exactly once), and then what changed is
  * published to every node ({@link Inbox#TOPIC}).
  *
- * <p>Conversations do not wait for it: fan-out to members is the projection's work, bounded per
- * message (three statements whatever the number of members), off the conversation's path.
+ * <p>Conversations do not wait for it: fan-out to members is the projection's work, off the
+ * conversation's path, and a batch costs a few statements whatever its number of messages,
+ * conversations and members ({@link InboxEventWriter}).
  */
 public final class InboxProjection {
 
