@@ -11,7 +11,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -65,15 +67,20 @@ class BenchSmokeIT {
     assertThat(report.sendToAck().count()).isPositive();
     assertThat(progress.toString(StandardCharsets.UTF_8)).contains("acked");
     assertThat(Files.readString(json)).contains("\"ackedSendsPerSecond\"");
-    // The ack log: one line per acked send, due <= put on the wire <= acked (presence-t1-why.py splits them).
+    // The ack log: one line per acked send, due <= put on the wire <= acked (presence-t1-why.py splits
+    // them), and the seq the send got: distinct within its conversation (ack-tail.py lines slow acks up
+    // with the conversation's snapshot points).
     List<String> lines = Files.readAllLines(acks);
-    assertThat(lines.get(0)).isEqualTo("conversation intendedEpochMs ackEpochMs sentEpochMs");
+    assertThat(lines.get(0)).isEqualTo("conversation intendedEpochMs ackEpochMs sentEpochMs seq");
     assertThat(lines.size() - 1).isGreaterThanOrEqualTo((int) report.sendToAck().count());
+    Set<String> seqs = new HashSet<>();
     for (String line : lines.subList(1, lines.size())) {
       String[] f = line.split(" ");
-      assertThat(f).as(line).hasSize(4);
+      assertThat(f).as(line).hasSize(5);
       assertThat(Long.parseLong(f[3])).as("sent at or after due: %s", line).isGreaterThanOrEqualTo(Long.parseLong(f[1]));
       assertThat(Long.parseLong(f[2])).as("acked at or after sent: %s", line).isGreaterThanOrEqualTo(Long.parseLong(f[3]));
+      assertThat(Long.parseLong(f[4])).as("a seq: %s", line).isPositive();
+      assertThat(seqs.add(f[0] + " " + f[4])).as("one ack per seq of a conversation: %s", line).isTrue();
     }
   }
 
