@@ -4,9 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.conversation.Conversation;
 import dev.parley.conversation.TimelineEvent;
-import dev.parley.storage.DbSettings;
-import dev.parley.storage.Storage;
-import dev.parley.testing.TestPostgres;
+import dev.parley.testing.MigratedDatabase;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -18,11 +16,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.UUID;
 import java.util.stream.Stream;
 import org.apache.pekko.persistence.query.EventEnvelope;
 import org.apache.pekko.persistence.query.Offset;
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -58,10 +54,10 @@ class BotProjectionBatchTest {
       }
     }
 
-    try (Db db = Db.create(vendor);
-        BotStore store = db.store()) {
+    try (MigratedDatabase db = MigratedDatabase.create(vendor, "parley_bots_");
+        BotStore store = store(db)) {
       store.apply("bots/t", created, Set.of("echo"));
-      assertThat(db.progress()).containsEntry("echo@conv-0", "seen 1, handled 0").hasSize(conversations / 2);
+      assertThat(progress(db)).containsEntry("echo@conv-0", "seen 1, handled 0").hasSize(conversations / 2);
 
       long before = store.projectionStatements();
       List<BotStore.Wake> wakes = store.apply("bots/t", messages, Set.of("echo"));
@@ -71,16 +67,16 @@ class BotProjectionBatchTest {
       assertThat(wakes).hasSize(conversations / 2);
       assertThat(wakes).allSatisfy(w -> assertThat(w.bot()).isEqualTo("echo")).allSatisfy(w -> assertThat(w.lastSeen()).isEqualTo(4));
       assertThat(wakes).extracting(BotStore.Wake::conversation).containsExactlyInAnyOrder(evenConversations(conversations));
-      assertThat(db.progress()).containsEntry("echo@conv-0", "seen 4, handled 0").hasSize(conversations / 2);
+      assertThat(progress(db)).containsEntry("echo@conv-0", "seen 4, handled 0").hasSize(conversations / 2);
       assertThat(store.offset("bots/t")).isEqualTo(ordering);
 
       // A second store on the same tables (a restarted node) reads the committed offset; the same
       // batch applied again moves no row and wakes nobody.
-      try (BotStore restarted = db.store()) {
+      try (BotStore restarted = store(db)) {
         assertThat(restarted.offset("bots/t")).isEqualTo(ordering);
         assertThat(restarted.apply("bots/t", messages.subList(30, messages.size()), Set.of("echo"))).isEmpty();
       }
-      assertThat(db.progress()).containsEntry("echo@conv-0", "seen 4, handled 0").hasSize(conversations / 2);
+      assertThat(progress(db)).containsEntry("echo@conv-0", "seen 4, handled 0").hasSize(conversations / 2);
     }
   }
 
@@ -94,7 +90,7 @@ class BotProjectionBatchTest {
   void onPostgresABatchFindsItsBotsRowsThroughTheConversationIndexWithoutStatistics() throws Exception {
     int conversations = 20_000;
     int inBatch = 25;
-    try (Db db = Db.create("postgresql");
+    try (MigratedDatabase db = MigratedDatabase.create("postgresql", "parley_bots_");
         Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
         Statement s = c.createStatement()) {
       s.execute("ALTER TABLE bot_progress SET (autovacuum_enabled = false)");
@@ -144,50 +140,18 @@ class BotProjectionBatchTest {
     return EventEnvelope.apply(Offset.sequence(ordering), Conversation.persistenceId(conversation).id(), event.seq(), event, event.ts());
   }
 
-  /** A fresh, migrated database of one vendor, dropped afterwards. */
-  record Db(String vendor, String url, String user, String password, String database) implements AutoCloseable {
+  private static BotStore store(MigratedDatabase db) {
+    return BotStore.open(db.storage(), 2, Duration.ofSeconds(5));
+  }
 
-    static Db create(String vendor) throws Exception {
-      Db db;
-      if (vendor.equals("h2")) {
-        String name = "parley_bots_" + UUID.randomUUID().toString().replace("-", "");
-        db = new Db(vendor, "jdbc:h2:mem:" + name + ";DB_CLOSE_DELAY=-1", "sa", "", name);
-      } else {
-        TestPostgres.Server server = TestPostgres.server();
-        String name = TestPostgres.createDatabase();
-        db = new Db(vendor, server.url(name), server.user(), server.password(), name);
-      }
-      Flyway.configure().dataSource(db.url, db.user, db.password).locations("classpath:db/migration/" + vendor).load().migrate();
-      return db;
+  /** bot@conversation → "seen N, handled M". */
+  private static Map<String, String> progress(MigratedDatabase db) throws Exception {
+    Map<String, String> rows = new TreeMap<>();
+    try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
+        Statement s = c.createStatement();
+        ResultSet r = s.executeQuery("SELECT bot, conversation_id, last_seen_seq, last_handled_seq FROM bot_progress")) {
+      while (r.next()) rows.put(r.getString(1) + "@" + r.getString(2), "seen " + r.getLong(3) + ", handled " + r.getLong(4));
     }
-
-    BotStore store() {
-      Storage.Vendor v = vendor.equals("h2") ? Storage.Vendor.H2 : Storage.Vendor.POSTGRESQL;
-      DbSettings settings = new DbSettings(url, user, password, 2, Duration.ofSeconds(5), "force_custom_plan");
-      return BotStore.open(new Storage(v, url, user, password, settings), 2, Duration.ofSeconds(5));
-    }
-
-    /** bot@conversation → "seen N, handled M". */
-    Map<String, String> progress() throws Exception {
-      Map<String, String> rows = new TreeMap<>();
-      try (Connection c = DriverManager.getConnection(url, user, password);
-          Statement s = c.createStatement();
-          ResultSet r = s.executeQuery("SELECT bot, conversation_id, last_seen_seq, last_handled_seq FROM bot_progress")) {
-        while (r.next()) rows.put(r.getString(1) + "@" + r.getString(2), "seen " + r.getLong(3) + ", handled " + r.getLong(4));
-      }
-      return rows;
-    }
-
-    @Override
-    public void close() throws Exception {
-      if (vendor.equals("h2")) {
-        try (Connection c = DriverManager.getConnection(url, user, "");
-            Statement s = c.createStatement()) {
-          s.execute("SHUTDOWN");
-        }
-        return;
-      }
-      TestPostgres.dropDatabase(database);
-    }
+    return rows;
   }
 }

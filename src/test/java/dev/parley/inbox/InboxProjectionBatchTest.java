@@ -4,9 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.conversation.Conversation;
 import dev.parley.conversation.TimelineEvent;
-import dev.parley.storage.DbSettings;
-import dev.parley.storage.Storage;
-import dev.parley.testing.TestPostgres;
+import dev.parley.testing.MigratedDatabase;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -20,11 +18,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
-import java.util.UUID;
 import java.util.stream.Stream;
 import org.apache.pekko.persistence.query.EventEnvelope;
 import org.apache.pekko.persistence.query.Offset;
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -48,20 +44,20 @@ class InboxProjectionBatchTest {
   void batchedAndOneByOneAgreeWithTheModel(String vendor) throws Exception {
     for (long seed = 1; seed <= 3; seed++) {
       Scenario scenario = Scenario.random(new Random(seed), 3, 60);
-      try (Db oneByOne = Db.create(vendor);
-          Db batched = Db.create(vendor);
-          InboxStore single = oneByOne.store();
-          InboxStore batch = batched.store()) {
+      try (MigratedDatabase oneByOne = MigratedDatabase.create(vendor, "parley_inbox_");
+          MigratedDatabase batched = MigratedDatabase.create(vendor, "parley_inbox_");
+          InboxStore single = store(oneByOne);
+          InboxStore batch = store(batched)) {
         for (EventEnvelope e : scenario.envelopes) single.apply("t", List.of(e));
         batch.apply("t", scenario.envelopes.subList(0, 50));
         batch.apply("t", scenario.envelopes.subList(50, scenario.envelopes.size()));
 
-        assertThat(oneByOne.entries()).as("one event per transaction, seed %d", seed).isEqualTo(scenario.expected);
-        assertThat(batched.entries()).as("batched, seed %d", seed).isEqualTo(scenario.expected);
+        assertThat(entries(oneByOne)).as("one event per transaction, seed %d", seed).isEqualTo(scenario.expected);
+        assertThat(entries(batched)).as("batched, seed %d", seed).isEqualTo(scenario.expected);
 
         // Applied again (two consumers for a moment): the conversation's last seq guards every event.
         batch.apply("t", scenario.envelopes);
-        assertThat(batched.entries()).as("re-applied, seed %d", seed).isEqualTo(scenario.expected);
+        assertThat(entries(batched)).as("re-applied, seed %d", seed).isEqualTo(scenario.expected);
         assertThat(batch.offset("t")).isEqualTo(scenario.envelopes.size());
       }
     }
@@ -89,10 +85,10 @@ class InboxProjectionBatchTest {
       envelopes.add(
           EventEnvelope.apply(Offset.sequence(event.seq()), Conversation.persistenceId("c").id(), event.seq(), event, event.ts()));
     }
-    try (Db oneByOne = Db.create(vendor);
-        Db batched = Db.create(vendor);
-        InboxStore single = oneByOne.store();
-        InboxStore batch = batched.store()) {
+    try (MigratedDatabase oneByOne = MigratedDatabase.create(vendor, "parley_inbox_");
+        MigratedDatabase batched = MigratedDatabase.create(vendor, "parley_inbox_");
+        InboxStore single = store(oneByOne);
+        InboxStore batch = store(batched)) {
       for (InboxStore store : List.of(single, batch)) {
         store.apply("t", envelopes.subList(0, 1));
         assertThat(store.markRead("ann", "c", 6)).isPresent();
@@ -106,8 +102,8 @@ class InboxProjectionBatchTest {
               "ann@c", new Model.Row(6, 0).toString(),
               "ben@c", new Model.Row(6, 0).toString(),
               "cat@c", new Model.Row(4, 2).toString());
-      assertThat(oneByOne.entries()).as("one event per transaction").isEqualTo(expected);
-      assertThat(batched.entries()).as("batched").isEqualTo(expected);
+      assertThat(entries(oneByOne)).as("one event per transaction").isEqualTo(expected);
+      assertThat(entries(batched)).as("batched").isEqualTo(expected);
     }
   }
 
@@ -149,8 +145,8 @@ class InboxProjectionBatchTest {
     models.forEach((id, model) -> model.rows.forEach((user, row) -> expected.put(user + "@" + id, row.toString())));
     long lastSeq = 1 + messagesEach;
 
-    try (Db db = Db.create(vendor);
-        InboxStore store = db.store()) {
+    try (MigratedDatabase db = MigratedDatabase.create(vendor, "parley_inbox_");
+        InboxStore store = store(db)) {
       store.apply("t", created);
       long before = store.statementsExecuted();
       long executionsBefore = store.executionsOnTheServer();
@@ -173,7 +169,7 @@ class InboxProjectionBatchTest {
 
       // Overlapping the first batch by 20 messages: those change nothing a second time.
       changes = store.apply("t", messages.subList(40, messages.size()));
-      assertThat(db.entries()).isEqualTo(expected);
+      assertThat(entries(db)).isEqualTo(expected);
       assertThat(changes).hasSize(conversations);
       for (Inbox.Change change : changes) {
         String id = change.summary().conversation();
@@ -199,7 +195,7 @@ class InboxProjectionBatchTest {
   void onPostgresABatchFindsItsMembersRowsThroughTheConversationIndexWithoutStatistics() throws Exception {
     int conversations = 20_000;
     int inBatch = 25;
-    try (Db db = Db.create("postgresql");
+    try (MigratedDatabase db = MigratedDatabase.create("postgresql", "parley_inbox_");
         Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
         Statement s = c.createStatement()) {
       s.execute("ALTER TABLE inbox_entry SET (autovacuum_enabled = false)");
@@ -352,52 +348,20 @@ class InboxProjectionBatchTest {
     }
   }
 
-  /** A fresh, migrated database of one vendor, dropped afterwards. */
-  record Db(String vendor, String url, String user, String password, String database) implements AutoCloseable {
+  private static InboxStore store(MigratedDatabase db) {
+    return InboxStore.open(db.storage(), 2, Duration.ofSeconds(5));
+  }
 
-    static Db create(String vendor) throws Exception {
-      Db db;
-      if (vendor.equals("h2")) {
-        String name = "parley_inbox_" + UUID.randomUUID().toString().replace("-", "");
-        db = new Db(vendor, "jdbc:h2:mem:" + name + ";DB_CLOSE_DELAY=-1", "sa", "", name);
-      } else {
-        TestPostgres.Server server = TestPostgres.server();
-        String name = TestPostgres.createDatabase();
-        db = new Db(vendor, server.url(name), server.user(), server.password(), name);
+  /** user@conversation → Row(readSeq=…, unread=…), as the model prints it. */
+  private static Map<String, String> entries(MigratedDatabase db) throws Exception {
+    Map<String, String> rows = new TreeMap<>();
+    try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
+        Statement s = c.createStatement();
+        ResultSet r = s.executeQuery("SELECT user_id, conversation_id, read_seq, unread FROM inbox_entry")) {
+      while (r.next()) {
+        rows.put(r.getString(1) + "@" + r.getString(2), new Model.Row(r.getLong(3), r.getInt(4)).toString());
       }
-      Flyway.configure().dataSource(db.url, db.user, db.password).locations("classpath:db/migration/" + vendor).load().migrate();
-      return db;
     }
-
-    InboxStore store() {
-      Storage.Vendor v = vendor.equals("h2") ? Storage.Vendor.H2 : Storage.Vendor.POSTGRESQL;
-      DbSettings settings = new DbSettings(url, user, password, 2, Duration.ofSeconds(5), "force_custom_plan");
-      return InboxStore.open(new Storage(v, url, user, password, settings), 2, Duration.ofSeconds(5));
-    }
-
-    /** user@conversation → Row(readSeq=…, unread=…), as the model prints it. */
-    Map<String, String> entries() throws Exception {
-      Map<String, String> rows = new TreeMap<>();
-      try (Connection c = DriverManager.getConnection(url, user, password);
-          Statement s = c.createStatement();
-          ResultSet r = s.executeQuery("SELECT user_id, conversation_id, read_seq, unread FROM inbox_entry")) {
-        while (r.next()) {
-          rows.put(r.getString(1) + "@" + r.getString(2), new Model.Row(r.getLong(3), r.getInt(4)).toString());
-        }
-      }
-      return rows;
-    }
-
-    @Override
-    public void close() throws Exception {
-      if (vendor.equals("h2")) {
-        try (Connection c = DriverManager.getConnection(url, user, "");
-            Statement s = c.createStatement()) {
-          s.execute("SHUTDOWN");
-        }
-        return;
-      }
-      TestPostgres.dropDatabase(database);
-    }
+    return rows;
   }
 }
