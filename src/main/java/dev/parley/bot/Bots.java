@@ -16,10 +16,14 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,11 +64,15 @@ public final class Bots {
   private final Map<String, Registered> registered;
   private final BotStore store;
   private final ClusterSharding sharding;
+  private final Cluster cluster;
+  private final CoordinatedShutdown shutdown;
 
-  private Bots(Map<String, Registered> registered, BotStore store, ClusterSharding sharding) {
+  private Bots(Map<String, Registered> registered, BotStore store, ActorSystem<?> system) {
     this.registered = registered;
     this.store = store;
-    this.sharding = sharding;
+    this.sharding = ClusterSharding.get(system);
+    this.cluster = Cluster.get(system);
+    this.shutdown = CoordinatedShutdown.get(system);
   }
 
   /** Registers the bots of {@code botsConfig} and starts driving the enabled ones on this node. */
@@ -85,8 +93,8 @@ public final class Bots {
       registered.values().forEach(r -> r.executor().shutdownNow());
       store.close();
     });
-    ClusterSharding sharding = ClusterSharding.get(system);
-    Bots bots = new Bots(Map.copyOf(registered), store, sharding);
+    Bots bots = new Bots(Map.copyOf(registered), store, system);
+    ClusterSharding sharding = bots.sharding;
     var blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("parley.bot-runner.dispatcher"));
     sharding.init(
         Entity.of(
@@ -179,8 +187,30 @@ public final class Bots {
   /** Tells the runner of (bot, conversation) that events up to {@code lastSeen} exist; ignored for bots not enabled. */
   void wake(BotStore.Wake wake) {
     if (enabled(wake.bot()).isEmpty()) return;
+    if (noOtherNodeToRunIt()) {
+      log.debug("bot {} in {}: wake to seq {} dropped, this node is stopping and no other is up", wake.bot(), wake.conversation(), wake.lastSeen());
+      return;
+    }
     sharding
         .entityRefFor(BotRunner.ENTITY_TYPE_KEY, BotRunner.entityId(wake.bot(), wake.conversation()))
         .tell(new BotRunner.Wake(wake.lastSeen()));
+  }
+
+  /**
+   * This node is stopping and no other member is up: no node can run the runner now. Sent anyway, the
+   * wake would wait in this node's shard region for a shard home that no coordinator will give, and
+   * the region's graceful stop waits for its buffered messages: every stop of a single node (or of a
+   * cluster's last one) with bots at work took the whole {@code cluster-sharding-shutdown-region}
+   * timeout (25 s), the handoff's own re-wakes among those messages. Dropping the wake loses nothing:
+   * the runner's offset is durable and the projection and the sweeper of the next node to start wake
+   * every runner that is behind.
+   */
+  private boolean noOtherNodeToRunIt() {
+    if (shutdown.getShutdownReason().isEmpty()) return false;
+    Member self = cluster.selfMember();
+    for (Member member : cluster.state().getMembers()) {
+      if (!member.equals(self) && member.status() == MemberStatus.up()) return false;
+    }
+    return true;
   }
 }
