@@ -62,8 +62,9 @@ export PGHOST=${PGHOST:-127.0.0.1} PGUSER=${PGUSER:-postgres}
 rm -rf "$out" && mkdir -p "$out"
 echo "${labels[@]}" >"$out/builds"
 
-pids=() dbs=()
+pids=() dbs=() sampler=""
 cleanup() {
+  if [[ -n $sampler ]]; then kill "$sampler" 2>/dev/null || true; fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
   for db in "${dbs[@]}"; do psql -qX -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null || true; done
 }
@@ -107,7 +108,7 @@ bench() {
   fi
   # SAMPLE=1: every half second of the run, the node's and the bench client's CPU by thread group and the node's
   # send->ack histogram (run-sampler.py, in LABEL/RUN.samples; start-timeline.py reads them)
-  local sampler=""
+  sampler=""
   if [[ -n ${SAMPLE:-} && $run != warm ]]; then
     python3 "$here/run-sampler.py" "$dir/$run.samples" "${pids[$i]}" "http://127.0.0.1:$((port + 2))/metrics" 600 &
     sampler=$!
@@ -123,6 +124,7 @@ bench() {
   if [[ -n $sampler ]]; then
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
+    sampler=""
   fi
   if [[ -n $lagger ]]; then
     kill "$lagger" 2>/dev/null || true
