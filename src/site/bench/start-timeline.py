@@ -10,7 +10,7 @@ gc.log (GC_LOG=1) when present. Per step of due time from the run's first due se
              on a busy selector loop, or a send held after a refusal);
   node p99 / n: the node's own send->ack (a send frame received -> its ack queued, parley_send_ack_seconds)
              of the sends answered in the sample interval ending in the step, from the histogram's buckets;
-  batch      events per journal write on the node in that interval (parley_conversation_write_batch);
+  batch      events per journal write on the node in that interval (parley_conversation_write_batch_events);
   refused    sends the node refused busy in that interval;
   node / client / pg cores: CPU in that interval (node: app+jit+gc, client: io loop+jit+gc+other);
   pause ms   the node's safepoint pauses that began in the step.
@@ -111,8 +111,8 @@ def main():
             dt = (s1["t"] - s0["t"]) / 1000.0
             p99, n = hist_p(s0.get("metrics"), s1.get("metrics"), 99)
             nodep = f"{p99:.0f} ({n})"
-            rows = metric(s1.get("metrics"), "parley_conversation_write_batch_sum") - metric(s0.get("metrics"), "parley_conversation_write_batch_sum")
-            writes = metric(s1.get("metrics"), "parley_conversation_write_batch_count") - metric(s0.get("metrics"), "parley_conversation_write_batch_count")
+            rows = metric(s1.get("metrics"), "parley_conversation_write_batch_events_sum") - metric(s0.get("metrics"), "parley_conversation_write_batch_events_sum")
+            writes = metric(s1.get("metrics"), "parley_conversation_write_batch_events_count") - metric(s0.get("metrics"), "parley_conversation_write_batch_events_count")
             batch = f"{rows / writes:.1f}" if writes > 0 else "0"
             refused = f"{metric(s1.get('metrics'), 'parley_conversation_sends_refused_busy_total') - metric(s0.get('metrics'), 'parley_conversation_sends_refused_busy_total'):.0f}"
             def cores(a, b, keys):
