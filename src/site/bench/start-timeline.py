@@ -8,6 +8,7 @@ gc.log (GC_LOG=1) when present. Per step of due time from the run's first due se
   acks       acks due in the step; ack p50 / max: ack - due (what the bench reports);
   late p50/max: sent - due, the bench client's own lateness in putting the send on the wire (its pacer
              on a busy selector loop, or a send held after a refusal);
+  node recv/s: send frames the node's sessions took in, per second, in that interval (parley_sends_total);
   node p99 / n: the node's own send->ack (a send frame received -> its ack queued, parley_send_ack_seconds)
              of the sends answered in the sample interval ending in the step, from the histogram's buckets;
   batch      events per journal write on the node in that interval (parley_conversation_write_batch_events);
@@ -90,8 +91,8 @@ def main():
     pauses = [p for p in gc_pauses(os.path.join(build_dir, "gc.log")) if p[1] >= 1]
     t0 = min(a[0] for a in acks)
     print(f"{run}: {len(acks)} acks, first due {datetime.utcfromtimestamp(t0 / 1000).strftime('%H:%M:%S.%f')[:-3]} UTC")
-    print("| due s | acks | ack p50 / max ms | late p50 / max ms | node p99 ms (n) | batch | refused | node / client(io,jit) / pg cores | pause ms |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| due s | acks | ack p50 / max ms | late p50 / max ms | node p99 ms (n) | node recv/s | batch | refused | node / client(io,jit) / pg cores | pause ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     steps = int(seconds * 1000 / step)
     for k in range(steps):
         lo, hi = t0 + k * step, t0 + (k + 1) * step
@@ -105,12 +106,13 @@ def main():
                 pair = (s0, s1)
         node = client = pg = "-"
         nodep = "-"
-        batch = refused = "-"
+        batch = refused = recv = "-"
         if pair:
             s0, s1 = pair
             dt = (s1["t"] - s0["t"]) / 1000.0
             p99, n = hist_p(s0.get("metrics"), s1.get("metrics"), 99)
             nodep = f"{p99:.0f} ({n})"
+            recv = f"{(metric(s1.get('metrics'), 'parley_sends_total') - metric(s0.get('metrics'), 'parley_sends_total')) / dt:.0f}"
             rows = metric(s1.get("metrics"), "parley_conversation_write_batch_events_sum") - metric(s0.get("metrics"), "parley_conversation_write_batch_events_sum")
             writes = metric(s1.get("metrics"), "parley_conversation_write_batch_events_count") - metric(s0.get("metrics"), "parley_conversation_write_batch_events_count")
             batch = f"{rows / writes:.1f}" if writes > 0 else "0"
@@ -128,7 +130,7 @@ def main():
             pg = f"{(s1['pg'] - s0['pg']) / HZ / dt:.2f}"
         paused = sum(ms for start, ms in pauses if lo <= start < hi)
         print(f"| {k * step / 1000:.1f} | {len(inside)} | {pct(lat, 50):.0f} / {max(lat) if lat else 0:.0f} | {pct(late, 50):.0f} / {max(late) if late else 0:.0f}"
-              f" | {nodep} | {batch} | {refused} | {node} / {client} / {pg} | {paused:.0f} |")
+              f" | {nodep} | {recv} | {batch} | {refused} | {node} / {client} / {pg} | {paused:.0f} |")
     # when the start backlog ended: the first step after which every step's p50 stays under 50 ms
     end_step = None
     last = int((max(a[0] for a in acks) - t0) // step)
