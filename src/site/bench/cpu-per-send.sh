@@ -31,8 +31,10 @@
 #        conversation, due, ack, sent, seq; ack-tail.py reads them), GC_LOG (unset; 1: each node logs its GC and
 #        safepoint pauses with wall-clock times to LABEL/gc.log, for ack-tail.py --gc),
 #        WARM_WORKLOAD_0, WARM_WORKLOAD_1...: another warm-up workload for the i-th build only; BENCH_OPTS_0...: the
-#        bench client's JVM options for the i-th build's runs; BENCH_ARGS_0...: more bench arguments for the i-th
-#        build's measured runs (e.g. --client-warmup 10s); SAMPLE (unset; 1: run-sampler.py every half second of each
+#        bench client's JVM options for the i-th build's runs; BENCH_ARGS (every build) and BENCH_ARGS_0...: more bench
+#        arguments for the measured runs, e.g. "--client-warmup 10s": a fresh bench JVM compiles its delivery path
+#        during its first 1-2 s (0.4-0.7 of a core on this box), which with 50 deliveries per send (the hot
+#        conversation) delays the node's own start (issue 18, 2026-12-06 fourth session); SAMPLE (unset; 1: run-sampler.py every half second of each
 #        measured run: LABEL/RUN.samples, start-timeline.py),
 #        AFTER_WARMUP_SQL ("ANALYZE"; empty: nothing): run on each node's database after its warm-up.
 #        This machine's PostgreSQL has autovacuum off, so without it no table would ever have
@@ -117,7 +119,7 @@ bench() {
   if [[ -n ${ACK_LOG:-} && $run != warm ]]; then acklog="--ack-log $dir/$run.acks"; fi
   # shellcheck disable=SC2086
   local own_bench_opts=BENCH_OPTS_$i own_bench_args=BENCH_ARGS_$i extra_args=""
-  [[ $run != warm ]] && extra_args=${!own_bench_args:-}
+  [[ $run != warm ]] && extra_args="${BENCH_ARGS:-} ${!own_bench_args:-}"
   java ${!own_bench_opts:-} -jar "$bench_jar" bench $acklog $extra_args --url "ws://127.0.0.1:$port/v1/ws" --node-metrics "http://127.0.0.1:$((port + 2))/metrics" \
     --db-url "jdbc:postgresql://$PGHOST:5432/${dbs[$i]}?user=$PGUSER" $args -d "$duration" --warmup "$warmup" \
     --json "$dir/$run.json" >"$dir/$run.txt" 2>"$dir/$run.log" || true

@@ -13,7 +13,8 @@ gc.log (GC_LOG=1) when present. Per step of due time from the run's first due se
              of the sends answered in the sample interval ending in the step, from the histogram's buckets;
   batch      events per journal write on the node in that interval (parley_conversation_write_batch_events);
   refused    sends the node refused busy in that interval;
-  node / client / pg cores: CPU in that interval (node: app+jit+gc, client: io loop+jit+gc+other);
+  node(jit) / client(io,jit) / pg cores: CPU in that interval (node: app+jit+gc, its JIT's share apart; client:
+             io loop+jit+gc+other, its selector loops' and its JIT's apart; every postgres process);
   pause ms   the node's safepoint pauses that began in the step.
 Then: the step where the acks' p50 falls under 50 ms for good, the whole run's p99 (acks due after
 the bench's 3 s warm-up) and the second half's.
@@ -91,7 +92,7 @@ def main():
     pauses = [p for p in gc_pauses(os.path.join(build_dir, "gc.log")) if p[1] >= 1]
     t0 = min(a[0] for a in acks)
     print(f"{run}: {len(acks)} acks, first due {datetime.utcfromtimestamp(t0 / 1000).strftime('%H:%M:%S.%f')[:-3]} UTC")
-    print("| due s | acks | ack p50 / max ms | late p50 / max ms | node p99 ms (n) | node recv/s | batch | refused | node / client(io,jit) / pg cores | pause ms |")
+    print("| due s | acks | ack p50 / max ms | late p50 / max ms | node p99 ms (n) | node recv/s | batch | refused | node(jit) / client(io,jit) / pg cores | pause ms |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     steps = int(seconds * 1000 / step)
     for k in range(steps):
@@ -125,7 +126,7 @@ def main():
             clientc = cores(s0.get("bench"), s1.get("bench"), ["io", "jit", "gc", "other"]) if s0.get("bench") and s1.get("bench") and s0["bench"].get("pid") == s1["bench"].get("pid") else float("nan")
             io = cores(s0.get("bench"), s1.get("bench"), ["io"]) if clientc == clientc else float("nan")
             cjit = cores(s0.get("bench"), s1.get("bench"), ["jit"]) if clientc == clientc else float("nan")
-            node = f"{nodec:.2f}"
+            node = f"{nodec:.2f} ({cores(s0['node'], s1['node'], ['jit']):.2f})"
             client = f"{clientc:.2f} ({io:.2f},{cjit:.2f})"
             pg = f"{(s1['pg'] - s0['pg']) / HZ / dt:.2f}"
         paused = sum(ms for start, ms in pauses if lo <= start < hi)
