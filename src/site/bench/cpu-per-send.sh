@@ -30,6 +30,12 @@
 #        ACK_LOG (unset; 1: every acknowledged send of a measured run in LABEL/RUN.acks, the bench's --ack-log:
 #        conversation, due, ack, sent, seq; ack-tail.py reads them), GC_LOG (unset; 1: each node logs its GC and
 #        safepoint pauses with wall-clock times to LABEL/gc.log, for ack-tail.py --gc),
+#        WARM_WORKLOAD_0, WARM_WORKLOAD_1...: another warm-up workload for the i-th build only; BENCH_OPTS_0...: the
+#        bench client's JVM options for the i-th build's runs; BENCH_ARGS (every build) and BENCH_ARGS_0...: more bench
+#        arguments for the measured runs, e.g. "--client-warmup 10s": a fresh bench JVM compiles its delivery path
+#        during its first 1-2 s (0.4-0.7 of a core on this box), which with 50 deliveries per send (the hot
+#        conversation) delays the node's own start (issue 18, 2026-12-06 fourth session); SAMPLE (unset; 1: run-sampler.py every half second of each
+#        measured run: LABEL/RUN.samples, start-timeline.py),
 #        AFTER_WARMUP_SQL ("ANALYZE"; empty: nothing): run on each node's database after its warm-up.
 #        This machine's PostgreSQL has autovacuum off, so without it no table would ever have
 #        statistics and the planner would guess (an equality matching 0.5 % of any table); a
@@ -58,8 +64,9 @@ export PGHOST=${PGHOST:-127.0.0.1} PGUSER=${PGUSER:-postgres}
 rm -rf "$out" && mkdir -p "$out"
 echo "${labels[@]}" >"$out/builds"
 
-pids=() dbs=()
+pids=() dbs=() sampler=""
 cleanup() {
+  if [[ -n $sampler ]]; then kill "$sampler" 2>/dev/null || true; fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
   for db in "${dbs[@]}"; do psql -qX -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null || true; done
 }
@@ -101,12 +108,26 @@ bench() {
     python3 "$here/projection-lag.py" sample "${dbs[$i]}" 600 --interval 0.5 --metrics "http://127.0.0.1:$((port + 2))/metrics" >"$dir/$run.lag.jsonl" 2>/dev/null &
     lagger=$!
   fi
+  # SAMPLE=1: every half second of the run, the node's and the bench client's CPU by thread group and the node's
+  # send->ack histogram (run-sampler.py, in LABEL/RUN.samples; start-timeline.py reads them)
+  sampler=""
+  if [[ -n ${SAMPLE:-} && $run != warm ]]; then
+    python3 "$here/run-sampler.py" "$dir/$run.samples" "${pids[$i]}" "http://127.0.0.1:$((port + 2))/metrics" 600 &
+    sampler=$!
+  fi
   local acklog=""
   if [[ -n ${ACK_LOG:-} && $run != warm ]]; then acklog="--ack-log $dir/$run.acks"; fi
   # shellcheck disable=SC2086
-  java -jar "$bench_jar" bench $acklog --url "ws://127.0.0.1:$port/v1/ws" --node-metrics "http://127.0.0.1:$((port + 2))/metrics" \
+  local own_bench_opts=BENCH_OPTS_$i own_bench_args=BENCH_ARGS_$i extra_args=""
+  [[ $run != warm ]] && extra_args="${BENCH_ARGS:-} ${!own_bench_args:-}"
+  java ${!own_bench_opts:-} -jar "$bench_jar" bench $acklog $extra_args --url "ws://127.0.0.1:$port/v1/ws" --node-metrics "http://127.0.0.1:$((port + 2))/metrics" \
     --db-url "jdbc:postgresql://$PGHOST:5432/${dbs[$i]}?user=$PGUSER" $args -d "$duration" --warmup "$warmup" \
     --json "$dir/$run.json" >"$dir/$run.txt" 2>"$dir/$run.log" || true
+  if [[ -n $sampler ]]; then
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    sampler=""
+  fi
   if [[ -n $lagger ]]; then
     kill "$lagger" 2>/dev/null || true
     wait "$lagger" 2>/dev/null || true
@@ -128,11 +149,12 @@ bench() {
   fi
 }
 
-warm_workload=${WARM_WORKLOAD:-${workloads[0]}}
-first_args=${warm_workload#*:}
 warm_seconds=${WARM_SECONDS:-120} profile_seconds=${PROFILE_SECONDS:-0}
 profiled() { [[ $profile_seconds -gt 0 && " ${PROFILE_LABELS:-${labels[*]}} " == *" $1 "* ]]; }
 for i in "${!labels[@]}"; do
+  own_warm=WARM_WORKLOAD_$i
+  warm_workload=${!own_warm:-${WARM_WORKLOAD:-${workloads[0]}}}
+  first_args=${warm_workload#*:}
   echo "$(date -u +%T) warming ${labels[$i]}: ${warm_seconds}s of ${warm_workload%%:*}" >&2
   jfr=""
   if profiled "${labels[$i]}"; then
