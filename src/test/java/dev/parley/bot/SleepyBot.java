@@ -11,10 +11,19 @@ public class SleepyBot implements Bot {
 
   private static final Map<String, AtomicInteger> STARTED = new ConcurrentHashMap<>();
 
-  /** The same bot taking 3 s per message: slow enough to hold a shard's handoff, short enough for a test's stop. */
+  /**
+   * The same bot taking 3 s for the first message it handles in a conversation and no time for the
+   * rest (a retry of that message on the next node included): slow enough to hold one shard's
+   * handoff, short enough for a test that stops nodes.
+   */
   public static final class Brief extends SleepyBot {
     public Brief() {
       super(Duration.ofSeconds(3));
+    }
+
+    @Override
+    Duration napFor(int nth) {
+      return nth == 1 ? super.napFor(nth) : Duration.ZERO;
     }
   }
 
@@ -28,6 +37,11 @@ public class SleepyBot implements Bot {
     this.perMessage = perMessage;
   }
 
+  /** How long to take for the {@code nth} message of a person this bot handles in a conversation. */
+  Duration napFor(int nth) {
+    return perMessage;
+  }
+
   /** How many events of {@code conversation} this bot has started to handle (in this JVM). */
   public static int started(String conversation) {
     AtomicInteger n = STARTED.get(conversation);
@@ -37,8 +51,8 @@ public class SleepyBot implements Bot {
   @Override
   public void onEvent(BotContext ctx, TimelineEvent event) throws InterruptedException {
     if (event instanceof TimelineEvent.MessagePosted m && !Bot.isBot(m.sender())) {
-      STARTED.computeIfAbsent(ctx.conversation(), c -> new AtomicInteger()).incrementAndGet();
-      Thread.sleep(perMessage.toMillis());
+      int nth = STARTED.computeIfAbsent(ctx.conversation(), c -> new AtomicInteger()).incrementAndGet();
+      Thread.sleep(napFor(nth).toMillis());
       ctx.reply("yawn: " + m.text());
     }
   }
