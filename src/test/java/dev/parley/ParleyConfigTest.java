@@ -58,6 +58,16 @@ class ParleyConfigTest {
     assertThat(daemons.keepAliveInterval().toMillis()).isLessThanOrEqualTo(1000);
   }
 
+  /**
+   * configuration.md documents {@code max-sends-in-flight = 0} as "no cap" (only {@code max-send-wait}
+   * decides); the reader used to refuse it as below 1 (issue 18, 2026-12-06 fourth session).
+   */
+  @Test
+  void zeroSendsInFlightIsAcceptedAsNoCap() {
+    ParleyConfig settings = ParleyConfig.from(with(Map.of("parley.conversation.max-sends-in-flight", 0)));
+    assertThat(settings.conversation().maxSendsInFlight()).isZero();
+  }
+
   @Test
   void aValueOfTheWrongTypeNamesTheKeyItsVariableTheValueAndWhatIsAllowed() {
     assertThat(problemsOf(Map.of("parley.http.port", "abc")).problems())
