@@ -68,6 +68,18 @@ class ParleyConfigTest {
     assertThat(settings.conversation().maxSendsInFlight()).isZero();
   }
 
+  /**
+   * The shipped admission refuses by wait, not by a fixed count: max-send-wait's 500 ms is 2,500
+   * sends in flight at issue 18's 5,000 sends/s, and the old cap of 1,000 refused from 2,000/s up
+   * before the wait rule could (benchmarks.md, issue 18, 2026-12-06 fourth session).
+   */
+  @Test
+  void theShippedAdmissionLetsTheWaitDecideWithoutAFixedCapBelowIt() {
+    ParleyConfig settings = ParleyConfig.from(with(Map.of()));
+    assertThat(settings.conversation().maxSendsInFlight()).isZero();
+    assertThat(settings.conversation().maxSendWait()).isPositive();
+  }
+
   @Test
   void aValueOfTheWrongTypeNamesTheKeyItsVariableTheValueAndWhatIsAllowed() {
     assertThat(problemsOf(Map.of("parley.http.port", "abc")).problems())
