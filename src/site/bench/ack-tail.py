@@ -16,6 +16,13 @@ It asks three questions of the acks slower than --slow ms (50: the target's p99)
   acks came from at least a fifth of the conversations active in the run.
 - *GC and safepoint pauses* (--gc: the node's -Xlog:gc,safepoint log with time decorations): the
   share of slow acks whose due..ack interval holds a pause of 5 ms or more, and the pauses' sum.
+
+Also the p99 of the acks due in the second half of the run (second_half_p99_ms): a run's first
+seconds carry its start spread (JIT, what the previous run left), which decides whole-run p99s at
+4,000/s and more; the second half is the node's steady tail (2026-12-06 third session). With --gc,
+the GC pauses alone ("Pause Young", "Pause Remark"... lines of -Xlog:gc, and ZGC's allocation
+stalls) in the run: their count, max and sum (gc_pauses, gc_pause_max_ms, gc_pause_sum_ms,
+allocation_stalls).
 """
 import json
 import re
@@ -43,6 +50,20 @@ def gc_pauses(path):
         total_ms = int(m.group(3)) / 1e6
         pauses.append((ts - total_ms, total_ms, m.group(2)))
     return pauses
+
+
+def gc_events(path):
+    """(start epoch ms, duration ms, text) of each GC pause and ZGC allocation stall in -Xlog:gc."""
+    events = []
+    rx = re.compile(r"^\[([^\]]+)\]\[\d+ms\] (?:GC\(\d+\) )?((?:Pause|Allocation Stall).*?) (\d+(?:\.\d+)?)ms$")
+    for line in open(path, errors="replace"):
+        m = rx.search(line.rstrip())
+        if not m:
+            continue
+        ts = datetime.strptime(m.group(1).replace("+0000", "+00:00"), "%Y-%m-%dT%H:%M:%S.%f%z").timestamp() * 1000
+        ms = float(m.group(3))
+        events.append((ts - ms, ms, m.group(2)))
+    return events
 
 
 def main():
@@ -90,8 +111,12 @@ def main():
     stall_buckets = {b for b, cs in buckets.items() if len(cs) >= max(2, conversations / 5)}
     in_stall = sum(1 for a in slow if a[2] // 100 in stall_buckets) / len(slow) if slow else 0.0
 
+    middle = (min(a[1] for a in acks) + max(a[1] for a in acks)) / 2
+    second_half = [a[2] - a[1] for a in acks if a[1] >= middle]
+
     result = {
         "acks": len(acks),
+        "second_half_p99_ms": pct(second_half, 99),
         "p50_ms": pct(lat, 50),
         "p99_ms": pct(lat, 99),
         "p999_ms": pct(lat, 99.9),
@@ -131,6 +156,12 @@ def main():
         for s, d, k in pauses:
             kinds[k] += d
         result["pause_ms_by_kind"] = {k: round(v, 1) for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])[:5]}
+        collections = [e for e in gc_events(gc) if lo <= e[0] <= hi]
+        gc_only = [e for e in collections if e[2].startswith("Pause")]
+        result["gc_pauses"] = len(gc_only)
+        result["gc_pause_max_ms"] = round(max((e[1] for e in gc_only), default=0), 1)
+        result["gc_pause_sum_ms"] = round(sum(e[1] for e in gc_only), 1)
+        result["allocation_stalls"] = len(collections) - len(gc_only)
 
     if as_json:
         print(json.dumps(result))

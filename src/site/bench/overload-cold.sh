@@ -7,7 +7,9 @@
 # Usage: overload-cold.sh NAME NODE_JAR LABEL=CLIENT_JAR... -- BENCH_ARGS...
 #   env: OUT (/tmp/parley-overload), ROUNDS (2), DRAIN (10s: the bench's --drain-timeout; the
 #        backlog an open-loop overload leaves is not waited for), HTTP_PORT (18881, +1 cluster,
-#        +2 management), PGHOST/PGUSER, NODE_OPTS
+#        +2 management), PGHOST/PGUSER, NODE_OPTS (node JVM options, every run), NODE_OPTS_0,
+#        NODE_OPTS_1... (more options for the i-th label's nodes only: the same client twice against
+#        two node settings, e.g. NODE_OPTS_1=-Dparley.conversation.max-sends-in-flight=2500)
 # Example: overload-cold.sh cold2000 parley.jar before=main.jar after=parley.jar -- -c 200 -m 100 -k 2 -r 2000 -d 60s --warmup 0s
 # Prints one line per run: acked/s, accepted attempt's p99 (last try->ack), refusals by code and per
 # acked send, node CPU per acked send, the bench client's CPU per acked send.
@@ -34,14 +36,14 @@ trap "exit 143" TERM INT
 
 for round in $(seq 1 "${ROUNDS:-2}"); do
   for i in "${!labels[@]}"; do
-    run="${labels[$i]}-$round" dir="$out/${labels[$i]}-$round"
+    run="${labels[$i]}-$round" dir="$out/${labels[$i]}-$round" own_opts=NODE_OPTS_$i
     mkdir -p "$dir/data"
     db="parley_overload_$$_$(date +%s)"
     psql -qX -d postgres -c "CREATE DATABASE $db" >/dev/null
     env PARLEY_HTTP_PORT="$port" PARLEY_CLUSTER_PORT="$((port + 1))" PARLEY_MANAGEMENT_PORT="$((port + 2))" \
       PARLEY_HTTP_INTERFACE=127.0.0.1 PARLEY_DATA_DIR="$dir/data" \
       PARLEY_DB_URL="jdbc:postgresql://$PGHOST:5432/$db" PARLEY_DB_USER="$PGUSER" \
-      java ${NODE_OPTS:-} -jar "$node_jar" server >"$dir/node.log" 2>&1 &
+      java ${NODE_OPTS:-} ${!own_opts:-} -jar "$node_jar" server >"$dir/node.log" 2>&1 &
     node=$!
     for _ in $(seq 1 120); do grep -qs "Parley node up" "$dir/node.log" && break; sleep 1; done
     grep -qs "Parley node up" "$dir/node.log" || { echo "node did not start, see $dir/node.log" >&2; exit 1; }

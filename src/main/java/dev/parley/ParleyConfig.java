@@ -163,7 +163,7 @@ public record ParleyConfig(
             c.duration("conversation.ask-timeout"),
             c.duration("conversation.resend-after"),
             c.duration("conversation.resend-max-interval"),
-            c.integer("conversation.max-sends-in-flight", 1, Integer.MAX_VALUE),
+            c.integer("conversation.max-sends-in-flight", 0, Integer.MAX_VALUE),
             c.duration("conversation.max-send-wait")),
         new GatewaySettings(
             c.integer("gateway.max-frame-bytes", 256, Integer.MAX_VALUE),

@@ -58,6 +58,28 @@ class ParleyConfigTest {
     assertThat(daemons.keepAliveInterval().toMillis()).isLessThanOrEqualTo(1000);
   }
 
+  /**
+   * configuration.md documents {@code max-sends-in-flight = 0} as "no cap" (only {@code max-send-wait}
+   * decides); the reader used to refuse it as below 1 (issue 18, 2026-12-06 fourth session).
+   */
+  @Test
+  void zeroSendsInFlightIsAcceptedAsNoCap() {
+    ParleyConfig settings = ParleyConfig.from(with(Map.of("parley.conversation.max-sends-in-flight", 0)));
+    assertThat(settings.conversation().maxSendsInFlight()).isZero();
+  }
+
+  /**
+   * The shipped admission refuses by wait, not by a fixed count: max-send-wait's 500 ms is 2,500
+   * sends in flight at issue 18's 5,000 sends/s, and the old cap of 1,000 refused from 2,000/s up
+   * before the wait rule could (benchmarks.md, issue 18, 2026-12-06 fourth session).
+   */
+  @Test
+  void theShippedAdmissionLetsTheWaitDecideWithoutAFixedCapBelowIt() {
+    ParleyConfig settings = ParleyConfig.from(with(Map.of()));
+    assertThat(settings.conversation().maxSendsInFlight()).isZero();
+    assertThat(settings.conversation().maxSendWait()).isPositive();
+  }
+
   @Test
   void aValueOfTheWrongTypeNamesTheKeyItsVariableTheValueAndWhatIsAllowed() {
     assertThat(problemsOf(Map.of("parley.http.port", "abc")).problems())
