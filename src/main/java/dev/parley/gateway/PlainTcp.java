@@ -17,6 +17,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.stream.Attributes;
@@ -67,8 +68,12 @@ final class PlainTcp {
   /** Connections accepted per readiness of the listening socket, so that reads are not starved. */
   private static final int ACCEPTS_PER_ROUND = 16;
 
-  /** What {@link #bind} returns: the address bound and how to stop accepting. */
-  record Bound(InetSocketAddress localAddress, java.util.function.Supplier<CompletionStage<Done>> unbind) {}
+  /**
+   * What {@link #bind} returns: the address bound, how to stop accepting, and how often the selector
+   * thread has been woken for a task (registrations, closes, writes the kernel could not take whole,
+   * reads resumed after a pause; never for an ordinary read).
+   */
+  record Bound(InetSocketAddress localAddress, java.util.function.Supplier<CompletionStage<Done>> unbind, LongSupplier selectorWakeUps) {}
 
   private final Selector selector;
   private final ServerSocketChannel listener;
@@ -88,8 +93,8 @@ final class PlainTcp {
   /** Selector thread only: accepting stopped at {@code maxConnections}. */
   private boolean acceptPaused;
   private boolean listening = true;
-  /** For tests: how often the selector thread was woken for a task (the cost this class removes from reads). */
-  final AtomicLong wakeUps = new AtomicLong();
+  /** How often the selector thread was woken for a task ({@link Bound#selectorWakeUps}). */
+  private final AtomicLong wakeUps = new AtomicLong();
 
   private PlainTcp(ActorSystem<?> system, InetSocketAddress address, int backlog, int maxConnections, Flow<ByteString, ByteString, ?> handler)
       throws IOException {
@@ -123,7 +128,7 @@ final class PlainTcp {
       tcp.thread.start();
       system.getWhenTerminated().thenRun(tcp::stop);
       InetSocketAddress bound = (InetSocketAddress) tcp.listener.socket().getLocalSocketAddress();
-      return CompletableFuture.completedFuture(new Bound(bound, tcp::unbind));
+      return CompletableFuture.completedFuture(new Bound(bound, tcp::unbind, tcp.wakeUps::get));
     } catch (IOException e) {
       return CompletableFuture.failedFuture(e);
     }
