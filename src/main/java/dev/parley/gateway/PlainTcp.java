@@ -67,8 +67,6 @@ final class PlainTcp {
   private static final int READ_BUFFER_BYTES = 64 * 1024;
   /** Connections accepted per readiness of the listening socket, so that reads are not starved. */
   private static final int ACCEPTS_PER_ROUND = 16;
-  /** Frames gathered for one write at most (Pekko's TCP stage: 16 KiB), before the stream is back-pressured. */
-  private static final int GATHER_BYTES = 16 * 1024;
 
   /**
    * What {@link #bind} returns: the address bound, how to stop accepting, and how often the selector
@@ -387,11 +385,6 @@ final class PlainTcp {
       final AsyncCallback<Done> inputEnded = createAsyncCallback(done -> onInputEnded());
       final AsyncCallback<Throwable> failed = createAsyncCallback(this::onFailed);
       final AsyncCallback<Done> writable = createAsyncCallback(done -> onWritable());
-      final AsyncCallback<Done> flush = createAsyncCallback(done -> onFlush());
-      /** Frames pushed and not yet written: they go out together, in one write(2). */
-      private ByteString gathered = ByteString.emptyByteString();
-      private boolean flushQueued;
-      private java.util.concurrent.Executor actorThreads;
       /** Bytes read and not yet pushed downstream (at most {@link #READ_AHEAD_BYTES} and one read). */
       private final ArrayDeque<ByteString> unread = new ArrayDeque<>(2);
       /** What the last write left; the next write waits for it (back-pressure on the server's output). */
@@ -405,15 +398,7 @@ final class PlainTcp {
         setHandler(toClient, new AbstractInHandler() {
           @Override
           public void onPush() {
-            gathered = gathered.concat(grab(toClient));
-            // Written once the actor threads have run what was ready when this frame came (the
-            // session that queued it may queue the next one, as a send's echo precedes its ack):
-            // Pekko's TCP stage waits likewise, with an empty write to the connection's actor.
-            if (pending == null && !flushQueued) {
-              flushQueued = true;
-              actorThreads.execute(() -> flush.invoke(Done.getInstance()));
-            }
-            if (gathered.size() < GATHER_BYTES) pull(toClient);
+            write(grab(toClient).asByteBuffer());
           }
 
           @Override
@@ -442,7 +427,6 @@ final class PlainTcp {
 
       @Override
       public void preStart() {
-        actorThreads = materializer().executionContext();
         pull(toClient);
         connection.started(this);
       }
@@ -487,17 +471,6 @@ final class PlainTcp {
         failStage(cause);
       }
 
-      private void onFlush() {
-        flushQueued = false;
-        if (pending == null && !gathered.isEmpty() && !socketClosed) writeGathered();
-      }
-
-      private void writeGathered() {
-        ByteBuffer bytes = gathered.asByteBuffer();
-        gathered = ByteString.emptyByteString();
-        write(bytes);
-      }
-
       private void write(ByteBuffer bytes) {
         try {
           connection.channel.write(bytes);
@@ -521,19 +494,17 @@ final class PlainTcp {
       }
 
       private void written() {
-        if (!gathered.isEmpty()) {
-          writeGathered();
-        } else if (closeWhenWritten) {
+        if (closeWhenWritten) {
           closeSocket(false);
           completeStage();
-        } else if (!isClosed(toClient) && !hasBeenPulled(toClient)) {
+        } else if (!isClosed(toClient)) {
           pull(toClient);
         }
       }
 
       private void closeAfterWrites() {
         closeWhenWritten = true;
-        if (pending == null && gathered.isEmpty()) {
+        if (pending == null) {
           closeSocket(false);
           completeStage();
         }
