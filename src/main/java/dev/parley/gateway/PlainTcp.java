@@ -188,6 +188,10 @@ final class PlainTcp {
             else ((Connection) key.attachment()).ready(key);
           } catch (CancelledKeyException e) {
             // closed by its stage between select and here
+          } catch (RuntimeException e) {
+            // One connection's fault must not stop the thread that reads every connection.
+            log.error("A connection's readiness could not be handled; closing it", e);
+            if (key.attachment() instanceof Connection connection) connection.close(true);
           }
         }
       }
@@ -211,7 +215,15 @@ final class PlainTcp {
 
   private void accept() throws IOException {
     for (int i = 0; i < ACCEPTS_PER_ROUND && open < maxConnections; i++) {
-      SocketChannel channel = listener.accept();
+      SocketChannel channel;
+      try {
+        channel = listener.accept();
+      } catch (IOException e) {
+        // Out of file descriptors, or a connection reset before it was taken: as Pekko IO's
+        // listener does, say so and go on; the listener stays open.
+        log.warn("Could not accept a connection: {}", e.toString());
+        return;
+      }
       if (channel == null) return;
       open++;
       try {
