@@ -218,7 +218,7 @@ public final class Node implements AutoCloseable {
                 .get(30, TimeUnit.SECONDS);
         binding = new ConnectionSwitch.Binding(tls.localAddress(), tls::unbind);
       } else {
-        binding = ConnectionSwitch.bind(system, settings.http().host(), settings.http().port(), handler).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        binding = ConnectionSwitch.bind(system, settings.http().host(), settings.http().port(), settings.http().pekkoIoTcp(), handler).toCompletableFuture().get(30, TimeUnit.SECONDS);
       }
       Drain.install(system, settings.drain(), binding.unbind());
       UnfinishedLeave.install(system, UNFINISHED_LEAVE_DOWN_WITHIN);

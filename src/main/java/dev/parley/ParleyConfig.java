@@ -54,8 +54,11 @@ public record ParleyConfig(
   /** Connection rebalancing (operations.md): the plan's rules and how often a node's count goes out. */
   public record Rebalance(RebalancePlan.Settings plan, Duration publishInterval) {}
 
-  /** {@code allowedOrigins}: browser origins, besides the node's own, that may open websockets. */
-  public record Http(String host, int port, List<String> allowedOrigins) {}
+  /**
+   * {@code allowedOrigins}: browser origins, besides the node's own, that may open websockets.
+   * {@code pekkoIoTcp}: plain-text connections through Pekko IO's TCP instead of Parley's own selector.
+   */
+  public record Http(String host, int port, List<String> allowedOrigins, boolean pekkoIoTcp) {}
 
   public record Cluster(String host, int port, List<String> seedNodes, boolean bootstrap) {}
 
@@ -124,7 +127,8 @@ public record ParleyConfig(
             Arrays.stream(c.string("http.allowed-origins").split(","))
                 .map(String::trim)
                 .filter(o -> !o.isEmpty())
-                .toList()),
+                .toList(),
+            c.flag("http.pekko-io-tcp")),
         c.string("jwt.secret"),
         Path.of(c.string("data-dir")),
         new DbSettings(

@@ -88,9 +88,11 @@ public final class ConnectionSwitch extends GraphStageWithMaterializedValue<Flow
 
   /**
    * Binds {@code host:port} and serves every connection with Pekko HTTP's server layers and
-   * {@code handler} (built once, shared), at most {@code max-connections} at a time.
+   * {@code handler} (built once, shared), at most {@code max-connections} at a time; the bytes go
+   * through Parley's own selector ({@link PlainTcp}), or through Pekko IO's TCP when
+   * {@code pekkoIoTcp}.
    */
-  public static CompletionStage<Binding> bind(ActorSystem<?> system, String host, int port, Flow<HttpRequest, HttpResponse, ?> handler) {
+  public static CompletionStage<Binding> bind(ActorSystem<?> system, String host, int port, boolean pekkoIoTcp, Flow<HttpRequest, HttpResponse, ?> handler) {
     ServerSettings settings = (ServerSettings) org.apache.pekko.http.javadsl.settings.ServerSettings.create(system.classicSystem());
     org.apache.pekko.http.scaladsl.HttpExt pekkoHttp = (org.apache.pekko.http.scaladsl.HttpExt) Http.get(system.classicSystem());
     @SuppressWarnings({"unchecked", "rawtypes"})
@@ -100,6 +102,10 @@ public final class ConnectionSwitch extends GraphStageWithMaterializedValue<Flow
             .mapMaterializedValue(m -> NotUsed.getInstance());
     Flow<ByteString, ByteString, ?> http = handler.join(layers);
     Flow<ByteString, ByteString, CompletionStage<Done>> connection = Flow.fromGraph(new ConnectionSwitch(http));
+    if (!pekkoIoTcp) {
+      return PlainTcp.bind(system, host, port, settings.backlog(), settings.maxConnections(), connection)
+          .thenApply(bound -> new Binding(bound.localAddress(), bound.unbind()));
+    }
     Pair<CompletionStage<Tcp.ServerBinding>, ?> bound =
         Tcp.get(system)
             .bind(host, port, settings.backlog(), scala.jdk.javaapi.CollectionConverters.asJava(settings.socketOptions()), false, Optional.empty())

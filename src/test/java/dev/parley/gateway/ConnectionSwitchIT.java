@@ -88,6 +88,15 @@ class ConnectionSwitchIT {
   }
 
   @Test
+  void withPekkoIoTcpTheSwitchStillServesWebSockets() throws Exception {
+    // parley.http.pekko-io-tcp = on: the listener of before PlainTcp (issue 18), kept as a fallback.
+    try (TestNode pekkoIo = TestNode.onH2(Map.of("parley.admission.connections-per-second", 0, "parley.http.pekko-io-tcp", true));
+        WsClient client = pekkoIo.connect("through-pekko-io")) {
+      assertThat(client.pingPong().path("type").asText()).isEqualTo("pong");
+    }
+  }
+
+  @Test
   void maxConnectionsBoundsTheOpenConnections() throws Exception {
     NodeLifecycle lifecycle = NodeLifecycle.get(bounded.node().system());
     List<Socket> first = openWebSockets(bounded, 3);
