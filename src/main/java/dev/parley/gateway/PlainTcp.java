@@ -14,10 +14,12 @@ import java.util.Iterator;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.stream.Attributes;
@@ -73,14 +75,14 @@ final class PlainTcp {
    * thread has been woken for a task (registrations, closes, writes the kernel could not take whole,
    * reads resumed after a pause; never for an ordinary read).
    */
-  record Bound(InetSocketAddress localAddress, java.util.function.Supplier<CompletionStage<Done>> unbind, LongSupplier selectorWakeUps) {}
+  record Bound(InetSocketAddress localAddress, Supplier<CompletionStage<Done>> unbind, LongSupplier selectorWakeUps) {}
 
   private final Selector selector;
   private final ServerSocketChannel listener;
   private final SelectionKey listenerKey;
-  private final Flow<org.apache.pekko.util.ByteString, org.apache.pekko.util.ByteString, ?> handler;
+  private final Flow<ByteString, ByteString, ?> handler;
   private final Materializer materializer;
-  private final java.util.concurrent.Executor materializeOn;
+  private final Executor materializeOn;
   private final int maxConnections;
   private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean wakeUpPending = new AtomicBoolean();
