@@ -252,7 +252,7 @@ class BotFailoverIT {
       } else {
         cluster.leave(victim);
       }
-      // Only now may the bots go on: a permit taken by the stopping node's bot would be lost.
+      // Only now may the bots go on, so that the stopping node's runners stop with work left to hand off.
       sent.keySet().forEach(c -> GatedEchoBot.allow(c, 100));
       for (Map.Entry<String, List<Long>> e : sent.entrySet()) {
         for (int i = 0; i < 2; i++) e.getValue().add(send(alice, e.getKey(), "after " + i));
