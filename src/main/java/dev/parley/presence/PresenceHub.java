@@ -23,7 +23,6 @@ import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
-import org.apache.pekko.cluster.UniqueAddress;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
 
@@ -37,12 +36,13 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * missed a batch). Only this node sends its users' entries. No database statement, no journal:
  * presence is ephemeral.
  *
- * <p><b>Cluster</b>: every node keeps what each node said about its users and merges the entries
- * of the members it counts ({@link PresenceEntry#merge}) into the view ({@link Presence#of}). A
- * member unreachable for {@code unreachable-grace}, or downed, or removed, is no longer counted:
- * its users go offline (lastSeen: that moment) unless another node has them online. A removed
- * member's entries are forgotten (and so are those of a node no member has seen for a sweep
- * interval); a removed member's late batches are ignored.
+ * <p><b>Cluster</b> ({@link NodeEntries}): every node keeps what each node said about its users and
+ * merges the entries of the members it counts ({@link PresenceEntry#merge}) into the view
+ * ({@link Presence#of}). The hub applies other nodes' batches in order ({@link PeerSequence}) and
+ * turns membership events into counting: a member unreachable for {@code unreachable-grace}, or
+ * downed, or removed, is no longer counted, and its users go offline (lastSeen: that moment) unless
+ * another node has them online. A removed member's entries are forgotten (and so are those of a
+ * node no member has seen for a sweep interval); a removed member's late batches are ignored.
  *
  * <p><b>Interest</b> ({@link WatchedRooms}): the rooms (conversations) that this node's
  * connections watch, and who is owed what; at most one {@link Batch} per connection per
@@ -123,15 +123,6 @@ public final class PresenceHub {
     }
   }
 
-  private static final class MemberNode {
-    final UniqueAddress address;
-    boolean counted = true;
-
-    MemberNode(UniqueAddress address) {
-      this.address = address;
-    }
-  }
-
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
   private final PresenceSettings settings;
@@ -154,22 +145,12 @@ public final class PresenceHub {
   /** Set at cluster-exiting: the node sends nothing more. */
   private boolean stoppedWriting;
 
-  /** Members by node id ({@link PresenceSync#nodeId}); a node's entries count while it is here and counted. */
-  private final Map<String, MemberNode> nodes = new HashMap<>();
+  /** What every node says about its users, which nodes count, and the merged view. */
+  private final NodeEntries entries;
   /** How far each other node's batches were applied. */
   private final Map<String, PeerSequence> sequences = new HashMap<>();
   /** Snapshots being collected part by part: node id → entries so far. */
   private final Map<String, Map<String, PresenceEntry>> incoming = new HashMap<>();
-  /** What every node says about a user: user → node id → entry (whether the node counts or not). */
-  private final Map<String, Map<String, PresenceEntry>> entriesOf = new HashMap<>();
-  /** The users each node has entries for: node id → users. */
-  private final Map<String, Set<String>> usersOf = new HashMap<>();
-  /** Removed members (node id → when): their entries are forgotten, their late batches ignored. */
-  private final Map<String, Long> removedNodes = new HashMap<>();
-  /** Nodes with entries but no membership at the last sweep: forgotten at the next one if still unknown. */
-  private Set<String> unknownAtLastSweep = Set.of();
-  /** Users who were online on a node that stopped counting: offline since then. */
-  private final Map<String, Long> lostAt = new HashMap<>();
 
   private final WatchedRooms rooms;
 
@@ -194,6 +175,7 @@ public final class PresenceHub {
     this.view = view;
     this.selfNode = PresenceSync.nodeId(Cluster.get(ctx.getSystem()).selfMember().uniqueAddress());
     this.rooms = new WatchedRooms(view, this::loadMembers);
+    this.entries = new NodeEntries(selfNode, view, this::presenceChanged);
     var registry = Metrics.get(ctx.getSystem()).registry();
     changes =
         Counter.builder("parley.presence.changes")
@@ -232,7 +214,7 @@ public final class PresenceHub {
     subscriptions.tell(Subscribe.create(ctx.messageAdapter(ClusterEvent.MemberEvent.class, MemberChanged::new), ClusterEvent.MemberEvent.class));
     subscriptions.tell(
         Subscribe.create(ctx.messageAdapter(ClusterEvent.ReachabilityEvent.class, ReachabilityChanged::new), ClusterEvent.ReachabilityEvent.class));
-    follow(Cluster.get(ctx.getSystem()).selfMember().uniqueAddress());
+    entries.follow(Cluster.get(ctx.getSystem()).selfMember().uniqueAddress());
     var receptionist = ctx.getSystem().receptionist();
     receptionist.tell(Receptionist.register(HUBS, ctx.getSelf()));
     receptionist.tell(Receptionist.subscribe(HUBS, ctx.messageAdapter(Receptionist.Listing.class, PeersListed::new)));
@@ -350,9 +332,7 @@ public final class PresenceHub {
       for (ActorRef<Command> peer : peers) peer.tell(changes);
       batchesSent.increment();
     }
-    Set<String> changedUsers = new HashSet<>();
-    for (PresenceSync.Entry e : batch) changedUsers.add(apply(selfNode, e.user(), e.entry()));
-    changedUsers.forEach(this::recompute);
+    entries.apply(selfNode, batch);
     return Behaviors.same();
   }
 
@@ -384,17 +364,7 @@ public final class PresenceHub {
           return expired;
         });
     if (!forgotten.isEmpty()) writeSoon();
-    List<String> lost = lostAt.entrySet().stream().filter(e -> e.getValue() < oldest).map(Map.Entry::getKey).toList();
-    lost.forEach(lostAt::remove);
-    lost.forEach(this::recompute);
-    removedNodes.values().removeIf(at -> at < oldest);
-    Set<String> unknown = new HashSet<>(usersOf.keySet());
-    unknown.remove(selfNode);
-    unknown.removeAll(nodes.keySet());
-    for (String node : unknown) {
-      if (unknownAtLastSweep.contains(node) || removedNodes.containsKey(node)) forgetNode(node);
-    }
-    unknownAtLastSweep = unknown;
+    entries.sweep(oldest).forEach(this::stopFollowing);
     return Behaviors.same();
   }
 
@@ -433,7 +403,7 @@ public final class PresenceHub {
 
   /** A sender this hub listens to: not itself, not a removed node. */
   private PeerSequence sequenceOf(String node) {
-    if (node.equals(selfNode) || removedNodes.containsKey(node)) return null;
+    if (node.equals(selfNode) || entries.isRemoved(node)) return null;
     return sequences.computeIfAbsent(node, n -> new PeerSequence(TIP_INTERVAL.toMillis()));
   }
 
@@ -446,11 +416,7 @@ public final class PresenceHub {
     PeerSequence sequence = sequenceOf(m.node());
     if (sequence == null) return Behaviors.same();
     switch (sequence.onBatch(m.seq(), System.currentTimeMillis())) {
-      case APPLY -> {
-        Set<String> changedUsers = new HashSet<>();
-        for (PresenceSync.Entry e : m.entries()) changedUsers.add(apply(m.node(), e.user(), e.entry()));
-        changedUsers.forEach(this::recompute);
-      }
+      case APPLY -> entries.apply(m.node(), m.entries());
       case RESYNC -> askForSnapshot(m.from());
       case SKIP, WAIT -> {}
     }
@@ -480,130 +446,66 @@ public final class PresenceHub {
     }
     incoming.remove(m.node());
     sequence.snapshotApplied(m.seq());
-    Set<String> changedUsers = new HashSet<>();
-    for (String user : List.copyOf(usersOf.getOrDefault(m.node(), Set.of()))) {
-      if (!into.containsKey(user)) changedUsers.add(apply(m.node(), user, null));
-    }
-    into.forEach(
-        (user, entry) -> {
-          if (!entry.equals(entriesOf.getOrDefault(user, Map.of()).get(m.node()))) changedUsers.add(apply(m.node(), user, entry));
-        });
-    changedUsers.forEach(this::recompute);
+    entries.replace(m.node(), into);
     return Behaviors.same();
   }
 
   private Behavior<Command> onEntriesOf(EntriesOf m) {
-    m.replyTo().tell(Map.copyOf(entriesOf.getOrDefault(m.user(), Map.of())));
+    m.replyTo().tell(entries.entriesOf(m.user()));
     return Behaviors.same();
   }
 
   // ---- cluster membership ---------------------------------------------------------------------
 
-  private void follow(UniqueAddress member) {
-    String node = PresenceSync.nodeId(member);
-    if (nodes.containsKey(node) || removedNodes.containsKey(node)) return;
-    nodes.put(node, new MemberNode(member));
-    usersOf.getOrDefault(node, Set.of()).forEach(this::recompute);
-  }
-
-  /** Records one node's entry for a user ({@code null}: the node forgot the user); returns the user. */
-  private String apply(String node, String user, PresenceEntry entry) {
-    if (entry == null) {
-      Map<String, PresenceEntry> ofUser = entriesOf.get(user);
-      if (ofUser != null && ofUser.remove(node) != null && ofUser.isEmpty()) entriesOf.remove(user);
-      Set<String> users = usersOf.get(node);
-      if (users != null && users.remove(user) && users.isEmpty()) usersOf.remove(node);
-    } else {
-      entriesOf.computeIfAbsent(user, u -> new HashMap<>(2)).put(node, entry);
-      usersOf.computeIfAbsent(node, n -> new HashSet<>()).add(user);
-    }
-    return user;
-  }
-
-  /** Everything a node said goes (it was removed): its users are recomputed without it. */
-  private void forgetNode(String node) {
+  /** A removed or forgotten node's batches and snapshot parts are no longer followed. */
+  private void stopFollowing(String node) {
     sequences.remove(node);
     incoming.remove(node);
-    for (String user : List.copyOf(usersOf.getOrDefault(node, Set.of()))) recompute(apply(node, user, null));
   }
 
   private Behavior<Command> onMemberChanged(MemberChanged m) {
     Member member = m.event().member();
     String id = PresenceSync.nodeId(member.uniqueAddress());
     if (m.event() instanceof ClusterEvent.MemberRemoved) {
-      MemberNode node = nodes.get(id);
       timers.cancel(id);
-      if (node != null && node.counted) stopCounting(id, node);
-      nodes.remove(id);
-      removedNodes.put(id, System.currentTimeMillis());
-      forgetNode(id);
+      entries.removed(id);
+      stopFollowing(id);
     } else if (m.event() instanceof ClusterEvent.MemberDowned) {
-      MemberNode node = nodes.get(id);
-      if (node != null && node.counted) stopCounting(id, node);
+      entries.stopCounting(id);
     } else {
-      follow(member.uniqueAddress());
+      entries.follow(member.uniqueAddress());
     }
     return Behaviors.same();
   }
 
   private Behavior<Command> onReachabilityChanged(ReachabilityChanged m) {
     String id = PresenceSync.nodeId(m.event().member().uniqueAddress());
-    MemberNode node = nodes.get(id);
-    if (node == null) return Behaviors.same();
+    if (!entries.isMember(id)) return Behaviors.same();
     if (m.event() instanceof ClusterEvent.UnreachableMember) {
       // A pause shorter than the grace (a GC, a slow network) does not flap everyone's presence.
       timers.startSingleTimer(id, new GraceOver(id), settings.unreachableGrace());
     } else {
       timers.cancel(id);
-      if (!node.counted) {
-        node.counted = true;
-        usersOf.getOrDefault(id, Set.of()).forEach(this::recompute);
-      }
+      entries.countAgain(id);
     }
     return Behaviors.same();
   }
 
   private Behavior<Command> onGraceOver(GraceOver m) {
-    MemberNode node = nodes.get(m.node());
-    if (node != null && node.counted) {
-      ctx.getLog().info("presence: {} unreachable for {}, its users are shown offline", node.address.address(), settings.unreachableGrace());
-      stopCounting(m.node(), node);
+    if (entries.isCounted(m.node())) {
+      ctx.getLog().info("presence: {} unreachable for {}, its users are shown offline", entries.addressOf(m.node()).address(), settings.unreachableGrace());
+      entries.stopCounting(m.node());
     }
     return Behaviors.same();
   }
 
-  /** The node's users are offline from now on, unless another node has them. */
-  private void stopCounting(String id, MemberNode node) {
-    node.counted = false;
-    long now = System.currentTimeMillis();
-    Set<String> users = Set.copyOf(usersOf.getOrDefault(id, Set.of()));
-    for (String user : users) {
-      PresenceEntry e = entriesOf.getOrDefault(user, Map.of()).get(id);
-      if (e != null && e.status() != PresenceEntry.Status.OFFLINE) lostAt.put(user, now);
-    }
-    users.forEach(this::recompute);
-  }
-
-  /** Merges what the counted nodes say about {@code user}; tells the interested rooms when it changed. */
-  private void recompute(String user) {
-    List<PresenceEntry> entries = new ArrayList<>(2);
-    for (Map.Entry<String, PresenceEntry> e : entriesOf.getOrDefault(user, Map.of()).entrySet()) {
-      MemberNode node = nodes.get(e.getKey());
-      if (node != null && node.counted) entries.add(e.getValue());
-    }
-    Long lost = lostAt.get(user);
-    if (lost != null) entries.add(new PresenceEntry(PresenceEntry.Status.OFFLINE, lost));
-    UserPresence before = view.get(user);
-    UserPresence after = PresenceEntry.merge(user, entries);
-    if (entries.isEmpty()) view.remove(user);
-    else view.put(user, after);
-    UserPresence was = before != null ? before : UserPresence.unknown(user);
-    if (after.sameAs(was)) return;
+  /** A user's merged presence changed: the counters, and the rooms that watch the user. */
+  private void presenceChanged(String user, UserPresence was, UserPresence now) {
     boolean wasUp = was.status() != PresenceEntry.Status.OFFLINE;
-    boolean isUp = after.status() != PresenceEntry.Status.OFFLINE;
+    boolean isUp = now.status() != PresenceEntry.Status.OFFLINE;
     if (isUp != wasUp) onlineUsers.addAndGet(isUp ? 1 : -1);
-    if (was.status() != after.status()) changes.increment();
-    rooms.presenceChanged(user, was, after);
+    if (was.status() != now.status()) changes.increment();
+    rooms.presenceChanged(user, was, now);
   }
 
   // ---- interest -------------------------------------------------------------------------------
