@@ -23,6 +23,9 @@ final class OutboundQueue {
 
     void complete();
 
+    /** Ends the stream now, dropping what its client has not taken. */
+    void abandon();
+
     void demand();
   }
 
@@ -64,6 +67,16 @@ final class OutboundQueue {
     if (!completed.compareAndSet(false, true)) return false;
     stream.complete();
     return true;
+  }
+
+  /**
+   * The client did not take what was queued within the session's deadline (or is gone): the frames
+   * still queued are dropped and the stream ends now, so that a client that stopped reading does not
+   * keep them, nor its connection, for good.
+   */
+  void abandon() {
+    completed.set(true);
+    stream.abandon();
   }
 
   /** The client's side ended: later frames are dropped. */

@@ -75,6 +75,7 @@ final class SessionStream extends GraphStage<FlowShape<IncomingFrame, String>> {
     private final ArrayDeque<String> frames = new ArrayDeque<>();
     private final AsyncCallback<String> onOffer = createAsyncCallback(this::enqueue);
     private final AsyncCallback<Boolean> onComplete = createAsyncCallback(ignored -> completeAfterQueued());
+    private final AsyncCallback<Boolean> onAbandon = createAsyncCallback(ignored -> dropQueued());
     private final AsyncCallback<Boolean> onDemand = createAsyncCallback(ignored -> pullClient());
     private ActorRef<Session.Command> session;
     private boolean completing;
@@ -142,6 +143,11 @@ final class SessionStream extends GraphStage<FlowShape<IncomingFrame, String>> {
     }
 
     @Override
+    public void abandon() {
+      onAbandon.invoke(Boolean.TRUE);
+    }
+
+    @Override
     public void demand() {
       onDemand.invoke(Boolean.TRUE);
     }
@@ -166,6 +172,11 @@ final class SessionStream extends GraphStage<FlowShape<IncomingFrame, String>> {
     private void completeAfterQueued() {
       completing = true;
       if (frames.isEmpty()) completeStage();
+    }
+
+    private void dropQueued() {
+      frames.clear();
+      completeStage();
     }
 
     private void pullClient() {
