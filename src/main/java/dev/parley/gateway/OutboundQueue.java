@@ -23,7 +23,7 @@ final class OutboundQueue {
 
     void complete();
 
-    /** Ends the stream now, dropping what its client has not taken. */
+    /** The session is gone: what its client has not taken waits at most the linger timeout, then is dropped. */
     void abandon();
 
     void demand();
@@ -70,9 +70,10 @@ final class OutboundQueue {
   }
 
   /**
-   * The client did not take what was queued within the session's deadline (or is gone): the frames
-   * still queued are dropped and the stream ends now, so that a client that stopped reading does not
-   * keep them, nor its connection, for good.
+   * The session is gone (its client left, or did not take what was queued within the session's
+   * deadline): the frames still queued wait for the client at most the linger timeout, then are
+   * dropped and the stream ends, so that a client that stopped reading does not keep them, nor its
+   * connection, for good.
    */
   void abandon() {
     completed.set(true);

@@ -160,6 +160,9 @@ final class PlainTcp {
         listenerKey.cancel();
         try {
           listener.close();
+          // A channel closed while registered keeps its socket until the selector drops its key: the
+          // port would still accept until the next select. Dropped here, so unbound means refused.
+          selector.selectNow();
         } catch (IOException e) {
           log.debug("Closing the listening socket failed: {}", e.toString());
         }

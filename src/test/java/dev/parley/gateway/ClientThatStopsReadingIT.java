@@ -26,12 +26,12 @@ import org.junit.jupiter.api.Test;
 /**
  * A client that stops reading, and never closes, on the plain-text listener's own selector
  * ({@link PlainTcp}, the default): the node holds a bounded amount for it (the slow-consumer close
- * ends its session once the outbound buffer is full), drops what the client has not taken once the
- * session's deadline has passed, resets the connection once the linger timeout has passed although
- * the client never took the last bytes, and serves another client without delay all the while.
- * Before 2026-12-06 (fifth session) such a connection stayed for good, with its queued frames: the
- * session's stream waited for its client to take them, and a close waited for its pending writes,
- * both without end.
+ * ends its session once the outbound buffer is full), drops the frames the client has not taken once
+ * the linger timeout has passed after the session's end, and so lets the connection go, while it
+ * serves another client without delay all the while. Before 2026-12-06 (fifth session) such a
+ * connection stayed for good with its queued frames: the session's stream waited for its client to
+ * take them without end (this test fails without {@link SessionStream}'s bound). {@link PlainTcp}'s
+ * own bound, on a close whose last write the client does not take, is pinned by {@code PlainTcpTest}.
  */
 class ClientThatStopsReadingIT {
 
