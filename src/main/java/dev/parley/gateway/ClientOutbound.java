@@ -94,6 +94,15 @@ final class ClientOutbound {
     timers.startSingleTimer(Session.ClientGone.INSTANCE, Session.ClientGone.INSTANCE, CLIENT_GONE_DEADLINE);
   }
 
+  /**
+   * The client is gone, or did not take the last frames within {@code CLIENT_GONE_DEADLINE} of a
+   * close: what is still queued is dropped and the stream ends now (a client that stopped reading
+   * would otherwise keep its queued frames and its connection for good; it resumes with since).
+   */
+  void clientGone() {
+    queue.abandon();
+  }
+
   /** The session stopped: whatever is still queued goes, and the stream ends if it had not. */
   void sessionStopped() {
     queue.complete();

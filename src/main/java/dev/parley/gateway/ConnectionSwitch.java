@@ -103,7 +103,9 @@ public final class ConnectionSwitch extends GraphStageWithMaterializedValue<Flow
     Flow<ByteString, ByteString, ?> http = handler.join(layers);
     Flow<ByteString, ByteString, CompletionStage<Done>> connection = Flow.fromGraph(new ConnectionSwitch(http));
     if (!pekkoIoTcp) {
-      return PlainTcp.bind(system, host, port, settings.backlog(), settings.maxConnections(), connection)
+      scala.concurrent.duration.Duration linger = settings.timeouts().lingerTimeout();
+      Optional<java.time.Duration> lingerTimeout = linger.isFinite() ? Optional.of(java.time.Duration.ofNanos(linger.toNanos())) : Optional.empty();
+      return PlainTcp.bind(system, host, port, settings.backlog(), settings.maxConnections(), lingerTimeout, connection)
           .thenApply(bound -> new Binding(bound.localAddress(), bound.unbind()));
     }
     Pair<CompletionStage<Tcp.ServerBinding>, ?> bound =

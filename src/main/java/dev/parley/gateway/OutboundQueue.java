@@ -23,6 +23,9 @@ final class OutboundQueue {
 
     void complete();
 
+    /** The session is gone: what its client has not taken waits at most the linger timeout, then is dropped. */
+    void abandon();
+
     void demand();
   }
 
@@ -64,6 +67,17 @@ final class OutboundQueue {
     if (!completed.compareAndSet(false, true)) return false;
     stream.complete();
     return true;
+  }
+
+  /**
+   * The session is gone (its client left, or did not take what was queued within the session's
+   * deadline): the frames still queued wait for the client at most the linger timeout, then are
+   * dropped and the stream ends, so that a client that stopped reading does not keep them, nor its
+   * connection, for good.
+   */
+  void abandon() {
+    completed.set(true);
+    stream.abandon();
   }
 
   /** The client's side ended: later frames are dropped. */

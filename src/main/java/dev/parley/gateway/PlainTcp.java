@@ -9,8 +9,10 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Iterator;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -18,6 +20,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.apache.pekko.Done;
@@ -33,6 +36,7 @@ import org.apache.pekko.stream.stage.AbstractOutHandler;
 import org.apache.pekko.stream.stage.AsyncCallback;
 import org.apache.pekko.stream.stage.GraphStage;
 import org.apache.pekko.stream.stage.GraphStageLogic;
+import org.apache.pekko.stream.stage.TimerGraphStageLogic;
 import org.apache.pekko.util.ByteString;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,6 +63,12 @@ import org.slf4j.LoggerFactory;
  * a failed cancellation on either side aborts it (RST). At most {@code maxConnections} connections
  * are open at once: beyond that the listener stops accepting (the kernel's backlog holds the rest),
  * as Pekko HTTP's {@code max-connections} does. TLS connections do not come here.
+ *
+ * <p>Not kept: Pekko IO waits for a close's pending writes without end, so a client that stops
+ * reading and never closes held its connection, stream and {@code max-connections} place for good
+ * once the server was done with it. Here a close waits for its pending writes at most
+ * {@code lingerTimeout} ({@code pekko.http.server.linger-timeout}, whose documented purpose this
+ * is), then resets the connection.
  */
 final class PlainTcp {
   private static final Logger log = LoggerFactory.getLogger(PlainTcp.class);
@@ -75,7 +85,7 @@ final class PlainTcp {
    * thread has been woken for a task (registrations, closes, writes the kernel could not take whole,
    * reads resumed after a pause; never for an ordinary read).
    */
-  record Bound(InetSocketAddress localAddress, Supplier<CompletionStage<Done>> unbind, LongSupplier selectorWakeUps) {}
+  record Bound(InetSocketAddress localAddress, Supplier<CompletionStage<Done>> unbind, LongSupplier selectorWakeUps, IntSupplier openConnections) {}
 
   private final Selector selector;
   private final ServerSocketChannel listener;
@@ -84,23 +94,26 @@ final class PlainTcp {
   private final Materializer materializer;
   private final Executor materializeOn;
   private final int maxConnections;
+  /** How long a close waits for the writes the client does not take; empty: without end. */
+  private final Optional<Duration> lingerTimeout;
   private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean wakeUpPending = new AtomicBoolean();
   /** Read by the selector thread only. */
   private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(READ_BUFFER_BYTES);
   private final Thread thread;
   private volatile boolean running = true;
-  /** Selector thread only. */
-  private int open;
+  /** Written by the selector thread only; read by {@link Bound#openConnections}. */
+  private volatile int open;
   /** Selector thread only: accepting stopped at {@code maxConnections}. */
   private boolean acceptPaused;
   private boolean listening = true;
   /** How often the selector thread was woken for a task ({@link Bound#selectorWakeUps}). */
   private final AtomicLong wakeUps = new AtomicLong();
 
-  private PlainTcp(ActorSystem<?> system, InetSocketAddress address, int backlog, int maxConnections, Flow<ByteString, ByteString, ?> handler)
-      throws IOException {
+  private PlainTcp(ActorSystem<?> system, InetSocketAddress address, int backlog, int maxConnections, Optional<Duration> lingerTimeout,
+      Flow<ByteString, ByteString, ?> handler) throws IOException {
     this.handler = handler;
+    this.lingerTimeout = lingerTimeout;
     this.materializer = Materializer.matFromSystem(system);
     this.materializeOn = system.executionContext();
     this.maxConnections = maxConnections;
@@ -122,15 +135,18 @@ final class PlainTcp {
 
   /**
    * Listens on {@code host:port} and runs {@code handler} (materialized once per connection) between
-   * each client's bytes in and its bytes out. Stops with the actor system.
+   * each client's bytes in and its bytes out. A connection the server is done with waits at most
+   * {@code lingerTimeout} (empty: without end) for a client that does not read what is still to be
+   * written, then is reset. Stops with the actor system.
    */
-  static CompletionStage<Bound> bind(ActorSystem<?> system, String host, int port, int backlog, int maxConnections, Flow<ByteString, ByteString, ?> handler) {
+  static CompletionStage<Bound> bind(ActorSystem<?> system, String host, int port, int backlog, int maxConnections, Optional<Duration> lingerTimeout,
+      Flow<ByteString, ByteString, ?> handler) {
     try {
-      PlainTcp tcp = new PlainTcp(system, new InetSocketAddress(host, port), backlog, maxConnections, handler);
+      PlainTcp tcp = new PlainTcp(system, new InetSocketAddress(host, port), backlog, maxConnections, lingerTimeout, handler);
       tcp.thread.start();
       system.getWhenTerminated().thenRun(tcp::stop);
       InetSocketAddress bound = (InetSocketAddress) tcp.listener.socket().getLocalSocketAddress();
-      return CompletableFuture.completedFuture(new Bound(bound, tcp::unbind, tcp.wakeUps::get));
+      return CompletableFuture.completedFuture(new Bound(bound, tcp::unbind, tcp.wakeUps::get, () -> tcp.open));
     } catch (IOException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -144,6 +160,9 @@ final class PlainTcp {
         listenerKey.cancel();
         try {
           listener.close();
+          // A channel closed while registered keeps its socket until the selector drops its key: the
+          // port would still accept until the next select. Dropped here, so unbound means refused.
+          selector.selectNow();
         } catch (IOException e) {
           log.debug("Closing the listening socket failed: {}", e.toString());
         }
@@ -274,6 +293,10 @@ final class PlainTcp {
       this.channel = channel;
     }
 
+    Optional<Duration> lingerTimeout() {
+      return lingerTimeout;
+    }
+
     /** On an actor thread: runs the handler against this connection. */
     void start() {
       try {
@@ -370,6 +393,7 @@ final class PlainTcp {
 
   /** A connection's end of the stream: bytes read go out, bytes pushed in are written. */
   private static final class Stage extends GraphStage<FlowShape<ByteString, ByteString>> {
+    private static final String LINGER_TIMER = "linger";
     private final Inlet<ByteString> toClient = Inlet.create("PlainTcp.toClient");
     private final Outlet<ByteString> fromClient = Outlet.create("PlainTcp.fromClient");
     private final FlowShape<ByteString, ByteString> shape = FlowShape.of(toClient, fromClient);
@@ -394,7 +418,7 @@ final class PlainTcp {
       return new Logic();
     }
 
-    private final class Logic extends GraphStageLogic {
+    private final class Logic extends TimerGraphStageLogic {
       final AsyncCallback<ByteString> received = createAsyncCallback(this::onReceived);
       final AsyncCallback<Done> inputEnded = createAsyncCallback(done -> onInputEnded());
       final AsyncCallback<Throwable> failed = createAsyncCallback(this::onFailed);
@@ -517,11 +541,24 @@ final class PlainTcp {
       }
 
       private void closeAfterWrites() {
+        if (closeWhenWritten) return;
         closeWhenWritten = true;
         if (pending == null) {
           closeSocket(false);
           completeStage();
+        } else {
+          connection.lingerTimeout().ifPresent(linger -> scheduleOnce(LINGER_TIMER, linger));
         }
+      }
+
+      /** The client has not taken the last writes within the linger timeout: it is not reading. */
+      @Override
+      public void onTimer(Object key) {
+        if (pending == null || socketClosed) return;
+        log.debug("Resetting a connection whose client took none of its last {} bytes within the linger timeout", pending.remaining());
+        pending = null;
+        closeSocket(true);
+        completeStage();
       }
 
       private void abort(Throwable cause) {

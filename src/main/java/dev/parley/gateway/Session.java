@@ -307,6 +307,7 @@ public final class Session extends AbstractBehavior<Session.Command> implements 
     } else if (message == Revoke.INSTANCE) {
       lifecycle.onRevoked();
     } else if (message == ClientGone.INSTANCE) {
+      outbound.clientGone();
       log.debug("connection closed");
       return Behaviors.stopped();
     } else if (message instanceof ClientFailed m) {

@@ -1,6 +1,8 @@
 package dev.parley.gateway;
 
+import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.Optional;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -13,6 +15,7 @@ import org.apache.pekko.stream.stage.AbstractOutHandler;
 import org.apache.pekko.stream.stage.AsyncCallback;
 import org.apache.pekko.stream.stage.GraphStage;
 import org.apache.pekko.stream.stage.GraphStageLogic;
+import org.apache.pekko.stream.stage.TimerGraphStageLogic;
 
 /**
  * The connection's end of a {@link Session}, one stage fused into the connection's own stream:
@@ -26,7 +29,9 @@ import org.apache.pekko.stream.stage.GraphStageLogic;
  * first client frame at once: a new session has room for one ({@code max-in-flight} is at least 1),
  * and asking it first cost a message to the session and its answer back, a thread woken each way, per
  * connection (benchmarks.md, issue 19, 2026-12-06). The session hears {@link Session.ClientGone} (or
- * {@link Session.ClientFailed}) when the stream ends, whichever side ended it.
+ * {@link Session.ClientFailed}) when the stream ends, whichever side ended it. Frames queued for a
+ * client whose session is gone wait at most {@code lingerTimeout} ({@code pekko.http.server.linger-timeout}):
+ * a client that stops reading does not keep them, nor its connection, for good.
  */
 final class SessionStream extends GraphStage<FlowShape<IncomingFrame, String>> {
 
@@ -36,23 +41,28 @@ final class SessionStream extends GraphStage<FlowShape<IncomingFrame, String>> {
   private final BiFunction<Attributes, OutboundQueue, ActorRef<Session.Command>> startSession;
   private final Runnable frameReceived;
   private final Runnable frameSent;
+  private final Optional<Duration> lingerTimeout;
+  private static final String LINGER_TIMER = "linger";
 
   /**
    * @param startSession starts the session that owns this connection, given its side of the stream
    * @param frameReceived, frameSent node-wide counters (NodeLifecycle), called on the stream's thread
+   * @param lingerTimeout how long frames queued for a client whose session is gone wait for it (empty: without end)
    */
-  SessionStream(Function<OutboundQueue, ActorRef<Session.Command>> startSession, Runnable frameReceived, Runnable frameSent) {
-    this((attributes, queue) -> startSession.apply(queue), frameReceived, frameSent);
+  SessionStream(Function<OutboundQueue, ActorRef<Session.Command>> startSession, Runnable frameReceived, Runnable frameSent, Optional<Duration> lingerTimeout) {
+    this((attributes, queue) -> startSession.apply(queue), frameReceived, frameSent, lingerTimeout);
   }
 
   /**
    * @param startSession starts the session given the stage's attributes: a stage shared by every
    *     connection finds the connection's own data there (see WebSocketRoute)
    */
-  SessionStream(BiFunction<Attributes, OutboundQueue, ActorRef<Session.Command>> startSession, Runnable frameReceived, Runnable frameSent) {
+  SessionStream(BiFunction<Attributes, OutboundQueue, ActorRef<Session.Command>> startSession, Runnable frameReceived, Runnable frameSent,
+      Optional<Duration> lingerTimeout) {
     this.startSession = startSession;
     this.frameReceived = frameReceived;
     this.frameSent = frameSent;
+    this.lingerTimeout = lingerTimeout;
   }
 
   @Override
@@ -70,11 +80,12 @@ final class SessionStream extends GraphStage<FlowShape<IncomingFrame, String>> {
     return new Logic(inheritedAttributes);
   }
 
-  private final class Logic extends GraphStageLogic implements OutboundQueue.Stream {
+  private final class Logic extends TimerGraphStageLogic implements OutboundQueue.Stream {
     private final OutboundQueue queue = new OutboundQueue();
     private final ArrayDeque<String> frames = new ArrayDeque<>();
     private final AsyncCallback<String> onOffer = createAsyncCallback(this::enqueue);
     private final AsyncCallback<Boolean> onComplete = createAsyncCallback(ignored -> completeAfterQueued());
+    private final AsyncCallback<Boolean> onAbandon = createAsyncCallback(ignored -> sessionGone());
     private final AsyncCallback<Boolean> onDemand = createAsyncCallback(ignored -> pullClient());
     private ActorRef<Session.Command> session;
     private boolean completing;
@@ -142,6 +153,11 @@ final class SessionStream extends GraphStage<FlowShape<IncomingFrame, String>> {
     }
 
     @Override
+    public void abandon() {
+      onAbandon.invoke(Boolean.TRUE);
+    }
+
+    @Override
     public void demand() {
       onDemand.invoke(Boolean.TRUE);
     }
@@ -166,6 +182,19 @@ final class SessionStream extends GraphStage<FlowShape<IncomingFrame, String>> {
     private void completeAfterQueued() {
       completing = true;
       if (frames.isEmpty()) completeStage();
+    }
+
+    /** The session is gone: the stream ends after the queued frames, or when the linger timeout has passed. */
+    private void sessionGone() {
+      completeAfterQueued();
+      if (!frames.isEmpty()) lingerTimeout.ifPresent(linger -> scheduleOnce(LINGER_TIMER, linger));
+    }
+
+    /** The client has not taken the last frames within the linger timeout: it is not reading. */
+    @Override
+    public void onTimer(Object key) {
+      frames.clear();
+      completeStage();
     }
 
     private void pullClient() {

@@ -100,8 +100,10 @@ public final class WebSocketRoute {
     this.tokens = tokens;
     this.conversations = conversations;
     this.settings = sessions.gateway();
-    WebSocketSettings websocket =
-        ((ServerSettings) org.apache.pekko.http.javadsl.settings.ServerSettings.create(system.classicSystem())).websocketSettings();
+    ServerSettings server = (ServerSettings) org.apache.pekko.http.javadsl.settings.ServerSettings.create(system.classicSystem());
+    WebSocketSettings websocket = server.websocketSettings();
+    scala.concurrent.duration.Duration linger = server.timeouts().lingerTimeout();
+    Optional<Duration> lingerTimeout = linger.isFinite() ? Optional.of(Duration.ofNanos(linger.toNanos())) : Optional.empty();
     WebSocketFrames.Settings frames =
         WebSocketFrames.Settings.of(
             websocket,
@@ -119,7 +121,8 @@ public final class WebSocketRoute {
                             (attributes, outbound) ->
                                 startSession(attributes.getAttribute(ConnectionOf.class).orElseThrow().user(), outbound),
                             lifecycle::frameReceived,
-                            lifecycle::frameSent))));
+                            lifecycle::frameSent,
+                            lingerTimeout))));
   }
 
   /**

@@ -2,6 +2,7 @@ package dev.parley.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import com.typesafe.config.ConfigFactory;
 import java.io.IOException;
@@ -10,7 +11,10 @@ import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketException;
+import java.time.Duration;
 import java.util.Arrays;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -26,7 +30,8 @@ import org.junit.jupiter.api.Test;
  * {@link PlainTcp} (issue 18, target 2): the plain-text listener's own selector. A client frame
  * costs no wake-up of the selector thread; writes larger than the socket's buffers and reads the
  * stream does not take at once arrive whole and in order; each side's end closes the connection
- * as {@code Tcp.bind(..., halfClose = false, ...)} did; an unbound listener keeps its connections.
+ * as {@code Tcp.bind(..., halfClose = false, ...)} did; an unbound listener keeps its connections;
+ * a client that stops reading does not keep a connection the server is done with beyond the linger timeout.
  */
 class PlainTcpTest {
 
@@ -38,7 +43,11 @@ class PlainTcpTest {
   }
 
   private static PlainTcp.Bound bind(Flow<ByteString, ByteString, ?> handler) throws Exception {
-    return PlainTcp.bind(testKit.system(), "127.0.0.1", 0, 100, 100, handler).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    return bind(Duration.ofMinutes(1), handler);
+  }
+
+  private static PlainTcp.Bound bind(Duration lingerTimeout, Flow<ByteString, ByteString, ?> handler) throws Exception {
+    return PlainTcp.bind(testKit.system(), "127.0.0.1", 0, 100, 100, Optional.of(lingerTimeout), handler).toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
   private static Socket connect(PlainTcp.Bound bound) throws IOException {
@@ -85,6 +94,41 @@ class PlainTcpTest {
       InputStream in = socket.getInputStream();
       assertThat(readFully(in, large.length)).isEqualTo(large);
       assertThat(in.read()).as("end of stream after the last byte").isEqualTo(-1);
+    }
+  }
+
+  @Test
+  void aClientThatStopsReadingDoesNotKeepAFinishedConnectionBeyondTheLingerTimeoutNorHoldUpOthers() throws Exception {
+    // The server writes 16 MiB to each client and is done. The stalled client reads nothing through a
+    // 4 KiB receive buffer, so most of it stays unwritten: the close waits for it at most the linger timeout.
+    byte[] large = new byte[16 * 1024 * 1024];
+    new Random(16).nextBytes(large);
+    PlainTcp.Bound bound = bind(Duration.ofSeconds(2), Flow.fromSinkAndSource(Sink.ignore(), Source.single(ByteString.fromArray(large))));
+    try (Socket stalled = new Socket()) {
+      stalled.setReceiveBufferSize(4096);
+      stalled.connect(new InetSocketAddress("127.0.0.1", bound.localAddress().getPort()), 10_000);
+      await().atMost(Duration.ofSeconds(10)).until(() -> bound.openConnections().getAsInt() == 1);
+      // Another client is served meanwhile: its 16 MiB arrive whole, then its end of stream.
+      try (Socket other = connect(bound)) {
+        InputStream in = other.getInputStream();
+        assertThat(Arrays.equals(readFully(in, large.length), large)).as("16 MiB to the client that reads").isTrue();
+        assertThat(in.read()).isEqualTo(-1);
+      }
+      // Without a bound the stalled connection would stay open for good (Pekko IO's close waits for its writes).
+      await().atMost(Duration.ofSeconds(20)).until(() -> bound.openConnections().getAsInt() == 0);
+      // Reset: what the kernel had taken can still be read, then the client learns the connection is gone.
+      stalled.setSoTimeout(10_000);
+      int end;
+      try {
+        InputStream in = stalled.getInputStream();
+        byte[] buffer = new byte[65536];
+        do {
+          end = in.read(buffer);
+        } while (end >= 0);
+      } catch (SocketException reset) {
+        end = -1;
+      }
+      assertThat(end).as("the stalled connection ended").isEqualTo(-1);
     }
   }
 

@@ -45,10 +45,14 @@ class SessionStreamTest {
   }
 
   private static Flow<IncomingFrame, String, ?> stream(TestProbe<Session.Command> session, AtomicReference<OutboundQueue> queue) {
+    return stream(session, queue, Optional.empty());
+  }
+
+  private static Flow<IncomingFrame, String, ?> stream(TestProbe<Session.Command> session, AtomicReference<OutboundQueue> queue, Optional<Duration> lingerTimeout) {
     return Flow.fromGraph(new SessionStream(q -> {
       queue.set(q);
       return session.ref();
-    }, () -> {}, () -> {}));
+    }, () -> {}, () -> {}, lingerTimeout));
   }
 
   /** The stream started its session (handing it the queue). */
@@ -70,6 +74,27 @@ class SessionStreamTest {
     assertThat(sent.toCompletableFuture().get(5, TimeUnit.SECONDS)).containsExactly("{\"type\":\"pong\"}", "{\"type\":\"reconnect\"}");
     session.expectMessage(Session.ClientGone.INSTANCE);
     assertThat(queue.get().size()).isZero();
+  }
+
+  @Test
+  void framesAClientDoesNotTakeAfterItsSessionIsGoneAreDroppedAfterTheLingerTimeout() throws Exception {
+    TestProbe<Session.Command> session = testKit.createTestProbe();
+    AtomicReference<OutboundQueue> queue = new AtomicReference<>();
+    // A client that takes one frame and then stops reading.
+    TestSubscriber.Probe<String> client =
+        Source.<IncomingFrame>never().via(stream(session, queue, Optional.of(Duration.ofMillis(300))))
+            .runWith(TestSink.create(testKit.system().classicSystem()), materializer);
+    awaitStarted(queue);
+    for (int i = 0; i < 3; i++) queue.get().offer(frame("event"));
+    assertThat(queue.get().complete()).isTrue();
+    client.request(1);
+    client.expectNext("{\"type\":\"event\"}");
+
+    queue.get().abandon();
+
+    // Without the bound the stream would wait for its client for good, holding the two frames.
+    client.expectComplete();
+    session.expectMessage(Session.ClientGone.INSTANCE);
   }
 
   @Test
