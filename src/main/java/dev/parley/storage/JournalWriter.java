@@ -23,9 +23,10 @@ import org.slf4j.LoggerFactory;
  * collected and sent). A collector takes what has queued, and waits for more only when {@link
  * WriteLinger} says writes arrive fast (group commit, as PostgreSQL's {@code commit_delay} /
  * {@code commit_siblings}): then up to {@code write-linger}, or until the batch holds {@code
- * write-linger-rows} rows. So a lone write at a low rate goes at once, and at 2,000 writes/s a
- * batch carries ~rate × linger rows instead of the ~1.5 that overlap on a database answering in
- * ~1 ms. Because one writer collects at a time, a linger's window is the stage's, not each
+ * write-linger-rows} rows (only the write that fills the batch wakes a lingering collector; the
+ * others wait in the queue for the linger's end). So a lone write at a low rate goes at once, and
+ * at 2,000 writes/s a batch carries ~rate × linger rows instead of the ~1.5 that overlap on a
+ * database answering in ~1 ms. Because one writer collects at a time, a linger's window is the stage's, not each
  * writer's: two writers lingering side by side would split the arrivals between two half-full
  * batches (the fixed linger of 2026-12-05 did: 0.20 commits per send at 2,000/s with 4 ms, where
  * one window gives ~0.1). Rows of different conversations share a batch; a conversation has at
@@ -101,9 +102,9 @@ final class JournalWriter {
     } else if (stopped) {
       done.completeExceptionally(new IllegalStateException("the journal writer is stopped"));
     } else if (queue.offer(new Pending(rows, done))) {
-      // Wake a lingering collector only once its batch is full: woken for every write, it parked
-      // and woke again per write it lingered for (~1 futex wake and 1 context switch per acked
-      // send at 2,000/s, issue 18 fifth session); else it wakes at its linger's end, a timer.
+      // Wake a lingering collector only once its batch is full: woken for every write, it took
+      // that write and parked again, ~0.6 wake-ups and context switches per acked send at 2,000/s
+      // (benchmarks.md, issue 18 fifth session); else it wakes at its linger's end, a timer.
       int queued = queuedRows.addAndGet(rows.size());
       Thread collector = lingering;
       if (collector != null && queued >= wakeAtRows) LockSupport.unpark(collector);
