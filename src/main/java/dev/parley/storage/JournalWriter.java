@@ -7,7 +7,8 @@ import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,9 +23,10 @@ import org.slf4j.LoggerFactory;
  * collected and sent). A collector takes what has queued, and waits for more only when {@link
  * WriteLinger} says writes arrive fast (group commit, as PostgreSQL's {@code commit_delay} /
  * {@code commit_siblings}): then up to {@code write-linger}, or until the batch holds {@code
- * write-linger-rows} rows. So a lone write at a low rate goes at once, and at 2,000 writes/s a
- * batch carries ~rate × linger rows instead of the ~1.5 that overlap on a database answering in
- * ~1 ms. Because one writer collects at a time, a linger's window is the stage's, not each
+ * write-linger-rows} rows (only the write that fills the batch wakes a lingering collector; the
+ * others wait in the queue for the linger's end). So a lone write at a low rate goes at once, and
+ * at 2,000 writes/s a batch carries ~rate × linger rows instead of the ~1.5 that overlap on a
+ * database answering in ~1 ms. Because one writer collects at a time, a linger's window is the stage's, not each
  * writer's: two writers lingering side by side would split the arrivals between two half-full
  * batches (the fixed linger of 2026-12-05 did: 0.20 commits per send at 2,000/s with 4 ms, where
  * one window gives ~0.1). Rows of different conversations share a batch; a conversation has at
@@ -49,6 +51,11 @@ final class JournalWriter {
   private record Pending(List<JournalInserts.Row> rows, CompletableFuture<Void> done) {}
 
   private final BlockingQueue<Pending> queue;
+  /** Rows in {@code queue}: what a lingering collector waits for. */
+  private final AtomicInteger queuedRows = new AtomicInteger();
+  /** The collector while it lingers (else null), and the queued rows at which a write wakes it. */
+  private volatile Thread lingering;
+  private volatile int wakeAtRows;
   private final int batchSize;
   private final WriteLinger linger;
   /** Held by the writer that collects the next batch: one collects while the others write. */
@@ -94,12 +101,24 @@ final class JournalWriter {
       done.complete(null);
     } else if (stopped) {
       done.completeExceptionally(new IllegalStateException("the journal writer is stopped"));
-    } else if (!queue.offer(new Pending(rows, done))) {
+    } else if (queue.offer(new Pending(rows, done))) {
+      // Wake a lingering collector only once its batch is full: woken for every write, it took
+      // that write and parked again, ~0.6 wake-ups and context switches per acked send at 2,000/s
+      // (benchmarks.md, issue 18 fifth session); else it wakes at its linger's end, a timer.
+      int queued = queuedRows.addAndGet(rows.size());
+      Thread collector = lingering;
+      if (collector != null && queued >= wakeAtRows) LockSupport.unpark(collector);
+    } else {
       done.completeExceptionally(
           new IllegalStateException("the journal's write queue is full (" + (queue.size() + queue.remainingCapacity())
               + " writes, jdbc-journal.bufferSize)"));
     }
     return done;
+  }
+
+  /** Rows queued and not yet taken by a writer (tests). */
+  int queuedRows() {
+    return queuedRows.get();
   }
 
   private void run() {
@@ -147,25 +166,48 @@ final class JournalWriter {
    * leaves what it took in {@code batch}, for the caller to write.
    */
   private void collect(List<Pending> batch) throws InterruptedException {
-    batch.add(queue.take());
+    batch.add(taken(queue.take()));
     long start = System.nanoTime();
     long lingerUntil = start + linger.lingerNanos(start);
     int size = batch.get(0).rows().size();
+    int enough = Math.min(linger.rows(), batchSize);
     try {
       while (size < batchSize) {
         Pending next = queue.poll();
         if (next == null) {
           long left = lingerUntil - System.nanoTime();
-          if (left <= 0 || size >= linger.rows()) break;
-          next = queue.poll(left, TimeUnit.NANOSECONDS);
-          if (next == null) break;
+          if (left <= 0 || size >= enough) break;
+          awaitRows(enough - size, left);
+          continue;
         }
-        batch.add(next);
+        batch.add(taken(next));
         size += next.rows().size();
       }
     } finally {
       linger.taken(start, batch.size());
     }
+  }
+
+  private Pending taken(Pending p) {
+    queuedRows.addAndGet(-p.rows().size());
+    return p;
+  }
+
+  /**
+   * Lingers until {@code rows} more rows have queued (a write then wakes this thread) or {@code
+   * nanos} have passed (or spuriously: the caller looks again). The collector publishes itself
+   * before it reads the count and a write counts before it reads the collector, so one of the two
+   * sees the other: no write that fills the batch goes unnoticed.
+   */
+  private void awaitRows(int rows, long nanos) throws InterruptedException {
+    wakeAtRows = rows;
+    lingering = Thread.currentThread();
+    try {
+      if (queuedRows.get() < rows) LockSupport.parkNanos(this, nanos);
+    } finally {
+      lingering = null;
+    }
+    if (Thread.interrupted()) throw new InterruptedException();
   }
 
   void stop() {

@@ -122,6 +122,37 @@ class JournalWriterLingerIT {
     }
   }
 
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("dev.parley.testing.TestNode#storagesStoppingQuickly")
+  void aWriteThatDoesNotFillTheBatchLeavesTheLingeringWriterAsleep(String storage, TestNode.Factory factory) throws Exception {
+    try (TestNode node = factory.start()) {
+      JournalWrites statistics = new JournalWrites();
+      JournalWriter writer =
+          new JournalWriter("linger-it-asleep", 1, 100, 400, new WriteLinger(Duration.ofSeconds(60), 0, 5), inserts(node), node::openDatabase, statistics);
+      try {
+        String pid = "asleep-" + UUID.randomUUID();
+        List<CompletableFuture<Void>> acks = new ArrayList<>();
+        acks.add(writer.write(List.of(row(pid, 1))));
+        // the idle writer takes the first write at once, then lingers for company
+        await().atMost(Duration.ofSeconds(5)).until(() -> writer.queuedRows() == 0);
+        for (int seq = 2; seq <= 4; seq++) {
+          acks.add(writer.write(List.of(row(pid, seq))));
+          // it stays queued: the lingering writer is not woken for a write that leaves its batch
+          // short of write-linger-rows (woken for each, it took each at once and slept again)
+          int queued = seq - 1;
+          await().during(Duration.ofMillis(100)).atMost(Duration.ofSeconds(2)).until(() -> writer.queuedRows() == queued);
+        }
+        // the fifth row fills the batch: that write wakes the writer, long before the minute
+        acks.add(writer.write(List.of(row(pid, 5))));
+        CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)).get(20, TimeUnit.SECONDS);
+        assertThat(statistics.batches()).isEqualTo(1);
+        assertThat(statistics.rows()).isEqualTo(5);
+      } finally {
+        writer.stop();
+      }
+    }
+  }
+
   private static JournalInserts inserts(TestNode node) {
     JournalConfig config = new JournalConfig(node.node().system().settings().config().getConfig("jdbc-journal"));
     return new JournalInserts(config.eventJournalTableConfiguration(), config.eventTagTableConfiguration());
