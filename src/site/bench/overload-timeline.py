@@ -4,8 +4,7 @@ with SAMPLE=1): where an overloaded node's sends went (issue 18, target 8).
 
 Usage: overload-timeline.py RUN.samples [STEP]   (STEP: samples per line, 2 = one second)
 Per line: send frames the node's sessions took in per second (parley_sends_total), sends it acknowledged
-(parley_send_ack_seconds count), sends refused busy at admission
-and, of those, refused late (their frame had waited max-send-wait since it was read), the node's own
+(parley_send_ack_seconds count), sends refused busy at admission, the node's own
 send->ack p50 / p99 (frame handled -> ack queued, from the histogram's buckets; a frame's wait in the
 connection's read-ahead before that is not in it), the CPU of the node, the bench client and
 PostgreSQL in cores, the machine's busy share, and events per journal write.
@@ -53,7 +52,7 @@ def main():
     rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
     rows = [r for r in rows if r.get("metrics")]
     step = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-    print("| t s | received/s | acked/s | refused busy/s (late) | node p50 / p99 ms | node cores | client cores | PostgreSQL cores | machine busy | events per write |")
+    print("| t s | received/s | acked/s | refused busy/s | node p50 / p99 ms | node cores | client cores | PostgreSQL cores | machine busy | events per write |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     t0 = rows[0]["t"] if rows else 0
     for a, b in zip(rows[::step], rows[step::step]):
@@ -73,7 +72,7 @@ def main():
         p50, p99 = quantile(ma, mb, 0.5), quantile(ma, mb, 0.99)
         print(
             f"| {(a['t'] - t0) / 1000:.0f} | {rate('parley_sends_total'):.0f} | {rate('parley_send_ack_seconds_count'):.0f} "
-            f"| {rate('parley_conversation_sends_refused_busy_total'):.0f} ({rate('parley_conversation_sends_refused_late_total'):.0f}) "
+            f"| {rate('parley_conversation_sends_refused_busy_total'):.0f} "
             f"| {(p50 or 0) * 1000:.0f} / {(p99 or 0) * 1000:.0f} | {node:.2f} | {client:.2f} | {pg:.2f} | {busy:.2f} "
             f"| {events / writes if writes else 0:.1f} |"
         )

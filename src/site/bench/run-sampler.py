@@ -24,7 +24,7 @@ import urllib.request
 
 KEEP = re.compile(
     r"^(parley_send_ack_seconds_(bucket|count|sum)|parley_persist_seconds_(count|sum)"
-    r"|parley_conversation_write_batch_events_(count|sum|max)|parley_conversation_sends_refused_(busy|late)_total"
+    r"|parley_conversation_write_batch_events_(count|sum|max)|parley_conversation_sends_refused_busy_total"
     r"|parley_sends_total)"
 )
 

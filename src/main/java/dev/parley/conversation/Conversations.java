@@ -52,7 +52,6 @@ public final class Conversations {
   private final ResendingAsk resending;
   private final Counter resends;
   private final Counter refusedBusy;
-  private final Counter refusedLate;
   private final SendAdmission admission;
   private final AnswerTimes answerTimes;
 
@@ -78,11 +77,6 @@ public final class Conversations {
         Counter.builder("parley.conversation.sends.refused.busy")
             .description(
                 "sends refused at once because the node is overloaded (parley.conversation.max-send-wait or max-sends-in-flight)")
-            .register(Metrics.get(system).registry());
-    this.refusedLate =
-        Counter.builder("parley.conversation.sends.refused.late")
-            .description(
-                "of the sends refused busy, those whose frame had waited max-send-wait already when the node came to it (read later than it came)")
             .register(Metrics.get(system).registry());
     Metrics.get(system).gauge("parley.conversation.sends.in.flight", "sends passed to conversations and not yet answered", admission::inFlight);
   }
@@ -137,21 +131,9 @@ public final class Conversations {
    * {@link StorageBreaker}.
    */
   public CompletionStage<Conversation.Reply> send(String id, String sender, String clientMsgId, String text) {
-    return send(id, sender, clientMsgId, text, System.nanoTime());
-  }
-
-  /**
-   * {@link #send(String, String, String, String)} for a send whose bytes the node read at
-   * {@code receivedNanos} ({@link System#nanoTime()}): the time it has waited since counts against
-   * {@code max-send-wait}, so a send that waited that long in front of this call (its connection's
-   * frames read later than they came, on a node short of CPU) is refused here, before a persist.
-   */
-  public CompletionStage<Conversation.Reply> send(String id, String sender, String clientMsgId, String text, long receivedNanos) {
-    long waitedNanos = System.nanoTime() - receivedNanos;
-    OptionalLong busy = admission.tryAdmit(waitedNanos);
+    OptionalLong busy = admission.tryAdmit();
     if (busy.isPresent()) {
       refusedBusy.increment();
-      if (admission.isLate(waitedNanos)) refusedLate.increment();
       return CompletableFuture.completedFuture(
           new Conversation.Rejected(ErrorCode.UNAVAILABLE, "the node is busy, retry shortly", busy.getAsLong()));
     }

@@ -28,15 +28,6 @@ import java.util.function.LongSupplier;
  * managed a few seconds ago it can manage again; a database that stays slower lowers the limit
  * once the horizon has passed.
  *
- * <p>The wait counts from when the node read the send's bytes, not from when the send reaches this
- * check ({@link #tryAdmit(long)}): a node short of CPU reads its clients' frames later than they
- * arrive, and a send that already waited in the connection's read-ahead for {@code maxWait} is
- * refused at once (it would be answered later than its client waits for, who then sends it
- * again); one that waited less is admitted against what is left of {@code maxWait}. Measured on a
- * node offered twice its p99-bounded rate before its JIT was done (benchmarks.md, issue 18, fifth
- * session): the sends waited up to 18 s in front of this check, which refused 117 of 200,000,
- * and the clients sent 55,000 of them again after 10 s without an answer.
- *
  * <p>Thread-safe: called for every send from the sessions' threads and for every answer from the
  * threads that complete them. Races between threads that roll a bucket only blur a bucket's count
  * by a few answers.
@@ -86,26 +77,12 @@ final class SendAdmission {
    * answered, whatever the answer); otherwise after how many milliseconds the client should retry.
    */
   OptionalLong tryAdmit() {
-    return tryAdmit(0);
-  }
-
-  /**
-   * Like {@link #tryAdmit()}, for a send that has waited {@code waitedNanos} since the node read it:
-   * refused when that is {@code maxWait} already, else admitted against the rest of {@code maxWait}.
-   */
-  OptionalLong tryAdmit(long waitedNanos) {
     long now = nanoClock.getAsLong();
     roll(now);
-    if (isLate(waitedNanos)) return OptionalLong.of(retryAfterMs(now, inFlight.get(), waitedNanos));
     int admitted = inFlight.incrementAndGet();
-    if (admitted <= limit(now, waitedNanos)) return OptionalLong.empty();
+    if (admitted <= limit(now)) return OptionalLong.empty();
     inFlight.decrementAndGet();
-    return OptionalLong.of(retryAfterMs(now, admitted - 1, waitedNanos));
-  }
-
-  /** Whether a send that waited {@code waitedNanos} before this check has used all of {@code maxWait}. */
-  boolean isLate(long waitedNanos) {
-    return maxWaitNanos > 0 && waitedNanos >= maxWaitNanos;
+    return OptionalLong.of(retryAfterMs(now, admitted - 1));
   }
 
   /** An admitted send was answered (acknowledged or refused by its conversation). */
@@ -121,13 +98,8 @@ final class SendAdmission {
 
   /** Sends in flight that are answered within {@code maxWait} at the node's recent rate, within the bounds. */
   int limit(long now) {
-    return limit(now, 0);
-  }
-
-  /** The same for a send that has used {@code waitedNanos} of {@code maxWait} before it got here. */
-  private int limit(long now, long waitedNanos) {
     if (maxWaitNanos <= 0) return maxInFlight;
-    double withinWait = answersPerSecond(now) * (maxWaitNanos - Math.max(0, waitedNanos)) / 1e9;
+    double withinWait = answersPerSecond(now) * maxWaitNanos / 1e9;
     return (int) Math.min(maxInFlight, Math.max(minInFlight, withinWait));
   }
 
@@ -142,15 +114,11 @@ final class SendAdmission {
     return Math.max(peak, current);
   }
 
-  /**
-   * How long {@code backlog} sends take to answer at the current rate, or, when longer, how long this
-   * send waited to be read (the frames queued behind it need about as long), within the hint's bounds.
-   */
-  private long retryAfterMs(long now, int backlog, long waitedNanos) {
+  /** How long {@code backlog} sends take to answer at the current rate, within the hint's bounds. */
+  private long retryAfterMs(long now, int backlog) {
     double rate = answersPerSecond(now);
-    long drainMs = backlog <= 0 ? 0 : rate <= 0 ? MAX_RETRY_AFTER_MS : (long) (backlog * 1000 / rate);
-    long waitedMs = Math.max(0, waitedNanos) / 1_000_000;
-    return Math.max(MIN_RETRY_AFTER_MS, Math.min(MAX_RETRY_AFTER_MS, Math.max(drainMs, waitedMs)));
+    long drainMs = rate <= 0 ? MAX_RETRY_AFTER_MS : (long) (backlog * 1000 / rate);
+    return Math.max(MIN_RETRY_AFTER_MS, Math.min(MAX_RETRY_AFTER_MS, drainMs));
   }
 
   private void roll(long now) {

@@ -133,7 +133,7 @@ public final class ConnectionSwitch extends GraphStageWithMaterializedValue<Flow
   @Override
   public Tuple2<GraphStageLogic, CompletionStage<Done>> createLogicAndMaterializedValue(Attributes inheritedAttributes) {
     CompletableFuture<Done> ended = new CompletableFuture<>();
-    return new Tuple2<>(new Logic(ended, inheritedAttributes.getAttribute(IntakeClock.class).orElse(null)), ended);
+    return new Tuple2<>(new Logic(ended), ended);
   }
 
   private final class Logic extends GraphStageLogic {
@@ -145,13 +145,10 @@ public final class ConnectionSwitch extends GraphStageWithMaterializedValue<Flow
     /** Client bytes that arrived while the substream had not asked (only right after the switch). */
     private ByteString held;
     private boolean switched;
-    /** When the connection's bytes were read ({@link PlainTcp}'s; none with Pekko IO's TCP): the websocket's stage reads it. */
-    private final IntakeClock intake;
 
-    Logic(CompletableFuture<Done> ended, IntakeClock intake) {
+    Logic(CompletableFuture<Done> ended) {
       super(shape);
       this.ended = ended;
-      this.intake = intake;
       setHandler(fromClient, new AbstractInHandler() {
         @Override
         public void onPush() {
@@ -243,7 +240,7 @@ public final class ConnectionSwitch extends GraphStageWithMaterializedValue<Flow
       switched = true;
       SubSourceOutlet<ByteString> httpIn = toInner;
       SubSinkInlet<ByteString> httpOut = fromInner;
-      run(intake == null ? websocket : websocket.addAttributes(Attributes.apply(intake)));
+      run(websocket);
       httpIn.complete();
       httpOut.cancel();
       if (isAvailable(toClient)) fromInner.pull();

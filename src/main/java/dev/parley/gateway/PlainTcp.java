@@ -67,9 +67,6 @@ final class PlainTcp {
   static final int READ_AHEAD_BYTES = 64 * 1024;
   /** Bytes one read takes; a client frame is at most {@code parley.gateway.max-frame-bytes} (64 KiB). */
   private static final int READ_BUFFER_BYTES = 64 * 1024;
-  /** Bytes of one {@code read(2)} and when it was made ({@link System#nanoTime()}, for {@link IntakeClock}). */
-  private record Read(ByteString bytes, long readNanos) {}
-
   /** Connections accepted per readiness of the listening socket, so that reads are not starved. */
   private static final int ACCEPTS_PER_ROUND = 16;
 
@@ -272,8 +269,6 @@ final class PlainTcp {
     /** Selector thread only: end of input seen, or the connection closed. */
     private boolean done;
     private volatile Stage.Logic logic;
-    /** When the bytes the stage hands on were read; the websocket's stage reads it (see {@link IntakeClock}). */
-    private final IntakeClock intake = new IntakeClock();
 
     Connection(SocketChannel channel) {
       this.channel = channel;
@@ -282,7 +277,7 @@ final class PlainTcp {
     /** On an actor thread: runs the handler against this connection. */
     void start() {
       try {
-        handler.addAttributes(Attributes.apply(intake)).join(Flow.fromGraph(new Stage(this))).run(materializer);
+        handler.join(Flow.fromGraph(new Stage(this))).run(materializer);
       } catch (RuntimeException e) {
         log.warn("A connection's stream could not be started", e);
         close(true);
@@ -321,7 +316,7 @@ final class PlainTcp {
       }
       if (count > 0) {
         readBuffer.flip();
-        Read bytes = new Read(ByteString.fromByteBuffer(readBuffer), System.nanoTime());
+        ByteString bytes = ByteString.fromByteBuffer(readBuffer);
         if (unread.addAndGet(count) >= READ_AHEAD_BYTES) {
           readsPaused = true;
           key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
@@ -400,12 +395,12 @@ final class PlainTcp {
     }
 
     private final class Logic extends GraphStageLogic {
-      final AsyncCallback<Read> received = createAsyncCallback(this::onReceived);
+      final AsyncCallback<ByteString> received = createAsyncCallback(this::onReceived);
       final AsyncCallback<Done> inputEnded = createAsyncCallback(done -> onInputEnded());
       final AsyncCallback<Throwable> failed = createAsyncCallback(this::onFailed);
       final AsyncCallback<Done> writable = createAsyncCallback(done -> onWritable());
       /** Bytes read and not yet pushed downstream (at most {@link #READ_AHEAD_BYTES} and one read). */
-      private final ArrayDeque<Read> unread = new ArrayDeque<>(2);
+      private final ArrayDeque<ByteString> unread = new ArrayDeque<>(2);
       /** What the last write left; the next write waits for it (back-pressure on the server's output). */
       private ByteBuffer pending;
       private boolean inputEnd;
@@ -455,22 +450,20 @@ final class PlainTcp {
         closeSocket(false);
       }
 
-      private void onReceived(Read read) {
+      private void onReceived(ByteString bytes) {
         if (isClosed(fromClient)) {
           // Nobody reads any more (the connection closes once its writes are out): count them as taken.
-          connection.taken(read.bytes().size());
+          connection.taken(bytes.size());
           return;
         }
-        unread.add(read);
+        unread.add(bytes);
         pushUnread();
       }
 
       private void pushUnread() {
         if (unread.isEmpty() || !isAvailable(fromClient)) return;
-        Read oldest = unread.poll();
-        ByteString bytes = oldest.bytes();
-        while (!unread.isEmpty()) bytes = bytes.concat(unread.poll().bytes());
-        connection.intake.handedOn(oldest.readNanos());
+        ByteString bytes = unread.poll();
+        while (!unread.isEmpty()) bytes = bytes.concat(unread.poll());
         push(fromClient, bytes);
         connection.taken(bytes.size());
         if (inputEnd) endOfInput();

@@ -66,7 +66,7 @@ final class Requests {
       FrameFields fields = null;
       try {
         fields = FrameFields.parse(text.text());
-        handle(frames.decode(fields), text.receivedNanos());
+        handle(frames.decode(fields));
       } catch (ProtocolException e) {
         // The code only: the reason may quote the frame, and frames carry message texts.
         ctx.getLog().debug("refused a frame: {}", e.code());
@@ -79,18 +79,15 @@ final class Requests {
     }
   }
 
-  /**
-   * Runs one client request; one over a limit is refused with an error frame. {@code receivedNanos}:
-   * when its bytes were read from the connection (a send that waited too long since is refused).
-   */
-  private void handle(ClientFrame frame, long receivedNanos) {
+  /** Runs one client request; one over a limit is refused with an error frame. */
+  private void handle(ClientFrame frame) {
     if (limits.overLimit(frame)) return;
     if (frame instanceof ClientFrame.Ping ping) {
       session.push(Frames.reply("pong", ping.id()));
     } else if (frame instanceof ClientFrame.Send send) {
       long received = metrics.sendReceived();
       replies.request(
-          conversations.send(send.conversation(), user, send.clientMsgId(), send.text(), receivedNanos),
+          conversations.send(send.conversation(), user, send.clientMsgId(), send.text()),
           reply -> {
             metrics.sendAcked(received);
             Conversation.Sent sent = (Conversation.Sent) reply;

@@ -158,7 +158,7 @@ final class WebSocketFrames extends GraphStage<BidiShape<ByteString, IncomingFra
 
   @Override
   public GraphStageLogic createLogic(Attributes inheritedAttributes) {
-    return new Logic(inheritedAttributes.getAttribute(IntakeClock.class).orElse(null));
+    return new Logic();
   }
 
   /** One whole frame from the server (RFC 6455 5.2: FIN set, no mask). */
@@ -254,19 +254,13 @@ final class WebSocketFrames extends GraphStage<BidiShape<ByteString, IncomingFra
     private long lastFromClient = lastHeard;
     private boolean watching;
     private final AsyncCallback<Long> onOverdue = createAsyncCallback(this::recheckIdle);
-    /** When the connection's bytes were read from its socket (absent: when they reach this stage). */
-    private final IntakeClock intake;
-    /** When the bytes of the latest push were read: a message completed by them carries it. */
-    private long bytesReadNanos;
 
-    Logic(IntakeClock intake) {
+    Logic() {
       super(shape);
-      this.intake = intake;
       setHandler(fromClient, new AbstractInHandler() {
         @Override
         public void onPush() {
           lastHeard = System.nanoTime();
-          bytesReadNanos = intake == null ? lastHeard : intake.readNanos();
           ByteString bytes = grab(fromClient);
           if (!unreadable) unread = unread.concat(bytes);
           read();
@@ -498,7 +492,7 @@ final class WebSocketFrames extends GraphStage<BidiShape<ByteString, IncomingFra
       if (lastOfMessage) {
         IncomingFrame message = messageOpcode == BINARY ? new IncomingFrame.Binary()
             : bytes > settings.maxBytes() ? new IncomingFrame.Oversized()
-            : new IncomingFrame.Text(collecting == null ? "" : collecting.toString(), bytesReadNanos);
+            : new IncomingFrame.Text(collecting == null ? "" : collecting.toString());
         messageOpcode = NONE;
         decoder = null;
         collecting = null;

@@ -217,29 +217,6 @@ class WebSocketFramesTest {
   }
 
   @Test
-  void aMessageCarriesWhenItsBytesWereReadFromTheConnection() throws Exception {
-    // The connection's TCP stage read these bytes 2 s ago and hands them on only now (a node short
-    // of CPU): the message says so, and its session counts the wait (issue 18, target 8).
-    IntakeClock intake = new IntakeClock();
-    long readNanos = System.nanoTime() - TimeUnit.SECONDS.toNanos(2);
-    intake.handedOn(readNanos);
-    Flow<IncomingFrame, String, CompletionStage<List<IncomingFrame>>> session =
-        Flow.fromSinkAndSourceMat(Sink.seq(), Source.<String>maybe(), Keep.left());
-    byte[] frames = ByteString.fromArray(text("{\"type\":\"ping\"}", true)).concat(ByteString.fromArray(close(1000))).toArray();
-
-    List<IncomingFrame> received =
-        Source.single(ByteString.fromArray(frames))
-            .viaMat(wire(settings(Duration.ofSeconds(3), null), session).addAttributes(Attributes.apply(intake)), Keep.right())
-            .to(Sink.ignore())
-            .run(materializer)
-            .toCompletableFuture()
-            .get(5, TimeUnit.SECONDS);
-
-    assertThat(received).hasSize(1);
-    assertThat(((IncomingFrame.Text) received.get(0)).receivedNanos()).isEqualTo(readNanos);
-  }
-
-  @Test
   void textOfExactlyTheLimitIsCollected() throws Exception {
     String text = "x".repeat(MAX_BYTES);
 
