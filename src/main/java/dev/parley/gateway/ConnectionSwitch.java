@@ -103,9 +103,7 @@ public final class ConnectionSwitch extends GraphStageWithMaterializedValue<Flow
     Flow<ByteString, ByteString, ?> http = handler.join(layers);
     Flow<ByteString, ByteString, CompletionStage<Done>> connection = Flow.fromGraph(new ConnectionSwitch(http));
     if (!pekkoIoTcp) {
-      scala.concurrent.duration.Duration linger = settings.timeouts().lingerTimeout();
-      Optional<java.time.Duration> lingerTimeout = linger.isFinite() ? Optional.of(java.time.Duration.ofNanos(linger.toNanos())) : Optional.empty();
-      return PlainTcp.bind(system, host, port, settings.backlog(), settings.maxConnections(), lingerTimeout, connection)
+      return PlainTcp.bind(system, host, port, settings.backlog(), settings.maxConnections(), lingerTimeout(settings), connection)
           .thenApply(bound -> new Binding(bound.localAddress(), bound.unbind()));
     }
     Pair<CompletionStage<Tcp.ServerBinding>, ?> bound =
@@ -297,5 +295,14 @@ public final class ConnectionSwitch extends GraphStageWithMaterializedValue<Flow
         }
       };
     }
+  }
+
+  /**
+   * {@code pekko.http.server.linger-timeout}: how long a connection the server is done with waits for
+   * a client that does not read what is still to be written (empty: {@code infinite}, without end).
+   */
+  static Optional<java.time.Duration> lingerTimeout(ServerSettings settings) {
+    scala.concurrent.duration.Duration linger = settings.timeouts().lingerTimeout();
+    return linger.isFinite() ? Optional.of(java.time.Duration.ofNanos(linger.toNanos())) : Optional.empty();
   }
 }

@@ -64,11 +64,10 @@ import org.slf4j.LoggerFactory;
  * are open at once: beyond that the listener stops accepting (the kernel's backlog holds the rest),
  * as Pekko HTTP's {@code max-connections} does. TLS connections do not come here.
  *
- * <p>Not kept: Pekko IO waits for a close's pending writes without end, so a client that stops
- * reading and never closes held its connection, stream and {@code max-connections} place for good
- * once the server was done with it. Here a close waits for its pending writes at most
- * {@code lingerTimeout} ({@code pekko.http.server.linger-timeout}, whose documented purpose this
- * is), then resets the connection.
+ * <p>A close waits for its pending writes at most {@code lingerTimeout}
+ * ({@code pekko.http.server.linger-timeout}, whose documented purpose this is), then resets the
+ * connection. Pekko IO waits without end: a client that stops reading and never closes kept its
+ * connection, stream and {@code max-connections} place for good once the server was done with it.
  */
 final class PlainTcp {
   private static final Logger log = LoggerFactory.getLogger(PlainTcp.class);

@@ -102,8 +102,7 @@ public final class WebSocketRoute {
     this.settings = sessions.gateway();
     ServerSettings server = (ServerSettings) org.apache.pekko.http.javadsl.settings.ServerSettings.create(system.classicSystem());
     WebSocketSettings websocket = server.websocketSettings();
-    scala.concurrent.duration.Duration linger = server.timeouts().lingerTimeout();
-    Optional<Duration> lingerTimeout = linger.isFinite() ? Optional.of(Duration.ofNanos(linger.toNanos())) : Optional.empty();
+    Optional<Duration> lingerTimeout = ConnectionSwitch.lingerTimeout(server);
     WebSocketFrames.Settings frames =
         WebSocketFrames.Settings.of(
             websocket,
