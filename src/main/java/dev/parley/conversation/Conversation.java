@@ -215,25 +215,15 @@ public final class Conversation
 
   public static final int MAX_MEMBERS_AT_CREATE = 1000;
 
-  /**
-   * Every event is tagged with one of this many projection tags (by conversation id), so that read
-   * models are fed by that many independent consumers (dev.parley.inbox.InboxProjection). Part of
-   * the journal's format: changing it needs a re-tagging of the journal.
-   */
-  public static final int PROJECTION_TAGS = 8;
-
-  public static String projectionTag(int index) {
-    return "conversations-" + index;
-  }
-
-  public static String projectionTagOf(String conversationId) {
-    return projectionTag(Math.floorMod(conversationId.hashCode(), PROJECTION_TAGS));
-  }
   public static final int MAX_TITLE_LENGTH = 200;
 
-  /** The entity; {@code passivate} is given its own ref when it has been idle with no subscriber. */
+  /**
+   * The entity; every event it persists carries {@code projectionTag} ({@link ProjectionTags}, given
+   * by the wiring); {@code passivate} is given its own ref when it has been idle with no subscriber.
+   */
   public static Behavior<Command> create(
       String conversationId,
+      String projectionTag,
       ConversationSettings settings,
       Clock clock,
       Consumer<ActorRef<Command>> passivate) {
@@ -248,7 +238,7 @@ public final class Conversation
                     timers -> {
                       Duration tick = settings.idleTimeout().dividedBy(2);
                       timers.startTimerWithFixedDelay(IdleCheck.INSTANCE, tick);
-                      return new Conversation(ctx, conversationId, settings, clock, passivate);
+                      return new Conversation(ctx, conversationId, projectionTag, settings, clock, passivate);
                     }));
   }
 
@@ -284,6 +274,7 @@ public final class Conversation
   private Conversation(
       ActorContext<Command> ctx,
       String conversationId,
+      String projectionTag,
       ConversationSettings settings,
       Clock clock,
       Consumer<ActorRef<Command>> passivate) {
@@ -296,7 +287,7 @@ public final class Conversation
     this.clock = clock;
     this.passivate = passivate;
     this.lastActivity = clock.millis();
-    this.projectionTags = Set.of(projectionTagOf(conversationId));
+    this.projectionTags = Set.of(projectionTag);
     this.recovery = new RecoveryTracking(ctx.getSystem());
     this.snapshots = new Snapshots(settings.snapshotEvery(), Snapshots.phaseOf(conversationId, settings.snapshotEvery()));
   }
@@ -557,7 +548,7 @@ public final class Conversation
     return (state, event) -> state.apply(event, limits);
   }
 
-  /** One projection tag per conversation: its events reach read models in seq order. */
+  /** One projection tag per conversation (given by the wiring): its events reach read models in seq order. */
   @Override
   public Set<String> tagsFor(TimelineEvent event) {
     return projectionTags;

@@ -96,6 +96,7 @@ public final class Conversations {
             entity ->
                 Conversation.create(
                     entity.getEntityId(),
+                    ProjectionTags.of(entity.getEntityId()),
                     settings,
                     clock,
                     self -> entity.getShard().tell(new ClusterSharding.Passivate<>(self))))

@@ -1,6 +1,6 @@
 package dev.parley.storage;
 
-import dev.parley.conversation.Conversation;
+import dev.parley.conversation.ProjectionTags;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The one way Parley reads the conversation journal into a read model (the inbox, the bots' work,
  * offline notifications): one offset-tracked consumer per projection tag
- * ({@link Conversation#PROJECTION_TAGS}), each run by Cluster Sharding's ShardedDaemonProcess on
+ * ({@link ProjectionTags#COUNT}), each run by Cluster Sharding's ShardedDaemonProcess on
  * exactly one node of the cluster and moved with rolling deploys.
  *
  * <p>A consumer reads its stored offset, reads its tag from there, groups events into batches and
@@ -117,8 +117,8 @@ public final class TaggedProjection {
         .init(
             Command.class,
             name,
-            Conversation.PROJECTION_TAGS,
-            i -> consumer(name, Conversation.projectionTag(i), settings, blocking, handlers),
+            ProjectionTags.COUNT,
+            i -> consumer(name, ProjectionTags.tag(i), settings, blocking, handlers),
             processSettings,
             Optional.of(Command.STOP));
   }

@@ -78,8 +78,9 @@ class ConversationPassivationTest {
   }
 
   private static ActorRef<Conversation.Command> start(TestProbe<ActorRef<Conversation.Command>> shard) {
+    String id = "p-" + UUID.randomUUID();
     return testKit.spawn(
-        Conversation.create("p-" + UUID.randomUUID(), SETTINGS, Clock.systemUTC(), self -> shard.ref().tell(self)));
+        Conversation.create(id, ProjectionTags.of(id), SETTINGS, Clock.systemUTC(), self -> shard.ref().tell(self)));
   }
 
   private static void create(ActorRef<Conversation.Command> conversation) {

@@ -112,7 +112,7 @@ class ConversationSnapshotTest {
   private void start(int phase) {
     do id = "c-" + UUID.randomUUID(); while (Snapshots.phaseOf(id, SNAPSHOT_EVERY) != phase);
     persistenceId = Conversation.persistenceId(id).id();
-    conversation = testKit.spawn(Conversation.create(id, SETTINGS, Clock.systemUTC(), self -> {}));
+    conversation = testKit.spawn(Conversation.create(id, ProjectionTags.of(id), SETTINGS, Clock.systemUTC(), self -> {}));
     replies = testKit.createTestProbe();
     conversation.tell(new Create("alice", List.of("bob"), "t", replies.ref()));
     replies.expectMessage(new Conversation.Accepted(1));
@@ -153,7 +153,7 @@ class ConversationSnapshotTest {
     testKit.stop(conversation);
     // without its events: what the restarted conversation knows comes from the snapshot at 13
     PersistenceTestKit.create(testKit.system()).clearByIdPreservingSeqNumbers(persistenceId);
-    ActorRef<Command> again = testKit.spawn(Conversation.create(id, SETTINGS, Clock.systemUTC(), self -> {}));
+    ActorRef<Command> again = testKit.spawn(Conversation.create(id, ProjectionTags.of(id), SETTINGS, Clock.systemUTC(), self -> {}));
     TestProbe<Conversation.Update> subscriber = testKit.createTestProbe();
     again.tell(new Conversation.Subscribe("alice", -1, subscriber.ref(), 1));
     assertThat(((Conversation.Subscribed) subscriber.receiveMessage()).lastSeq()).isEqualTo(13);

@@ -78,7 +78,7 @@ class ConversationTest {
     conversation =
         EventSourcedBehaviorTestKit.create(
             testKit.system(),
-            Conversation.create(id, SETTINGS, Clock.fixed(NOW, ZoneOffset.UTC), self -> {}),
+            Conversation.create(id, ProjectionTags.of(id), SETTINGS, Clock.fixed(NOW, ZoneOffset.UTC), self -> {}),
             EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyEquality(true));
   }
 

@@ -50,7 +50,7 @@ class PersistedEventsTest {
         .listen((conversation, members, event) -> heard.ref().tell(new Heard(conversation, Set.copyOf(members), event.seq())));
     String id = "c-" + UUID.randomUUID();
     EventSourcedBehaviorTestKit<Command, TimelineEvent, ConversationState> conversation =
-        EventSourcedBehaviorTestKit.create(testKit.system(), Conversation.create(id, SETTINGS, Clock.systemUTC(), self -> {}));
+        EventSourcedBehaviorTestKit.create(testKit.system(), Conversation.create(id, ProjectionTags.of(id), SETTINGS, Clock.systemUTC(), self -> {}));
 
     conversation.<Reply>runCommand(replyTo -> new Create("alice", List.of("bot:echo"), "t", replyTo));
     assertThat(heard.receiveMessage()).isEqualTo(new Heard(id, Set.of("alice", "bot:echo"), 1));

@@ -619,7 +619,7 @@ abstract class InboxScenarios {
   // ---- helpers --------------------------------------------------------------------------------
 
   private static String tagOf(String conversation) {
-    return dev.parley.conversation.Conversation.projectionTagOf(conversation);
+    return dev.parley.conversation.ProjectionTags.of(conversation);
   }
 
   private static Map<String, Long> offsets(TestNode on) throws SQLException {

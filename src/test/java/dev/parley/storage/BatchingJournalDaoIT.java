@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.parley.conversation.Conversation;
+import dev.parley.conversation.ProjectionTags;
 import dev.parley.conversation.Conversation.Command;
 import dev.parley.conversation.Conversation.Create;
 import dev.parley.conversation.Conversation.Reply;
@@ -89,7 +90,7 @@ class BatchingJournalDaoIT {
       for (String id : conversations) {
         List<EventEnvelope> envelopes =
             readJournal
-                .currentEventsByTag(Conversation.projectionTagOf(id), Offset.noOffset())
+                .currentEventsByTag(ProjectionTags.of(id), Offset.noOffset())
                 .runWith(Sink.seq(), Materializer.matFromSystem(system))
                 .toCompletableFuture()
                 .get(60, TimeUnit.SECONDS);
