@@ -1,5 +1,6 @@
 package dev.parley.bot;
 
+import dev.parley.conversation.ProjectionTags;
 import dev.parley.storage.TaggedProjection;
 import java.util.List;
 import java.util.Optional;
@@ -34,6 +35,7 @@ public final class BotProjection {
     TaggedProjection.init(
         system,
         NAME,
+        ProjectionTags.all(),
         // Checked every keep-alive-interval: a consumer moved off a leaving node starts on its new
         // node within it (Pekko's 10 s default was a large part of a deploy's bot silence, issue 17).
         new TaggedProjection.Settings(

@@ -1,5 +1,8 @@
 package dev.parley.conversation;
 
+import java.util.List;
+import java.util.stream.IntStream;
+
 /**
  * The projection tags of the conversation journal: every event of a conversation carries one of
  * {@link #COUNT} tags, chosen by the conversation's id, so that read models are fed by that many
@@ -20,6 +23,11 @@ public final class ProjectionTags {
   /** The tag with index {@code index} (0 ≤ index < {@link #COUNT}), as the projections' consumers read it. */
   public static String tag(int index) {
     return "conversations-" + index;
+  }
+
+  /** Every tag, by index: what the read side runs one consumer for. */
+  public static List<String> all() {
+    return IntStream.range(0, COUNT).mapToObj(ProjectionTags::tag).toList();
   }
 
   /** The tag of every event of {@code conversationId}. */

@@ -1,5 +1,6 @@
 package dev.parley.inbox;
 
+import dev.parley.conversation.ProjectionTags;
 import dev.parley.ops.Metrics;
 import dev.parley.storage.TaggedProjection;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -51,6 +52,7 @@ public final class InboxProjection {
     TaggedProjection.init(
         system,
         NAME,
+        ProjectionTags.all(),
         new TaggedProjection.Settings(settings.batchSize(), settings.batchWindow(), settings.minBackoff(), settings.maxBackoff()),
         blocking,
         (context, tag) -> new Consumer(tag, store, blocking, changes, progress));

@@ -1,5 +1,6 @@
 package dev.parley.notification;
 
+import dev.parley.conversation.ProjectionTags;
 import dev.parley.conversation.TimelineEvent;
 import dev.parley.presence.Presence;
 import dev.parley.presence.PresenceEntry;
@@ -41,6 +42,7 @@ final class NotificationProjection {
     TaggedProjection.init(
         system,
         NAME,
+        ProjectionTags.all(),
         new TaggedProjection.Settings(settings.batchSize(), settings.batchWindow(), settings.projectionMinBackoff(), settings.projectionMaxBackoff()),
         blocking,
         (context, tag) ->

@@ -1,6 +1,5 @@
 package dev.parley.storage;
 
-import dev.parley.conversation.ProjectionTags;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -33,7 +32,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The one way Parley reads the conversation journal into a read model (the inbox, the bots' work,
  * offline notifications): one offset-tracked consumer per projection tag
- * ({@link ProjectionTags#COUNT}), each run by Cluster Sharding's ShardedDaemonProcess on
+ * (the conversation journal's projection tags, given by the caller), each run by Cluster Sharding's ShardedDaemonProcess on
  * exactly one node of the cluster and moved with rolling deploys.
  *
  * <p>A consumer reads its stored offset, reads its tag from there, groups events into batches and
@@ -101,13 +100,15 @@ public final class TaggedProjection {
   }
 
   /**
-   * Runs {@code name}'s consumers on the cluster.
+   * Runs {@code name}'s consumers on the cluster, one per tag of {@code tags}.
    *
+   * @param tags the journal's projection tags ({@code dev.parley.conversation.ProjectionTags#all})
    * @param handlers the handler of a tag, given the consumer actor's context (for children) and the tag
    */
   public static void init(
       ActorSystem<?> system,
       String name,
+      List<String> tags,
       Settings settings,
       Executor blocking,
       BiFunction<ActorContext<Command>, String, Handler<?>> handlers) {
@@ -117,8 +118,8 @@ public final class TaggedProjection {
         .init(
             Command.class,
             name,
-            ProjectionTags.COUNT,
-            i -> consumer(name, ProjectionTags.tag(i), settings, blocking, handlers),
+            tags.size(),
+            i -> consumer(name, tags.get(i), settings, blocking, handlers),
             processSettings,
             Optional.of(Command.STOP));
   }
