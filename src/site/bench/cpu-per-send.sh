@@ -26,7 +26,9 @@
 #        warm-up's load, outside every measured run; summarized by jfr-areas.py after the last run;
 #        PROFILE_AFTER (see below): a recording of one more run after the rounds, at a measured rate.
 #        LAG (unset; 1: the inbox's and the bots' projection lag sampled from the database twice a
-#        second during each measured run, projection-lag.py, in LABEL/RUN.projection-lag),
+#        second during each measured run, projection-lag.py, in LABEL/RUN.projection-lag), LAG_WORKLOADS (unset: every
+#        workload; else the workload labels, space-separated, whose runs LAG samples: the sampler's query costs PostgreSQL
+#        CPU, so a workload measured for its tail runs without it beside a twin measured for lag),
 #        ACK_LOG (unset; 1: every acknowledged send of a measured run in LABEL/RUN.acks, the bench's --ack-log:
 #        conversation, due, ack, sent, seq; ack-tail.py reads them), GC_LOG (unset; 1: each node logs its GC and
 #        safepoint pauses with wall-clock times to LABEL/gc.log, for ack-tail.py --gc),
@@ -104,7 +106,7 @@ bench() {
   python3 "$here/pg-statements.py" snap "${dbs[$i]}" >"$dir/$run.pg-before" 2>/dev/null || true
   # LAG=1: the projections' lag sampled from the database twice a second over the run (projection-lag.py)
   local lagger=""
-  if [[ -n ${LAG:-} && $run != warm ]]; then
+  if [[ -n ${LAG:-} && $run != warm && ( -z ${LAG_WORKLOADS:-} || " $LAG_WORKLOADS " == *" ${run%-*} "* ) ]]; then
     python3 "$here/projection-lag.py" sample "${dbs[$i]}" 600 --interval 0.5 --metrics "http://127.0.0.1:$((port + 2))/metrics" >"$dir/$run.lag.jsonl" 2>/dev/null &
     lagger=$!
   fi
