@@ -61,10 +61,7 @@ public final class BatchingJournalDao extends DefaultJournalDao {
             writeLinger(mat.system().settings().config()),
             new JournalInserts(journalConfig.eventJournalTableConfiguration(), journalConfig.eventTagTableConfiguration()),
             writerConnections::getConnection,
-            JournalWrites.get(Adapter.toTyped(mat.system())),
-            // the journal actor's dispatcher (jdbc-journal.plugin-dispatcher): where the futures
-            // below are completed and their callbacks run, one task per batch
-            ec::execute);
+            JournalWrites.get(Adapter.toTyped(mat.system())));
     mat.system()
         .registerOnTermination(
             () -> {

@@ -7,8 +7,6 @@ import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -40,9 +38,6 @@ import org.slf4j.LoggerFactory;
  * thread and one back; a writer borrows a pooled connection per batch (a pool of the writers' own,
  * with the journal's settings and connection timeout: {@code BatchingJournalDao}). A failed batch fails every write in it, and none
  * of it is persisted.
- *
- * <p>A batch is answered as one task on {@code answers} (the actor threads' dispatcher in a node),
- * not write by write from the writer's thread: see {@link Answers}.
  */
 final class JournalWriter {
 
@@ -54,28 +49,6 @@ final class JournalWriter {
   }
 
   private record Pending(List<JournalInserts.Row> rows, CompletableFuture<Void> done) {}
-
-  /**
-   * One batch's answers, completed together by one task on {@code answers}.
-   *
-   * <p>Why one task: what a completed write sets off (the journal DAO's Scala future, then Pekko
-   * Persistence's callbacks that answer the entity) runs on the actor threads' dispatcher. Completed
-   * here one by one from the writer's thread, each write's first callback was a task of its own
-   * submitted to that pool from outside it, ~13 per batch at 2,000 sends/s, each able to wake a
-   * parked actor thread (issue 18, sixth session). Marked {@link scala.concurrent.Batchable}: on
-   * Pekko's dispatcher (a {@code BatchingExecutor}) the callbacks that completing these futures
-   * schedules are batchable too and join this task, on its thread, instead of each becoming a pool
-   * task ({@code BatchingExecutor.execute}, pekko 1.2.1).
-   */
-  private record Answers(List<Pending> batch, Throwable failure) implements Runnable, scala.concurrent.Batchable {
-    @Override
-    public void run() {
-      for (Pending p : batch) {
-        if (failure == null) p.done().complete(null);
-        else p.done().completeExceptionally(failure);
-      }
-    }
-  }
 
   private final BlockingQueue<Pending> queue;
   /** Rows in {@code queue}: what a lingering collector waits for. */
@@ -93,12 +66,8 @@ final class JournalWriter {
   private volatile boolean stopped;
   private volatile Boolean postgres;
   private final JournalWrites statistics;
-  private final Executor answers;
 
-  /**
-   * @param linger when and how long a collecting writer waits for more writes (jdbc-journal.write-linger*)
-   * @param answers where each batch's writes are answered, one task per batch ({@link Answers})
-   */
+  /** @param linger when and how long a collecting writer waits for more writes (jdbc-journal.write-linger*) */
   JournalWriter(
       String name,
       int writers,
@@ -107,8 +76,7 @@ final class JournalWriter {
       WriteLinger linger,
       JournalInserts inserts,
       Connections connections,
-      JournalWrites statistics,
-      Executor answers) {
+      JournalWrites statistics) {
     if (writers < 1 || batchSize < 1 || bufferSize < 1) {
       throw new IllegalArgumentException("jdbc-journal parallelism, batchSize and bufferSize must be positive");
     }
@@ -118,7 +86,6 @@ final class JournalWriter {
     this.inserts = inserts;
     this.connections = connections;
     this.statistics = statistics;
-    this.answers = answers;
     for (int i = 1; i <= writers; i++) {
       Thread t = new Thread(this::run, name + "-" + i);
       t.setDaemon(true);
@@ -180,21 +147,16 @@ final class JournalWriter {
       } catch (Throwable t) {
         failure = t;
       }
+      for (Pending p : batch) {
+        if (failure == null) p.done().complete(null);
+        else p.done().completeExceptionally(failure);
+      }
       if (failure != null) log.debug("journal batch of {} rows failed: {}", rows.size(), failure.toString());
-      answer(new Answers(batch, failure));
-      batch = new ArrayList<>();
+      batch.clear();
       rows.clear();
     }
     Pending left;
     while ((left = queue.poll()) != null) left.done().completeExceptionally(new IllegalStateException("the journal writer stopped"));
-  }
-
-  private void answer(Answers batch) {
-    try {
-      answers.execute(batch);
-    } catch (RejectedExecutionException e) {
-      batch.run(); // the dispatcher is shutting down: answer from here rather than never
-    }
   }
 
   /**

@@ -37,7 +37,7 @@ class JournalWriterLingerIT {
       JournalWrites statistics = new JournalWrites();
       // two writers, as the node's default: a 40 ms window for the stage gives ~50 batches in 2 s, one per writer ~100
       JournalWriter writer =
-          new JournalWriter("linger-it", 2, 4000, 400, new WriteLinger(Duration.ofMillis(40), 400, 1000), inserts(node), node::openDatabase, statistics, Runnable::run);
+          new JournalWriter("linger-it", 2, 4000, 400, new WriteLinger(Duration.ofMillis(40), 400, 1000), inserts(node), node::openDatabase, statistics);
       ScheduledExecutorService clock = Executors.newSingleThreadScheduledExecutor();
       try {
         String run = UUID.randomUUID().toString();
@@ -82,7 +82,7 @@ class JournalWriterLingerIT {
     try (TestNode node = factory.start()) {
       JournalWrites statistics = new JournalWrites();
       JournalWriter writer =
-          new JournalWriter("linger-it-lone", 2, 100, 400, new WriteLinger(Duration.ofSeconds(5), 400, 50), inserts(node), node::openDatabase, statistics, Runnable::run);
+          new JournalWriter("linger-it-lone", 2, 100, 400, new WriteLinger(Duration.ofSeconds(5), 400, 50), inserts(node), node::openDatabase, statistics);
       try {
         String pid = "lone-" + UUID.randomUUID();
         for (int seq = 1; seq <= 3; seq++) {
@@ -104,7 +104,7 @@ class JournalWriterLingerIT {
     try (TestNode node = factory.start()) {
       JournalWrites statistics = new JournalWrites();
       JournalWriter writer =
-          new JournalWriter("linger-it-always", 1, 100, 400, new WriteLinger(Duration.ofSeconds(60), 0, 3), inserts(node), node::openDatabase, statistics, Runnable::run);
+          new JournalWriter("linger-it-always", 1, 100, 400, new WriteLinger(Duration.ofSeconds(60), 0, 3), inserts(node), node::openDatabase, statistics);
       try {
         String pid = "always-" + UUID.randomUUID();
         CompletableFuture<Void> first = writer.write(List.of(row(pid, 1)));
@@ -128,7 +128,7 @@ class JournalWriterLingerIT {
     try (TestNode node = factory.start()) {
       JournalWrites statistics = new JournalWrites();
       JournalWriter writer =
-          new JournalWriter("linger-it-asleep", 1, 100, 400, new WriteLinger(Duration.ofSeconds(60), 0, 5), inserts(node), node::openDatabase, statistics, Runnable::run);
+          new JournalWriter("linger-it-asleep", 1, 100, 400, new WriteLinger(Duration.ofSeconds(60), 0, 5), inserts(node), node::openDatabase, statistics);
       try {
         String pid = "asleep-" + UUID.randomUUID();
         List<CompletableFuture<Void>> acks = new ArrayList<>();
