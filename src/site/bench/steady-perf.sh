@@ -4,7 +4,8 @@
 # One node (frame pointers kept, its JIT's symbols dumped at exit), warmed WARM_SECONDS at WARM_RATE,
 # one run at MID_RATE, then RATE for RUN_SECONDS with `perf record -F 999 -g` over PERF_SECONDS of it;
 # the thread split (thread-split.py) and the journal's batches (the node's counters) of every run;
-# at the end perf-sendpath.py, perf-actors.py and perf-areas.py of the recording.
+# at the end perf-sendpath.py, perf-actors.py and perf-areas.py of the recording, and perf-cost.py: the
+# steady run's CPU per acked send in ms by thread group and area (cost.md).
 # Usage: steady-perf.sh OUT JAR   env: WARM_RATE (500), WARM_SECONDS (90), MID_RATE (1000), RATE (2000),
 #        RUN_SECONDS (35), PERF_SECONDS (20), BENCH_JAR (JAR), PORT (18960)
 set -u
@@ -46,3 +47,4 @@ kill $node; wait $node   # -XX:+DumpPerfMapAtExit writes /tmp/perf-PID.map, whic
 python3 "$here/perf-sendpath.py" "$out/perf.data" >"$out/sendpath.md" 2>&1 || true
 python3 "$here/perf-actors.py" "$out/perf.data" >"$out/actors.md" 2>&1 || true
 python3 "$here/perf-areas.py" "$out/perf.data" >"$out/areas.md" 2>&1 || true
+python3 "$here/perf-cost.py" "$out/perf.data" "$out/steady.split.md" "$out/steady.split-after" >"$out/cost.md" 2>&1 || true
