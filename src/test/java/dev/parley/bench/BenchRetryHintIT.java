@@ -40,7 +40,7 @@ class BenchRetryHintIT {
   }
 
   @Test
-  void sendsRefusedByARateLimitAreHeldAndSentOneAtATimeUntilTheConnectionCatchesUp() throws Exception {
+  void sendsRefusedByARateLimitAreHeldAndSentThroughTheWindowUntilTheConnectionCatchesUp() throws Exception {
     // 4 connections offered 6 sends/s each for 3 s against 2/s per connection: about 9 s of backlog.
     BenchSettings settings =
         new BenchSettings(

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * The browser chat client against a node whose per-connection send limit is one a second: messages
  * typed faster than that are refused with {@code rate_limited} and a retry hint, and the client
  * holds them and delivers them in order instead of reporting them "not sent" (protocol.md,
- * "Overload and rate limits"); after the hold it lets them out through a window that widens while
- * the node answers quickly.
+ * "Overload and rate limits"); after the hold it lets them out through its window, which widens
+ * while the node answers quickly.
  */
 @ExtendWith(Chromium.Required.class)
 class BrowserRetryHintIT {
@@ -70,11 +70,11 @@ class BrowserRetryHintIT {
   }
 
   /**
-   * After a hold the held sends go out through a window: one, then one more for each prompt
-   * answer, so once the node acknowledges the first one quickly two are in flight at once (the
-   * node's limit of one a second refuses the second, which starts the next hold). Sends are not
-   * let out one at a time until the whole backlog is sent (the rule before issue 18's sixth
-   * session), which under a lasting overload is never.
+   * After a hold the held sends go out through a window: halved by the hold, then one more for each
+   * prompt answer, so once the node acknowledges a send quickly two are in flight at once (the
+   * node's limit of one a second refuses the second, which starts the next hold). Before issue 18's
+   * sixth session they went out one at a time until the whole backlog was sent, which under a
+   * lasting overload is never.
    */
   @Test
   void afterAHoldPromptAnswersLetMoreThanOneHeldSendOutAtOnce() {
