@@ -4,7 +4,8 @@
 // send not yet acknowledged with its original clientMsgId (the server makes that idempotent).
 // Sends go out through a window, as TCP's do: at most `window` unanswered at a time (starting at
 // one), one more for each answered promptly (it doubles every round trip while the node keeps up),
-// never above MAX_WINDOW; the rest waits in the outbox, oldest first. A send refused with
+// halved (once per round trip) by an answer slower than SLOW_MS, never above MAX_WINDOW; the rest
+// waits in the outbox, oldest first. A send refused with
 // `retryAfterMs` (an overloaded node, a rate limit) holds every send of the connection until the
 // hint has passed (plus jitter) and halves the window (protocol.md, "Overload and rate limits").
 
@@ -12,10 +13,12 @@ const REQUEST_TIMEOUT_MS = 10000;
 const MAX_BACKOFF_MS = 30000;
 const BASE_BACKOFF_MS = 250;
 // The window (protocol.md, "Overload and rate limits"): a node processes at most 32 requests of a
-// connection at once (parley.gateway.max-in-flight); an answer more than 250 ms slower than the
-// quickest this connection has had (half the wait past which a node refuses sends) does not widen it.
+// connection at once (parley.gateway.max-in-flight); an answer at most 250 ms slower than the
+// quickest this connection has had (half the wait past which a node refuses sends) widens it, one
+// more than 500 ms slower (the wait a node allows an accepted send) halves it.
 const MAX_WINDOW = 32;
 const PROMPT_MS = 250;
+const SLOW_MS = 500;
 
 export class Connection extends EventTarget {
   constructor(token) {
@@ -35,6 +38,7 @@ export class Connection extends EventTarget {
     this.window = 1; // sends that may be unanswered at once; halved by each hold
     this.inFlight = new Map(); // clientMsgId -> performance.now() when it went out
     this.quickestMs = Infinity; // the quickest answer to a send on this connection
+    this.cutAt = -Infinity; // performance.now() when a slow answer last halved the window
   }
 
   get connected() {
@@ -205,17 +209,29 @@ export class Connection extends EventTarget {
     this.holdTimer = setTimeout(() => this.sendHeld(), until - now);
   }
 
-  /** A send answered for good: a prompt answer widens the window, and held sends take the room. */
+  /**
+   * A send answered for good: a prompt answer widens the window, a slow one halves it (once per
+   * round trip: only answers to sends that went out after the last cut cut again), and held sends
+   * take the room.
+   */
   settled(clientMsgId) {
     const sentAt = this.inFlight.get(clientMsgId);
     this.inFlight.delete(clientMsgId);
-    if (Date.now() < this.holdUntil) return;
+    const holding = Date.now() < this.holdUntil;
     if (sentAt !== undefined) {
-      const answerMs = performance.now() - sentAt;
-      this.quickestMs = Math.min(this.quickestMs, answerMs);
-      if (answerMs - this.quickestMs <= PROMPT_MS) this.window = Math.min(MAX_WINDOW, this.window + 1);
+      const now = performance.now();
+      this.quickestMs = Math.min(this.quickestMs, now - sentAt);
+      const slower = now - sentAt - this.quickestMs;
+      if (slower > SLOW_MS) {
+        if (sentAt > this.cutAt) {
+          this.window = Math.max(1, Math.floor(this.window / 2));
+          this.cutAt = now;
+        }
+      } else if (!holding && slower <= PROMPT_MS) {
+        this.window = Math.min(MAX_WINDOW, this.window + 1);
+      }
     }
-    this.sendHeld();
+    if (!holding) this.sendHeld();
   }
 
   /** Whether a send older than this one is waiting (held sends go out oldest first). */

@@ -14,9 +14,11 @@ import java.util.TreeMap;
  *   <li>At most {@code window} sends are unanswered at a time; the others wait in the client,
  *       oldest first. A connection starts with a window of one.
  *   <li>Each send acknowledged promptly widens the window by one, so it doubles every round trip
- *       while the node keeps up (TCP's slow start); a slower answer leaves it as it is. Promptly:
- *       at most {@link Rule#promptNanos} slower than the quickest answer the connection has had (a
- *       long link's round trip alone must not keep its window at one). It never exceeds
+ *       while the node keeps up (TCP's slow start). Promptly: at most {@link Rule#promptNanos}
+ *       slower than the quickest answer the connection has had (a long link's round trip alone must
+ *       not keep its window at one). An answer more than {@link Rule#slowNanos} slower than the
+ *       quickest halves the window, once per round trip (only an answer to a send that went out
+ *       after the last cut cuts again); one in between leaves it as it is. It never exceeds
  *       {@link Rule#maxWindow}, the requests a node processes at once per connection
  *       ({@code parley.gateway.max-in-flight}): sends beyond that would only wait in the sockets.
  *   <li>A send refused with {@code retryAfterMs}: the connection sends nothing more (neither the
@@ -34,8 +36,11 @@ import java.util.TreeMap;
  * once it has caught up puts on the wire, under twice that load, more than the node reads: those
  * sends waited 1.6-4.5 s (p99) in the sockets before the node saw them (2026-12-06 sixth session).
  * The window gives the node the sends in flight it batches, as fast as its answers say it keeps up,
- * and keeps the rest in the client; the node's admission still refuses what would wait longer than
- * its {@code max-send-wait}, and each such refusal halves the refused connection's window.
+ * and keeps the rest in the client. The node's admission refuses what would wait longer than its
+ * {@code max-send-wait}, but it counts only the sends it has read: windows that all grew to 32
+ * while the answers were quick kept 6,400 sends on the wire, and the accepted ones waited 1.2-1.7 s
+ * (p99) with hardly a refusal (2026-12-06 sixth session); slow answers halving the window keep that
+ * wait near the node's own.
  *
  * <p>Thread-safe (sends come from the pacer, answers from the socket's listener, releases from a
  * timer). Frames are keyed by send index, so a send held twice (a refusal and an unanswered resend)
@@ -47,11 +52,14 @@ final class SendHold {
    * @param maxWindow the most sends in flight the window allows (a node processes at most
    *     {@code parley.gateway.max-in-flight}, 32, requests of a connection at once)
    * @param promptNanos an acknowledgement at most this much slower than the connection's quickest
-   *     widens the window; half the wait past which a node refuses sends ({@code parley.conversation.max-send-wait}, 500 ms), so the windows
-   *     stop growing before the node has to refuse
+   *     widens the window; half the wait past which a node refuses sends
+   *     ({@code parley.conversation.max-send-wait}, 500 ms), so the windows stop growing before the
+   *     node has to refuse
+   * @param slowNanos an acknowledgement more than this much slower than the quickest halves the
+   *     window: the wait a node allows an accepted send; longer, and the sends wait in front of it
    */
-  record Rule(int maxWindow, long promptNanos) {
-    static final Rule PROTOCOL = new Rule(32, 250_000_000L);
+  record Rule(int maxWindow, long promptNanos, long slowNanos) {
+    static final Rule PROTOCOL = new Rule(32, 250_000_000L, 500_000_000L);
 
     Rule {
       if (maxWindow < 1) throw new IllegalArgumentException("maxWindow must be at least 1: " + maxWindow);
@@ -64,6 +72,9 @@ final class SendHold {
   private long untilNanos;
   private int window = 1;
   private long quickestAnswerNanos = Long.MAX_VALUE;
+  /** When a slow answer last halved the window; answers to sends sent before it do not halve it again. */
+  private long cutNanos;
+  private boolean cut;
   private final TreeMap<Long, String> held = new TreeMap<>();
   /** The sends on the wire and not yet answered, with when each went out. */
   private final Map<Long, Long> inFlight = new HashMap<>();
@@ -131,7 +142,8 @@ final class SendHold {
 
   /**
    * A send was answered for good (acknowledged, or refused without retry) at {@code nowNanos}: a
-   * prompt answer widens the window, and the held sends it has room for go out now.
+   * prompt answer widens the window, a slow one halves it, and the held sends it has room for go
+   * out now.
    */
   synchronized List<Map.Entry<Long, String>> settled(long sendIndex, long nowNanos) {
     held.remove(sendIndex);
@@ -139,7 +151,14 @@ final class SendHold {
     if (sentNanos != null) {
       long answerNanos = nowNanos - sentNanos;
       quickestAnswerNanos = Math.min(quickestAnswerNanos, answerNanos);
-      if (!holding && answerNanos - quickestAnswerNanos <= rule.promptNanos()) {
+      long slower = answerNanos - quickestAnswerNanos;
+      if (slower > rule.slowNanos()) {
+        if (!cut || sentNanos - cutNanos > 0) {
+          window = Math.max(1, window / 2);
+          cutNanos = nowNanos;
+          cut = true;
+        }
+      } else if (!holding && slower <= rule.promptNanos()) {
         window = Math.min(rule.maxWindow(), window + 1);
       }
     }

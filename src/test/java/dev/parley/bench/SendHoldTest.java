@@ -44,6 +44,26 @@ class SendHoldTest {
   }
 
   @Test
+  void anAnswerSlowerThanTheQuickestByMoreThanTheNodesWaitHalvesTheWindowOncePerRoundTrip() {
+    SendHold hold = new SendHold();
+    for (long i = 1; i <= 40; i++) hold.admit(i, "s" + i, 0);
+    for (long i = 1; i <= 7; i++) hold.settled(i, 0);
+    assertThat(hold.window()).isEqualTo(8);
+    long slow = RULE.slowNanos() + 1;
+    // Sends 8 to 15 went out at 0; their answers come slow: the window is halved once for them all.
+    assertThat(hold.settled(8, slow)).isEmpty();
+    assertThat(hold.window()).isEqualTo(4);
+    hold.settled(9, slow);
+    assertThat(hold.window()).as("sent before the cut").isEqualTo(4);
+    hold.settled(10, slow + 100 * MS);
+    hold.settled(11, slow + 100 * MS);
+    assertThat(hold.settled(12, slow + 100 * MS)).as("room in the window again").extracting(Map.Entry::getKey).containsExactly(16L);
+    // A send that went out after the cut and is answered slowly too: halved again.
+    hold.settled(16, slow + 100 * MS + slow);
+    assertThat(hold.window()).isEqualTo(2);
+  }
+
+  @Test
   void aLongLinkIsNotKeptAtOneSendInFlight() {
     SendHold hold = new SendHold();
     hold.admit(1, "s1", 0);
@@ -96,10 +116,10 @@ class SendHoldTest {
     hold.hold(next + 1, "s" + (next + 1), 400 * MS);
     hold.hold(next + 2, "s" + (next + 2), 600 * MS);
     assertThat(hold.window()).isEqualTo(4);
-    assertThat(hold.release(599 * MS)).isEmpty();
     // The other sends in flight are answered during the hold; they let nothing out nor widen the window.
-    for (long i = next + 3; i < next + inFlight; i++) assertThat(hold.settled(i, 550 * MS)).isEmpty();
+    for (long i = next + 3; i < next + inFlight; i++) assertThat(hold.settled(i, 450 * MS)).isEmpty();
     assertThat(hold.window()).isEqualTo(4);
+    assertThat(hold.release(599 * MS)).isEmpty();
     assertThat(hold.release(600 * MS)).extracting(Map.Entry::getKey).containsExactly(next, next + 1, next + 2, next + inFlight);
   }
 
