@@ -100,11 +100,14 @@ class BrowserRetryHintIT {
             }
             send(data);
           };
-          ws.addEventListener('message', (e) => {
+          // Before the client's own handler, which may send the next one in answer to this frame.
+          const handle = ws.onmessage;
+          ws.onmessage = (e) => {
             const frame = JSON.parse(e.data);
             if (frame.type === 'error' && frame.retryAfterMs > 0) probe.refused = true;
             if (frame.id !== undefined) probe.outstanding.delete(frame.id);
-          });
+            handle(e);
+          };
         }
         """);
 
