@@ -33,7 +33,9 @@
 #        conversation, due, ack, sent, seq; ack-tail.py reads them), GC_LOG (unset; 1: each node logs its GC and
 #        safepoint pauses with wall-clock times to LABEL/gc.log, for ack-tail.py --gc),
 #        WARM_WORKLOAD_0, WARM_WORKLOAD_1...: another warm-up workload for the i-th build only; BENCH_OPTS_0...: the
-#        bench client's JVM options for the i-th build's runs; BENCH_ARGS (every build) and BENCH_ARGS_0...: more bench
+#        bench client's JVM options for the i-th build's runs; BENCH_JAR_0, BENCH_JAR_1...: another bench client jar
+#        for the i-th build's measured runs (warm-ups keep BENCH_JAR): two clients against the same node jar, e.g.
+#        main=node.jar hold=node.jar BENCH_JAR_1=client.jar (issue 18, target 8: the hold after a retry hint); BENCH_ARGS (every build) and BENCH_ARGS_0...: more bench
 #        arguments for the measured runs, e.g. "--client-warmup 10s": a fresh bench JVM compiles its delivery path
 #        during its first 1-2 s (0.4-0.7 of a core on this box), which with 50 deliveries per send (the hot
 #        conversation) delays the node's own start (issue 18, 2026-12-06 fourth session); SAMPLE (unset; 1: run-sampler.py every half second of each
@@ -120,9 +122,9 @@ bench() {
   local acklog=""
   if [[ -n ${ACK_LOG:-} && $run != warm ]]; then acklog="--ack-log $dir/$run.acks"; fi
   # shellcheck disable=SC2086
-  local own_bench_opts=BENCH_OPTS_$i own_bench_args=BENCH_ARGS_$i extra_args=""
-  [[ $run != warm ]] && extra_args="${BENCH_ARGS:-} ${!own_bench_args:-}"
-  java ${!own_bench_opts:-} -jar "$bench_jar" bench $acklog $extra_args --url "ws://127.0.0.1:$port/v1/ws" --node-metrics "http://127.0.0.1:$((port + 2))/metrics" \
+  local own_bench_opts=BENCH_OPTS_$i own_bench_args=BENCH_ARGS_$i own_bench_jar=BENCH_JAR_$i extra_args="" run_jar=$bench_jar
+  if [[ $run != warm ]]; then extra_args="${BENCH_ARGS:-} ${!own_bench_args:-}" run_jar=${!own_bench_jar:-$bench_jar}; fi
+  java ${!own_bench_opts:-} -jar "$run_jar" bench $acklog $extra_args --url "ws://127.0.0.1:$port/v1/ws" --node-metrics "http://127.0.0.1:$((port + 2))/metrics" \
     --db-url "jdbc:postgresql://$PGHOST:5432/${dbs[$i]}?user=$PGUSER" $args -d "$duration" --warmup "$warmup" \
     --json "$dir/$run.json" >"$dir/$run.txt" 2>"$dir/$run.log" || true
   if [[ -n $sampler ]]; then

@@ -2,14 +2,23 @@
 // drops: it reconnects with exponential backoff and full jitter (or after a `reconnect` frame's
 // afterMs), resubscribes each conversation with `since` = the last seq it saw, and resends every
 // send not yet acknowledged with its original clientMsgId (the server makes that idempotent).
-// A send refused with `retryAfterMs` (an overloaded node, a rate limit) holds every send of the
-// connection until the hint has passed (plus jitter); then the held sends go out one at a time,
-// oldest first, each once the previous one is answered, until the outbox has caught up
-// (protocol.md, "Overload and rate limits").
+// Sends go out through a window, as TCP's do: at most `window` unanswered at a time (starting at
+// one), one more for each answered promptly (it doubles every round trip while the node keeps up),
+// halved (once per round trip) by an answer slower than SLOW_MS, never above MAX_WINDOW; the rest
+// waits in the outbox, oldest first. A send refused with
+// `retryAfterMs` (an overloaded node, a rate limit) holds every send of the connection until the
+// hint has passed (plus jitter) and halves the window (protocol.md, "Overload and rate limits").
 
 const REQUEST_TIMEOUT_MS = 10000;
 const MAX_BACKOFF_MS = 30000;
 const BASE_BACKOFF_MS = 250;
+// The window (protocol.md, "Overload and rate limits"): a node processes at most 32 requests of a
+// connection at once (parley.gateway.max-in-flight); an answer at most 250 ms slower than the
+// quickest this connection has had (half the wait past which a node refuses sends) widens it, one
+// more than 500 ms slower (the wait a node allows an accepted send) halves it.
+const MAX_WINDOW = 32;
+const PROMPT_MS = 250;
+const SLOW_MS = 500;
 
 export class Connection extends EventTarget {
   constructor(token) {
@@ -26,7 +35,10 @@ export class Connection extends EventTarget {
     this.nextDelayMs = null;
     this.holdUntil = 0; // Date.now() before which no send goes out (a retry hint)
     this.holdTimer = null;
-    this.catchingUp = null; // after a hold: the one send in flight, the rest waits for its answer
+    this.window = 1; // sends that may be unanswered at once; halved by each hold
+    this.inFlight = new Map(); // clientMsgId -> performance.now() when it went out
+    this.quickestMs = Infinity; // the quickest answer to a send on this connection
+    this.cutAt = -Infinity; // performance.now() when a slow answer last halved the window
   }
 
   get connected() {
@@ -154,24 +166,27 @@ export class Connection extends EventTarget {
   }
 
   transmitSend(clientMsgId, send) {
-    // While catching up after a hold only that one send goes out; during a hold none does. A held
-    // send stays in unacked and goes out in order once the hold ends.
-    const held = this.catchingUp !== null ? this.catchingUp !== clientMsgId : Date.now() < this.holdUntil;
-    if (held) return;
+    // During a hold no send goes out; otherwise only as many as the window has room for, oldest
+    // first (sendHeld). A held send stays in unacked and goes out in order.
+    if (Date.now() < this.holdUntil) return;
+    if (!this.inFlight.has(clientMsgId)) {
+      if (this.inFlight.size >= this.window || this.olderHeld(clientMsgId)) return;
+      this.inFlight.set(clientMsgId, performance.now());
+    }
     this.request({ type: 'send', conversation: send.conversation, clientMsgId, text: send.text })
       .then((ack) => {
         this.unacked.delete(clientMsgId);
         this.emit('ack', ack);
-        if (this.catchingUp === clientMsgId) this.sendNextHeld();
+        this.settled(clientMsgId);
       })
       .catch((e) => {
         const retryAfterMs = e.frame && e.frame.retryAfterMs;
         if ((e.code === 'unavailable' || e.code === 'rate_limited') && retryAfterMs > 0 && this.unacked.has(clientMsgId)) {
-          this.holdSends(retryAfterMs);
+          this.holdSends(clientMsgId, retryAfterMs);
         } else if (e.code !== 'unavailable') {
           this.unacked.delete(clientMsgId);
           this.emit('problem', { message: `not sent: ${e.message}`, clientMsgId, conversation: send.conversation });
-          if (this.catchingUp === clientMsgId) this.sendNextHeld();
+          this.settled(clientMsgId);
         } else if (this.connected && this.unacked.has(clientMsgId)) {
           // The node answered unavailable (conversation moving): retry soon, same clientMsgId.
           setTimeout(() => this.connected && this.transmitSend(clientMsgId, send), 500 + Math.random() * 1000);
@@ -179,32 +194,68 @@ export class Connection extends EventTarget {
       });
   }
 
-  /** No send goes out before the hint has passed, plus up to half of it again (jitter). */
-  holdSends(retryAfterMs) {
-    const until = Math.ceil(Date.now() + retryAfterMs + Math.random() * (retryAfterMs / 2));
+  /**
+   * No send goes out before the hint has passed, plus up to half of it again (jitter); the hold
+   * halves the window once, however many of the sends in flight the node refuses.
+   */
+  holdSends(clientMsgId, retryAfterMs) {
+    this.inFlight.delete(clientMsgId);
+    const now = Date.now();
+    if (now >= this.holdUntil) this.window = Math.max(1, Math.floor(this.window / 2));
+    const until = Math.ceil(now + retryAfterMs + Math.random() * (retryAfterMs / 2));
     if (until <= this.holdUntil) return;
     this.holdUntil = until;
-    this.catchingUp = null;
     clearTimeout(this.holdTimer);
-    this.holdTimer = setTimeout(() => this.sendNextHeld(), until - Date.now());
+    this.holdTimer = setTimeout(() => this.sendHeld(), until - now);
   }
 
-  /** After a hold: the oldest unacknowledged send alone; none left: sends go out as they come. */
-  sendNextHeld() {
+  /**
+   * A send answered for good: a prompt answer widens the window, a slow one halves it (once per
+   * round trip: only answers to sends that went out after the last cut cut again), and held sends
+   * take the room.
+   */
+  settled(clientMsgId) {
+    const sentAt = this.inFlight.get(clientMsgId);
+    this.inFlight.delete(clientMsgId);
+    const holding = Date.now() < this.holdUntil;
+    if (sentAt !== undefined) {
+      const now = performance.now();
+      this.quickestMs = Math.min(this.quickestMs, now - sentAt);
+      const slower = now - sentAt - this.quickestMs;
+      if (slower > SLOW_MS) {
+        if (sentAt > this.cutAt) {
+          this.window = Math.max(1, Math.floor(this.window / 2));
+          this.cutAt = now;
+        }
+      } else if (!holding && slower <= PROMPT_MS) {
+        this.window = Math.min(MAX_WINDOW, this.window + 1);
+      }
+    }
+    if (!holding) this.sendHeld();
+  }
+
+  /** Whether a send older than this one is waiting (held sends go out oldest first). */
+  olderHeld(clientMsgId) {
+    for (const id of this.unacked.keys()) {
+      if (id === clientMsgId) return false;
+      if (!this.inFlight.has(id)) return true;
+    }
+    return false;
+  }
+
+  /** The oldest held sends the window has room for (after a hold, or as answers come). */
+  sendHeld() {
     const early = this.holdUntil - Date.now();
     if (early > 0) {
       // A timer may fire a little before its time; the hold must not end unnoticed.
-      this.holdTimer = setTimeout(() => this.sendNextHeld(), early);
+      clearTimeout(this.holdTimer);
+      this.holdTimer = setTimeout(() => this.sendHeld(), early);
       return;
     }
-    const next = this.unacked.entries().next();
-    if (next.done) {
-      this.catchingUp = null;
-      return;
+    for (const [clientMsgId, send] of this.unacked) {
+      if (this.inFlight.size >= this.window || !this.connected) break; // not connected: onOpen resends
+      if (!this.inFlight.has(clientMsgId)) this.transmitSend(clientMsgId, send);
     }
-    const [clientMsgId, send] = next.value;
-    this.catchingUp = clientMsgId;
-    if (this.connected) this.transmitSend(clientMsgId, send); // not connected: onOpen resends it
   }
 
   typing(conversation) {

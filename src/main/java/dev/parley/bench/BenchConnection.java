@@ -526,6 +526,8 @@ final class BenchConnection {
     if (stopping || pending.isEmpty()) return;
     for (PendingSend unanswered : pending.values()) {
       if (nowNanos - unanswered.resendAtNanos() < 0) continue;
+      // A send a retry hint holds is not on the wire: nothing to resend (it goes out when released).
+      if (hold.holds(unanswered.sendIndex())) continue;
       String clientMsgId = clientMsgIdOf(unanswered.sendIndex());
       if (pending.computeIfPresent(clientMsgId, (id, send) -> send.resent(nowNanos)) == null) continue;
       counters.resentSends.increment();
@@ -572,9 +574,12 @@ final class BenchConnection {
     if (ws != null) ws.sendText(frame);
   }
 
-  /** A send's frame goes out now, unless a retry hint holds this connection's sends. */
+  /**
+   * A send's frame goes out now, unless the connection's window is full or a retry hint holds its
+   * sends ({@link SendHold}).
+   */
   private void transmit(long sendIndex, String frame) {
-    if (hold.admit(sendIndex, frame)) enqueue(frame);
+    if (hold.admit(sendIndex, frame, System.nanoTime())) enqueue(frame);
   }
 
   private synchronized ClientWebSocket liveSocket() {
@@ -621,7 +626,7 @@ final class BenchConnection {
         PendingSend refused = pending.computeIfPresent(clientMsgId, (id, send) -> send.attempted(System.nanoTime()));
         if (awaitingRetry.remove(clientMsgId) && refused != null) transmit(refused.sendIndex(), refused.frame());
       }
-      sendHeld(hold.releaseAll());
+      sendHeld(hold.releaseAll(System.nanoTime()));
     } else if ("reconnect".equals(frame.type())) {
       long afterMs = frame.afterMs() == null ? 0 : frame.afterMs();
       if (frame.closeInMs() != null && frame.closeInMs() > 0) {
@@ -645,7 +650,7 @@ final class BenchConnection {
     // An ack for a send no longer pending answers a retry: the tracker still checks its seq.
     tracker.acked(ack.conversation(), ack.seq(), ack.clientMsgId());
     if (sent == null) return;
-    sendHeld(hold.settled(sent.sendIndex()));
+    sendHeld(hold.settled(sent.sendIndex(), now));
     counters.acked.increment();
     if (counters.inWindow(now)) counters.ackedInWindow.increment();
     long intended = intendedNanosOfSend.applyAsLong(sent.sendIndex());
@@ -716,7 +721,7 @@ final class BenchConnection {
       PendingSend failed = pending.remove(error.id());
       if (failed != null) {
         counters.failedSends.increment();
-        sendHeld(hold.settled(failed.sendIndex()));
+        sendHeld(hold.settled(failed.sendIndex(), System.nanoTime()));
         return;
       }
     }
@@ -751,9 +756,9 @@ final class BenchConnection {
   /**
    * A refusal with a retry hint (an overloaded node, a rate limit), as protocol.md asks of a client:
    * this connection sends nothing until the hint has passed, with up to half of it again as jitter
-   * so that the clients refused in the same moment do not return in one; then the oldest held send
-   * goes out alone, and the rest once it is answered ({@link SendHold}), each with its own
-   * clientMsgId (it posts at most once).
+   * so that the clients refused in the same moment do not return in one; then the held sends go
+   * out oldest first through the connection's window, halved by the hold ({@link SendHold}), each
+   * with its own clientMsgId (it posts at most once).
    */
   private void holdSends(PendingSend refused, long retryAfterMs) {
     counters.retriedSends.increment();
@@ -776,7 +781,8 @@ final class BenchConnection {
   /** Puts on the wire sends that a retry hint held, oldest first. */
   private void sendHeld(List<Map.Entry<Long, String>> released) {
     for (Map.Entry<Long, String> held : released) {
-      pending.computeIfPresent(clientMsgIdOf(held.getKey()), (id, send) -> send.attempted(System.nanoTime()));
+      // On the wire from now: its answer is awaited from now (resendUnanswered skipped it while held).
+      pending.computeIfPresent(clientMsgIdOf(held.getKey()), (id, send) -> send.resent(System.nanoTime()));
       enqueue(held.getValue());
     }
   }
