@@ -67,12 +67,16 @@ class DatabaseOutageIT {
   void start() throws Exception {
     database = new TcpProxy(TestPostgres.server().host(), TestPostgres.server().port());
     // One client sending one message at a time is light load: each failed write takes the ask
-    // timeout, so the breaker opens after 3 rather than the default 5.
+    // timeout, so the breaker opens after 3 rather than the default 5. The default outbound buffer
+    // (512 frames, not TestNode's 64 for replay tests): the retries after the outage put ~130
+    // messages on bob's connection within a second, and on a busy machine a stall of his stream
+    // for a few hundred ms closed him as a slow consumer (CI, 2026-12-06) — not what this test is about.
     node =
         TestNode.onPostgresAt(
             database.port(),
             Map.of(
                 "parley.storage-breaker.max-failures", 3,
+                "parley.gateway.outbound-buffer", 512,
                 "parley.bots.gated.type", "class",
                 "parley.bots.gated.class", GatedEchoBot.class.getName(),
                 "parley.bots.gated.enabled", true,
